@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Strata builds from the Swift toolchain alone: no package dependencies, only
+// system C libraries (libsqlite3, libpq, OpenSSL's libcrypto) through the
+// targets below.
+let package = Package(
+    name: "Strata",
+    products: [
+        .executable(name: "strata", targets: ["strata"]),
+        .executable(name: "strata-web", targets: ["strata-web"]),
+        .executable(name: "strata-app", targets: ["strata-app"]),
+        .executable(name: "strata-data", targets: ["strata-data"]),
+    ],
+    targets: [
+        // C bindings
+        .target(
+            name: "CStrataShims",
+            linkerSettings: [.linkedLibrary("crypto")]
+        ),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+
+        // Libraries, bottom-up
+        .target(name: "StrataCore", dependencies: ["CStrataShims"]),
+        .target(name: "StrataIO", dependencies: ["StrataCore", "CStrataShims"]),
+        .target(name: "StrataHTTP", dependencies: ["StrataCore", "StrataIO"]),
+        .target(name: "StrataTemplates", dependencies: ["StrataCore"]),
+        .target(name: "StrataRPC", dependencies: ["StrataCore", "StrataIO"]),
+        .target(name: "StrataSQL", dependencies: ["StrataCore", "CSQLite", "CPostgres", "CStrataShims"]),
+        .target(name: "StrataApp", dependencies: ["StrataCore", "StrataRPC", "StrataSQL"]),
+        .target(
+            name: "StrataWeb",
+            dependencies: ["StrataCore", "StrataHTTP", "StrataRPC", "StrataTemplates"],
+            resources: [.copy("Public"), .copy("Templates")]
+        ),
+        .target(
+            name: "Guestbook",
+            dependencies: ["StrataApp"],
+            path: "Sources/Modules/Guestbook",
+            resources: [.copy("templates")]
+        ),
+        .target(name: "StrataData", dependencies: ["StrataCore", "StrataRPC", "StrataSQL"]),
+        .target(name: "StrataLauncher", dependencies: ["StrataCore"]),
+
+        // Thin executables: parse arguments, wire the parts, run.
+        .executableTarget(name: "strata-data", dependencies: ["StrataData"]),
+        .executableTarget(name: "strata-app", dependencies: ["StrataApp", "Guestbook"]),
+        .executableTarget(name: "strata-web", dependencies: ["StrataWeb"]),
+        // Depending on the tier executables makes `swift run strata up` build them too.
+        .executableTarget(
+            name: "strata",
+            dependencies: ["StrataLauncher", "strata-web", "strata-app", "strata-data"]
+        ),
+
+        // Tests
+        .testTarget(
+            name: "StrataTests",
+            dependencies: [
+                "StrataCore", "StrataIO", "StrataHTTP", "StrataTemplates", "StrataRPC",
+                "StrataSQL", "StrataApp", "StrataWeb", "StrataData", "StrataLauncher", "Guestbook",
+            ]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["StrataCore", "strata", "strata-web", "strata-app", "strata-data"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,35 @@
+import CStrataShims
+
+/// Cryptographic helpers backed by OpenSSL's libcrypto.
+public enum Digest {
+    /// SHA-256 of `bytes`.
+    public static func sha256<C: Collection>(_ bytes: C) -> [UInt8] where C.Element == UInt8 {
+        let input = Array(bytes)
+        var out = [UInt8](repeating: 0, count: 32)
+        let ok = input.withUnsafeBytes { data in
+            out.withUnsafeMutableBufferPointer { strata_sha256(data.baseAddress, data.count, $0.baseAddress) }
+        }
+        precondition(ok == 1, "libcrypto SHA-256 failed")
+        return out
+    }
+
+    /// Lower-case hexadecimal of `bytes`.
+    public static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `count` cryptographically secure random bytes.
+    public static func randomBytes(_ count: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        let ok = out.withUnsafeMutableBufferPointer { strata_random_bytes($0.baseAddress, Int32(count)) }
+        precondition(ok == 1, "libcrypto could not produce random bytes")
+        return out
+    }
+}

@@ -1,0 +1,236 @@
+import StrataCore
+import StrataIO
+import Synchronization
+
+/// Computes the response to one request. May suspend; runs off the event loop.
+public typealias HTTPResponder = @Sendable (HTTPRequest) async -> HTTPResponse
+
+/// Settings of an `HTTPServer`.
+public struct HTTPServerConfiguration: Sendable {
+    /// Where to listen; port 0 picks a free port.
+    public var address: SocketAddress
+    /// Parser limits.
+    public var limits = HTTPLimits()
+    /// How long an idle keep-alive connection stays open.
+    public var idleTimeout: Duration = .seconds(60)
+    /// Requests read ahead on one connection before reading pauses.
+    public var maxPipelinedRequests = 16
+    /// The `Server` header value.
+    public var serverName = "strata"
+
+    /// Creates a configuration for `address` with default limits.
+    public init(address: SocketAddress) { self.address = address }
+}
+
+/// An HTTP/1.1 server: keep-alive, pipelining with in-order answers, strict
+/// parsing, idle timeouts and graceful shutdown, on a group of event loops.
+public final class HTTPServer: Sendable {
+    /// The configuration in force.
+    public let configuration: HTTPServerConfiguration
+    private let group: EventLoopGroup
+    private let responder: HTTPResponder
+    private let listener = Mutex<Listener?>(nil)
+    private let connections = Mutex<[ObjectIdentifier: HTTPConnectionHandler]>([:])
+    private let draining = Atomic<Bool>(false)
+
+    /// Creates a server that answers with `responder`.
+    public init(configuration: HTTPServerConfiguration, group: EventLoopGroup, responder: @escaping HTTPResponder) {
+        self.configuration = configuration
+        self.group = group
+        self.responder = responder
+    }
+
+    /// Starts listening and returns the bound address.
+    @discardableResult
+    public func start() throws(SocketError) -> SocketAddress {
+        let listener = try Listener(address: configuration.address, group: group) { [self] connection in
+            accept(connection)
+        }
+        self.listener.withLock { $0 = listener }
+        return listener.address
+    }
+
+    /// Stops accepting, lets in-flight requests finish, closes idle connections,
+    /// and returns when all are closed or `grace` has passed.
+    public func shutdown(grace: Duration = .seconds(10)) async {
+        draining.store(true, ordering: .releasing)
+        listener.withLock { $0?.close() }
+        for handler in connections.withLock({ Array($0.values) }) {
+            handler.connection.loop.execute { handler.beginDrain() }
+        }
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline && connections.withLock({ !$0.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for handler in connections.withLock({ Array($0.values) }) {
+            handler.connection.loop.execute { handler.connection.close() }
+        }
+    }
+
+    /// The number of open client connections.
+    public var openConnections: Int { connections.withLock { $0.count } }
+
+    private func accept(_ connection: Connection) {
+        guard !draining.load(ordering: .acquiring) else {
+            connection.close()
+            return
+        }
+        let handler = HTTPConnectionHandler(connection: connection, configuration: configuration, responder: responder) { [self] handler in
+            _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(handler)) }
+        }
+        connections.withLock { $0[ObjectIdentifier(handler)] = handler }
+        do {
+            try connection.start(handler: handler)
+            handler.armIdleTimer()
+        } catch {
+            _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(handler)) }
+            connection.close()
+        }
+    }
+}
+
+/// One connection's HTTP state. Lives on the connection's loop.
+final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
+    let connection: Connection
+    private let configuration: HTTPServerConfiguration
+    private let responder: HTTPResponder
+    private let onClose: @Sendable (HTTPConnectionHandler) -> Void
+    private var parser: RequestParser
+    private var nextSequence = 0
+    private var nextToWrite = 0
+    private var finished: [Int: Outcome] = [:]
+    private var inFlight = 0
+    private var acceptingRequests = true
+    private var sentContinue = false
+    private var lastActivity = ContinuousClock.now
+
+    private struct Outcome {
+        var response: HTTPResponse
+        var keepAlive: Bool
+        var minorVersion: Int
+        var omitBody: Bool
+    }
+
+    init(
+        connection: Connection, configuration: HTTPServerConfiguration, responder: @escaping HTTPResponder,
+        onClose: @escaping @Sendable (HTTPConnectionHandler) -> Void
+    ) {
+        self.connection = connection
+        self.configuration = configuration
+        self.responder = responder
+        self.onClose = onClose
+        self.parser = RequestParser(limits: configuration.limits)
+    }
+
+    func connectionReadable(_ connection: Connection) {
+        lastActivity = .now
+        processInbound()
+    }
+
+    func connectionInputClosed(_ connection: Connection) {
+        acceptingRequests = false
+        if inFlight == 0 { connection.close(afterFlush: true) }
+    }
+
+    func connectionClosed(_ connection: Connection) {
+        finished.removeAll()
+        onClose(self)
+    }
+
+    /// Called at shutdown: finish what is in flight, take nothing new.
+    func beginDrain() {
+        acceptingRequests = false
+        if inFlight == 0 { connection.close(afterFlush: true) }
+    }
+
+    func armIdleTimer(after delay: Duration? = nil) {
+        connection.loop.scheduleTimer(after: delay ?? configuration.idleTimeout) { [self] in
+            guard !connection.isClosed else { return }
+            let idleFor = ContinuousClock.now - lastActivity
+            if inFlight == 0 && idleFor >= configuration.idleTimeout {
+                connection.close()
+            } else {
+                // Re-arm instead of rescheduling on every read: one timer per connection.
+                armIdleTimer(after: max(configuration.idleTimeout - idleFor, .milliseconds(10)))
+            }
+        }
+    }
+
+    private func processInbound() {
+        while acceptingRequests && inFlight < configuration.maxPipelinedRequests && !connection.isClosed {
+            let request: HTTPRequest?
+            do {
+                request = try parser.next(from: &connection.inbound, remoteAddress: connection.peer)
+            } catch {
+                refuse(error)
+                return
+            }
+            guard let request else {
+                if parser.expectsContinue && !sentContinue {
+                    sentContinue = true
+                    connection.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+                }
+                break
+            }
+            sentContinue = false
+            dispatch(request)
+        }
+        connection.setReading(acceptingRequests && inFlight < configuration.maxPipelinedRequests)
+    }
+
+    private func dispatch(_ request: HTTPRequest) {
+        let sequence = nextSequence
+        nextSequence += 1
+        inFlight += 1
+        let keepAlive = request.wantsKeepAlive
+        if !keepAlive { acceptingRequests = false }
+        let omitBody = request.method == .head
+        let minor = request.minorVersion
+        let responder = self.responder
+        let loop = connection.loop
+        Task {
+            let response = await responder(request)
+            loop.execute {
+                self.complete(sequence, Outcome(response: response, keepAlive: keepAlive, minorVersion: minor, omitBody: omitBody))
+            }
+        }
+    }
+
+    private func refuse(_ error: HTTPParseError) {
+        acceptingRequests = false
+        let sequence = nextSequence
+        nextSequence += 1
+        inFlight += 1
+        let response = HTTPResponse.text("\(error.status.code) \(error.status.reason): \(error.reason)\n", status: error.status)
+        complete(sequence, Outcome(response: response, keepAlive: false, minorVersion: 1, omitBody: false))
+    }
+
+    private func complete(_ sequence: Int, _ outcome: Outcome) {
+        guard !connection.isClosed else { return }
+        finished[sequence] = outcome
+        // Answers leave in request order, whatever order the handlers finish in.
+        while let next = finished.removeValue(forKey: nextToWrite) {
+            nextToWrite += 1
+            inFlight -= 1
+            let keepAlive = next.keepAlive && acceptingRequestsAfter(next)
+            connection.write(ResponseWriter.serialize(
+                next.response, keepAlive: keepAlive, minorVersion: next.minorVersion,
+                omitBody: next.omitBody, serverName: configuration.serverName))
+            if !keepAlive && inFlight == 0 {
+                connection.close(afterFlush: true)
+                return
+            }
+        }
+        lastActivity = .now
+        if inFlight == 0 && !acceptingRequests {
+            connection.close(afterFlush: true)
+            return
+        }
+        processInbound()
+    }
+
+    /// A response keeps the connection only if the client wants it and we are not draining or closing.
+    private func acceptingRequestsAfter(_ outcome: Outcome) -> Bool {
+        acceptingRequests || inFlight > 0
+    }
+}

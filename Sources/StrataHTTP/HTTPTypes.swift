@@ -1,0 +1,244 @@
+/// An HTTP request method. Methods outside `known` are answered 501.
+public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let get = HTTPMethod(rawValue: "GET")
+    public static let head = HTTPMethod(rawValue: "HEAD")
+    public static let post = HTTPMethod(rawValue: "POST")
+    public static let put = HTTPMethod(rawValue: "PUT")
+    public static let patch = HTTPMethod(rawValue: "PATCH")
+    public static let delete = HTTPMethod(rawValue: "DELETE")
+    public static let options = HTTPMethod(rawValue: "OPTIONS")
+    public static let trace = HTTPMethod(rawValue: "TRACE")
+    public static let connect = HTTPMethod(rawValue: "CONNECT")
+
+    /// The methods this server implements.
+    public static let known: Set<HTTPMethod> = [.get, .head, .post, .put, .patch, .delete, .options, .trace, .connect]
+
+    /// Methods that must not change state, so need no CSRF check.
+    public var isSafe: Bool { self == .get || self == .head || self == .options || self == .trace }
+
+    public var description: String { rawValue }
+}
+
+/// A response status code with its reason phrase.
+public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
+    /// The three-digit code.
+    public let code: Int
+    /// The reason phrase sent on the status line.
+    public let reason: String
+
+    /// Creates a status; the reason defaults to the standard phrase for `code`.
+    public init(_ code: Int, reason: String? = nil) {
+        self.code = code
+        self.reason = reason ?? HTTPStatus.standardReason(code)
+    }
+
+    public var description: String { "\(code) \(reason)" }
+
+    public static let ok = HTTPStatus(200)
+    public static let noContent = HTTPStatus(204)
+    public static let seeOther = HTTPStatus(303)
+    public static let notModified = HTTPStatus(304)
+    public static let badRequest = HTTPStatus(400)
+    public static let forbidden = HTTPStatus(403)
+    public static let notFound = HTTPStatus(404)
+    public static let methodNotAllowed = HTTPStatus(405)
+    public static let requestTimeout = HTTPStatus(408)
+    public static let payloadTooLarge = HTTPStatus(413)
+    public static let uriTooLong = HTTPStatus(414)
+    public static let unprocessableContent = HTTPStatus(422)
+    public static let headersTooLarge = HTTPStatus(431)
+    public static let internalServerError = HTTPStatus(500)
+    public static let notImplemented = HTTPStatus(501)
+    public static let badGateway = HTTPStatus(502)
+    public static let serviceUnavailable = HTTPStatus(503)
+    public static let versionNotSupported = HTTPStatus(505)
+
+    static func standardReason(_ code: Int) -> String {
+        switch code {
+        case 100: "Continue"
+        case 200: "OK"
+        case 201: "Created"
+        case 204: "No Content"
+        case 301: "Moved Permanently"
+        case 302: "Found"
+        case 303: "See Other"
+        case 304: "Not Modified"
+        case 307: "Temporary Redirect"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 408: "Request Timeout"
+        case 409: "Conflict"
+        case 411: "Length Required"
+        case 413: "Content Too Large"
+        case 414: "URI Too Long"
+        case 415: "Unsupported Media Type"
+        case 422: "Unprocessable Content"
+        case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
+        case 501: "Not Implemented"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        case 505: "HTTP Version Not Supported"
+        default: "Status \(code)"
+        }
+    }
+}
+
+/// Header fields in arrival order, looked up case-insensitively.
+public struct HTTPHeaders: Sendable, Sequence {
+    private var fields: [(name: String, value: String)] = []
+
+    /// Creates headers from name/value pairs.
+    public init(_ fields: [(String, String)] = []) {
+        self.fields = fields.map { (name: $0.0, value: $0.1) }
+    }
+
+    /// The first value of `name`, compared case-insensitively.
+    public subscript(name: String) -> String? {
+        fields.first { $0.name.caseInsensitiveEquals(name) }?.value
+    }
+
+    /// Every value of `name`, in order.
+    public func values(_ name: String) -> [String] {
+        fields.filter { $0.name.caseInsensitiveEquals(name) }.map(\.value)
+    }
+
+    /// Appends a field, keeping any existing ones of the same name.
+    public mutating func add(_ name: String, _ value: String) {
+        fields.append((name: name, value: value))
+    }
+
+    /// Replaces all fields named `name` with one.
+    public mutating func set(_ name: String, _ value: String) {
+        fields.removeAll { $0.name.caseInsensitiveEquals(name) }
+        fields.append((name: name, value: value))
+    }
+
+    /// Whether a field named `name` is present.
+    public func contains(_ name: String) -> Bool { self[name] != nil }
+
+    /// The number of fields.
+    public var count: Int { fields.count }
+
+    public func makeIterator() -> some IteratorProtocol<(name: String, value: String)> {
+        fields.makeIterator()
+    }
+}
+
+extension String {
+    func caseInsensitiveEquals(_ other: String) -> Bool {
+        let a = utf8, b = other.utf8
+        guard a.count == b.count else { return false }
+        for (x, y) in zip(a, b) where x != y {
+            // ASCII letters differ by 0x20 between cases.
+            guard x | 0x20 == y | 0x20, (x | 0x20) >= 0x61, (x | 0x20) <= 0x7A else { return false }
+        }
+        return true
+    }
+}
+
+/// An HTTP request as the handler sees it.
+public struct HTTPRequest: Sendable {
+    /// The method.
+    public var method: HTTPMethod
+    /// The request-target exactly as sent.
+    public var target: String
+    /// The path part of the target (still percent-encoded).
+    public var path: String
+    /// The query string after `?`, if any.
+    public var query: String?
+    /// `1` for HTTP/1.1, `0` for HTTP/1.0.
+    public var minorVersion: Int
+    /// Header fields.
+    public var headers: HTTPHeaders
+    /// The body, de-chunked.
+    public var body: [UInt8]
+    /// The client's address.
+    public var remoteAddress: String
+    /// Values captured by `:name` segments of the matched route.
+    public var pathParameters: [String: String] = [:]
+
+    /// Creates a request (used by the parser and by tests).
+    public init(
+        method: HTTPMethod, target: String, minorVersion: Int = 1, headers: HTTPHeaders = HTTPHeaders(),
+        body: [UInt8] = [], remoteAddress: String = ""
+    ) {
+        self.method = method
+        self.target = target
+        if let mark = target.firstIndex(of: "?") {
+            path = String(target[..<mark])
+            query = String(target[target.index(after: mark)...])
+        } else {
+            path = target
+            query = nil
+        }
+        self.minorVersion = minorVersion
+        self.headers = headers
+        self.body = body
+        self.remoteAddress = remoteAddress
+    }
+
+    /// Whether the client asked to keep the connection open after this request.
+    public var wantsKeepAlive: Bool {
+        let tokens = headers.values("Connection").flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: " \t").lowercased() }
+        if minorVersion == 0 { return tokens.contains("keep-alive") }
+        return !tokens.contains("close")
+    }
+
+    /// Query parameters, percent-decoded; malformed pairs are skipped.
+    public var queryParameters: [String: String] {
+        guard let query else { return [:] }
+        return (try? FormDecoding.decode(query)).map { Dictionary($0, uniquingKeysWith: { first, _ in first }) } ?? [:]
+    }
+}
+
+/// What a handler answers.
+public struct HTTPResponse: Sendable {
+    /// The status.
+    public var status: HTTPStatus
+    /// Header fields; `Content-Length`, `Date` and `Server` are added when written.
+    public var headers: HTTPHeaders
+    /// The body bytes.
+    public var body: [UInt8]
+
+    /// Creates a response.
+    public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A `text/plain; charset=utf-8` response.
+    public static func text(_ text: String, status: HTTPStatus = .ok) -> HTTPResponse {
+        HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]), body: Array(text.utf8))
+    }
+
+    /// A `text/html; charset=utf-8` response.
+    public static func html(_ bytes: [UInt8], status: HTTPStatus = .ok) -> HTTPResponse {
+        HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", "text/html; charset=utf-8")]), body: bytes)
+    }
+
+    /// A 303 See Other to `location`, the answer to a successful form POST.
+    public static func redirect(to location: String) -> HTTPResponse {
+        HTTPResponse(status: .seeOther, headers: HTTPHeaders([("Location", location)]))
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set)
+        var s = Substring(self)
+        while let first = s.first, chars.contains(first) { s = s.dropFirst() }
+        while let last = s.last, chars.contains(last) { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,35 @@
+/// Serializes a response head and body into one buffer, so a small response
+/// leaves in a single write (no Nagle or delayed-ACK stall between head and body).
+enum ResponseWriter {
+    static func serialize(
+        _ response: HTTPResponse, keepAlive: Bool, minorVersion: Int, omitBody: Bool, serverName: String
+    ) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + (omitBody ? 0 : response.body.count))
+        out.append(contentsOf: "HTTP/1.1 \(response.status.code) \(response.status.reason)\r\n".utf8)
+        out.append(contentsOf: "Server: \(serverName)\r\nDate: \(HTTPDate.now())\r\n".utf8)
+        let code = response.status.code
+        if code >= 200 && code != 204 && code != 304 {
+            out.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
+        }
+        for (name, value) in response.headers {
+            if name.caseInsensitiveEquals("Content-Length") || name.caseInsensitiveEquals("Date")
+                || name.caseInsensitiveEquals("Server") || name.caseInsensitiveEquals("Connection") {
+                continue
+            }
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            // A CR or LF in a value would let data injected into a header start a new one.
+            for byte in value.utf8 { out.append(byte == 13 || byte == 10 || byte == 0 ? 32 : byte) }
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        if !keepAlive {
+            out.append(contentsOf: "Connection: close\r\n".utf8)
+        } else if minorVersion == 0 {
+            out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+        }
+        out.append(contentsOf: "\r\n".utf8)
+        if !omitBody { out.append(contentsOf: response.body) }
+        return out
+    }
+}

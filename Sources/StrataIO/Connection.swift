@@ -1,0 +1,250 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CStrataShims
+import StrataCore
+
+/// Receives a connection's events. Called only on the connection's loop.
+public protocol ConnectionHandler: AnyObject {
+    /// New bytes were appended to `connection.inbound`.
+    func connectionReadable(_ connection: Connection)
+    /// The peer shut down its sending side; bytes already read are still in `inbound`.
+    func connectionInputClosed(_ connection: Connection)
+    /// The connection is closed; nothing more can be written.
+    func connectionClosed(_ connection: Connection)
+}
+
+extension ConnectionHandler {
+    /// By default a half-closed connection is closed once its output is flushed.
+    public func connectionInputClosed(_ connection: Connection) { connection.close(afterFlush: true) }
+}
+
+/// A non-blocking stream socket owned by one event loop.
+///
+/// Reads append to `inbound` and notify the handler; writes are queued and go
+/// out with `writev` as the socket accepts them. When more than
+/// `outboundHighWatermark` bytes wait to be written, reading pauses until the
+/// peer catches up, so a client that does not read cannot make us buffer
+/// without bound.
+public final class Connection: Selectable, @unchecked Sendable {
+    /// The loop that owns this connection.
+    public let loop: EventLoop
+    /// The remote address, when known.
+    public let peer: String
+    /// Bytes read and not yet consumed by the handler.
+    public var inbound = ByteBuffer(capacity: 4096)
+    /// Receives events; set before the first read.
+    public var handler: (any ConnectionHandler)?
+    /// Pending output above which reading pauses.
+    public var outboundHighWatermark = 1 << 20
+    /// Whether `close()` has run.
+    public private(set) var isClosed = false
+    /// Whether the peer has shut down its sending side.
+    public private(set) var isInputClosed = false
+
+    let fd: Int32
+    private var outbound: [[UInt8]] = []
+    private var outboundOffset = 0
+    private(set) var outboundBytes = 0
+    private var closeWhenFlushed = false
+    private var wantsRead = true
+    private var registeredEvents: UInt32 = 0
+
+    init(fd: Int32, loop: EventLoop, peer: String) {
+        self.fd = fd
+        self.loop = loop
+        self.peer = peer
+    }
+
+    /// Registers the connection with its loop and starts reading. Call on the loop.
+    public func start(handler: any ConnectionHandler) throws(SocketError) {
+        self.handler = handler
+        registeredEvents = STRATA_EPOLLIN | STRATA_EPOLLRDHUP
+        try loop.register(self, fd: fd, events: registeredEvents)
+    }
+
+    /// Queues `bytes` for writing and tries to write them at once. Call on the loop.
+    public func write(_ bytes: [UInt8]) {
+        guard !isClosed, !bytes.isEmpty else { return }
+        outbound.append(bytes)
+        outboundBytes += bytes.count
+        if outbound.count == 1 { flush() }
+        updateInterest()
+    }
+
+    /// Closes the socket, at once or once queued output is written. Call on the loop.
+    public func close(afterFlush: Bool = false) {
+        guard !isClosed else { return }
+        if afterFlush && outboundBytes > 0 {
+            closeWhenFlushed = true
+            return
+        }
+        isClosed = true
+        loop.deregister(fd: fd)
+        Glibc.close(fd)
+        outbound.removeAll()
+        outboundBytes = 0
+        let handler = self.handler
+        self.handler = nil
+        handler?.connectionClosed(self)
+    }
+
+    /// Stops or resumes reading from the socket (for backpressure). Call on the loop.
+    public func setReading(_ enabled: Bool) {
+        wantsRead = enabled
+        updateInterest()
+    }
+
+    func handleEvents(_ events: UInt32) {
+        if events & STRATA_EPOLLOUT != 0 {
+            flush()
+        }
+        if !isClosed && events & (STRATA_EPOLLIN | STRATA_EPOLLHUP | STRATA_EPOLLERR | STRATA_EPOLLRDHUP) != 0 {
+            readAvailable()
+        }
+        if !isClosed { updateInterest() }
+    }
+
+    private func readAvailable() {
+        guard !isInputClosed else {
+            // Only HUP/ERR can get here: the socket is dead.
+            close()
+            return
+        }
+        let n = inbound.writeWithUnsafeMutableBytes(maxBytes: 65_536) { buffer in
+            Glibc.read(fd, buffer.baseAddress, buffer.count)
+        }
+        if n > 0 {
+            handler?.connectionReadable(self)
+        } else if n == 0 {
+            isInputClosed = true
+            wantsRead = false
+            handler?.connectionInputClosed(self)
+        } else if errno != EAGAIN && errno != EINTR {
+            close()
+        }
+    }
+
+    private func flush() {
+        while !outbound.isEmpty {
+            let written = writeOnce()
+            if written < 0 {
+                if errno == EAGAIN || errno == EINTR { return }
+                close()
+                return
+            }
+            consume(written)
+        }
+        if closeWhenFlushed { close() }
+    }
+
+    private func writeOnce() -> Int {
+        if outbound.count == 1 {
+            return outbound[0].withUnsafeBytes { raw in
+                Glibc.send(fd, raw.baseAddress! + outboundOffset, raw.count - outboundOffset, Int32(MSG_NOSIGNAL))
+            }
+        }
+        let count = min(outbound.count, 64)
+        var vectors = [iovec](repeating: iovec(), count: count)
+        // The arrays stay alive and unmodified for the duration of the call.
+        return withExtendedLifetime(outbound) {
+            for i in 0..<count {
+                outbound[i].withUnsafeBytes { raw in
+                    let skip = i == 0 ? outboundOffset : 0
+                    vectors[i] = iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress! + skip), iov_len: raw.count - skip)
+                }
+            }
+            return Glibc.writev(fd, vectors, Int32(count))
+        }
+    }
+
+    private func consume(_ written: Int) {
+        var remaining = written
+        outboundBytes -= written
+        while remaining > 0 {
+            let available = outbound[0].count - outboundOffset
+            if remaining >= available {
+                remaining -= available
+                outbound.removeFirst()
+                outboundOffset = 0
+            } else {
+                outboundOffset += remaining
+                remaining = 0
+            }
+        }
+    }
+
+    private func updateInterest() {
+        guard !isClosed else { return }
+        var events: UInt32 = STRATA_EPOLLRDHUP
+        if wantsRead && outboundBytes <= outboundHighWatermark { events |= STRATA_EPOLLIN }
+        if outboundBytes > 0 { events |= STRATA_EPOLLOUT }
+        if events != registeredEvents {
+            registeredEvents = events
+            loop.modify(fd: fd, events: events)
+        }
+    }
+}
+
+extension Connection {
+    /// Opens a TCP or Unix-domain connection to `address` on `loop`.
+    public static func connect(to address: SocketAddress, on loop: EventLoop) async throws -> Connection {
+        let fd = try address.withResolved(passive: false) { (family, pointer, length) throws(SocketError) -> Int32 in
+            let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { throw SocketError(operation: "socket", errno: errno) }
+            if Glibc.connect(fd, pointer, length) != 0 && errno != EINPROGRESS {
+                let code = errno
+                Glibc.close(fd)
+                throw SocketError(operation: "connect \(address)", errno: code)
+            }
+            if family != AF_UNIX { Socket.setNoDelay(fd) }
+            return fd
+        }
+        let pending = PendingConnect(fd: fd, loop: loop, address: address)
+        return try await withCheckedThrowingContinuation { continuation in
+            loop.execute { pending.begin(continuation) }
+        }
+    }
+}
+
+/// Waits for a non-blocking `connect` to finish, then hands over a `Connection`.
+private final class PendingConnect: Selectable, @unchecked Sendable {
+    let fd: Int32
+    let loop: EventLoop
+    let address: SocketAddress
+    var continuation: CheckedContinuation<Connection, any Error>?
+
+    init(fd: Int32, loop: EventLoop, address: SocketAddress) {
+        self.fd = fd
+        self.loop = loop
+        self.address = address
+    }
+
+    func begin(_ continuation: CheckedContinuation<Connection, any Error>) {
+        self.continuation = continuation
+        do {
+            try loop.register(self, fd: fd, events: STRATA_EPOLLOUT)
+        } catch {
+            Glibc.close(fd)
+            finish(.failure(error))
+        }
+    }
+
+    func handleEvents(_ events: UInt32) {
+        loop.deregister(fd: fd)
+        var code: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length)
+        if code != 0 {
+            Glibc.close(fd)
+            finish(.failure(SocketError(operation: "connect \(address)", errno: code)))
+        } else {
+            finish(.success(Connection(fd: fd, loop: loop, peer: address.description)))
+        }
+    }
+
+    private func finish(_ result: Result<Connection, any Error>) {
+        continuation?.resume(with: result)
+        continuation = nil
+    }
+}

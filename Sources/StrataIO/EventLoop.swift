@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CStrataShims
+import Synchronization
+
+/// Something registered in a loop's epoll set. Called only on that loop's thread.
+protocol Selectable: AnyObject {
+    func handleEvents(_ events: UInt32)
+}
+
+/// One thread that owns an epoll set, an eventfd for wake-ups and a timer heap.
+///
+/// Sockets registered with a loop are only touched on its thread; other threads
+/// hand work over with `execute(_:)`. This confinement is what makes the
+/// `@unchecked Sendable` classes of this module safe.
+public final class EventLoop: @unchecked Sendable {
+    /// Position of this loop in its group, for logs and metrics.
+    public let index: Int
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private let pending = Mutex<[@Sendable () -> Void]>([])
+    private let wakePending = Atomic<Bool>(false)
+    private let stopRequested = Atomic<Bool>(false)
+    private let threadID = Atomic<UInt>(0)
+    private let finished = Mutex<Bool>(false)
+    // Loop-confined state.
+    private var registrations: [Int32: any Selectable] = [:]
+    private var timers = TimerQueue()
+
+    /// Creates a loop and starts its thread.
+    public static func start(index: Int = 0) -> EventLoop {
+        let loop = EventLoop(index: index)
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(loop).toOpaque()
+        let status = pthread_create(&thread, nil, { context in
+            let loop = Unmanaged<EventLoop>.fromOpaque(context!).takeRetainedValue()
+            loop.run()
+            return nil
+        }, context)
+        precondition(status == 0, "pthread_create failed: \(status)")
+        pthread_detach(thread)
+        return loop
+    }
+
+    private init(index: Int) {
+        self.index = index
+        epollFD = strata_epoll_create()
+        wakeFD = strata_eventfd()
+        precondition(epollFD >= 0 && wakeFD >= 0, "epoll/eventfd creation failed: \(errno)")
+        _ = strata_epoll_ctl(epollFD, STRATA_EPOLL_CTL_ADD, wakeFD, STRATA_EPOLLIN)
+    }
+
+    /// Whether the caller runs on this loop's thread.
+    public var inEventLoop: Bool {
+        pthread_equal(pthread_self(), threadID.load(ordering: .acquiring)) != 0
+    }
+
+    /// Runs `job` on the loop's thread, after the current iteration's I/O.
+    public func execute(_ job: @escaping @Sendable () -> Void) {
+        pending.withLock { $0.append(job) }
+        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+            _ = strata_eventfd_signal(wakeFD)
+        }
+    }
+
+    /// Runs `job` on the loop and returns its result to an async caller.
+    public func submit<T: Sendable>(_ job: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            execute {
+                continuation.resume(with: Result { try job() })
+            }
+        }
+    }
+
+    /// Schedules `callback` after `delay`. Call on the loop's thread.
+    @discardableResult
+    public func scheduleTimer(after delay: Duration, _ callback: @escaping () -> Void) -> TimerHandle {
+        let timer = TimerHandle(deadline: .now + delay, callback: callback)
+        timers.insert(timer)
+        return timer
+    }
+
+    /// Stops the loop after its current iteration and closes what is registered.
+    public func shutdown() {
+        stopRequested.store(true, ordering: .releasing)
+        _ = strata_eventfd_signal(wakeFD)
+    }
+
+    func register(_ selectable: any Selectable, fd: Int32, events: UInt32) throws(SocketError) {
+        guard strata_epoll_ctl(epollFD, STRATA_EPOLL_CTL_ADD, fd, events) == 0 else {
+            throw SocketError(operation: "epoll add", errno: errno)
+        }
+        registrations[fd] = selectable
+    }
+
+    func modify(fd: Int32, events: UInt32) {
+        _ = strata_epoll_ctl(epollFD, STRATA_EPOLL_CTL_MOD, fd, events)
+    }
+
+    func deregister(fd: Int32) {
+        _ = strata_epoll_ctl(epollFD, STRATA_EPOLL_CTL_DEL, fd, 0)
+        registrations[fd] = nil
+    }
+
+    private func run() {
+        threadID.store(pthread_self(), ordering: .releasing)
+        let capacity: Int32 = 256
+        var fds = [Int32](repeating: 0, count: Int(capacity))
+        var events = [UInt32](repeating: 0, count: Int(capacity))
+        while !stopRequested.load(ordering: .acquiring) {
+            let timeout = timers.millisecondsUntilNext(now: .now) ?? -1
+            let count = strata_epoll_wait(epollFD, &fds, &events, capacity, timeout)
+            if count < 0 && errno != EINTR {
+                preconditionFailure("epoll_wait failed: \(String(cString: strerror(errno)))")
+            }
+            for i in 0..<Int(max(count, 0)) {
+                if fds[i] == wakeFD {
+                    _ = strata_eventfd_drain(wakeFD)
+                    wakePending.store(false, ordering: .releasing)
+                } else if let selectable = registrations[fds[i]] {
+                    selectable.handleEvents(events[i])
+                }
+            }
+            runPendingJobs()
+            if !timers.isEmpty {
+                for timer in timers.popDue(now: .now) where !timer.isCancelled {
+                    timer.callback()
+                }
+            }
+        }
+        for (fd, _) in registrations {
+            _ = strata_epoll_ctl(epollFD, STRATA_EPOLL_CTL_DEL, fd, 0)
+            close(fd)
+        }
+        registrations.removeAll()
+        runPendingJobs()
+        close(epollFD)
+        close(wakeFD)
+    }
+
+    private func runPendingJobs() {
+        // Jobs queued while these run wait for the next iteration, so a job
+        // that re-queues itself cannot starve I/O.
+        let jobs = pending.withLock { jobs in
+            let taken = jobs
+            jobs.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for job in jobs { job() }
+    }
+}
+
+/// A fixed set of event loops, one per core by default.
+public final class EventLoopGroup: Sendable {
+    /// The loops, each on its own thread.
+    public let loops: [EventLoop]
+    private let cursor = Atomic<Int>(0)
+
+    /// Starts `count` loops (default: one per online core).
+    public init(loopCount count: Int = System.coreCount) {
+        loops = (0..<max(1, count)).map { EventLoop.start(index: $0) }
+    }
+
+    /// The next loop in round-robin order.
+    public func next() -> EventLoop {
+        let i = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
+        return loops[i % loops.count]
+    }
+
+    /// Stops every loop.
+    public func shutdown() {
+        for loop in loops { loop.shutdown() }
+    }
+}
+
+/// Facts about the machine.
+public enum System {
+    /// Online processor cores.
+    public static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+}

@@ -1,0 +1,113 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CStrataShims
+import Synchronization
+
+/// Accepts connections on every loop of a group and hands each to `onAccept`
+/// on the loop that accepted it.
+///
+/// TCP listeners bind one socket per loop with `SO_REUSEPORT`, so the kernel
+/// spreads new connections across loops without a shared accept lock.
+public final class Listener: Sendable {
+    /// The bound address; for port 0, the port the kernel chose.
+    public let address: SocketAddress
+    private let acceptors: [Acceptor]
+
+    /// Binds `address` on every loop of `group`.
+    public init(
+        address: SocketAddress, group: EventLoopGroup, backlog: Int32 = 1024,
+        onAccept: @escaping @Sendable (Connection) -> Void
+    ) throws(SocketError) {
+        var bound = address
+        var acceptors: [Acceptor] = []
+        let loops: [EventLoop]
+        if case .unix = address { loops = [group.loops[0]] } else { loops = group.loops }
+        do throws(SocketError) {
+            for loop in loops {
+                let fd = try Socket.listen(on: bound, reusePort: loops.count > 1, backlog: backlog)
+                bound = SocketAddress.local(of: fd, fallback: bound)
+                acceptors.append(Acceptor(fd: fd, loop: loop, onAccept: onAccept))
+            }
+        } catch {
+            for acceptor in acceptors { Glibc.close(acceptor.fd) }
+            throw error
+        }
+        self.address = bound
+        self.acceptors = acceptors
+        for acceptor in acceptors {
+            acceptor.loop.execute { acceptor.start() }
+        }
+    }
+
+    /// Stops accepting; open connections are not touched.
+    public func close() {
+        for acceptor in acceptors {
+            acceptor.loop.execute { acceptor.stop() }
+        }
+        if case .unix(let path) = address { unlink(path) }
+    }
+}
+
+private final class Acceptor: Selectable, @unchecked Sendable {
+    let fd: Int32
+    let loop: EventLoop
+    let onAccept: @Sendable (Connection) -> Void
+    private var active = false
+
+    init(fd: Int32, loop: EventLoop, onAccept: @escaping @Sendable (Connection) -> Void) {
+        self.fd = fd
+        self.loop = loop
+        self.onAccept = onAccept
+    }
+
+    func start() {
+        do {
+            try loop.register(self, fd: fd, events: STRATA_EPOLLIN)
+            active = true
+        } catch {
+            Glibc.close(fd)
+        }
+    }
+
+    func stop() {
+        guard active else { return }
+        active = false
+        loop.deregister(fd: fd)
+        Glibc.close(fd)
+    }
+
+    func handleEvents(_ events: UInt32) {
+        // Bounded so one busy listener cannot starve the loop's connections.
+        for _ in 0..<64 {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let client = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    strata_accept(fd, $0, &length)
+                }
+            }
+            if client < 0 {
+                // EAGAIN: drained. EMFILE and friends: try again on the next event.
+                return
+            }
+            let peer = Self.describe(&storage)
+            if storage.ss_family != sa_family_t(AF_UNIX) { Socket.setNoDelay(client) }
+            onAccept(Connection(fd: client, loop: loop, peer: peer))
+        }
+    }
+
+    private static func describe(_ storage: inout sockaddr_storage) -> String {
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        var port = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+        let length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, length, &host, socklen_t(host.count), &port, socklen_t(port.count), NI_NUMERICHOST | NI_NUMERICSERV)
+            }
+        }
+        guard status == 0 else { return "unix" }
+        return host.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } + ":"
+            + port.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+}
