@@ -1,0 +1,100 @@
+import StrataCore
+
+/// The protocol version this build speaks, sent in HELLO.
+public let rpcProtocolVersion: UInt16 = 1
+
+/// A call as the server's handler receives it.
+public struct RPCRequest: Sendable {
+    /// The method name, such as `guestbook.list`.
+    public var method: String
+    /// Milliseconds the caller will wait; 0 means no deadline.
+    public var timeoutMilliseconds: UInt32
+    /// Metadata: request id, session token, client address, caller tier.
+    public var metadata: [String: String]
+    /// The encoded argument.
+    public var body: [UInt8]
+
+    /// Creates a request.
+    public init(method: String, timeoutMilliseconds: UInt32 = 0, metadata: [String: String] = [:], body: [UInt8] = []) {
+        self.method = method
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.metadata = metadata
+        self.body = body
+    }
+
+    func payload() -> [UInt8] {
+        var buffer = ByteBuffer(capacity: 32 + method.utf8.count + body.count)
+        buffer.writeShortString(method)
+        buffer.write(bigEndian: timeoutMilliseconds)
+        buffer.write(bigEndian: UInt16(min(metadata.count, Int(UInt16.max))))
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }).prefix(Int(UInt16.max)) {
+            buffer.writeShortString(key)
+            buffer.writeShortString(value)
+        }
+        buffer.write(body)
+        return buffer.storage
+    }
+
+    init(payload: [UInt8]) throws(FrameError) {
+        var reader = PayloadReader(payload)
+        method = try reader.string()
+        timeoutMilliseconds = try reader.u32()
+        let count = try reader.u16()
+        var metadata: [String: String] = [:]
+        for _ in 0..<count {
+            let key = try reader.string()
+            metadata[key] = try reader.string()
+        }
+        self.metadata = metadata
+        body = reader.remaining
+    }
+}
+
+/// Well-known metadata keys.
+public enum RPCMetadataKey {
+    /// The id that ties log lines of one browser request together across tiers.
+    public static let requestID = "request-id"
+    /// The calling tier (`web`, `app`).
+    public static let caller = "caller"
+    /// The browser's address, as seen by the web tier.
+    public static let clientAddress = "client-address"
+}
+
+extension RPCError {
+    func payload() -> [UInt8] {
+        var buffer = ByteBuffer()
+        buffer.write(bigEndian: code.rawValue)
+        buffer.writeShortString(message)
+        return buffer.storage
+    }
+
+    init(payload: [UInt8]) {
+        var reader = PayloadReader(payload)
+        let raw = (try? reader.u16()) ?? RPCErrorCode.unknown.rawValue
+        self.init(RPCErrorCode(rawValue: raw) ?? .unknown, (try? reader.string()) ?? "")
+    }
+}
+
+/// HELLO payload: `u16 version | string peer name`.
+struct Hello: Sendable {
+    var version: UInt16
+    var peer: String
+
+    func payload() -> [UInt8] {
+        var buffer = ByteBuffer()
+        buffer.write(bigEndian: version)
+        buffer.writeShortString(peer)
+        return buffer.storage
+    }
+
+    init(version: UInt16, peer: String) {
+        self.version = version
+        self.peer = peer
+    }
+
+    init(payload: [UInt8]) throws(FrameError) {
+        var reader = PayloadReader(payload)
+        version = try reader.u16()
+        peer = try reader.string()
+    }
+}

@@ -1,0 +1,205 @@
+import StrataCore
+import StrataIO
+import Synchronization
+
+/// Calls methods on one RPC endpoint over a single multiplexed connection,
+/// opened on first use and again after it drops.
+public final class RPCClient: Sendable {
+    /// The endpoint called.
+    public let address: SocketAddress
+    private let group: EventLoopGroup
+    private let callerName: String
+    private let maxFrameSize: Int
+    private let state = Mutex<State>(State())
+
+    private struct State {
+        var connection: ClientConnection?
+        var connecting: Task<ClientConnection, any Error>?
+    }
+
+    /// Creates a client for `address`; `callerName` (the calling tier) goes into HELLO and metadata.
+    public init(address: SocketAddress, group: EventLoopGroup, callerName: String, maxFrameSize: Int = 16 << 20) {
+        self.address = address
+        self.group = group
+        self.callerName = callerName
+        self.maxFrameSize = maxFrameSize
+    }
+
+    /// Calls `method` with an encoded body and returns the encoded result.
+    public func call(
+        _ method: String, body: [UInt8], metadata: [String: String] = [:], timeout: Duration = .seconds(30)
+    ) async throws(RPCError) -> [UInt8] {
+        let connection = try await connection()
+        var metadata = metadata
+        metadata[RPCMetadataKey.caller] = metadata[RPCMetadataKey.caller] ?? callerName
+        let milliseconds = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let request = RPCRequest(method: method, timeoutMilliseconds: milliseconds, metadata: metadata, body: body)
+        return try await connection.send(request, timeout: timeout).get()
+    }
+
+    /// Calls `method` with a typed argument and decodes a typed result.
+    public func call<Input: Encodable, Output: Decodable>(
+        _ method: String, _ input: Input, as output: Output.Type = Output.self,
+        metadata: [String: String] = [:], timeout: Duration = .seconds(30)
+    ) async throws(RPCError) -> Output {
+        let body = try RPCCodec.encode(input)
+        let reply = try await call(method, body: body, metadata: metadata, timeout: timeout)
+        do {
+            return try RPCCodec.decode(Output.self, from: reply)
+        } catch {
+            throw RPCError(.internal, "\(method) returned a result this caller cannot decode: \(error.message)")
+        }
+    }
+
+    /// Closes the connection; later calls open a new one.
+    public func close() {
+        let connection = state.withLock { state in
+            defer { state.connection = nil }
+            return state.connection
+        }
+        connection?.close()
+    }
+
+    private func connection() async throws(RPCError) -> ClientConnection {
+        if let connection = state.withLock({ $0.connection }), connection.isOpen { return connection }
+        let task: Task<ClientConnection, any Error> = state.withLock { state in
+            if let connecting = state.connecting { return connecting }
+            let connecting = Task { try await self.open() }
+            state.connecting = connecting
+            return connecting
+        }
+        do {
+            let connection = try await task.value
+            state.withLock { state in
+                state.connection = connection
+                state.connecting = nil
+            }
+            return connection
+        } catch {
+            state.withLock { $0.connecting = nil }
+            throw RPCError(.unavailable, "cannot reach \(address): \(error)")
+        }
+    }
+
+    private func open() async throws -> ClientConnection {
+        let socket = try await Connection.connect(to: address, on: group.next())
+        let client = ClientConnection(connection: socket, decoder: FrameDecoder(maxFrameSize: maxFrameSize))
+        let hello = Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: callerName).payload())
+        try await socket.loop.submit {
+            try socket.start(handler: client)
+            socket.write(hello.encoded())
+        }
+        return client
+    }
+}
+
+/// One connection's calls in flight. Loop-confined, except `isOpen`.
+private final class ClientConnection: ConnectionHandler, @unchecked Sendable {
+    typealias Reply = CheckedContinuation<Result<[UInt8], RPCError>, Never>
+
+    let connection: Connection
+    let decoder: FrameDecoder
+    private let open = Atomic<Bool>(true)
+    private var pending: [UInt32: (reply: Reply, call: Call)] = [:]
+    private var nextStream: UInt32 = 1
+
+    /// Remembers which stream a call got, so cancellation can name it.
+    final class Call: @unchecked Sendable {
+        var stream: UInt32 = 0
+        var deadline: TimerHandle?
+    }
+
+    init(connection: Connection, decoder: FrameDecoder) {
+        self.connection = connection
+        self.decoder = decoder
+    }
+
+    var isOpen: Bool { open.load(ordering: .acquiring) }
+
+    func close() {
+        connection.loop.execute { self.connection.close() }
+    }
+
+    func send(_ request: RPCRequest, timeout: Duration) async -> Result<[UInt8], RPCError> {
+        let call = Call()
+        let loop = connection.loop
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: Reply) in
+                loop.execute { self.start(request, call: call, timeout: timeout, continuation: continuation) }
+            }
+        } onCancel: {
+            loop.execute { self.abandon(call, with: RPCError(.cancelled, "the call was cancelled")) }
+        }
+    }
+
+    private func start(_ request: RPCRequest, call: Call, timeout: Duration, continuation: Reply) {
+        guard isOpen else {
+            continuation.resume(returning: .failure(RPCError(.unavailable, "connection to \(connection.peer) is closed")))
+            return
+        }
+        let stream = nextStream
+        nextStream = nextStream == UInt32.max ? 1 : nextStream + 1
+        call.stream = stream
+        pending[stream] = (continuation, call)
+        connection.write(Frame(type: .request, flags: Frame.jsonBody, streamID: stream, payload: request.payload()).encoded())
+        call.deadline = connection.loop.scheduleTimer(after: timeout) { [self] in
+            abandon(call, with: RPCError(.deadlineExceeded, "\(request.method) did not answer within \(timeout)"))
+        }
+    }
+
+    /// Gives up on a call (deadline or cancellation) and tells the server to stop working on it.
+    private func abandon(_ call: Call, with error: RPCError) {
+        guard call.stream != 0, pending[call.stream] != nil else { return }
+        connection.write(Frame(type: .cancel, streamID: call.stream, payload: []).encoded())
+        finish(call.stream, .failure(error))
+    }
+
+    private func finish(_ stream: UInt32, _ result: Result<[UInt8], RPCError>) {
+        guard let (reply, call) = pending.removeValue(forKey: stream) else { return }
+        call.deadline?.cancel()
+        reply.resume(returning: result)
+    }
+
+    func connectionReadable(_ connection: Connection) {
+        while !connection.isClosed {
+            let frame: Frame?
+            do {
+                frame = try decoder.next(&connection.inbound)
+            } catch {
+                fail(RPCError(.internal, "malformed frame from \(connection.peer): \(error.message)"))
+                return
+            }
+            guard let frame else { return }
+            switch frame.type {
+            case .response:
+                finish(frame.streamID, .success(frame.payload))
+            case .error where frame.streamID == 0:
+                let error = RPCError(payload: frame.payload)
+                fail(RPCError(error.code == .unknown ? .unavailable : error.code, "\(connection.peer) refused the connection: \(error.message)"))
+                return
+            case .error:
+                finish(frame.streamID, .failure(RPCError(payload: frame.payload)))
+            case .ping:
+                connection.write(Frame(type: .pong, streamID: frame.streamID, payload: frame.payload).encoded())
+            case .goaway:
+                open.store(false, ordering: .releasing)
+            case .hello, .pong, .request, .cancel:
+                break
+            }
+        }
+    }
+
+    func connectionClosed(_ connection: Connection) {
+        failAll(RPCError(.unavailable, "connection to \(connection.peer) closed"))
+    }
+
+    private func fail(_ error: RPCError) {
+        failAll(error)
+        connection.close()
+    }
+
+    private func failAll(_ error: RPCError) {
+        open.store(false, ordering: .releasing)
+        for stream in Array(pending.keys) { finish(stream, .failure(error)) }
+    }
+}

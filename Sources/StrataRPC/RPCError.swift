@@ -1,0 +1,53 @@
+/// What went wrong with a call, in the spirit of gRPC's status codes.
+public enum RPCErrorCode: UInt16, Sendable, CaseIterable, CustomStringConvertible {
+    case cancelled = 1
+    case unknown = 2
+    case invalidArgument = 3
+    case deadlineExceeded = 4
+    case notFound = 5
+    case alreadyExists = 6
+    case permissionDenied = 7
+    case resourceExhausted = 8
+    case failedPrecondition = 9
+    case aborted = 10
+    case unimplemented = 12
+    case `internal` = 13
+    case unavailable = 14
+    case unauthenticated = 16
+
+    public var description: String {
+        switch self {
+        case .cancelled: "cancelled"
+        case .unknown: "unknown"
+        case .invalidArgument: "invalidArgument"
+        case .deadlineExceeded: "deadlineExceeded"
+        case .notFound: "notFound"
+        case .alreadyExists: "alreadyExists"
+        case .permissionDenied: "permissionDenied"
+        case .resourceExhausted: "resourceExhausted"
+        case .failedPrecondition: "failedPrecondition"
+        case .aborted: "aborted"
+        case .unimplemented: "unimplemented"
+        case .internal: "internal"
+        case .unavailable: "unavailable"
+        case .unauthenticated: "unauthenticated"
+        }
+    }
+}
+
+/// An error a call returns. `message` is safe to show to an end user:
+/// handlers never put SQL, stack traces or secrets in it.
+public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The category.
+    public let code: RPCErrorCode
+    /// A human-readable explanation.
+    public let message: String
+
+    /// Creates an error.
+    public init(_ code: RPCErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

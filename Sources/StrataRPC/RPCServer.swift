@@ -1,0 +1,159 @@
+import StrataCore
+import StrataIO
+import Synchronization
+
+/// Settings of an `RPCServer`.
+public struct RPCServerConfiguration: Sendable {
+    /// Where to listen (`host:port` or `unix:/path`); port 0 picks a free port.
+    public var address: SocketAddress
+    /// Largest frame payload accepted.
+    public var maxFrameSize = 16 << 20
+    /// The name sent in HELLO.
+    public var name = "strata"
+
+    /// Creates a configuration for `address`.
+    public init(address: SocketAddress) { self.address = address }
+}
+
+/// Serves an `RPCService` over the framed protocol; many calls in flight per
+/// connection, each answered when its handler finishes.
+public final class RPCServer: Sendable {
+    private let configuration: RPCServerConfiguration
+    private let service: RPCService
+    private let group: EventLoopGroup
+    private let logger: Logger
+    private let listener = Mutex<Listener?>(nil)
+
+    /// Creates a server for `service`.
+    public init(configuration: RPCServerConfiguration, service: RPCService, group: EventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.service = service
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Starts listening and returns the bound address.
+    @discardableResult
+    public func start() throws(SocketError) -> SocketAddress {
+        let listener = try Listener(address: configuration.address, group: group) { [self] connection in
+            let handler = RPCServerConnection(connection: connection, server: self)
+            do {
+                try connection.start(handler: handler)
+            } catch {
+                connection.close()
+            }
+        }
+        self.listener.withLock { $0 = listener }
+        return listener.address
+    }
+
+    /// Stops accepting connections.
+    public func stop() {
+        listener.withLock { $0?.close() }
+    }
+
+    fileprivate var frameDecoder: FrameDecoder { FrameDecoder(maxFrameSize: configuration.maxFrameSize) }
+    fileprivate var serviceRef: RPCService { service }
+    fileprivate var log: Logger { logger }
+    fileprivate var name: String { configuration.name }
+}
+
+/// One client connection's state. Lives on the connection's loop.
+private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable {
+    let connection: Connection
+    let server: RPCServer
+    let decoder: FrameDecoder
+    private var greeted = false
+    private var running: [UInt32: Task<Void, Never>] = [:]
+
+    init(connection: Connection, server: RPCServer) {
+        self.connection = connection
+        self.server = server
+        self.decoder = server.frameDecoder
+    }
+
+    func connectionReadable(_ connection: Connection) {
+        while !connection.isClosed {
+            let frame: Frame?
+            do {
+                frame = try decoder.next(&connection.inbound)
+            } catch {
+                refuse(error.message)
+                return
+            }
+            guard let frame else { return }
+            handle(frame)
+        }
+    }
+
+    func connectionClosed(_ connection: Connection) {
+        for task in running.values { task.cancel() }
+        running.removeAll()
+    }
+
+    private func handle(_ frame: Frame) {
+        guard greeted || frame.type == .hello else {
+            refuse("the first frame must be HELLO")
+            return
+        }
+        switch frame.type {
+        case .hello:
+            guard let hello = try? Hello(payload: frame.payload) else {
+                refuse("malformed HELLO")
+                return
+            }
+            guard hello.version == rpcProtocolVersion else {
+                refuse("protocol version \(hello.version) is not supported (this server speaks \(rpcProtocolVersion))")
+                return
+            }
+            greeted = true
+            connection.write(Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: server.name).payload()).encoded())
+        case .request:
+            guard frame.streamID != 0, running[frame.streamID] == nil else {
+                refuse("REQUEST on stream \(frame.streamID), which is reserved or already in use")
+                return
+            }
+            let request: RPCRequest
+            do {
+                request = try RPCRequest(payload: frame.payload)
+            } catch {
+                refuse("malformed REQUEST: \(error.message)")
+                return
+            }
+            start(request, stream: frame.streamID)
+        case .cancel:
+            running.removeValue(forKey: frame.streamID)?.cancel()
+        case .ping:
+            connection.write(Frame(type: .pong, streamID: frame.streamID, payload: frame.payload).encoded())
+        case .goaway, .pong:
+            break
+        case .response, .error:
+            refuse("clients may not send \(frame.type) frames")
+        }
+    }
+
+    private func start(_ request: RPCRequest, stream: UInt32) {
+        let service = server.serviceRef
+        let loop = connection.loop
+        running[stream] = Task {
+            let reply = switch await service.handle(request) {
+            case .success(let body): Frame(type: .response, flags: Frame.jsonBody, streamID: stream, payload: body)
+            case .failure(let error): Frame(type: .error, streamID: stream, payload: error.payload())
+            }
+            loop.execute { self.finish(stream, reply) }
+        }
+    }
+
+    private func finish(_ stream: UInt32, _ reply: Frame) {
+        // A cancelled call's stream is gone; its late answer is dropped.
+        guard running.removeValue(forKey: stream) != nil else { return }
+        connection.write(reply.encoded())
+    }
+
+    /// Sends a connection-level ERROR and closes: the stream can no longer be trusted.
+    private func refuse(_ message: String) {
+        server.log.warning("closing RPC connection", ("peer", connection.peer), ("reason", message))
+        connection.write(Frame(type: .error, streamID: 0, payload: RPCError(.invalidArgument, message).payload()).encoded())
+        connection.close(afterFlush: true)
+    }
+}

@@ -1,0 +1,273 @@
+/// A compiled Mustache template: parsed once, rendered many times.
+public struct Template: Sendable {
+    /// The name the template was compiled under, used in error messages.
+    public let name: String
+    let nodes: [Node]
+
+    /// Compiles `source`; throws a `TemplateError` with line and column for malformed input.
+    public init(name: String, source: String) throws(TemplateError) {
+        self.name = name
+        var parser = TemplateParser(name: name, source: source)
+        nodes = try parser.parse()
+    }
+}
+
+/// The compiled form: text is kept as bytes, so rendering only appends.
+indirect enum Node: Sendable {
+    case text([UInt8])
+    case variable(path: [String], escaped: Bool, line: Int, column: Int)
+    case section(path: [String], children: [Node], inverted: Bool)
+    case partial(name: String, indent: String, line: Int, column: Int)
+}
+
+/// Turns template source into nodes, applying the spec's standalone-line rule:
+/// a line holding only one section, comment, partial or delimiter tag (and
+/// whitespace) is removed from the output entirely.
+struct TemplateParser {
+    private enum TagKind: Equatable {
+        case variable(escaped: Bool)
+        case sectionOpen
+        case invertedOpen
+        case close
+        case comment
+        case partial
+        case setDelimiters
+
+        var canStandAlone: Bool {
+            if case .variable = self { return false }
+            return true
+        }
+    }
+
+    private struct Tag {
+        let kind: TagKind
+        let name: String
+        let line: Int
+        let column: Int
+        /// For a standalone partial: the whitespace before it, applied to every line it renders.
+        var indent = ""
+    }
+
+    private enum Token {
+        case text([UInt8])
+        case newline([UInt8])
+        case tag(Tag)
+    }
+
+    let name: String
+    private let source: [UInt8]
+    private var open: [UInt8] = Array("{{".utf8)
+    private var close: [UInt8] = Array("}}".utf8)
+
+    init(name: String, source: String) {
+        self.name = name
+        self.source = Array(source.utf8)
+    }
+
+    mutating func parse() throws(TemplateError) -> [Node] {
+        let tokens = try tokenize()
+        return try buildTree(applyStandalone(tokens))
+    }
+
+    // MARK: Tokens
+
+    private mutating func tokenize() throws(TemplateError) -> [Token] {
+        var tokens: [Token] = []
+        var i = 0
+        var textStart = 0
+        var line = 1
+        var lineStart = 0
+        func flushText(upTo end: Int) {
+            if end > textStart { tokens.append(.text(Array(source[textStart..<end]))) }
+        }
+        while i < source.count {
+            if source[i] == 10 {
+                let newlineStart = i > 0 && source[i - 1] == 13 && i - 1 >= textStart ? i - 1 : i
+                flushText(upTo: newlineStart)
+                tokens.append(.newline(Array(source[newlineStart...i])))
+                i += 1
+                textStart = i
+                line += 1
+                lineStart = i
+                continue
+            }
+            guard matches(open, at: i) else {
+                i += 1
+                continue
+            }
+            flushText(upTo: i)
+            let column = i - lineStart + 1
+            let (tag, end) = try readTag(at: i, line: line, column: column)
+            if tag.kind == .setDelimiters { try setDelimiters(tag.name, line: line, column: column) }
+            tokens.append(.tag(tag))
+            // Tags may not span lines except comments; keep line numbers right for those.
+            for byte in source[i..<end] where byte == 10 {
+                line += 1
+            }
+            if let lastNewline = source[i..<end].lastIndex(of: 10) { lineStart = lastNewline + 1 }
+            i = end
+            textStart = i
+        }
+        flushText(upTo: source.count)
+        return tokens
+    }
+
+    private func matches(_ delimiter: [UInt8], at index: Int) -> Bool {
+        guard index + delimiter.count <= source.count else { return false }
+        for (offset, byte) in delimiter.enumerated() where source[index + offset] != byte { return false }
+        return true
+    }
+
+    private func find(_ delimiter: [UInt8], from index: Int) -> Int? {
+        var i = index
+        while i + delimiter.count <= source.count {
+            if matches(delimiter, at: i) { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    private func readTag(at start: Int, line: Int, column: Int) throws(TemplateError) -> (Tag, Int) {
+        var contentStart = start + open.count
+        guard contentStart < source.count else {
+            throw error(line, column, "unclosed tag: expected '\(String(decoding: close, as: UTF8.self))'")
+        }
+        let sigil = source[contentStart]
+        let kind: TagKind
+        var closing = close
+        switch sigil {
+        case UInt8(ascii: "#"): kind = .sectionOpen
+        case UInt8(ascii: "^"): kind = .invertedOpen
+        case UInt8(ascii: "/"): kind = .close
+        case UInt8(ascii: "!"): kind = .comment
+        case UInt8(ascii: ">"): kind = .partial
+        case UInt8(ascii: "="): kind = .setDelimiters; closing = Array("=".utf8) + close
+        case UInt8(ascii: "&"): kind = .variable(escaped: false)
+        case UInt8(ascii: "{"): kind = .variable(escaped: false); closing = Array("}".utf8) + close
+        default: kind = .variable(escaped: true)
+        }
+        if case .variable(escaped: true) = kind {} else { contentStart += 1 }
+        guard let contentEnd = find(closing, from: contentStart) else {
+            throw error(line, column, "unclosed tag: expected '\(String(decoding: closing, as: UTF8.self))'")
+        }
+        let raw = source[contentStart..<contentEnd]
+        let name = String(decoding: raw, as: UTF8.self).trimmingWhitespace()
+        if kind != .comment {
+            if raw.contains(10) { throw error(line, column, "a tag may not span lines") }
+            if kind != .setDelimiters && name.isEmpty { throw error(line, column, "empty tag name") }
+            if kind != .setDelimiters && name.contains(where: { $0 == " " || $0 == "\t" }) {
+                throw error(line, column, "tag name '\(name)' contains whitespace")
+            }
+        }
+        return (Tag(kind: kind, name: name, line: line, column: column), contentEnd + closing.count)
+    }
+
+    private mutating func setDelimiters(_ text: String, line: Int, column: Int) throws(TemplateError) {
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard parts.count == 2, !parts[0].contains("="), !parts[1].contains("=") else {
+            throw error(line, column, "set-delimiter tag needs two delimiters separated by whitespace, like {{=<% %>=}}")
+        }
+        open = Array(parts[0].utf8)
+        close = Array(parts[1].utf8)
+    }
+
+    // MARK: Standalone lines
+
+    private func applyStandalone(_ tokens: [Token]) -> [Token] {
+        var out: [Token] = []
+        out.reserveCapacity(tokens.count)
+        var lineTokens: [Token] = []
+        func finishLine() {
+            defer { lineTokens.removeAll(keepingCapacity: true) }
+            var tag: Tag?
+            var tagCount = 0
+            var indent: [UInt8] = []
+            var onlyWhitespace = true
+            var seenTag = false
+            for token in lineTokens {
+                switch token {
+                case .tag(let t):
+                    tagCount += 1
+                    tag = t
+                    seenTag = true
+                case .text(let bytes):
+                    if !bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { onlyWhitespace = false }
+                    if !seenTag { indent += bytes }
+                case .newline:
+                    break
+                }
+            }
+            guard tagCount == 1, let tag, tag.kind.canStandAlone, onlyWhitespace else {
+                out.append(contentsOf: lineTokens)
+                return
+            }
+            var standalone = tag
+            standalone.indent = String(decoding: indent, as: UTF8.self)
+            out.append(.tag(standalone))
+        }
+        for token in tokens {
+            lineTokens.append(token)
+            if case .newline = token { finishLine() }
+        }
+        if !lineTokens.isEmpty { finishLine() }
+        return out
+    }
+
+    // MARK: Tree
+
+    private func buildTree(_ tokens: [Token]) throws(TemplateError) -> [Node] {
+        var stack: [(tag: Tag, nodes: [Node])] = [(Tag(kind: .sectionOpen, name: "", line: 0, column: 0), [])]
+        for token in tokens {
+            switch token {
+            case .text(let bytes), .newline(let bytes):
+                if case .text(let previous)? = stack[stack.count - 1].nodes.last {
+                    stack[stack.count - 1].nodes[stack[stack.count - 1].nodes.count - 1] = .text(previous + bytes)
+                } else {
+                    stack[stack.count - 1].nodes.append(.text(bytes))
+                }
+            case .tag(let tag):
+                switch tag.kind {
+                case .variable(let escaped):
+                    stack[stack.count - 1].nodes.append(.variable(path: Self.path(tag.name), escaped: escaped, line: tag.line, column: tag.column))
+                case .sectionOpen, .invertedOpen:
+                    stack.append((tag, []))
+                case .close:
+                    guard stack.count > 1 else {
+                        throw error(tag.line, tag.column, "closing tag {{/\(tag.name)}} has no open section")
+                    }
+                    let (openTag, children) = stack.removeLast()
+                    guard openTag.name == tag.name else {
+                        throw error(tag.line, tag.column, "closing tag {{/\(tag.name)}} does not match {{#\(openTag.name)}} opened at line \(openTag.line)")
+                    }
+                    stack[stack.count - 1].nodes.append(.section(path: Self.path(openTag.name), children: children, inverted: openTag.kind == .invertedOpen))
+                case .partial:
+                    stack[stack.count - 1].nodes.append(.partial(name: tag.name, indent: tag.indent, line: tag.line, column: tag.column))
+                case .comment, .setDelimiters:
+                    break
+                }
+            }
+        }
+        if stack.count > 1 {
+            let open = stack[stack.count - 1].tag
+            throw error(open.line, open.column, "section {{#\(open.name)}} is never closed")
+        }
+        return stack[0].nodes
+    }
+
+    private static func path(_ name: String) -> [String] {
+        name == "." ? [] : name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    private func error(_ line: Int, _ column: Int, _ message: String) -> TemplateError {
+        TemplateError(template: name, line: line, column: column, message: message)
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\t" || c == "\n" || c == "\r" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" || c == "\n" || c == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,115 @@
+/// Renders compiled templates against a context stack into a byte buffer.
+struct TemplateRenderer {
+    let library: TemplateLibrary
+    private var stack: [TemplateValue]
+    private var depth = 0
+
+    /// Partials nested deeper than this are refused (a partial including itself forever).
+    static let maxDepth = 64
+
+    init(library: TemplateLibrary, root: TemplateValue) {
+        self.library = library
+        self.stack = [root]
+    }
+
+    mutating func render(_ nodes: [Node], template: String, into out: inout [UInt8]) throws(TemplateError) {
+        for node in nodes {
+            switch node {
+            case .text(let bytes):
+                out.append(contentsOf: bytes)
+            case .variable(let path, let escaped, _, _):
+                guard let value = lookup(path) else { continue }
+                if escaped {
+                    HTMLEscaping.append(value.text, to: &out)
+                } else {
+                    out.append(contentsOf: value.text.utf8)
+                }
+            case .section(let path, let children, let inverted):
+                let value = lookup(path) ?? .null
+                if inverted {
+                    if !value.isTruthy { try render(children, template: template, into: &out) }
+                    continue
+                }
+                guard value.isTruthy else { continue }
+                if case .array(let items) = value {
+                    for item in items {
+                        stack.append(item)
+                        try render(children, template: template, into: &out)
+                        stack.removeLast()
+                    }
+                } else {
+                    stack.append(value)
+                    try render(children, template: template, into: &out)
+                    stack.removeLast()
+                }
+            case .partial(let name, let indent, let line, let column):
+                // Unknown partials render as nothing, as the spec requires;
+                // `TemplateLibrary.check` reports them ahead of time.
+                guard let partial = library.template(named: name) else { continue }
+                guard depth < Self.maxDepth else {
+                    throw TemplateError(template: template, line: line, column: column, message: "partials nested more than \(Self.maxDepth) deep (does '\(name)' include itself?)")
+                }
+                depth += 1
+                defer { depth -= 1 }
+                if indent.isEmpty {
+                    try render(partial.nodes, template: partial.name, into: &out)
+                } else {
+                    var inner: [UInt8] = []
+                    try render(partial.nodes, template: partial.name, into: &inner)
+                    Self.appendIndented(inner, indent: Array(indent.utf8), to: &out)
+                }
+            }
+        }
+    }
+
+    /// Resolves a dotted name: the first part searches the context stack from
+    /// the top; later parts look only inside what the first part found.
+    private func lookup(_ path: [String]) -> TemplateValue? {
+        guard let first = path.first else { return stack.last }
+        var found: TemplateValue?
+        for value in stack.reversed() {
+            if let member = value[first] {
+                found = member
+                break
+            }
+        }
+        for key in path.dropFirst() {
+            guard let current = found else { return nil }
+            found = current[key]
+        }
+        return found
+    }
+
+    private static func appendIndented(_ bytes: [UInt8], indent: [UInt8], to out: inout [UInt8]) {
+        var atLineStart = true
+        for byte in bytes {
+            if atLineStart { out.append(contentsOf: indent) }
+            out.append(byte)
+            atLineStart = byte == 10
+        }
+    }
+}
+
+/// HTML escaping for `{{name}}` output.
+public enum HTMLEscaping {
+    /// Appends `text` with `& < > " '` replaced by entities.
+    public static func append(_ text: String, to out: inout [UInt8]) {
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)
+            case UInt8(ascii: "<"): out.append(contentsOf: "&lt;".utf8)
+            case UInt8(ascii: ">"): out.append(contentsOf: "&gt;".utf8)
+            case UInt8(ascii: "\""): out.append(contentsOf: "&quot;".utf8)
+            case UInt8(ascii: "'"): out.append(contentsOf: "&#39;".utf8)
+            default: out.append(byte)
+            }
+        }
+    }
+
+    /// `text` with HTML special characters escaped.
+    public static func escape(_ text: String) -> String {
+        var out: [UInt8] = []
+        append(text, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}
