@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "StrataTemplates", dependencies: ["StrataCore"]),
         .target(name: "StrataRPC", dependencies: ["StrataCore", "StrataIO"]),
         .target(name: "StrataSQL", dependencies: ["StrataCore", "CSQLite", "CPostgres", "CStrataShims"]),
-        .target(name: "StrataApp", dependencies: ["StrataCore", "StrataRPC", "StrataSQL"]),
+        .target(name: "StrataApp", dependencies: ["StrataCore", "StrataRPC", "StrataSQL", "StrataTemplates"]),
         .target(
             name: "StrataWeb",
             dependencies: ["StrataCore", "StrataHTTP", "StrataRPC", "StrataTemplates"],

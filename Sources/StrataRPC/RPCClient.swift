@@ -77,7 +77,7 @@ public final class RPCClient: Sendable {
             return connection
         } catch {
             state.withLock { $0.connecting = nil }
-            throw RPCError(.unavailable, "cannot reach \(address): \(error)")
+            throw RPCError(.unavailable, error is SocketError ? "\(error)" : "cannot reach \(address): \(error)")
         }
     }
 

@@ -1,0 +1,52 @@
+import Foundation
+import StrataApp
+import StrataRPC
+
+/// A guestbook: visitors leave a name and a message; the page lists the latest fifty.
+public struct Guestbook: DomainModule {
+    /// Creates the module.
+    public init() {}
+
+    public var templates: URL? { Bundle.module.url(forResource: "templates", withExtension: nil) }
+
+    public func register(_ m: inout ModuleRegistry) {
+        m.method("guestbook.list") { (_: Empty, ctx) in
+            let entries = try await ctx.db.query(
+                Entry.self, "SELECT id, name, message, created_at FROM guestbook_entries ORDER BY id DESC LIMIT 50")
+            return GuestbookPage(entries: entries, count: entries.count)
+        }
+        m.method("guestbook.sign") { (entry: NewEntry, ctx) in
+            let name = entry.name.trimmingCharacters(in: .whitespacesAndNewlines)
+            let message = entry.message.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard (1...80).contains(name.count) else { throw RPCError(.invalidArgument, "Please give a name of 1 to 80 characters.") }
+            guard (1...1000).contains(message.count) else { throw RPCError(.invalidArgument, "Please write a message of 1 to 1000 characters.") }
+            let created = try await ctx.db.execute(
+                "INSERT INTO guestbook_entries (name, message, created_at) VALUES ($1, $2, $3)",
+                .text(name), .text(message), .text(ISO8601DateFormatter().string(from: Date())))
+            return Signed(id: created.lastInsertID)
+        }
+        m.page("/", calls: "guestbook.list", template: "guestbook/index")
+        m.form("/entries", calls: "guestbook.sign", redirect: "/#entry-{id}")
+    }
+}
+
+struct Entry: Codable, Sendable {
+    let id: Int64
+    let name: String
+    let message: String
+    let created_at: String
+}
+
+struct GuestbookPage: Codable, Sendable {
+    let entries: [Entry]
+    let count: Int
+}
+
+struct NewEntry: Codable, Sendable {
+    let name: String
+    let message: String
+}
+
+struct Signed: Codable, Sendable {
+    let id: Int64
+}

@@ -1,0 +1,77 @@
+import Foundation
+import StrataCore
+import StrataIO
+import StrataRPC
+import StrataSQL
+
+/// `strata-app`: the application tier's command line.
+public enum AppCommand {
+    static let root = CommandSpec(
+        name: "strata-app", summary: "The application tier: domain modules behind the internal RPC boundary.",
+        subcommands: [("serve", "answer RPC calls from the presentation tier")])
+
+    static let serve = CommandSpec(
+        name: "strata-app serve", summary: "Answer RPC calls from the presentation tier.",
+        options: [
+            OptionSpec("listen", env: "STRATA_APP_LISTEN", value: "ADDRESS", default: "127.0.0.1:7001",
+                       help: "RPC address: host:port (port 0 picks one) or unix:/path"),
+            OptionSpec("data", env: "STRATA_DATA_URL", value: "ADDRESS", default: "127.0.0.1:7002",
+                       help: "the data tier's RPC address"),
+            OptionSpec("loops", env: "STRATA_EVENT_LOOPS", value: "N", help: "event loop threads (default: one per core)"),
+            OptionSpec("log-level", env: "STRATA_LOG_LEVEL", value: "LEVEL", default: "info", help: "debug, info, warning or error"),
+        ])
+
+    /// Runs the command line `arguments` (without the program name) with `modules`; returns the exit status.
+    public static func main(
+        _ arguments: [String], modules: [any DomainModule],
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async -> Int32 {
+        do {
+            switch arguments.first {
+            case "serve":
+                let options = try serve.parse(Array(arguments.dropFirst()), environment: environment)
+                if options.helpRequested {
+                    Terminal.printOut(serve.help)
+                    return 0
+                }
+                return try await runServe(options, modules: modules, environment: environment)
+            case nil, "--help", "-h", "help":
+                Terminal.printOut(root.help)
+                return arguments.isEmpty ? 64 : 0
+            default:
+                throw UsageError(command: "strata-app", message: "unknown command '\(arguments[0])'")
+            }
+        } catch let error as UsageError {
+            Terminal.printError(error.description)
+            return 64
+        } catch {
+            Terminal.printError("strata-app: \(error)")
+            return 1
+        }
+    }
+
+    static func runServe(_ options: ParsedOptions, modules: [any DomainModule], environment: [String: String]) async throws -> Int32 {
+        let logger = Logger(label: "app", level: Logger.Level(name: options.string("log-level") ?? "info") ?? .info)
+        let address = try SocketAddress(parsing: options.string("listen") ?? "127.0.0.1:7001")
+        let dataAddress = try SocketAddress(parsing: options.string("data") ?? "127.0.0.1:7002")
+        let loops = try options.int("loops", in: 1...256)
+        let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
+        let data = RPCClient(address: dataAddress, group: group, callerName: "app")
+        do {
+            let health: DataHealth = try await data.call(DataMethod.health, Empty(), timeout: .seconds(5))
+            logger.info("data tier reachable", ("data", dataAddress.description), ("engine", health.engine))
+        } catch {
+            throw StartupError("the data tier is not reachable: \(error.message) (is 'strata-data serve' running there? see --data)")
+        }
+        let runtime = try AppRuntime(modules: modules, data: data, logger: logger)
+        let server = RPCServer(configuration: RPCServerConfiguration(address: address), service: runtime.service, group: group, logger: logger)
+        let bound = try server.start()
+        logger.info("ready", ("listen", bound.description), ("routes", String(runtime.manifest.routes.count)), ("manifest", runtime.manifest.version))
+        let reason = await ShutdownSignal.wait(environment: environment)
+        logger.info("stopping", ("reason", reason))
+        server.stop()
+        data.close()
+        group.shutdown()
+        return 0
+    }
+}

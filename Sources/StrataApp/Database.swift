@@ -1,0 +1,52 @@
+import StrataCore
+import StrataRPC
+import StrataSQL
+
+/// The application tier's handle on the data tier. Values always travel as
+/// parameters (`$1, $2, ...`), never inside the SQL text.
+public struct Database: Sendable {
+    let client: RPCClient
+    let requestID: String
+    let logger: Logger
+
+    /// Runs a query and decodes each row into a `T` by column name.
+    public func query<T: Decodable>(_ type: T.Type, _ sql: String, _ parameters: SQLValue...) async throws -> [T] {
+        let result = try await query(sql, parameters)
+        do {
+            return try RowDecoder().decode(T.self, from: result)
+        } catch {
+            logger.error("row decoding failed", ("type", "\(T.self)"), ("error", "\(error)"), ("request_id", requestID))
+            throw RPCError(.internal, "the stored data does not match \(T.self)")
+        }
+    }
+
+    /// Runs a query and returns the raw rows.
+    public func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult {
+        try await call(DataMethod.query, SQLStatement(sql, parameters))
+    }
+
+    /// Runs an INSERT, UPDATE or DELETE.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: SQLValue...) async throws -> ExecuteResult {
+        try await call(DataMethod.execute, SQLStatement(sql, parameters))
+    }
+
+    private func call<Output: Decodable>(_ method: String, _ statement: SQLStatement) async throws -> Output {
+        do {
+            return try await client.call(method, statement, metadata: [RPCMetadataKey.requestID: requestID])
+        } catch {
+            // Engine messages name tables and columns: log them, pass on only the code.
+            logger.warning("data tier call failed", ("code", "\(error.code)"), ("error", error.message), ("request_id", requestID))
+            throw RPCError(error.code, Self.publicMessage(error.code))
+        }
+    }
+
+    static func publicMessage(_ code: RPCErrorCode) -> String {
+        switch code {
+        case .alreadyExists: "a record with these values already exists"
+        case .failedPrecondition: "the change conflicts with existing data"
+        case .unavailable, .deadlineExceeded: "the database is not available right now"
+        default: "the database could not complete the request"
+        }
+    }
+}

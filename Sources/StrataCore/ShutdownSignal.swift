@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+
+/// Waits for the process to be asked to stop: SIGINT, SIGTERM, or (when
+/// started by `strata up`) the launcher going away.
+public enum ShutdownSignal {
+    /// Environment variable `strata up` sets to its own pid, so a tier whose
+    /// launcher was killed outright stops instead of lingering.
+    public static let parentVariable = "STRATA_PARENT_PID"
+
+    /// Suspends until SIGINT or SIGTERM arrives (or the launcher dies); returns the signal's name.
+    public static func wait(environment: [String: String]) async -> String {
+        await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            let once = Once(continuation)
+            var sources: [any DispatchSourceSignal] = []
+            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { once.resume(name) }
+                source.resume()
+                sources.append(source)
+            }
+            if let text = environment[parentVariable], let parent = Int32(text) {
+                let timer = DispatchSource.makeTimerSource(queue: .global())
+                timer.schedule(deadline: .now() + 1, repeating: 1)
+                timer.setEventHandler {
+                    if getppid() != parent { once.resume("launcher exited") }
+                }
+                timer.resume()
+                once.keep(timer)
+            }
+            for source in sources { once.keep(source) }
+        }
+    }
+}
+
+/// Resumes a continuation at most once and keeps the dispatch sources alive until then.
+private final class Once: @unchecked Sendable {
+    private var continuation: CheckedContinuation<String, Never>?
+    private var retained: [any DispatchSourceProtocol] = []
+    private let lock = DispatchQueue(label: "strata.shutdown")
+
+    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+
+    func keep(_ object: any DispatchSourceProtocol) { lock.sync { retained.append(object) } }
+
+    func resume(_ reason: String) {
+        lock.sync {
+            continuation?.resume(returning: reason)
+            continuation = nil
+        }
+    }
+}

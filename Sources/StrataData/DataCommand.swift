@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import StrataCore
+import StrataIO
+import StrataRPC
+import StrataSQL
+
+/// `strata-data`: the data tier's command line.
+public enum DataCommand {
+    static let databaseOption = OptionSpec(
+        "database", env: "STRATA_DATABASE_URL", value: "URL", default: ".strata/strata.db",
+        help: "database: an SQLite file path or sqlite:PATH")
+    static let migrationsOption = OptionSpec(
+        "migrations", env: "STRATA_MIGRATIONS_DIR", value: "DIR", default: "Migrations",
+        help: "folder of NNNN_name.sql migration files")
+
+    static let root = CommandSpec(
+        name: "strata-data", summary: "The data tier: owns the database and its migrations.",
+        subcommands: [
+            ("serve", "answer SQL requests from the application tier over RPC"),
+            ("migrate status", "list applied and pending migrations"),
+            ("migrate up", "apply pending migrations"),
+        ])
+
+    static let serve = CommandSpec(
+        name: "strata-data serve", summary: "Answer SQL requests from the application tier over RPC.",
+        options: [
+            OptionSpec("listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:7002",
+                       help: "RPC address: host:port (port 0 picks one) or unix:/path"),
+            databaseOption, migrationsOption,
+            OptionSpec("loops", env: "STRATA_EVENT_LOOPS", value: "N", help: "event loop threads (default: one per core)"),
+            OptionSpec("log-level", env: "STRATA_LOG_LEVEL", value: "LEVEL", default: "info", help: "debug, info, warning or error"),
+        ])
+
+    static let migrate = CommandSpec(
+        name: "strata-data migrate", summary: "Apply or inspect migrations.",
+        subcommands: [("status", "list applied and pending migrations"), ("up", "apply pending migrations, each in its own transaction")],
+        options: [databaseOption, migrationsOption, OptionSpec("to", value: "VERSION", help: "with up: stop after this version")])
+
+    /// Runs the command line `arguments` (without the program name); returns the exit status.
+    public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
+        do {
+            switch arguments.first {
+            case "serve":
+                return try await runServe(serve.parse(Array(arguments.dropFirst()), environment: environment), environment: environment)
+            case "migrate":
+                let rest = Array(arguments.dropFirst())
+                let options = try migrate.parse(rest, environment: environment)
+                if options.helpRequested || options.positional.isEmpty {
+                    Terminal.printOut(migrate.help)
+                    return options.helpRequested ? 0 : 64
+                }
+                return try runMigrate(options)
+            case nil, "--help", "-h", "help":
+                Terminal.printOut(root.help)
+                return arguments.isEmpty ? 64 : 0
+            default:
+                throw UsageError(command: "strata-data", message: "unknown command '\(arguments[0])'")
+            }
+        } catch let error as UsageError {
+            Terminal.printError(error.description)
+            return 64
+        } catch {
+            Terminal.printError("strata-data: \(error)")
+            return 1
+        }
+    }
+
+    /// The SQLite file path the options name, with its folder created.
+    static func databasePath(_ options: ParsedOptions) throws -> String {
+        let url = try DatabaseURL(parsing: options.string("database") ?? ".strata/strata.db")
+        guard case .sqlite(let path) = url else {
+            throw SQLError(.unsupported, "PostgreSQL is not supported by this build yet; use an SQLite path")
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        return path
+    }
+
+    static func runMigrate(_ options: ParsedOptions) throws -> Int32 {
+        let action = options.positional[0]
+        guard ["status", "up"].contains(action) else {
+            throw UsageError(command: "strata-data migrate", message: "unknown command '\(action)'")
+        }
+        let migrations = try Migrator.load(directory: options.string("migrations") ?? "Migrations")
+        let path = try databasePath(options)
+        let migrator = try Migrator(connection: SQLiteConnection(path: path), migrations: migrations)
+        switch action {
+        case "status":
+            let rows = try migrator.status()
+            Terminal.printOut("database: \(path)\n")
+            if rows.isEmpty { Terminal.printOut("no migrations\n") }
+            for row in rows {
+                let state = row.missingFile ? "applied, file missing" : (row.appliedAt.map { "applied \($0)" } ?? "pending")
+                Terminal.printOut("\(String(format: "%04lld", row.version))  \(row.name.padding(toLength: 32, withPad: " ", startingAt: 0))  \(state)\n")
+            }
+            let pending = rows.filter { $0.appliedAt == nil }.count
+            Terminal.printOut("\(rows.count - pending) applied, \(pending) pending\n")
+        default:
+            let target = try options.int("to", in: 1...Int.max).map(Int64.init)
+            let applied = try migrator.up(to: target) { migration, millis in
+                Terminal.printOut("applied \(String(format: "%04lld", migration.version))_\(migration.name) in \(millis) ms\n")
+            }
+            Terminal.printOut(applied.isEmpty ? "database is up to date\n" : "applied \(applied.count) migration(s)\n")
+        }
+        return 0
+    }
+
+    static func runServe(_ options: ParsedOptions, environment: [String: String]) async throws -> Int32 {
+        if options.helpRequested {
+            Terminal.printOut(serve.help)
+            return 0
+        }
+        let logger = Logger(label: "data", level: Logger.Level(name: options.string("log-level") ?? "info") ?? .info)
+        let address = try SocketAddress(parsing: options.string("listen") ?? "127.0.0.1:7002")
+        let loops = try options.int("loops", in: 1...256)
+        let migrations = try Migrator.load(directory: options.string("migrations") ?? "Migrations")
+        let path = try databasePath(options)
+        let pending = try Migrator(connection: SQLiteConnection(path: path), migrations: migrations).pending()
+        guard pending.isEmpty else {
+            throw MigrationError(file: path, line: nil, message: "schema is behind: \(pending.count) migration(s) pending (first: \(pending[0].file)); run 'strata-data migrate up'")
+        }
+        let database = try SQLiteDatabase(path: path)
+        let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
+        let server = RPCServer(
+            configuration: RPCServerConfiguration(address: address), service: DataService.make(database: database, logger: logger),
+            group: group, logger: logger)
+        let bound = try server.start()
+        logger.info("ready", ("listen", bound.description), ("database", "sqlite:\(path)"))
+        let reason = await ShutdownSignal.wait(environment: environment)
+        logger.info("stopping", ("reason", reason))
+        server.stop()
+        group.shutdown()
+        return 0
+    }
+}

@@ -1,0 +1,56 @@
+/// What the application tier tells the presentation tier at start: the
+/// routes its modules declare and the templates they render. The web tier
+/// builds its router from this, so it links no module code.
+public struct RouteManifest: Codable, Sendable, Equatable {
+    /// A digest of the contents; changes whenever a route or template changes.
+    public var version: String
+    /// Routes, in declaration order.
+    public var routes: [RouteDescriptor]
+    /// Template sources by name (`guestbook/index`).
+    public var templates: [String: String]
+
+    /// Creates a manifest.
+    public init(version: String, routes: [RouteDescriptor], templates: [String: String]) {
+        self.version = version
+        self.routes = routes
+        self.templates = templates
+    }
+
+    /// The RPC method that returns the manifest.
+    public static let method = "strata.manifest"
+}
+
+/// One browser-facing route a module declares.
+public struct RouteDescriptor: Codable, Sendable, Equatable {
+    /// How the web tier answers the route.
+    public enum Kind: String, Codable, Sendable {
+        /// GET: call the method, render `template` with its result.
+        case page
+        /// POST with a form body: call the method, then redirect to `redirect`.
+        case form
+    }
+
+    /// The kind.
+    public var kind: Kind
+    /// The path pattern, such as `/tasks/:id`.
+    public var path: String
+    /// The RPC method to call.
+    public var calls: String
+    /// For pages: the template to render.
+    public var template: String?
+    /// For forms: where to send the browser afterwards; `{field}` is replaced
+    /// by that field of the method's result.
+    public var redirect: String?
+
+    /// Creates a route.
+    public init(kind: Kind, path: String, calls: String, template: String? = nil, redirect: String? = nil) {
+        self.kind = kind
+        self.path = path
+        self.calls = calls
+        self.template = template
+        self.redirect = redirect
+    }
+
+    /// The HTTP method the route answers.
+    public var httpMethod: String { kind == .page ? "GET" : "POST" }
+}

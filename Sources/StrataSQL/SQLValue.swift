@@ -1,0 +1,153 @@
+/// A value bound to a statement parameter or read from a column.
+public enum SQLValue: Sendable, Hashable {
+    case null
+    case int(Int64)
+    case double(Double)
+    case text(String)
+    case blob([UInt8])
+    case bool(Bool)
+
+    /// The value as an integer, if it is one (booleans count as 0 and 1).
+    public var intValue: Int64? {
+        switch self {
+        case .int(let v): v
+        case .bool(let v): v ? 1 : 0
+        default: nil
+        }
+    }
+
+    /// The value as text, if it is text.
+    public var textValue: String? {
+        if case .text(let v) = self { return v }
+        return nil
+    }
+}
+
+/// Wire form: `null`, or an object with one key naming the type:
+/// `{"i":1}`, `{"d":1.5}`, `{"t":"text"}`, `{"x":"<hex>"}`, `{"b":true}`.
+/// Tagging keeps 64-bit integers, doubles and blobs apart in JSON.
+extension SQLValue: Codable {
+    private enum Key: String, CodingKey {
+        case i, d, t, x, b
+    }
+
+    public init(from decoder: any Decoder) throws {
+        if let single = try? decoder.singleValueContainer(), single.decodeNil() {
+            self = .null
+            return
+        }
+        let container = try decoder.container(keyedBy: Key.self)
+        guard let key = container.allKeys.first, container.allKeys.count == 1 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "an SQL value is null or an object with one of the keys i, d, t, x, b"))
+        }
+        switch key {
+        case .i: self = .int(try container.decode(Int64.self, forKey: key))
+        case .d: self = .double(try container.decode(Double.self, forKey: key))
+        case .t: self = .text(try container.decode(String.self, forKey: key))
+        case .b: self = .bool(try container.decode(Bool.self, forKey: key))
+        case .x:
+            let hex = try container.decode(String.self, forKey: key)
+            guard let bytes = Self.bytes(fromHex: hex) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "blob is not even-length hexadecimal")
+            }
+            self = .blob(bytes)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        if case .null = self {
+            var single = encoder.singleValueContainer()
+            try single.encodeNil()
+            return
+        }
+        var container = encoder.container(keyedBy: Key.self)
+        switch self {
+        case .null: break
+        case .int(let v): try container.encode(v, forKey: .i)
+        case .double(let v): try container.encode(v, forKey: .d)
+        case .text(let v): try container.encode(v, forKey: .t)
+        case .bool(let v): try container.encode(v, forKey: .b)
+        case .blob(let v):
+            let digits = Array("0123456789abcdef".utf8)
+            var out: [UInt8] = []
+            for byte in v {
+                out.append(digits[Int(byte >> 4)])
+                out.append(digits[Int(byte & 0xF)])
+            }
+            try container.encode(String(decoding: out, as: UTF8.self), forKey: .x)
+        }
+    }
+
+    private static func bytes(fromHex hex: String) -> [UInt8]? {
+        let chars = Array(hex.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 2)
+        var i = 0
+        while i < chars.count {
+            guard let high = hexDigit(chars[i]), let low = hexDigit(chars[i + 1]) else { return nil }
+            out.append(high << 4 | low)
+            i += 2
+        }
+        return out
+    }
+
+    private static func hexDigit(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: c - 48
+        case 97...102: c - 87
+        case 65...70: c - 55
+        default: nil
+        }
+    }
+}
+
+/// The rows a query returned.
+public struct QueryResult: Codable, Sendable, Equatable {
+    /// Column names, in select order.
+    public var columns: [String]
+    /// Each row's values, in column order.
+    public var rows: [[SQLValue]]
+
+    /// Creates a result.
+    public init(columns: [String], rows: [[SQLValue]]) {
+        self.columns = columns
+        self.rows = rows
+    }
+}
+
+/// What a write statement did.
+public struct ExecuteResult: Codable, Sendable, Equatable {
+    /// Rows inserted, updated or deleted.
+    public var rowsAffected: Int64
+    /// The row id of the last insert (SQLite), or 0.
+    public var lastInsertID: Int64
+
+    /// Creates a result.
+    public init(rowsAffected: Int64, lastInsertID: Int64) {
+        self.rowsAffected = rowsAffected
+        self.lastInsertID = lastInsertID
+    }
+}
+
+/// A database call failed. `kind` lets callers map it to an RPC code without parsing messages.
+public struct SQLError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The category of failure.
+    public enum Kind: String, Sendable, Codable {
+        case uniqueViolation, foreignKeyViolation, checkViolation, notNullViolation
+        case syntax, busy, cannotOpen, unsupported, other
+    }
+
+    /// The category.
+    public let kind: Kind
+    /// The engine's message.
+    public let message: String
+
+    /// Creates an error.
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}

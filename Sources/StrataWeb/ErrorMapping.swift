@@ -1,0 +1,29 @@
+import StrataHTTP
+import StrataRPC
+
+/// The one table that turns application-tier error codes into HTTP statuses.
+enum ErrorMapping {
+    static func status(for code: RPCErrorCode) -> HTTPStatus {
+        switch code {
+        case .invalidArgument: .unprocessableContent
+        case .notFound: .notFound
+        case .alreadyExists, .failedPrecondition, .aborted: HTTPStatus(409)
+        case .permissionDenied: .forbidden
+        case .unauthenticated: HTTPStatus(401)
+        case .resourceExhausted: HTTPStatus(429)
+        case .unimplemented: .notFound
+        case .deadlineExceeded: HTTPStatus(504)
+        case .unavailable, .cancelled: .serviceUnavailable
+        case .internal, .unknown: .internalServerError
+        }
+    }
+
+    /// Whether the RPC error's message is meant for the end user. Internal
+    /// failures get a generic sentence instead.
+    static func showsMessage(_ code: RPCErrorCode) -> Bool {
+        switch code {
+        case .internal, .unknown, .unavailable, .deadlineExceeded, .cancelled, .unimplemented: false
+        default: true
+        }
+    }
+}

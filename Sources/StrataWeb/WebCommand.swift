@@ -1,0 +1,95 @@
+import Foundation
+import StrataCore
+import StrataHTTP
+import StrataIO
+import StrataRPC
+import StrataTemplates
+
+/// `strata-web`: the presentation tier's command line.
+public enum WebCommand {
+    static let root = CommandSpec(
+        name: "strata-web", summary: "The presentation tier: HTTP/1.1 for browsers, pages rendered from the application tier's routes.",
+        subcommands: [("serve", "serve HTTP")])
+
+    static let serve = CommandSpec(
+        name: "strata-web serve", summary: "Serve HTTP: static assets, and the pages and forms the application tier declares.",
+        options: [
+            OptionSpec("host", env: "STRATA_WEB_HOST", value: "HOST", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for all)"),
+            OptionSpec("port", env: "STRATA_WEB_PORT", value: "N", default: "8080", help: "HTTP port (0 picks a free one)"),
+            OptionSpec("app", env: "STRATA_APP_URL", value: "ADDRESS", default: "127.0.0.1:7001", help: "the application tier's RPC address"),
+            OptionSpec("public", env: "STRATA_PUBLIC_DIR", value: "DIR", help: "folder served under /static/ (default: the bundled assets)"),
+            OptionSpec("max-body", env: "STRATA_MAX_BODY_BYTES", value: "BYTES", default: "1048576", help: "largest request body accepted"),
+            OptionSpec("loops", env: "STRATA_EVENT_LOOPS", value: "N", help: "event loop threads (default: one per core)"),
+            OptionSpec("log-level", env: "STRATA_LOG_LEVEL", value: "LEVEL", default: "info", help: "debug, info, warning or error"),
+        ])
+
+    /// Runs the command line `arguments` (without the program name); returns the exit status.
+    public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
+        do {
+            switch arguments.first {
+            case "serve":
+                let options = try serve.parse(Array(arguments.dropFirst()), environment: environment)
+                if options.helpRequested {
+                    Terminal.printOut(serve.help)
+                    return 0
+                }
+                return try await runServe(options, environment: environment)
+            case nil, "--help", "-h", "help":
+                Terminal.printOut(root.help)
+                return arguments.isEmpty ? 64 : 0
+            default:
+                throw UsageError(command: "strata-web", message: "unknown command '\(arguments[0])'")
+            }
+        } catch let error as UsageError {
+            Terminal.printError(error.description)
+            return 64
+        } catch {
+            Terminal.printError("strata-web: \(error)")
+            return 1
+        }
+    }
+
+    /// The web tier's bundled assets and templates.
+    static var resources: URL {
+        get throws {
+            guard let url = Bundle.module.resourceURL else { throw StartupError("the web tier's bundled resources are missing") }
+            return url
+        }
+    }
+
+    static func runServe(_ options: ParsedOptions, environment: [String: String]) async throws -> Int32 {
+        let logger = Logger(label: "web", level: Logger.Level(name: options.string("log-level") ?? "info") ?? .info)
+        let port = try options.int("port", in: 0...65535) ?? 8080
+        let address = try SocketAddress(parsing: "\(options.string("host") ?? "127.0.0.1"):\(port)")
+        let appAddress = try SocketAddress(parsing: options.string("app") ?? "127.0.0.1:7001")
+        let loops = try options.int("loops", in: 1...256)
+        var configuration = HTTPServerConfiguration(address: address)
+        configuration.limits.maxBodySize = try options.int("max-body", in: 0...(1 << 30)) ?? (1 << 20)
+
+        let resources = try resources
+        let publicDirectory = options.string("public") ?? resources.appendingPathComponent("Public").path
+        let staticFiles = try StaticFiles(root: publicDirectory)
+        let ownTemplates = try TemplateLibrary.sources(inDirectory: resources.appendingPathComponent("Templates").path)
+
+        let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
+        let app = RPCClient(address: appAddress, group: group, callerName: "web")
+        let manifest: RouteManifest
+        do {
+            manifest = try await app.call(RouteManifest.method, Empty(), timeout: .seconds(5))
+        } catch {
+            throw StartupError("the application tier is not reachable: \(error.message) (is 'strata-app serve' running there? see --app)")
+        }
+        let application = try WebApplication(manifest: manifest, app: app, staticFiles: staticFiles, ownTemplates: ownTemplates, logger: logger)
+        let server = HTTPServer(configuration: configuration, group: group) { request in
+            await application.respond(to: request)
+        }
+        let bound = try server.start()
+        logger.info("ready", ("listen", bound.description), ("url", "http://\(bound)/"), ("routes", String(manifest.routes.count)), ("manifest", manifest.version))
+        let reason = await ShutdownSignal.wait(environment: environment)
+        logger.info("stopping", ("reason", reason))
+        await server.shutdown(grace: .seconds(10))
+        app.close()
+        group.shutdown()
+        return 0
+    }
+}
