@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import StrataCore
+
+/// `strata`: the developer and operator launcher.
+public enum LauncherCommand {
+    static let root = CommandSpec(
+        name: "strata", summary: "The Strata launcher.",
+        subcommands: [("up", "run migrations and the whole stack on this machine (SQLite by default)")])
+
+    static let up = CommandSpec(
+        name: "strata up",
+        summary: "Run migrations, then the data, app and web tiers as child processes on loopback. Ctrl-C stops them all.",
+        options: [
+            OptionSpec("port", env: "STRATA_WEB_PORT", value: "N", default: "8080", help: "HTTP port of the web tier (0 picks a free one)"),
+            OptionSpec("host", env: "STRATA_WEB_HOST", value: "HOST", default: "127.0.0.1", help: "address the web tier listens on"),
+            OptionSpec("database", env: "STRATA_DATABASE_URL", value: "URL", default: ".strata/strata.db", help: "database: an SQLite file path or sqlite:PATH"),
+            OptionSpec("migrations", env: "STRATA_MIGRATIONS_DIR", value: "DIR", default: "Migrations", help: "folder of migration files"),
+            OptionSpec("app-listen", env: "STRATA_APP_LISTEN", value: "ADDRESS", default: "127.0.0.1:0", help: "RPC address of the app tier (port 0 picks one)"),
+            OptionSpec("data-listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:0", help: "RPC address of the data tier (port 0 picks one)"),
+            OptionSpec("log-level", env: "STRATA_LOG_LEVEL", value: "LEVEL", default: "info", help: "debug, info, warning or error"),
+        ])
+
+    /// Runs the command line `arguments` (without the program name); returns the exit status.
+    public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> Int32 {
+        do {
+            switch arguments.first {
+            case "up":
+                let options = try up.parse(Array(arguments.dropFirst()), environment: environment)
+                if options.helpRequested {
+                    Terminal.printOut(up.help)
+                    return 0
+                }
+                return try runUp(options, environment: environment)
+            case nil, "--help", "-h", "help":
+                Terminal.printOut(root.help)
+                return arguments.isEmpty ? 64 : 0
+            default:
+                throw UsageError(command: "strata", message: "unknown command '\(arguments[0])'")
+            }
+        } catch let error as UsageError {
+            Terminal.printError(error.description)
+            return 64
+        } catch {
+            Terminal.printError("strata: \(error)")
+            return 1
+        }
+    }
+
+    static func runUp(_ options: ParsedOptions, environment: [String: String]) throws -> Int32 {
+        let port = try options.int("port", in: 0...65535) ?? 8080
+        let executables = try executablesFolder()
+        let migrations = options.string("migrations") ?? "Migrations"
+        guard FileManager.default.fileExists(atPath: migrations) else {
+            throw StartupError("no migrations folder at '\(migrations)': run 'strata up' from the project folder or pass --migrations")
+        }
+        let settings = Stack.Settings(
+            executables: executables, database: options.string("database") ?? ".strata/strata.db", migrations: migrations,
+            webHost: options.string("host") ?? "127.0.0.1", webPort: port,
+            appListen: options.string("app-listen") ?? "127.0.0.1:0", dataListen: options.string("data-listen") ?? "127.0.0.1:0",
+            logLevel: options.string("log-level") ?? "info", environment: environment)
+        return Stack(settings: settings).run()
+    }
+
+    /// The folder holding this executable, where the tier executables are built next to it.
+    static func executablesFolder() throws -> String {
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let folder = (me as NSString).deletingLastPathComponent
+        for tier in ["strata-data", "strata-app", "strata-web"] where !FileManager.default.isExecutableFile(atPath: folder + "/" + tier) {
+            throw StartupError("cannot find \(tier) next to \(me); build every product with 'swift build' (or use 'swift run strata up')")
+        }
+        return folder
+    }
+}

@@ -1,0 +1,192 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Foundation
+import StrataCore
+import Synchronization
+
+/// Runs the whole stack as child processes: migrations, then data, app and
+/// web tiers in order, each started once the one before it is ready.
+final class Stack: Sendable {
+    struct Settings: Sendable {
+        var executables: String
+        var database: String
+        var migrations: String
+        var webHost: String
+        var webPort: Int
+        var appListen: String
+        var dataListen: String
+        var logLevel: String
+        var environment: [String: String]
+    }
+
+    enum Event: Sendable {
+        case ready(tier: String, address: String)
+        case exited(tier: String, pid: pid_t, status: ExitStatus)
+        case signal(String)
+    }
+
+    private let settings: Settings
+    private let events = Mutex<[Event]>([])
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let output = Mutex(())
+    private let children = Mutex<[ChildProcess]>([])
+
+    init(settings: Settings) { self.settings = settings }
+
+    /// Runs until a signal (exit 0) or a tier failing (exit 1).
+    func run() -> Int32 {
+        var sources: [any DispatchSourceSignal] = []
+        defer { for source in sources { source.cancel() } }
+        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in post(.signal(name)) }
+            source.resume()
+            sources.append(source)
+        }
+        do {
+            try migrate()
+            let data = try start("data", "strata-data", ["serve", "--listen", settings.dataListen, "--database", settings.database, "--migrations", settings.migrations])
+            let app = try start("app", "strata-app", ["serve", "--listen", settings.appListen, "--data", data])
+            let web = try start("web", "strata-web", ["serve", "--host", settings.webHost, "--port", String(settings.webPort), "--app", app])
+            say("Strata is running at http://\(web)/ (press Ctrl-C to stop)")
+        } catch let stop as Stop {
+            return shutdown(stop)
+        } catch {
+            say("strata: \(error)")
+            return shutdown(.failure)
+        }
+        while true {
+            switch nextEvent(deadline: nil) {
+            case .signal(let name):
+                say("strata: \(name) received, stopping")
+                return shutdown(.requested)
+            case .exited(let tier, let pid, let status):
+                say("strata: the \(tier) tier (pid \(pid)) exited unexpectedly with \(status); stopping the others")
+                forget(pid)
+                return shutdown(.failure)
+            case .ready, nil:
+                continue
+            }
+        }
+    }
+
+    private enum Stop: Error {
+        case requested
+        case failure
+    }
+
+    private func migrate() throws {
+        let child = try spawn("data", "strata-data", ["migrate", "up", "--database", settings.database, "--migrations", settings.migrations])
+        while true {
+            switch nextEvent(deadline: nil) {
+            case .exited(_, let pid, let status) where pid == child.pid:
+                forget(pid)
+                guard status.isSuccess else {
+                    say("strata: migrations failed (\(status)); nothing was started")
+                    throw Stop.failure
+                }
+                return
+            case .signal:
+                throw Stop.requested
+            default:
+                continue
+            }
+        }
+    }
+
+    /// Starts a tier and waits (up to a minute) for its `ready` log line; returns its address.
+    private func start(_ tier: String, _ executable: String, _ arguments: [String]) throws -> String {
+        _ = try spawn(tier, executable, arguments + ["--log-level", settings.logLevel])
+        let deadline = DispatchTime.now() + .seconds(60)
+        while true {
+            guard let event = nextEvent(deadline: deadline) else {
+                say("strata: the \(tier) tier did not become ready within 60 s")
+                throw Stop.failure
+            }
+            switch event {
+            case .ready(let readyTier, let address) where readyTier == tier:
+                return address
+            case .exited(let exitedTier, let pid, let status):
+                say("strata: the \(exitedTier) tier (pid \(pid)) exited during start-up with \(status)")
+                forget(pid)
+                throw Stop.failure
+            case .signal:
+                throw Stop.requested
+            default:
+                continue
+            }
+        }
+    }
+
+    private func spawn(_ tier: String, _ executable: String, _ arguments: [String]) throws -> ChildProcess {
+        var environment = settings.environment
+        environment[ShutdownSignal.parentVariable] = String(getpid())
+        let prefix = tier.padding(toLength: 4, withPad: " ", startingAt: 0) + " | "
+        let child = try ChildProcess.spawn(
+            tier: tier, executable: settings.executables + "/" + executable, arguments: arguments, environment: environment,
+            onLine: { [self] line in
+                say(prefix + line)
+                if let address = Self.readyAddress(line) { post(.ready(tier: tier, address: address)) }
+            },
+            onExit: { [self] pid, status in post(.exited(tier: tier, pid: pid, status: status)) })
+        children.withLock { $0.append(child) }
+        return child
+    }
+
+    /// The `listen=` address of a tier's `msg=ready` log line.
+    static func readyAddress(_ line: String) -> String? {
+        guard line.contains(" msg=ready ") else { return nil }
+        for field in line.split(separator: " ") where field.hasPrefix("listen=") {
+            return String(field.dropFirst("listen=".count))
+        }
+        return nil
+    }
+
+    private func post(_ event: Event) {
+        events.withLock { $0.append(event) }
+        wakeUp.signal()
+    }
+
+    private func nextEvent(deadline: DispatchTime?) -> Event? {
+        while true {
+            if let event = events.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+                return event
+            }
+            if let deadline {
+                if wakeUp.wait(timeout: deadline) == .timedOut { return nil }
+            } else {
+                wakeUp.wait()
+            }
+        }
+    }
+
+    private func forget(_ pid: pid_t) {
+        children.withLock { $0.removeAll { $0.pid == pid } }
+    }
+
+    /// Stops running tiers in reverse start order: SIGTERM, then SIGKILL after 15 s.
+    private func shutdown(_ reason: Stop) -> Int32 {
+        for child in children.withLock({ $0 }).reversed() {
+            child.send(SIGTERM)
+            let deadline = DispatchTime.now() + .seconds(15)
+            var stopped = false
+            while !stopped {
+                guard let event = nextEvent(deadline: deadline) else {
+                    say("strata: the \(child.tier) tier did not stop within 15 s; killing it")
+                    child.send(SIGKILL)
+                    break
+                }
+                if case .exited(let tier, _, _) = event, tier == child.tier { stopped = true }
+            }
+            forget(child.pid)
+        }
+        return reason == .requested ? 0 : 1
+    }
+
+    private func say(_ line: String) {
+        output.withLock { _ in Terminal.printOut(line + "\n") }
+    }
+}
