@@ -54,16 +54,17 @@ let package = Package(
         ),
 
         // Tests
+        .target(name: "StrataTestSupport", path: "Tests/StrataTestSupport"),
         .testTarget(
             name: "StrataTests",
             dependencies: [
                 "StrataCore", "StrataIO", "StrataHTTP", "StrataTemplates", "StrataRPC",
-                "StrataSQL", "StrataApp", "StrataWeb", "StrataData", "StrataLauncher", "Guestbook",
+                "StrataSQL", "StrataApp", "StrataWeb", "StrataData", "StrataLauncher", "Guestbook", "StrataTestSupport",
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["StrataCore", "strata", "strata-web", "strata-app", "strata-data"]
+            dependencies: ["StrataTestSupport", "strata", "strata-web", "strata-app", "strata-data"]
         ),
     ],
     swiftLanguageModes: [.v6]

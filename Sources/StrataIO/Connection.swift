@@ -107,7 +107,7 @@ public final class Connection: Selectable, @unchecked Sendable {
 
     private func readAvailable() {
         guard !isInputClosed else {
-            // Only HUP/ERR can get here: the socket is dead.
+            // Input already ended, so only HUP or ERR get here: the socket is dead.
             close()
             return
         }
@@ -176,7 +176,8 @@ public final class Connection: Selectable, @unchecked Sendable {
 
     private func updateInterest() {
         guard !isClosed else { return }
-        var events: UInt32 = STRATA_EPOLLRDHUP
+        // After the peer's FIN, RDHUP would fire forever on a level-triggered set.
+        var events: UInt32 = isInputClosed ? 0 : STRATA_EPOLLRDHUP
         if wantsRead && outboundBytes <= outboundHighWatermark { events |= STRATA_EPOLLIN }
         if outboundBytes > 0 { events |= STRATA_EPOLLOUT }
         if events != registeredEvents {

@@ -1,0 +1,192 @@
+import XCTest
+import StrataCore
+@testable import StrataHTTP
+
+final class RequestParserTests: XCTestCase {
+    private func parse(_ text: String, limits: HTTPLimits = HTTPLimits()) throws -> [HTTPRequest] {
+        var parser = RequestParser(limits: limits)
+        var buffer = ByteBuffer(bytes: Array(text.utf8))
+        var requests: [HTTPRequest] = []
+        while let request = try parser.next(from: &buffer) { requests.append(request) }
+        return requests
+    }
+
+    private func assertRefused(_ text: String, _ code: Int, limits: HTTPLimits = HTTPLimits(), file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try parse(text, limits: limits), file: file, line: line) { error in
+            guard let error = error as? HTTPParseError else { return XCTFail("not a parse error: \(error)", file: file, line: line) }
+            XCTAssertEqual(error.status.code, code, "\(error.reason)", file: file, line: line)
+        }
+    }
+
+    func testSimpleGet() throws {
+        let requests = try parse("GET /a/b?x=1&y=two HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n")
+        XCTAssertEqual(requests.count, 1)
+        let request = requests[0]
+        XCTAssertEqual(request.method, .get)
+        XCTAssertEqual(request.path, "/a/b")
+        XCTAssertEqual(request.query, "x=1&y=two")
+        XCTAssertEqual(request.queryParameters["y"], "two")
+        XCTAssertEqual(request.headers["host"], "example.com")
+        XCTAssertTrue(request.wantsKeepAlive)
+    }
+
+    func testPipelinedRequestsComeOutInOrderAndLeaveTheRestBuffered() throws {
+        var parser = RequestParser()
+        var buffer = ByteBuffer(bytes: Array("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nPOST /2 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\nHo".utf8))
+        XCTAssertEqual(try parser.next(from: &buffer)?.path, "/1")
+        let second = try parser.next(from: &buffer)
+        XCTAssertEqual(second?.path, "/2")
+        XCTAssertEqual(second?.body, Array("abc".utf8))
+        XCTAssertNil(try parser.next(from: &buffer))
+        buffer.write("st: h\r\n\r\n")
+        XCTAssertEqual(try parser.next(from: &buffer)?.path, "/3")
+    }
+
+    func testByteByByteFeedingGivesTheSameRequest() throws {
+        let text = "POST /form HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Trailer: yes\r\n\r\n"
+        var parser = RequestParser()
+        var buffer = ByteBuffer()
+        var result: HTTPRequest?
+        for byte in text.utf8 {
+            buffer.write(byte: byte)
+            if let request = try parser.next(from: &buffer) { result = request }
+        }
+        XCTAssertEqual(result.map { String(decoding: $0.body, as: UTF8.self) }, "Wikipedia")
+        XCTAssertTrue(parser.isIdle)
+    }
+
+    func testChunkedBodyWithExtensionsAndTrailers() throws {
+        let requests = try parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\na ; name=value\r\n0123456789\r\n0\r\nChecksum: x\r\n\r\n")
+        XCTAssertEqual(String(decoding: requests[0].body, as: UTF8.self), "0123456789")
+    }
+
+    func testExpectContinueIsReportedWhileTheBodyIsAwaited() throws {
+        var parser = RequestParser()
+        var buffer = ByteBuffer(bytes: Array("PUT /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n".utf8))
+        XCTAssertNil(try parser.next(from: &buffer))
+        XCTAssertTrue(parser.expectsContinue)
+        buffer.write("ok")
+        XCTAssertEqual(try parser.next(from: &buffer)?.body, Array("ok".utf8))
+        XCTAssertFalse(parser.expectsContinue)
+    }
+
+    func testHTTP10KeepAliveRules() throws {
+        XCTAssertFalse(try parse("GET / HTTP/1.0\r\n\r\n")[0].wantsKeepAlive)
+        XCTAssertTrue(try parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")[0].wantsKeepAlive)
+        XCTAssertFalse(try parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")[0].wantsKeepAlive)
+    }
+
+    func testAbsoluteFormAndAsteriskForm() throws {
+        let absolute = try parse("GET http://example.com/p?q=1 HTTP/1.1\r\nHost: example.com\r\n\r\n")[0]
+        XCTAssertEqual(absolute.path, "/p")
+        XCTAssertEqual(absolute.query, "q=1")
+        XCTAssertEqual(try parse("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n")[0].target, "*")
+        assertRefused("GET * HTTP/1.1\r\nHost: h\r\n\r\n", 400)
+    }
+
+    func testLeadingEmptyLinesAreIgnored() throws {
+        XCTAssertEqual(try parse("\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n").count, 1)
+    }
+
+    func testSmugglingVectorsAreRefused() {
+        assertRefused("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400)
+        assertRefused("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400)
+        assertRefused("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 4\r\n\r\nabcd", 400)
+        assertRefused("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +3\r\n\r\nabc", 400)
+        assertRefused("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0x3\r\n\r\nabc", 400)
+        assertRefused("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 400)
+        assertRefused("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501)
+        assertRefused("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400)
+        assertRefused("GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n folded\r\n\r\n", 400)
+        assertRefused("GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400)
+        assertRefused("GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n", 400)
+        assertRefused("GET / HTTP/1.1\nHost: h\r\n\r\n", 400)
+        assertRefused("GET / HTTP/1.1\r\nHost: h\u{0}\r\n\r\n", 400)
+        assertRefused("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400)
+        assertRefused("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", 400)
+    }
+
+    func testEquivalentDuplicateContentLengthIsAccepted() throws {
+        let request = try parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc")[0]
+        XCTAssertEqual(request.body.count, 3)
+    }
+
+    func testHostRules() {
+        assertRefused("GET / HTTP/1.1\r\n\r\n", 400)
+        assertRefused("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400)
+    }
+
+    func testInvalidTokensAndVersions() {
+        assertRefused("G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400)
+        assertRefused("GET / HTTP/1.1\r\nBad\u{7F}Name: v\r\nHost: h\r\n\r\n", 400)
+        assertRefused("GET /a b HTTP/1.1\r\nHost: h\r\n\r\n", 400)
+        assertRefused("GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505)
+        assertRefused("GET / HTTX/1.1\r\nHost: h\r\n\r\n", 400)
+        assertRefused("BREW / HTTP/1.1\r\nHost: h\r\n\r\n", 501)
+        assertRefused("GET relative HTTP/1.1\r\nHost: h\r\n\r\n", 400)
+        assertRefused("GET / HTTP/1.1\r\n: empty-name\r\nHost: h\r\n\r\n", 400)
+    }
+
+    func testLimits() {
+        var limits = HTTPLimits()
+        limits.maxRequestLineLength = 64
+        limits.maxHeadSize = 256
+        limits.maxHeaderCount = 3
+        limits.maxBodySize = 10
+        assertRefused("GET /" + String(repeating: "a", count: 100) + " HTTP/1.1\r\nHost: h\r\n\r\n", 414, limits: limits)
+        // A long request line still arriving is refused before it is complete.
+        assertRefused("GET /" + String(repeating: "a", count: 100), 414, limits: limits)
+        assertRefused("GET / HTTP/1.1\r\nHost: h\r\nX: " + String(repeating: "v", count: 300) + "\r\n\r\n", 431, limits: limits)
+        assertRefused("GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 431, limits: limits)
+        assertRefused("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", 413, limits: limits)
+        assertRefused("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\n", 413, limits: limits)
+    }
+
+    /// Random mutations of valid requests: the parser must answer each with a
+    /// request, a need for more bytes, or an HTTPParseError; never trap or loop.
+    func testMutatedInputNeverCrashes() {
+        let seeds = [
+            "GET /a?b=c HTTP/1.1\r\nHost: h\r\nCookie: x=y\r\n\r\n",
+            "POST /f HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello",
+            "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;e\r\nhello\r\n0\r\nT: v\r\n\r\n",
+        ].map { Array($0.utf8) }
+        var rng = SplitMix64(seed: 0x5EED)
+        let alphabet = Array(" \r\n:;/\t\u{0}aZ09-,chunked".utf8) + [0x7F, 0xFF]
+        for iteration in 0..<20_000 {
+            var bytes = seeds[iteration % seeds.count]
+            for _ in 0...(rng.next() % 4) {
+                let position = Int(rng.next() % UInt64(bytes.count))
+                switch rng.next() % 3 {
+                case 0: bytes[position] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                case 1: bytes.insert(alphabet[Int(rng.next() % UInt64(alphabet.count))], at: position)
+                default: if bytes.count > 1 { bytes.remove(at: position) }
+                }
+            }
+            var parser = RequestParser()
+            var buffer = ByteBuffer(bytes: bytes)
+            var steps = 0
+            do {
+                while try parser.next(from: &buffer) != nil {
+                    steps += 1
+                    XCTAssertLessThan(steps, 100, "parser loops on \(bytes)")
+                    if steps >= 100 { break }
+                }
+            } catch {
+                XCTAssertTrue((400...505).contains(error.status.code), "\(error)")
+            }
+        }
+    }
+}
+
+/// A small deterministic generator, so a failing mutation can be reproduced.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

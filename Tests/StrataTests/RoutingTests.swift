@@ -1,0 +1,66 @@
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import StrataHTTP
+import StrataTestSupport
+
+final class RoutingTests: XCTestCase {
+    func testRouterMatchesLiteralsBeforeParametersAndCapturesDecodedValues() {
+        var router = Router<String>()
+        router.add(.get, "/tasks/:id", "show")
+        router.add(.get, "/tasks/new", "new")
+        router.add(.post, "/tasks", "create")
+        router.add(.get, "/files/*path", "files")
+        router.add(.get, "/", "home")
+
+        guard case .found("new", _) = router.match(.get, path: "/tasks/new") else { return XCTFail() }
+        guard case .found("show", let parameters) = router.match(.get, path: "/tasks/a%20b") else { return XCTFail() }
+        XCTAssertEqual(parameters["id"], "a b")
+        guard case .found("files", let rest) = router.match(.get, path: "/files/css/site.css") else { return XCTFail() }
+        XCTAssertEqual(rest["path"], "css/site.css")
+        guard case .found("home", _) = router.match(.head, path: "/") else { return XCTFail("HEAD should match GET") }
+        guard case .methodNotAllowed(let allowed) = router.match(.delete, path: "/tasks") else { return XCTFail() }
+        XCTAssertEqual(allowed, [.post])
+        guard case .notFound = router.match(.get, path: "/nothing/here") else { return XCTFail() }
+        guard case .notFound = router.match(.get, path: "/tasks/1/extra") else { return XCTFail() }
+    }
+
+    func testFormDecoding() throws {
+        let pairs = try FormDecoding.decode("name=Ann+Lee&msg=caf%C3%A9%21&empty=&flag")
+        XCTAssertEqual(pairs.map(\.0), ["name", "msg", "empty", "flag"])
+        XCTAssertEqual(pairs.map(\.1), ["Ann Lee", "café!", "", ""])
+        XCTAssertThrowsError(try FormDecoding.decode("a=%zz"))
+        XCTAssertThrowsError(try FormDecoding.decode("a=%C3"))
+        XCTAssertThrowsError(try FormDecoding.decode("a=%4"))
+        XCTAssertEqual(FormDecoding.percentEncode("a b/ü"), "a%20b%2F%C3%BC")
+    }
+
+    func testStaticFilesServeWithTheRightTypeAndNeverLeaveTheRoot() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let root = folder.url.appendingPathComponent("public")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("css"), withIntermediateDirectories: true)
+        try "body{}".write(to: root.appendingPathComponent("css/site.css"), atomically: true, encoding: .utf8)
+        try "secret".write(to: folder.url.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
+        symlink(folder.url.appendingPathComponent("secret.txt").path, root.appendingPathComponent("link.txt").path)
+        let files = try StaticFiles(root: root.path)
+
+        let css = files.response(for: "css/site.css", method: .get)
+        XCTAssertEqual(css?.headers["Content-Type"], "text/css; charset=utf-8")
+        XCTAssertEqual(css.map { String(decoding: $0.body, as: UTF8.self) }, "body{}")
+        XCTAssertNotNil(files.response(for: "css%2Fsite.css", method: .get))
+
+        for attack in ["../secret.txt", "css/../../secret.txt", "%2e%2e/secret.txt", "css%2F..%2F..%2Fsecret.txt",
+                       "link.txt", "css/site.css%00.png", "..\\secret.txt", "css", "", "%zz"] {
+            XCTAssertNil(files.response(for: attack, method: .get), "served \(attack)")
+        }
+        XCTAssertThrowsError(try StaticFiles(root: folder.url.appendingPathComponent("missing").path))
+    }
+
+    func testMediaTypes() {
+        XCTAssertEqual(MediaType.forPath("a/b.JS"), "text/javascript; charset=utf-8")
+        XCTAssertEqual(MediaType.forPath("x.woff2"), "font/woff2")
+        XCTAssertEqual(MediaType.forPath("noext"), "application/octet-stream")
+    }
+}
