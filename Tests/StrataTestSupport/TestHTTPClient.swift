@@ -96,10 +96,15 @@ public final class TestHTTPClient {
         return Response(status: status, headers: headers, body: body)
     }
 
-    /// Whether the server closed the connection (reads EOF) within the timeout.
+    /// Whether the server closes the connection within the read timeout
+    /// (whatever it sends first is read and dropped).
     public func isClosedByPeer() -> Bool {
-        var byte: UInt8 = 0
-        return recv(fd, &byte, 1, 0) == 0
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
     }
 
     private func readUntil(_ marker: [UInt8]) throws -> Int {

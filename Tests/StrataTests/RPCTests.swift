@@ -1,0 +1,207 @@
+import XCTest
+import StrataCore
+import StrataIO
+import StrataTestSupport
+@testable import StrataRPC
+
+final class RPCFrameTests: XCTestCase {
+    func testFramesRoundTripAndSplitAcrossReads() throws {
+        let request = RPCRequest(method: "notes.list", timeoutMilliseconds: 1500, metadata: ["request-id": "abc", "caller": "web"], body: Array("{}".utf8))
+        let frames = [
+            Frame(type: .hello, streamID: 0, payload: Hello(version: 1, peer: "web").payload()),
+            Frame(type: .request, flags: Frame.jsonBody, streamID: 7, payload: request.payload()),
+        ]
+        let bytes = frames.flatMap { $0.encoded() }
+        let decoder = FrameDecoder(maxFrameSize: 1024)
+        var buffer = ByteBuffer()
+        var decoded: [Frame] = []
+        for byte in bytes {
+            buffer.write(byte: byte)
+            while let frame = try decoder.next(&buffer) { decoded.append(frame) }
+        }
+        XCTAssertEqual(decoded, frames)
+        let back = try RPCRequest(payload: decoded[1].payload)
+        XCTAssertEqual(back.method, "notes.list")
+        XCTAssertEqual(back.timeoutMilliseconds, 1500)
+        XCTAssertEqual(back.metadata, ["request-id": "abc", "caller": "web"])
+        XCTAssertEqual(back.body, Array("{}".utf8))
+    }
+
+    func testMalformedFramesAreRefused() {
+        let decoder = FrameDecoder(maxFrameSize: 16)
+        var oversized = ByteBuffer(bytes: Frame(type: .request, streamID: 1, payload: Array(repeating: 0, count: 17)).encoded())
+        XCTAssertThrowsError(try decoder.next(&oversized)) { XCTAssertTrue("\($0)".contains("exceeds")) }
+        // The size is checked from the header alone, before the payload arrives.
+        var headerOnly = ByteBuffer(bytes: [0, 0, 1, 0])
+        XCTAssertThrowsError(try decoder.next(&headerOnly))
+        var short = ByteBuffer(bytes: [0, 0, 0, 2, 1, 0])
+        XCTAssertThrowsError(try decoder.next(&short)) { XCTAssertTrue("\($0)".contains("shorter")) }
+        var unknown = ByteBuffer(bytes: [0, 0, 0, 6, 99, 0, 0, 0, 0, 1])
+        XCTAssertThrowsError(try decoder.next(&unknown)) { XCTAssertTrue("\($0)".contains("unknown frame type 99")) }
+        XCTAssertThrowsError(try RPCRequest(payload: [0, 10, 65]))
+        XCTAssertThrowsError(try RPCRequest(payload: [0, 2, 0xC3, 0x28, 0, 0, 0, 0, 0, 0]))
+    }
+
+    func testRandomBytesNeverCrashTheDecoder() {
+        var rng = SplitMix64(seed: 7)
+        let decoder = FrameDecoder(maxFrameSize: 256)
+        for _ in 0..<20_000 {
+            let bytes = (0..<(rng.next() % 40)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            var buffer = ByteBuffer(bytes: bytes)
+            while let frame = try? decoder.next(&buffer) {
+                _ = try? RPCRequest(payload: frame.payload)
+                _ = RPCError(payload: frame.payload)
+            }
+        }
+    }
+}
+
+final class RPCClientServerTests: XCTestCase {
+    struct Echo: Codable, Sendable, Equatable {
+        var text: String
+        var delayMilliseconds: Int = 0
+    }
+
+    private var group: EventLoopGroup!
+    private var server: RPCServer!
+    private var address: SocketAddress!
+
+    override func setUp() async throws {
+        group = EventLoopGroup(loopCount: 2)
+        var service = RPCService()
+        service.register("echo") { (input: Echo, context) -> Echo in
+            if input.delayMilliseconds > 0 { try await Task.sleep(for: .milliseconds(input.delayMilliseconds)) }
+            return Echo(text: input.text + "|" + (context.metadata["caller"] ?? "?"))
+        }
+        service.register("fail") { (_: Empty, _) -> Empty in throw RPCError(.notFound, "no such note") }
+        service.register("crash") { (_: Empty, _) -> Empty in throw CocoaError(.fileNoSuchFile) }
+        server = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0)), service: service, group: group, logger: Logger(label: "test", level: .error))
+        address = try server.start()
+    }
+
+    override func tearDown() async throws {
+        server.stop()
+        group.shutdown()
+    }
+
+    func testTypedCallCarriesCallerMetadata() async throws {
+        let client = RPCClient(address: address, group: group, callerName: "web")
+        let reply: Echo = try await client.call("echo", Echo(text: "hi"))
+        XCTAssertEqual(reply.text, "hi|web")
+        client.close()
+    }
+
+    func testManyCallsInFlightOnOneConnectionAnswerOutOfOrder() async throws {
+        let client = RPCClient(address: address, group: group, callerName: "web")
+        let order = OrderRecorder()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                let reply: Echo = try await client.call("echo", Echo(text: "slow", delayMilliseconds: 300))
+                await order.record(reply.text)
+            }
+            tasks.addTask {
+                try await Task.sleep(for: .milliseconds(50))
+                let reply: Echo = try await client.call("echo", Echo(text: "fast"))
+                await order.record(reply.text)
+            }
+            try await tasks.waitForAll()
+        }
+        let seen = await order.items
+        XCTAssertEqual(seen, ["fast|web", "slow|web"])
+    }
+
+    func testErrorsKeepTheirCodeAndInternalErrorsHideDetails() async throws {
+        let client = RPCClient(address: address, group: group, callerName: "web")
+        do {
+            let _: Empty = try await client.call("fail", Empty())
+            XCTFail("expected an error")
+        } catch {
+            XCTAssertEqual(error, RPCError(.notFound, "no such note"))
+        }
+        do {
+            let _: Empty = try await client.call("crash", Empty())
+            XCTFail("expected an error")
+        } catch {
+            XCTAssertEqual(error.code, .internal)
+            XCTAssertFalse(error.message.contains("NSCocoaErrorDomain"))
+        }
+        do {
+            let _: Empty = try await client.call("nope", Empty())
+            XCTFail("expected an error")
+        } catch {
+            XCTAssertEqual(error.code, .unimplemented)
+        }
+        do {
+            let _: Echo = try await client.call("echo", ["wrong": 1])
+            XCTFail("expected an error")
+        } catch {
+            XCTAssertEqual(error.code, .invalidArgument)
+            XCTAssertTrue(error.message.contains("text"))
+        }
+    }
+
+    func testDeadlineExceededWhenTheServerIsSlow() async throws {
+        let client = RPCClient(address: address, group: group, callerName: "web")
+        do {
+            let _: Echo = try await client.call("echo", Echo(text: "x", delayMilliseconds: 2000), timeout: .milliseconds(100))
+            XCTFail("expected a deadline error")
+        } catch {
+            XCTAssertEqual(error.code, .deadlineExceeded)
+        }
+        // The connection stays usable.
+        let reply: Echo = try await client.call("echo", Echo(text: "after"))
+        XCTAssertEqual(reply.text, "after|web")
+    }
+
+    func testUnreachableEndpointIsUnavailable() async throws {
+        let client = RPCClient(address: .tcp(host: "127.0.0.1", port: 1), group: group, callerName: "web")
+        do {
+            let _: Empty = try await client.call("x", Empty())
+            XCTFail("expected unavailable")
+        } catch {
+            XCTAssertEqual(error.code, .unavailable)
+            XCTAssertTrue(error.message.contains("refused"), error.message)
+        }
+    }
+
+    func testClientReconnectsAfterTheServerRestarts() async throws {
+        let client = RPCClient(address: address, group: group, callerName: "web")
+        let _: Echo = try await client.call("echo", Echo(text: "one"))
+        client.close()
+        let reply: Echo = try await client.call("echo", Echo(text: "two"))
+        XCTAssertEqual(reply.text, "two|web")
+    }
+
+    func testUnixDomainSocket() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        var service = RPCService()
+        service.register("ping") { (_: Empty, _) in Echo(text: "pong") }
+        let unixServer = RPCServer(configuration: RPCServerConfiguration(address: .unix(path: folder.path + "/rpc.sock")), service: service, group: group, logger: Logger(label: "test"))
+        let bound = try unixServer.start()
+        defer { unixServer.stop() }
+        let client = RPCClient(address: bound, group: group, callerName: "app")
+        let reply: Echo = try await client.call("ping", Empty())
+        XCTAssertEqual(reply.text, "pong")
+    }
+
+    func testAPeerThatSkipsHelloOrSendsGarbageIsDisconnected() throws {
+        guard let port = address.port else { return XCTFail() }
+        let raw = try TestHTTPClient(port: port)
+        try raw.send(Frame(type: .request, streamID: 1, payload: RPCRequest(method: "echo").payload()).encoded())
+        XCTAssertTrue(raw.isClosedByPeer())
+
+        let wrongVersion = try TestHTTPClient(port: port)
+        try wrongVersion.send(Frame(type: .hello, streamID: 0, payload: Hello(version: 99, peer: "x").payload()).encoded())
+        XCTAssertTrue(wrongVersion.isClosedByPeer())
+
+        let garbage = try TestHTTPClient(port: port)
+        try garbage.send("GET / HTTP/1.1\r\n\r\n")
+        XCTAssertTrue(garbage.isClosedByPeer())
+    }
+}
+
+private actor OrderRecorder {
+    var items: [String] = []
+    func record(_ item: String) { items.append(item) }
+}
