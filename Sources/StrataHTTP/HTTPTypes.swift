@@ -1,3 +1,5 @@
+import StrataCore
+
 /// An HTTP request method. Methods outside `known` are answered 501.
 public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
@@ -189,7 +191,7 @@ public struct HTTPRequest: Sendable {
     /// Whether the client asked to keep the connection open after this request.
     public var wantsKeepAlive: Bool {
         let tokens = headers.values("Connection").flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: " \t").lowercased() }
+            .map { $0.trimmed(" \t").lowercased() }
         if minorVersion == 0 { return tokens.contains("keep-alive") }
         return !tokens.contains("close")
     }
@@ -230,15 +232,5 @@ public struct HTTPResponse: Sendable {
     /// A 303 See Other to `location`, the answer to a successful form POST.
     public static func redirect(to location: String) -> HTTPResponse {
         HTTPResponse(status: .seeOther, headers: HTTPHeaders([("Location", location)]))
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        let chars = Set(set)
-        var s = Substring(self)
-        while let first = s.first, chars.contains(first) { s = s.dropFirst() }
-        while let last = s.last, chars.contains(last) { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -271,7 +271,7 @@ public struct RequestParser: Sendable {
             guard request.minorVersion == 1 else {
                 throw HTTPParseError(.badRequest, "Transfer-Encoding is not allowed in HTTP/1.0")
             }
-            let codings = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: " \t").lowercased() }
+            let codings = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmed(" \t").lowercased() }
             guard codings.last == "chunked" else {
                 throw HTTPParseError(.badRequest, "Transfer-Encoding must end with chunked")
             }
@@ -284,7 +284,7 @@ public struct RequestParser: Sendable {
         var length: Int?
         for field in lengths {
             for part in field.split(separator: ",", omittingEmptySubsequences: false) {
-                let text = part.trimmingCharacters(in: " \t")
+                let text = part.trimmed(" \t")
                 guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ (48...57).contains($0) }), let value = Int(text) else {
                     throw HTTPParseError(.badRequest, "invalid Content-Length")
                 }

@@ -44,7 +44,7 @@ public struct Migration: Sendable, Equatable {
         var sawUp = false
         var sawDown = false
         for (index, line) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: " \t\r")
+            let trimmed = line.trimmed(" \t\r")
             if trimmed.hasPrefix("-- migrate:") {
                 let directive = trimmed.dropFirst("-- migrate:".count)
                 switch directive {
@@ -73,13 +73,13 @@ public struct Migration: Sendable, Equatable {
             }
         }
         guard sawUp else { throw MigrationError(file: file, line: nil, message: "missing '-- migrate:up' marker") }
-        let upSQL = up.joined(separator: "\n").trimmingCharacters(in: " \t\r\n")
+        let upSQL = up.joined(separator: "\n").trimmed(" \t\r\n")
         guard !upSQL.isEmpty else { throw MigrationError(file: file, line: nil, message: "the up part is empty") }
         self.version = version
         self.name = name
         self.file = file
         self.up = upSQL
-        self.down = down.joined(separator: "\n").trimmingCharacters(in: " \t\r\n")
+        self.down = down.joined(separator: "\n").trimmed(" \t\r\n")
         self.checksum = Digest.hex(Digest.sha256(Array(contents.utf8)))
     }
 }
@@ -103,15 +103,5 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable, Equatabl
     public var description: String {
         if let line { return "\(file):\(line): \(message)" }
         return "\(file): \(message)"
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        let chars = Set(set)
-        var s = Substring(self)
-        while let first = s.first, chars.contains(first) { s = s.dropFirst() }
-        while let last = s.last, chars.contains(last) { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -1,3 +1,5 @@
+import StrataCore
+
 /// A compiled Mustache template: parsed once, rendered many times.
 public struct Template: Sendable {
     /// The name the template was compiled under, used in error messages.
@@ -151,7 +153,7 @@ struct TemplateParser {
             throw error(line, column, "unclosed tag: expected '\(String(decoding: closing, as: UTF8.self))'")
         }
         let raw = source[contentStart..<contentEnd]
-        let name = String(decoding: raw, as: UTF8.self).trimmingWhitespace()
+        let name = String(decoding: raw, as: UTF8.self).trimmed()
         if kind != .comment {
             if raw.contains(10) { throw error(line, column, "a tag may not span lines") }
             if kind != .setDelimiters && name.isEmpty { throw error(line, column, "empty tag name") }
@@ -260,14 +262,5 @@ struct TemplateParser {
 
     private func error(_ line: Int, _ column: Int, _ message: String) -> TemplateError {
         TemplateError(template: name, line: line, column: column, message: message)
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var s = Substring(self)
-        while let c = s.first, c == " " || c == "\t" || c == "\n" || c == "\r" { s = s.dropFirst() }
-        while let c = s.last, c == " " || c == "\t" || c == "\n" || c == "\r" { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -83,7 +83,7 @@ public final class WebApplication: Sendable {
     }
 
     private func form(_ route: RouteDescriptor, _ request: HTTPRequest, _ parameters: [String: String], requestID: String) async -> HTTPResponse {
-        let contentType = request.headers["Content-Type"]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let contentType = request.headers["Content-Type"]?.split(separator: ";").first.map { $0.trimmed().lowercased() }
         guard contentType == "application/x-www-form-urlencoded" else {
             return errorPage(HTTPStatus(415), "Forms must be sent as application/x-www-form-urlencoded.", requestID: requestID)
         }

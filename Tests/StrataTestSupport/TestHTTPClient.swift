@@ -21,6 +21,7 @@ public final class TestHTTPClient {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     private let fd: Int32

@@ -1,0 +1,190 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import StrataTestSupport
+import XCTest
+
+/// Starts the real executables on ephemeral loopback ports against a
+/// temporary SQLite file and speaks real HTTP to them.
+final class StackTests: XCTestCase {
+    private var folder: TemporaryFolder!
+    private var processes: [TierProcess] = []
+
+    override func setUpWithError() throws {
+        folder = try TemporaryFolder()
+    }
+
+    override func tearDown() {
+        for process in processes.reversed() { process.stop() }
+        processes.removeAll()
+        folder.remove()
+    }
+
+    private var migrations: String { repositoryRoot.appendingPathComponent("Migrations").path }
+    private var database: String { folder.path + "/strata.db" }
+
+    private func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> TierProcess {
+        let process = try TierProcess(executable, arguments, environment: environment, directory: folder.url)
+        processes.append(process)
+        return process
+    }
+
+    private func port(of address: String) throws -> Int {
+        guard let text = address.split(separator: ":").last, let port = Int(text) else {
+            throw TestHTTPClient.Failure(description: "no port in \(address)")
+        }
+        return port
+    }
+
+    func testThreeTiersServeThePageAcceptTheFormAndShowTheEntry() throws {
+        let migrate = try start("strata-data", ["migrate", "up", "--database", database, "--migrations", migrations])
+        XCTAssertEqual(migrate.waitForExit(), 0, migrate.output.joined(separator: "\n"))
+        XCTAssertTrue(migrate.output.contains { $0.contains("applied 0001_create_guestbook") })
+
+        let data = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations])
+        let dataAddress = try data.waitForReady()
+        let app = try start("strata-app", ["serve", "--listen", "127.0.0.1:0", "--data", dataAddress])
+        let appAddress = try app.waitForReady()
+        let web = try start("strata-web", ["serve", "--port", "0", "--app", appAddress])
+        let webPort = try port(of: try web.waitForReady())
+
+        let client = try TestHTTPClient(port: webPort)
+        let empty = try client.request("GET", "/")
+        XCTAssertEqual(empty.status, 200)
+        XCTAssertEqual(empty.header("Content-Type"), "text/html; charset=utf-8")
+        XCTAssertTrue(empty.text.contains("No entries yet"))
+        XCTAssertTrue(empty.text.contains(#"<link rel="stylesheet" href="/static/strata.css">"#))
+
+        let posted = try client.request(
+            "POST", "/entries", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            body: "name=Ada+Lovelace&message=Hello+%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        XCTAssertEqual(posted.status, 303)
+        XCTAssertEqual(posted.header("Location"), "/#entry-1")
+
+        let page = try client.request("GET", "/")
+        XCTAssertTrue(page.text.contains("Ada Lovelace"))
+        XCTAssertTrue(page.text.contains("Hello &lt;script&gt;alert(1)&lt;/script&gt;"), "user input must be escaped")
+        XCTAssertFalse(page.text.contains("<script>alert(1)"))
+
+        let css = try client.request("GET", "/static/strata.css")
+        XCTAssertEqual(css.status, 200)
+        XCTAssertEqual(css.header("Content-Type"), "text/css; charset=utf-8")
+
+        let missing = try client.request("GET", "/no/such/page")
+        XCTAssertEqual(missing.status, 404)
+        XCTAssertTrue(missing.text.contains("Not Found"))
+        XCTAssertNotNil(missing.header("X-Request-ID"))
+
+        let invalid = try client.request("POST", "/entries", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: "name=&message=hi")
+        XCTAssertEqual(invalid.status, 422)
+        XCTAssertTrue(invalid.text.contains("Please give a name"))
+
+        let wrongMethod = try client.request("DELETE", "/entries")
+        XCTAssertEqual(wrongMethod.status, 405)
+        XCTAssertEqual(wrongMethod.header("Allow"), "POST")
+
+        // The entry is really in the SQLite file.
+        let status = try start("strata-data", ["migrate", "status", "--database", database, "--migrations", migrations])
+        XCTAssertEqual(status.waitForExit(), 0)
+        XCTAssertTrue(status.output.contains { $0.contains("1 applied, 0 pending") })
+
+        for tier in [web, app, data] {
+            tier.send(SIGTERM)
+            XCTAssertEqual(tier.waitForExit(), 0, "\(tier.output.suffix(3))")
+        }
+    }
+
+    func testDataTierRefusesToServeWhenMigrationsArePending() throws {
+        let data = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations])
+        XCTAssertEqual(data.waitForExit(), 1)
+        let output = data.output.joined(separator: "\n")
+        XCTAssertTrue(output.contains("schema is behind"), output)
+        XCTAssertTrue(output.contains("strata-data migrate up"), output)
+    }
+
+    func testBadFlagsAndUnreachablePeersGiveOneLineErrors() throws {
+        for (executable, arguments, code) in [
+            ("strata-web", ["serve", "--bogus"], Int32(64)),
+            ("strata-app", ["serve", "--data", "not-an-address"], Int32(1)),
+            ("strata-data", ["migrate", "sideways"], Int32(64)),
+            ("strata", ["up", "--port", "99999"], Int32(64)),
+            ("strata-app", ["serve", "--listen", "127.0.0.1:0", "--data", "127.0.0.1:1"], Int32(1)),
+            ("strata-web", ["serve", "--port", "0", "--app", "127.0.0.1:1"], Int32(1)),
+        ] {
+            let process = try start(executable, arguments)
+            XCTAssertEqual(process.waitForExit(), code, "\(executable) \(arguments)")
+            let lines = process.output.filter { !$0.isEmpty }
+            XCTAssertEqual(lines.count, 1, "\(executable) \(arguments): \(lines)")
+            XCTAssertTrue(lines.first.map { $0.hasPrefix(executable + ": ") || $0.hasPrefix(executable + " ") } ?? false, "\(lines)")
+        }
+        let unreachable = try start("strata-web", ["serve", "--port", "0", "--app", "127.0.0.1:1"])
+        unreachable.waitForExit()
+        XCTAssertTrue(unreachable.output.joined().contains("application tier is not reachable"))
+    }
+
+    func testEveryExecutableDocumentsItsFlagsAndVariables() throws {
+        for (executable, arguments, expected) in [
+            ("strata", ["up", "--help"], ["--port", "STRATA_WEB_PORT", "--database", "STRATA_DATABASE_URL"]),
+            ("strata-web", ["serve", "--help"], ["--port", "STRATA_WEB_PORT", "--app", "STRATA_APP_URL"]),
+            ("strata-app", ["serve", "--help"], ["--listen", "STRATA_APP_LISTEN", "--data", "STRATA_DATA_URL"]),
+            ("strata-data", ["serve", "--help"], ["--listen", "STRATA_DATA_LISTEN", "--database", "STRATA_DATABASE_URL"]),
+            ("strata-data", ["--help"], ["migrate up", "migrate status", "serve"]),
+        ] {
+            let process = try start(executable, arguments)
+            XCTAssertEqual(process.waitForExit(), 0)
+            let text = process.output.joined(separator: "\n")
+            for word in expected { XCTAssertTrue(text.contains(word), "\(executable) help lacks \(word)") }
+        }
+    }
+
+    func testStrataUpRunsTheStackAndStopsCleanlyOnSIGTERM() throws {
+        let up = try start("strata", ["up", "--port", "0", "--database", database, "--migrations", migrations])
+        let line = try up.waitForLine(containing: "Strata is running at http://")
+        guard let url = line.split(separator: " ").first(where: { $0.hasPrefix("http://") }),
+              let port = Int(url.dropFirst("http://127.0.0.1:".count).dropLast()) else {
+            return XCTFail("no URL in \(line)")
+        }
+        XCTAssertTrue(up.output.contains { $0.hasPrefix("data | ") && $0.contains("msg=ready") })
+        XCTAssertTrue(up.output.contains { $0.hasPrefix("app  | ") && $0.contains("msg=ready") })
+        XCTAssertTrue(up.output.contains { $0.hasPrefix("web  | ") && $0.contains("msg=ready") })
+
+        let client = try TestHTTPClient(port: port)
+        XCTAssertEqual(try client.request("GET", "/").status, 200)
+
+        up.send(SIGTERM)
+        XCTAssertEqual(up.waitForExit(seconds: 30), 0, up.output.suffix(5).joined(separator: "\n"))
+        XCTAssertThrowsError(try TestHTTPClient(port: port), "the web tier must be gone")
+    }
+
+    func testStrataUpStopsEverythingWhenATierDies() throws {
+        let up = try start("strata", ["up", "--port", "0", "--database", database, "--migrations", migrations])
+        _ = try up.waitForLine(containing: "Strata is running at")
+        // Find the app tier among the launcher's children and kill it.
+        let children = try String(contentsOfFile: "/proc/\(up.pid)/task/\(up.pid)/children", encoding: .utf8)
+            .split(separator: " ").compactMap { Int32($0) }
+        let appPID = children.first { pid in
+            ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("strata-app")
+        }
+        guard let appPID else { return XCTFail("no app tier among \(children)") }
+        kill(appPID, SIGKILL)
+        XCTAssertEqual(up.waitForExit(seconds: 30), 1)
+        let output = up.output.joined(separator: "\n")
+        XCTAssertTrue(output.contains("the app tier (pid \(appPID)) exited unexpectedly with signal 9"), output)
+        for pid in children where pid != appPID {
+            XCTAssertNotEqual(kill(pid, 0), 0, "tier \(pid) is still running")
+        }
+    }
+
+    func testStrataUpReportsFailingMigrationsAndStartsNothing() throws {
+        let bad = folder.url.appendingPathComponent("bad-migrations")
+        try FileManager.default.createDirectory(at: bad, withIntermediateDirectories: true)
+        try "-- migrate:up\nCREATE TABLE ok (a TEXT);\nTHIS IS NOT SQL;".write(to: bad.appendingPathComponent("0001_broken.sql"), atomically: true, encoding: .utf8)
+        let up = try start("strata", ["up", "--port", "0", "--database", database, "--migrations", bad.path])
+        XCTAssertEqual(up.waitForExit(seconds: 30), 1)
+        let output = up.output.joined(separator: "\n")
+        XCTAssertTrue(output.contains("0001_broken.sql"), output)
+        XCTAssertTrue(output.contains("migrations failed"), output)
+        XCTAssertFalse(output.contains("msg=ready"))
+    }
+}

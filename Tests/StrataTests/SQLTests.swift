@@ -1,0 +1,200 @@
+import XCTest
+import StrataTestSupport
+@testable import StrataSQL
+
+final class SQLiteTests: XCTestCase {
+    private var folder: TemporaryFolder!
+    private var connection: SQLiteConnection!
+
+    override func setUpWithError() throws {
+        folder = try TemporaryFolder()
+        connection = try SQLiteConnection(path: folder.path + "/test.db")
+        try connection.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, score REAL, photo BLOB, active INTEGER)")
+    }
+
+    override func tearDown() {
+        connection = nil
+        folder.remove()
+    }
+
+    struct Person: Decodable, Equatable {
+        let id: Int64
+        let name: String
+        let score: Double?
+        let photo: [UInt8]?
+        let active: Bool
+    }
+
+    func testParametersBindEveryTypeAndRowsDecodeByColumnName() throws {
+        let inserted = try connection.run("INSERT INTO people (name, score, photo, active) VALUES ($1, $2, $3, $4)",
+                                          [.text("Ann 'quoted'"), .double(9.5), .blob([0, 1, 255]), .bool(true)])
+        XCTAssertEqual(inserted.rowsAffected, 1)
+        XCTAssertEqual(inserted.lastInsertID, 1)
+        _ = try connection.run("INSERT INTO people (name, score, photo, active) VALUES ($1, $2, $3, $4)", [.text("Bo"), .null, .null, .int(0)])
+        let result = try connection.query("SELECT id, name, score, photo, active FROM people WHERE id >= $1 ORDER BY id", [.int(1)])
+        XCTAssertEqual(result.columns, ["id", "name", "score", "photo", "active"])
+        let people = try RowDecoder().decode(Person.self, from: result)
+        XCTAssertEqual(people, [
+            Person(id: 1, name: "Ann 'quoted'", score: 9.5, photo: [0, 1, 255], active: true),
+            Person(id: 2, name: "Bo", score: nil, photo: nil, active: false),
+        ])
+    }
+
+    func testPlaceholdersMayRepeatAndComeInAnyOrderButNotInsideLiterals() throws {
+        XCTAssertEqual(PlaceholderRewriter.sqlite("SELECT $2, '$1', \"$1\", $1 -- $3\n, $10"), "SELECT ?2, '$1', \"$1\", ?1 -- $3\n, ?10")
+        let result = try connection.query("SELECT $2 AS b, $1 AS a, $2 AS b2, '$1' AS literal", [.text("one"), .text("two")])
+        XCTAssertEqual(result.rows[0], [.text("two"), .text("one"), .text("two"), .text("$1")])
+    }
+
+    func testErrorsAreClassified() throws {
+        _ = try connection.run("INSERT INTO people (name) VALUES ($1)", [.text("Ann")])
+        XCTAssertThrowsError(try connection.run("INSERT INTO people (name) VALUES ($1)", [.text("Ann")])) {
+            XCTAssertEqual(($0 as? SQLError)?.kind, .uniqueViolation)
+        }
+        XCTAssertThrowsError(try connection.run("INSERT INTO people (name) VALUES ($1)", [.null])) {
+            XCTAssertEqual(($0 as? SQLError)?.kind, .notNullViolation)
+        }
+        XCTAssertThrowsError(try connection.query("SELEC nonsense", [])) {
+            XCTAssertEqual(($0 as? SQLError)?.kind, .syntax)
+        }
+        XCTAssertThrowsError(try connection.query("SELECT $1", [])) {
+            XCTAssertTrue("\($0)".contains("expects 1 parameters, got 0"))
+        }
+    }
+
+    func testDecodingMismatchNamesTheColumn() throws {
+        _ = try connection.run("INSERT INTO people (name, active) VALUES ($1, $2)", [.text("Ann"), .int(1)])
+        struct Wrong: Decodable { let name: Int }
+        XCTAssertThrowsError(try RowDecoder().decode(Wrong.self, from: connection.query("SELECT name FROM people", []))) {
+            XCTAssertEqual("\($0)", "column 'name' holds text, expected Int")
+        }
+        struct Missing: Decodable { let nickname: String }
+        XCTAssertThrowsError(try RowDecoder().decode(Missing.self, from: connection.query("SELECT name FROM people", []))) {
+            XCTAssertTrue("\($0)".contains("no column 'nickname'"))
+        }
+    }
+
+    func testSQLValueWireFormatKeepsTypesApart() throws {
+        let values: [SQLValue] = [.null, .int(Int64.max), .double(1.0), .text("1"), .blob([0xDE, 0xAD]), .bool(false)]
+        let data = try JSONEncoder().encode(values)
+        XCTAssertEqual(String(decoding: data, as: UTF8.self), #"[null,{"i":9223372036854775807},{"d":1},{"t":"1"},{"x":"dead"},{"b":false}]"#)
+        XCTAssertEqual(try JSONDecoder().decode([SQLValue].self, from: data), values)
+        XCTAssertThrowsError(try JSONDecoder().decode(SQLValue.self, from: Data(#"{"x":"abc"}"#.utf8)))
+        XCTAssertThrowsError(try JSONDecoder().decode(SQLValue.self, from: Data(#"{"i":1,"t":"a"}"#.utf8)))
+    }
+
+    func testDatabaseURLParsingAndRedaction() throws {
+        XCTAssertEqual(try DatabaseURL(parsing: "data/app.db"), .sqlite(path: "data/app.db"))
+        XCTAssertEqual(try DatabaseURL(parsing: "sqlite:/tmp/x.db"), .sqlite(path: "/tmp/x.db"))
+        XCTAssertEqual("\(try DatabaseURL(parsing: "postgres://me:secret@db:5432/app"))", "postgres://me:***@db:5432/app")
+        XCTAssertThrowsError(try DatabaseURL(parsing: "mysql://x"))
+        XCTAssertThrowsError(try DatabaseURL(parsing: "sqlite:"))
+    }
+
+    func testAsyncDatabaseRunsOffTheCaller() async throws {
+        let database = try SQLiteDatabase(path: folder.path + "/async.db")
+        _ = try await database.run("CREATE TABLE t (v TEXT)", [])
+        _ = try await database.run("INSERT INTO t VALUES ($1)", [.text("x")])
+        let result = try await database.query("SELECT v FROM t", [])
+        XCTAssertEqual(result.rows, [[.text("x")]])
+    }
+}
+
+final class MigrationTests: XCTestCase {
+    private var folder: TemporaryFolder!
+
+    override func setUpWithError() throws { folder = try TemporaryFolder() }
+    override func tearDown() { folder.remove() }
+
+    private func write(_ name: String, _ contents: String) throws {
+        try contents.write(toFile: folder.path + "/" + name, atomically: true, encoding: .utf8)
+    }
+
+    func testParsesUpAndDown() throws {
+        let migration = try Migration(file: "Migrations/0007_add_notes.sql", contents: "-- a comment\n-- migrate:up\nCREATE TABLE n (id INTEGER);\n-- migrate:down\nDROP TABLE n;\n")
+        XCTAssertEqual(migration.version, 7)
+        XCTAssertEqual(migration.name, "add_notes")
+        XCTAssertEqual(migration.up, "CREATE TABLE n (id INTEGER);")
+        XCTAssertEqual(migration.down, "DROP TABLE n;")
+        XCTAssertEqual(migration.checksum.count, 64)
+    }
+
+    func testMalformedFilesNameFileAndLine() {
+        func message(_ name: String, _ contents: String) -> String {
+            do {
+                _ = try Migration(file: name, contents: contents)
+                return "no error"
+            } catch {
+                return error.description
+            }
+        }
+        XCTAssertEqual(message("M/0001_x.sql", "CREATE TABLE a (b);\n-- migrate:up\nx"), "M/0001_x.sql:1: SQL before the '-- migrate:up' marker")
+        XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up\nx\n-- migrate:sideways\n"), "M/0001_x.sql:3: unknown directive '-- migrate:sideways' (expected '-- migrate:up' or '-- migrate:down')")
+        XCTAssertEqual(message("M/0001_x.sql", "-- migrate:down\nx"), "M/0001_x.sql:1: '-- migrate:down' before any '-- migrate:up'")
+        XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up\na\n-- migrate:up\nb"), "M/0001_x.sql:3: second '-- migrate:up' marker")
+        XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up\n\n-- migrate:down\nx"), "M/0001_x.sql: the up part is empty")
+        XCTAssertEqual(message("M/0001_x.sql", "nothing"), "M/0001_x.sql:1: SQL before the '-- migrate:up' marker")
+        XCTAssertEqual(message("M/0001_x.sql", ""), "M/0001_x.sql: missing '-- migrate:up' marker")
+        XCTAssertTrue(message("M/x_name.sql", "-- migrate:up\nx").contains("NNNN_name.sql"))
+        XCTAssertTrue(message("M/0001_.sql", "-- migrate:up\nx").contains("needs a name"))
+        XCTAssertTrue(message("M/0000_zero.sql", "-- migrate:up\nx").contains("positive version"))
+    }
+
+    func testDuplicateVersionsAreRefused() throws {
+        try write("0001_a.sql", "-- migrate:up\nSELECT 1;")
+        try write("001_b.sql", "-- migrate:up\nSELECT 1;")
+        XCTAssertThrowsError(try Migrator.load(directory: folder.path)) { XCTAssertTrue("\($0)".contains("version 1 is also used by")) }
+    }
+
+    func testUpAppliesInOrderRecordsAndIsIdempotent() throws {
+        try write("0002_second.sql", "-- migrate:up\nALTER TABLE t ADD COLUMN b TEXT;")
+        try write("0001_first.sql", "-- migrate:up\nCREATE TABLE t (a TEXT);")
+        let connection = try SQLiteConnection(path: folder.path + "/db.sqlite")
+        let migrator = try Migrator(connection: connection, migrations: Migrator.load(directory: folder.path))
+        XCTAssertEqual(try migrator.pending().map(\.version), [1, 2])
+        XCTAssertEqual(try migrator.up(to: 1).map(\.version), [1])
+        XCTAssertEqual(try migrator.status().map { $0.appliedAt != nil }, [true, false])
+        XCTAssertEqual(try migrator.up().map(\.version), [2])
+        XCTAssertEqual(try migrator.up().count, 0)
+        XCTAssertEqual(try connection.query("SELECT a, b FROM t", []).columns, ["a", "b"])
+    }
+
+    func testAFailingMigrationLeavesNothingHalfApplied() throws {
+        try write("0001_ok.sql", "-- migrate:up\nCREATE TABLE good (a TEXT);")
+        try write("0002_bad.sql", "-- migrate:up\nCREATE TABLE half (a TEXT);\nINSERT INTO nowhere VALUES (1);")
+        let connection = try SQLiteConnection(path: folder.path + "/db.sqlite")
+        let migrator = try Migrator(connection: connection, migrations: Migrator.load(directory: folder.path))
+        XCTAssertThrowsError(try migrator.up()) { error in
+            XCTAssertTrue("\(error)".contains("0002_bad.sql"))
+            XCTAssertTrue("\(error)".contains("rolled back"))
+        }
+        XCTAssertEqual(try migrator.pending().map(\.version), [2])
+        XCTAssertThrowsError(try connection.query("SELECT * FROM half", []), "the table of the failed migration must not exist")
+        XCTAssertNoThrow(try connection.query("SELECT * FROM good", []))
+    }
+
+    func testAChangedAppliedFileIsRefused() throws {
+        try write("0001_a.sql", "-- migrate:up\nCREATE TABLE a (x TEXT);")
+        let connection = try SQLiteConnection(path: folder.path + "/db.sqlite")
+        try Migrator(connection: connection, migrations: Migrator.load(directory: folder.path)).up()
+        try write("0001_a.sql", "-- migrate:up\nCREATE TABLE a (x TEXT, y TEXT);")
+        try write("0002_b.sql", "-- migrate:up\nCREATE TABLE b (x TEXT);")
+        let migrator = try Migrator(connection: connection, migrations: Migrator.load(directory: folder.path))
+        XCTAssertThrowsError(try migrator.up()) { XCTAssertTrue("\($0)".contains("was changed after it was applied")) }
+        XCTAssertEqual(try migrator.pending().map(\.version), [2], "nothing else runs when a checksum differs")
+    }
+
+    func testRandomFileContentsNeverCrashTheParser() {
+        var rng = SplitMix64(seed: 99)
+        let pieces = ["-- migrate:up", "-- migrate:down", "-- migrate:", "\n", "SELECT 1;", " ", "\r\n", "--", "x"]
+        for _ in 0..<5_000 {
+            let text = (0..<(rng.next() % 8)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined()
+            do {
+                let migration = try Migration(file: "0001_fuzz.sql", contents: text)
+                XCTAssertFalse(migration.up.isEmpty)
+            } catch {
+                XCTAssertEqual(error.file, "0001_fuzz.sql")
+            }
+        }
+    }
+}
