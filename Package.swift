@@ -59,7 +59,7 @@ let package = Package(
             name: "StrataTests",
             dependencies: [
                 "StrataCore", "StrataIO", "StrataHTTP", "StrataTemplates", "StrataRPC",
-                "StrataSQL", "StrataApp", "StrataWeb", "StrataData", "StrataLauncher", "Guestbook", "StrataTestSupport",
+                "StrataSQL", "StrataApp", "StrataWeb", "StrataData", "StrataLauncher", "Guestbook", "StrataTestSupport", "CPostgres",
             ]
         ),
         .testTarget(

@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// A throwaway PostgreSQL server started from the installed binaries for one
+/// test run, listening on loopback and a private socket folder.
+///
+/// When run as root (as CI is), the server runs as the unprivileged
+/// `postgres` user, since PostgreSQL refuses to run as root. Without a
+/// PostgreSQL installation tests skip, unless `STRATA_REQUIRE_POSTGRES=1`
+/// (set by `.ci/run`) makes that a failure.
+public final class PostgresServer: @unchecked Sendable {
+    /// A libpq connection URL for the `strata` superuser and `postgres` database.
+    public let url: String
+    /// The TCP port on 127.0.0.1.
+    public let port: Int
+    private let folder: URL
+    private let binaries: String
+    private let runAs: String?
+    private var stopped = false
+
+    /// Why no server could be started.
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Whether a missing PostgreSQL must fail the run instead of skipping.
+    public static var isRequired: Bool { ProcessInfo.processInfo.environment["STRATA_REQUIRE_POSTGRES"] == "1" }
+
+    /// Initialises a cluster in a temporary folder and starts it.
+    public init() throws {
+        guard let binaries = Self.findBinaries() else {
+            throw Unavailable(description: "no PostgreSQL server binaries (initdb, pg_ctl) found; install the 'postgresql' package")
+        }
+        self.binaries = binaries
+        runAs = getuid() == 0 ? "postgres" : nil
+        if runAs != nil && getpwnam("postgres") == nil {
+            throw Unavailable(description: "running as root but there is no 'postgres' user to run the server as")
+        }
+        folder = URL(fileURLWithPath: "/tmp/strata-pg-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        if let user = runAs, let account = getpwnam(user) {
+            chown(folder.path, account.pointee.pw_uid, account.pointee.pw_gid)
+        }
+        port = Self.freePort()
+        url = "postgres://strata@127.0.0.1:\(port)/postgres"
+        let data = folder.appendingPathComponent("data").path
+        try run("initdb", ["-D", data, "-U", "strata", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"])
+        let options = "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        try run("pg_ctl", ["-D", data, "-l", folder.appendingPathComponent("server.log").path, "-o", options, "-w", "-t", "60", "start"])
+    }
+
+    /// Stops the server this object started (pg_ctl signals the postmaster
+    /// recorded in this cluster's pid file) and removes its files.
+    public func stop() {
+        guard !stopped else { return }
+        stopped = true
+        _ = try? run("pg_ctl", ["-D", folder.appendingPathComponent("data").path, "-m", "fast", "-w", "-t", "30", "stop"])
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    deinit { stop() }
+
+    /// Runs one PostgreSQL tool to completion, its output in a file.
+    ///
+    /// posix_spawn and waitpid rather than Foundation's Process: Process
+    /// notices a child's exit through a descriptor the child inherits, and the
+    /// server `pg_ctl start` leaves behind inherits it too, so Process would
+    /// wait for the server to stop.
+    private func run(_ tool: String, _ arguments: [String]) throws {
+        let path = binaries + "/" + tool
+        let argv = (runAs.map { ["/usr/sbin/runuser", "-u", $0, "--", path] } ?? [path]) + arguments
+        let outputPath = folder.appendingPathComponent("\(tool).out").path
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
+        guard spawned == 0 else { throw Unavailable(description: "cannot run \(argv[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else {
+            let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+            let log = (try? String(contentsOf: folder.appendingPathComponent("server.log"), encoding: .utf8)) ?? ""
+            throw Unavailable(description: "\(tool) failed (wait status \(status)): \(text)\n\(log)")
+        }
+    }
+
+    private static func findBinaries() -> String? {
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        for version in versions.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) {
+            let folder = "/usr/lib/postgresql/\(version)/bin"
+            if FileManager.default.isExecutableFile(atPath: folder + "/initdb") { return folder }
+        }
+        for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+            where FileManager.default.isExecutableFile(atPath: folder + "/initdb") && FileManager.default.isExecutableFile(atPath: folder + "/pg_ctl") {
+            return folder
+        }
+        return nil
+    }
+
+    /// Asks the kernel for a free loopback port.
+    private static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length)
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
