@@ -41,31 +41,20 @@ public enum DataCommand {
 
     /// Runs the command line `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
-        do {
-            switch arguments.first {
-            case "serve":
-                return try await runServe(serve.parse(Array(arguments.dropFirst()), environment: environment), environment: environment)
-            case "migrate":
-                let rest = Array(arguments.dropFirst())
-                let options = try migrate.parse(rest, environment: environment)
-                if options.helpRequested || options.positional.isEmpty {
+        await root.run(arguments, [
+            "serve": { arguments in
+                guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                return try await runServe(options, environment: environment)
+            },
+            "migrate": { arguments in
+                guard let options = try migrate.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                guard !options.positional.isEmpty else {
                     Terminal.printOut(migrate.help)
-                    return options.helpRequested ? 0 : 64
+                    return 64
                 }
                 return try runMigrate(options)
-            case nil, "--help", "-h", "help":
-                Terminal.printOut(root.help)
-                return arguments.isEmpty ? 64 : 0
-            default:
-                throw UsageError(command: "strata-data", message: "unknown command '\(arguments[0])'")
-            }
-        } catch let error as UsageError {
-            Terminal.printError(error.description)
-            return 64
-        } catch {
-            Terminal.printError("strata-data: \(error)")
-            return 1
-        }
+            },
+        ])
     }
 
     /// The SQLite file path the options name, with its folder created.
@@ -109,10 +98,6 @@ public enum DataCommand {
     }
 
     static func runServe(_ options: ParsedOptions, environment: [String: String]) async throws -> Int32 {
-        if options.helpRequested {
-            Terminal.printOut(serve.help)
-            return 0
-        }
         let logger = Logger(label: "data", level: Logger.Level(name: options.string("log-level") ?? "info") ?? .info)
         let address = try SocketAddress(parsing: options.string("listen") ?? "127.0.0.1:7002")
         let loops = try options.int("loops", in: 1...256)

@@ -24,29 +24,13 @@ public enum LauncherCommand {
         ])
 
     /// Runs the command line `arguments` (without the program name); returns the exit status.
-    public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) -> Int32 {
-        do {
-            switch arguments.first {
-            case "up":
-                let options = try up.parse(Array(arguments.dropFirst()), environment: environment)
-                if options.helpRequested {
-                    Terminal.printOut(up.help)
-                    return 0
-                }
+    public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
+        await root.run(arguments, [
+            "up": { arguments in
+                guard let options = try up.parseOrShowHelp(arguments, environment: environment) else { return 0 }
                 return try runUp(options, environment: environment)
-            case nil, "--help", "-h", "help":
-                Terminal.printOut(root.help)
-                return arguments.isEmpty ? 64 : 0
-            default:
-                throw UsageError(command: "strata", message: "unknown command '\(arguments[0])'")
-            }
-        } catch let error as UsageError {
-            Terminal.printError(error.description)
-            return 64
-        } catch {
-            Terminal.printError("strata: \(error)")
-            return 1
-        }
+            },
+        ])
     }
 
     static func runUp(_ options: ParsedOptions, environment: [String: String]) throws -> Int32 {

@@ -1,3 +1,5 @@
+import StrataCore
+
 /// A value bound to a statement parameter or read from a column.
 public enum SQLValue: Sendable, Hashable {
     case null
@@ -67,14 +69,7 @@ extension SQLValue: Codable {
         case .double(let v): try container.encode(v, forKey: .d)
         case .text(let v): try container.encode(v, forKey: .t)
         case .bool(let v): try container.encode(v, forKey: .b)
-        case .blob(let v):
-            let digits = Array("0123456789abcdef".utf8)
-            var out: [UInt8] = []
-            for byte in v {
-                out.append(digits[Int(byte >> 4)])
-                out.append(digits[Int(byte & 0xF)])
-            }
-            try container.encode(String(decoding: out, as: UTF8.self), forKey: .x)
+        case .blob(let v): try container.encode(Digest.hex(v), forKey: .x)
         }
     }
 

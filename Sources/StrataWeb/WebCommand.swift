@@ -25,28 +25,12 @@ public enum WebCommand {
 
     /// Runs the command line `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
-        do {
-            switch arguments.first {
-            case "serve":
-                let options = try serve.parse(Array(arguments.dropFirst()), environment: environment)
-                if options.helpRequested {
-                    Terminal.printOut(serve.help)
-                    return 0
-                }
+        await root.run(arguments, [
+            "serve": { arguments in
+                guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
                 return try await runServe(options, environment: environment)
-            case nil, "--help", "-h", "help":
-                Terminal.printOut(root.help)
-                return arguments.isEmpty ? 64 : 0
-            default:
-                throw UsageError(command: "strata-web", message: "unknown command '\(arguments[0])'")
-            }
-        } catch let error as UsageError {
-            Terminal.printError(error.description)
-            return 64
-        } catch {
-            Terminal.printError("strata-web: \(error)")
-            return 1
-        }
+            },
+        ])
     }
 
     /// The web tier's bundled assets and templates.

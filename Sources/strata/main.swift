@@ -3,4 +3,4 @@ import StrataLauncher
 import Glibc
 #endif
 
-exit(LauncherCommand.main(Array(CommandLine.arguments.dropFirst())))
+exit(await LauncherCommand.main(Array(CommandLine.arguments.dropFirst())))

@@ -161,8 +161,7 @@ final class StackTests: XCTestCase {
         let up = try start("strata", ["up", "--port", "0", "--database", database, "--migrations", migrations])
         _ = try up.waitForLine(containing: "Strata is running at")
         // Find the app tier among the launcher's children and kill it.
-        let children = try String(contentsOfFile: "/proc/\(up.pid)/task/\(up.pid)/children", encoding: .utf8)
-            .split(separator: " ").compactMap { Int32($0) }
+        let children = up.childPIDs
         let appPID = children.first { pid in
             ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("strata-app")
         }
