@@ -17,8 +17,8 @@ public enum AppCommand {
                        help: "RPC address: host:port (port 0 picks one) or unix:/path"),
             OptionSpec("data", env: "STRATA_DATA_URL", value: "ADDRESS", default: "127.0.0.1:7002",
                        help: "the data tier's RPC address"),
-            OptionSpec("loops", env: "STRATA_EVENT_LOOPS", value: "N", help: "event loop threads (default: one per core)"),
-            OptionSpec("log-level", env: "STRATA_LOG_LEVEL", value: "LEVEL", default: "info", help: "debug, info, warning or error"),
+            .eventLoops,
+            .logLevel,
         ])
 
     /// Runs the command line `arguments` (without the program name) with `modules`; returns the exit status.

@@ -200,3 +200,10 @@ extension String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }
+
+extension OptionSpec {
+    /// `--loops N` / `STRATA_EVENT_LOOPS`, shared by every tier.
+    public static let eventLoops = OptionSpec("loops", env: "STRATA_EVENT_LOOPS", value: "N", help: "event loop threads (default: one per core)")
+    /// `--log-level LEVEL` / `STRATA_LOG_LEVEL`, shared by every tool.
+    public static let logLevel = OptionSpec("log-level", env: "STRATA_LOG_LEVEL", value: "LEVEL", default: "info", help: "debug, info, warning or error")
+}

@@ -30,8 +30,8 @@ public enum DataCommand {
             OptionSpec("listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:7002",
                        help: "RPC address: host:port (port 0 picks one) or unix:/path"),
             databaseOption, migrationsOption,
-            OptionSpec("loops", env: "STRATA_EVENT_LOOPS", value: "N", help: "event loop threads (default: one per core)"),
-            OptionSpec("log-level", env: "STRATA_LOG_LEVEL", value: "LEVEL", default: "info", help: "debug, info, warning or error"),
+            .eventLoops,
+            .logLevel,
         ])
 
     static let migrate = CommandSpec(

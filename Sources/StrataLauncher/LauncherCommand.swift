@@ -20,7 +20,7 @@ public enum LauncherCommand {
             OptionSpec("migrations", env: "STRATA_MIGRATIONS_DIR", value: "DIR", default: "Migrations", help: "folder of migration files"),
             OptionSpec("app-listen", env: "STRATA_APP_LISTEN", value: "ADDRESS", default: "127.0.0.1:0", help: "RPC address of the app tier (port 0 picks one)"),
             OptionSpec("data-listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:0", help: "RPC address of the data tier (port 0 picks one)"),
-            OptionSpec("log-level", env: "STRATA_LOG_LEVEL", value: "LEVEL", default: "info", help: "debug, info, warning or error"),
+            .logLevel,
         ])
 
     /// Runs the command line `arguments` (without the program name); returns the exit status.

@@ -1,4 +1,5 @@
 import StrataCore
+import StrataIO
 
 /// The kind of an RPC frame. See "RPC wire format" in ARCHITECTURE.md.
 public enum FrameType: UInt8, Sendable {
@@ -67,6 +68,23 @@ struct FrameDecoder: Sendable {
         let payload = buffer.withReadableBytes { Array($0[Frame.headerSize..<(4 + length)]) }
         buffer.moveReaderIndex(by: 4 + length)
         return Frame(type: type, flags: flags, streamID: streamID, payload: payload)
+    }
+}
+
+extension FrameDecoder {
+    /// Hands each whole frame in the connection's buffer to `handle` until
+    /// the buffer runs dry or the connection closes; a malformed frame goes to
+    /// `malformed` and stops the loop.
+    func forEachFrame(in connection: Connection, malformed: (FrameError) -> Void, _ handle: (Frame) -> Void) {
+        while !connection.isClosed {
+            do {
+                guard let frame = try next(&connection.inbound) else { return }
+                handle(frame)
+            } catch {
+                malformed(error)
+                return
+            }
+        }
     }
 }
 

@@ -161,31 +161,26 @@ private final class ClientConnection: ConnectionHandler, @unchecked Sendable {
     }
 
     func connectionReadable(_ connection: Connection) {
-        while !connection.isClosed {
-            let frame: Frame?
-            do {
-                frame = try decoder.next(&connection.inbound)
-            } catch {
-                fail(RPCError(.internal, "malformed frame from \(connection.peer): \(error.message)"))
-                return
-            }
-            guard let frame else { return }
-            switch frame.type {
-            case .response:
-                finish(frame.streamID, .success(frame.payload))
-            case .error where frame.streamID == 0:
-                let error = RPCError(payload: frame.payload)
-                fail(RPCError(error.code == .unknown ? .unavailable : error.code, "\(connection.peer) refused the connection: \(error.message)"))
-                return
-            case .error:
-                finish(frame.streamID, .failure(RPCError(payload: frame.payload)))
-            case .ping:
-                connection.write(Frame(type: .pong, streamID: frame.streamID, payload: frame.payload).encoded())
-            case .goaway:
-                open.store(false, ordering: .releasing)
-            case .hello, .pong, .request, .cancel:
-                break
-            }
+        decoder.forEachFrame(in: connection, malformed: { error in
+            fail(RPCError(.internal, "malformed frame from \(connection.peer): \(error.message)"))
+        }, handle)
+    }
+
+    private func handle(_ frame: Frame) {
+        switch frame.type {
+        case .response:
+            finish(frame.streamID, .success(frame.payload))
+        case .error where frame.streamID == 0:
+            let error = RPCError(payload: frame.payload)
+            fail(RPCError(error.code == .unknown ? .unavailable : error.code, "\(connection.peer) refused the connection: \(error.message)"))
+        case .error:
+            finish(frame.streamID, .failure(RPCError(payload: frame.payload)))
+        case .ping:
+            connection.write(Frame(type: .pong, streamID: frame.streamID, payload: frame.payload).encoded())
+        case .goaway:
+            open.store(false, ordering: .releasing)
+        case .hello, .pong, .request, .cancel:
+            break
         }
     }
 

@@ -73,17 +73,7 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
     }
 
     func connectionReadable(_ connection: Connection) {
-        while !connection.isClosed {
-            let frame: Frame?
-            do {
-                frame = try decoder.next(&connection.inbound)
-            } catch {
-                refuse(error.message)
-                return
-            }
-            guard let frame else { return }
-            handle(frame)
-        }
+        decoder.forEachFrame(in: connection, malformed: { refuse($0.message) }, handle)
     }
 
     func connectionClosed(_ connection: Connection) {

@@ -19,8 +19,8 @@ public enum WebCommand {
             OptionSpec("app", env: "STRATA_APP_URL", value: "ADDRESS", default: "127.0.0.1:7001", help: "the application tier's RPC address"),
             OptionSpec("public", env: "STRATA_PUBLIC_DIR", value: "DIR", help: "folder served under /static/ (default: the bundled assets)"),
             OptionSpec("max-body", env: "STRATA_MAX_BODY_BYTES", value: "BYTES", default: "1048576", help: "largest request body accepted"),
-            OptionSpec("loops", env: "STRATA_EVENT_LOOPS", value: "N", help: "event loop threads (default: one per core)"),
-            OptionSpec("log-level", env: "STRATA_LOG_LEVEL", value: "LEVEL", default: "info", help: "debug, info, warning or error"),
+            .eventLoops,
+            .logLevel,
         ])
 
     /// Runs the command line `arguments` (without the program name); returns the exit status.
