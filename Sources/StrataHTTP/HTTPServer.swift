@@ -212,7 +212,8 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
         while let next = finished.removeValue(forKey: nextToWrite) {
             nextToWrite += 1
             inFlight -= 1
-            let keepAlive = next.keepAlive && acceptingRequestsAfter(next)
+            // The last answer before a close (client asked, parse error, or draining) says so.
+            let keepAlive = next.keepAlive && (acceptingRequests || inFlight > 0)
             connection.write(ResponseWriter.serialize(
                 next.response, keepAlive: keepAlive, minorVersion: next.minorVersion,
                 omitBody: next.omitBody, serverName: configuration.serverName))
@@ -227,10 +228,5 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
             return
         }
         processInbound()
-    }
-
-    /// A response keeps the connection only if the client wants it and we are not draining or closing.
-    private func acceptingRequestsAfter(_ outcome: Outcome) -> Bool {
-        acceptingRequests || inFlight > 0
     }
 }
