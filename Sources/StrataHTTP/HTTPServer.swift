@@ -2,9 +2,6 @@ import StrataCore
 import StrataIO
 import Synchronization
 
-/// Computes the response to one request. May suspend; runs off the event loop.
-public typealias HTTPResponder = @Sendable (HTTPRequest) async -> HTTPResponse
-
 /// Settings of an `HTTPServer`.
 public struct HTTPServerConfiguration: Sendable {
     /// Where to listen; port 0 picks a free port.
@@ -28,16 +25,24 @@ public final class HTTPServer: Sendable {
     /// The configuration in force.
     public let configuration: HTTPServerConfiguration
     private let group: EventLoopGroup
-    private let responder: HTTPResponder
+    private let handler: any HTTPHandler
     private let listener = Mutex<Listener?>(nil)
     private let connections = Mutex<[ObjectIdentifier: HTTPConnectionHandler]>([:])
     private let draining = Atomic<Bool>(false)
 
-    /// Creates a server that answers with `responder`.
-    public init(configuration: HTTPServerConfiguration, group: EventLoopGroup, responder: @escaping HTTPResponder) {
+    /// Creates a server that answers with `handler`.
+    public init(configuration: HTTPServerConfiguration, group: EventLoopGroup, handler: any HTTPHandler) {
         self.configuration = configuration
         self.group = group
-        self.responder = responder
+        self.handler = handler
+    }
+
+    /// Creates a server whose every answer comes from an async closure.
+    public convenience init(
+        configuration: HTTPServerConfiguration, group: EventLoopGroup,
+        responder: @escaping @Sendable (HTTPRequest) async -> HTTPResponse
+    ) {
+        self.init(configuration: configuration, group: group, handler: AsyncHTTPHandler(responder))
     }
 
     /// Starts listening and returns the bound address.
@@ -75,7 +80,7 @@ public final class HTTPServer: Sendable {
             connection.close()
             return
         }
-        let handler = HTTPConnectionHandler(connection: connection, configuration: configuration, responder: responder) { [self] handler in
+        let handler = HTTPConnectionHandler(connection: connection, configuration: configuration, handler: handler) { [self] handler in
             _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(handler)) }
         }
         connections.withLock { $0[ObjectIdentifier(handler)] = handler }
@@ -93,7 +98,7 @@ public final class HTTPServer: Sendable {
 final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
     let connection: Connection
     private let configuration: HTTPServerConfiguration
-    private let responder: HTTPResponder
+    private let handler: any HTTPHandler
     private let onClose: @Sendable (HTTPConnectionHandler) -> Void
     private var parser: RequestParser
     private var nextSequence = 0
@@ -103,6 +108,7 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
     private var acceptingRequests = true
     private var sentContinue = false
     private var lastActivity = ContinuousClock.now
+    private var processing = false
 
     private struct Outcome {
         var response: HTTPResponse
@@ -112,12 +118,12 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
     }
 
     init(
-        connection: Connection, configuration: HTTPServerConfiguration, responder: @escaping HTTPResponder,
+        connection: Connection, configuration: HTTPServerConfiguration, handler: any HTTPHandler,
         onClose: @escaping @Sendable (HTTPConnectionHandler) -> Void
     ) {
         self.connection = connection
         self.configuration = configuration
-        self.responder = responder
+        self.handler = handler
         self.onClose = onClose
         self.parser = RequestParser(limits: configuration.limits)
     }
@@ -157,6 +163,15 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
     }
 
     private func processInbound() {
+        // Answers given at once are only queued here and leave together when
+        // the buffer is drained; re-entry from `complete` is folded into this loop.
+        guard !processing else { return }
+        processing = true
+        connection.cork()
+        defer {
+            processing = false
+            connection.uncork()
+        }
         while acceptingRequests && inFlight < configuration.maxPipelinedRequests && !connection.isClosed {
             let request: HTTPRequest?
             do {
@@ -186,12 +201,16 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
         if !keepAlive { acceptingRequests = false }
         let omitBody = request.method == .head
         let minor = request.minorVersion
-        let responder = self.responder
-        let loop = connection.loop
-        Task {
-            let response = await responder(request)
-            loop.execute {
-                self.complete(sequence, Outcome(response: response, keepAlive: keepAlive, minorVersion: minor, omitBody: omitBody))
+        switch handler.handle(request) {
+        case .response(let response):
+            complete(sequence, Outcome(response: response, keepAlive: keepAlive, minorVersion: minor, omitBody: omitBody))
+        case .later(let work):
+            let loop = connection.loop
+            Task {
+                let response = await work()
+                loop.execute {
+                    self.complete(sequence, Outcome(response: response, keepAlive: keepAlive, minorVersion: minor, omitBody: omitBody))
+                }
             }
         }
     }

@@ -167,6 +167,10 @@ public struct HTTPRequest: Sendable {
     public var remoteAddress: String
     /// Values captured by `:name` segments of the matched route.
     public var pathParameters: [String: String] = [:]
+    /// The id tying this request's log lines and calls together (set by `RequestIDMiddleware`).
+    public var requestID = ""
+    /// When the server finished reading the request head.
+    public var receivedAt = ContinuousClock.now
 
     /// Creates a request (used by the parser and by tests).
     public init(

@@ -47,6 +47,7 @@ public final class Connection: Selectable, @unchecked Sendable {
     private var outboundOffset = 0
     private(set) var outboundBytes = 0
     private var closeWhenFlushed = false
+    private var corked = false
     private var wantsRead = true
     private var registeredEvents: UInt32 = 0
 
@@ -68,8 +69,22 @@ public final class Connection: Selectable, @unchecked Sendable {
         guard !isClosed, !bytes.isEmpty else { return }
         outbound.append(bytes)
         outboundBytes += bytes.count
-        if outbound.count == 1 { flush() }
+        if outbound.count == 1 && !corked { flush() }
         updateInterest()
+    }
+
+    /// Holds writes back until `uncork()`, so answers to pipelined requests
+    /// leave together in one `writev`. Call on the loop.
+    public func cork() { corked = true }
+
+    /// Writes what `cork()` held back. Call on the loop.
+    public func uncork() {
+        guard corked else { return }
+        corked = false
+        if !outbound.isEmpty && !isClosed {
+            flush()
+            updateInterest()
+        }
     }
 
     /// Closes the socket, at once or once queued output is written. Call on the loop.
@@ -77,6 +92,7 @@ public final class Connection: Selectable, @unchecked Sendable {
         guard !isClosed else { return }
         if afterFlush && outboundBytes > 0 {
             closeWhenFlushed = true
+            if !corked { flush() }
             return
         }
         isClosed = true

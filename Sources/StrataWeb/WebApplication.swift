@@ -6,7 +6,7 @@ import StrataTemplates
 
 /// The presentation tier's request handling: static assets, the routes
 /// discovered from the application tier, and error pages. Holds no domain code.
-public final class WebApplication: Sendable {
+public final class WebApplication: HTTPHandler {
     private let app: RPCClient
     private let staticFiles: StaticFiles
     private let router: Router<RouteDescriptor>
@@ -31,38 +31,28 @@ public final class WebApplication: Sendable {
         self.logger = logger
     }
 
-    /// Answers one request.
-    public func respond(to request: HTTPRequest) async -> HTTPResponse {
-        let started = ContinuousClock.now
-        let requestID = request.headers["X-Request-ID"].flatMap(Self.acceptableRequestID) ?? Digest.hex(Digest.randomBytes(8))
-        var response = await route(request, requestID: requestID)
-        SecurityHeaders.apply(to: &response)
-        response.headers.set("X-Request-ID", requestID)
-        let elapsed = ContinuousClock.now - started
-        logger.info("request", ("method", request.method.rawValue), ("path", request.path), ("status", String(response.status.code)),
-                    ("ms", String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)),
-                    ("request_id", requestID))
-        return response
-    }
-
-    private func route(_ request: HTTPRequest, requestID: String) async -> HTTPResponse {
+    /// Answers static files at once on the event loop; pages and forms call
+    /// the application tier in a task.
+    public func handle(_ request: HTTPRequest) -> HTTPOutcome {
         if request.path.hasPrefix(Self.staticPrefix), request.method == .get || request.method == .head {
-            return staticFiles.response(for: String(request.path.dropFirst(Self.staticPrefix.count)), method: request.method)
-                ?? errorPage(.notFound, "There is no file at this address.", requestID: requestID)
+            return .response(
+                staticFiles.response(for: String(request.path.dropFirst(Self.staticPrefix.count)), method: request.method)
+                    ?? errorPage(.notFound, "There is no file at this address.", requestID: request.requestID))
         }
-        if request.path == "/healthz" { return .text("ok\n") }
         switch router.match(request.method, path: request.path) {
         case .found(let route, let parameters):
-            switch route.kind {
-            case .page: return await page(route, request, parameters, requestID: requestID)
-            case .form: return await form(route, request, parameters, requestID: requestID)
+            return .later { [self] in
+                switch route.kind {
+                case .page: await page(route, request, parameters, requestID: request.requestID)
+                case .form: await form(route, request, parameters, requestID: request.requestID)
+                }
             }
         case .methodNotAllowed(let allowed):
-            var response = errorPage(.methodNotAllowed, "This address does not accept \(request.method) requests.", requestID: requestID)
+            var response = errorPage(.methodNotAllowed, "This address does not accept \(request.method) requests.", requestID: request.requestID)
             response.headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
-            return response
+            return .response(response)
         case .notFound:
-            return errorPage(.notFound, "There is no page at this address.", requestID: requestID)
+            return .response(errorPage(.notFound, "There is no page at this address.", requestID: request.requestID))
         }
     }
 
@@ -147,13 +137,5 @@ public final class WebApplication: Sendable {
             rest = rest[rest.index(after: close)...]
         }
         return out + rest
-    }
-
-    /// Accepts a proxy's request id only if it is short and plain, so it cannot forge log lines.
-    static func acceptableRequestID(_ value: String) -> String? {
-        guard (1...64).contains(value.utf8.count),
-              value.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) || $0 == 45 || $0 == 95 })
-        else { return nil }
-        return value
     }
 }

@@ -64,9 +64,10 @@ public enum WebCommand {
             throw StartupError("the application tier is not reachable: \(error.message) (is 'strata-app serve' running there? see --app)")
         }
         let application = try WebApplication(manifest: manifest, app: app, staticFiles: staticFiles, ownTemplates: ownTemplates, logger: logger)
-        let server = HTTPServer(configuration: configuration, group: group) { request in
-            await application.respond(to: request)
-        }
+        let middleware: [any HTTPMiddleware] = [
+            RequestIDMiddleware(), AccessLogMiddleware(logger: logger), SecurityHeadersMiddleware(), HealthMiddleware(),
+        ]
+        let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: application))
         let bound = try server.start()
         logger.info("ready", ("listen", bound.description), ("url", "http://\(bound)/"), ("routes", String(manifest.routes.count)), ("manifest", manifest.version))
         let reason = await ShutdownSignal.wait(environment: environment)

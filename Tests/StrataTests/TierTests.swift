@@ -28,13 +28,6 @@ import Testing
         #expect(ErrorMapping.showsMessage(.invalidArgument))
     }
 
-    @Test func proxyRequestIDsAreOnlyAcceptedWhenPlain() {
-        #expect(WebApplication.acceptableRequestID("abc-123_X") == "abc-123_X")
-        #expect(WebApplication.acceptableRequestID("a b") == nil)
-        #expect(WebApplication.acceptableRequestID("x\ny") == nil)
-        #expect(WebApplication.acceptableRequestID(String(repeating: "a", count: 65)) == nil)
-    }
-
     @Test func launcherReadsTheReadyAddress() {
         #expect(Stack.readyAddress("ts=1 level=info tier=data msg=ready listen=127.0.0.1:4242 database=sqlite:x") == "127.0.0.1:4242")
         #expect(Stack.readyAddress("ts=1 level=info tier=data msg=stopping listen=127.0.0.1:1") == nil)

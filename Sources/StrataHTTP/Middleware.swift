@@ -1,0 +1,56 @@
+/// Code that runs around every request: may answer early, and sees every response.
+///
+/// Both hooks are synchronous and run on the event loop, so they must be
+/// quick; they work the same whether the handler answers at once or later.
+public protocol HTTPMiddleware: Sendable {
+    /// Runs before the handler, in chain order. Return a response to answer
+    /// without calling the handler (later middleware is skipped too).
+    func intercept(_ request: inout HTTPRequest) -> HTTPResponse?
+    /// Runs on the response, in reverse chain order, for every middleware whose `intercept` ran.
+    func finish(_ request: HTTPRequest, _ response: inout HTTPResponse)
+}
+
+extension HTTPMiddleware {
+    public func intercept(_ request: inout HTTPRequest) -> HTTPResponse? { nil }
+    public func finish(_ request: HTTPRequest, _ response: inout HTTPResponse) {}
+}
+
+/// A handler wrapped in middleware, outermost first.
+public struct MiddlewareChain: HTTPHandler {
+    private let middleware: [any HTTPMiddleware]
+    private let handler: any HTTPHandler
+
+    /// Wraps `handler` in `middleware`; the first element sees the request first and the response last.
+    public init(_ middleware: [any HTTPMiddleware], handler: any HTTPHandler) {
+        self.middleware = middleware
+        self.handler = handler
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPOutcome {
+        var request = request
+        for (index, layer) in middleware.enumerated() {
+            if var early = layer.intercept(&request) {
+                finish(request, &early, through: index)
+                return .response(early)
+            }
+        }
+        switch handler.handle(request) {
+        case .response(var response):
+            finish(request, &response, through: middleware.count - 1)
+            return .response(response)
+        case .later(let work):
+            let chain = self
+            let prepared = request
+            return .later {
+                var response = await work()
+                chain.finish(prepared, &response, through: chain.middleware.count - 1)
+                return response
+            }
+        }
+    }
+
+    private func finish(_ request: HTTPRequest, _ response: inout HTTPResponse, through last: Int) {
+        guard last >= 0 else { return }
+        for layer in middleware[...last].reversed() { layer.finish(request, &response) }
+    }
+}
