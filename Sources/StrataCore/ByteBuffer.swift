@@ -44,7 +44,9 @@ public struct ByteBuffer: Sendable {
         precondition(count >= 0 && count <= readableBytes, "moveReaderIndex past the written bytes")
         readerIndex += count
         if readerIndex == storage.count {
-            storage.removeAll(keepingCapacity: true)
+            // Keep a small buffer for the next read; give a large one back, so
+            // thousands of idle connections do not each pin a big allocation.
+            storage.removeAll(keepingCapacity: storage.capacity <= 16_384)
             readerIndex = 0
         } else if readerIndex > 65_536 && readerIndex * 2 > storage.count {
             storage.removeFirst(readerIndex)
@@ -57,22 +59,6 @@ public struct ByteBuffer: Sendable {
         try storage.withUnsafeBytes { raw in
             try body(UnsafeRawBufferPointer(rebasing: raw[readerIndex...]))
         }
-    }
-
-    /// Appends up to `maxBytes` bytes produced by `fill`, which writes into the
-    /// given spare space and returns how many bytes it wrote (or a negative value).
-    /// Returns what `fill` returned.
-    public mutating func writeWithUnsafeMutableBytes(
-        maxBytes: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Int
-    ) -> Int {
-        let oldCount = storage.count
-        var written = 0
-        storage.append(contentsOf: repeatElement(0, count: maxBytes))
-        storage.withUnsafeMutableBytes { raw in
-            written = fill(UnsafeMutableRawBufferPointer(rebasing: raw[oldCount...]))
-        }
-        storage.removeLast(maxBytes - max(written, 0))
-        return written
     }
 
     /// Removes all bytes.

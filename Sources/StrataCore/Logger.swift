@@ -51,6 +51,16 @@ public struct Logger: Sendable {
     /// Logs `message` with extra fields at `level`.
     public func log(_ level: Level, _ message: String, _ fields: [(String, String)] = []) {
         guard level >= self.level else { return }
+        write(level, message, fields)
+    }
+
+    /// Logs a lifecycle event (`ready`, `stopping`) at info level whatever the
+    /// configured level: `strata up` and operators' tooling wait for these lines.
+    public func lifecycle(_ message: String, _ fields: (String, String)...) {
+        write(.info, message, fields)
+    }
+
+    private func write(_ level: Level, _ message: String, _ fields: [(String, String)]) {
         var line = "ts=\(Self.timestamp()) level=\(level) tier=\(label) msg=\(Self.quote(message))"
         for (key, value) in fields {
             line += " \(key)=\(Self.quote(value))"

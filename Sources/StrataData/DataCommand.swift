@@ -113,9 +113,9 @@ public enum DataCommand {
             configuration: RPCServerConfiguration(address: address), service: DataService.make(database: database, logger: logger),
             group: group, logger: logger)
         let bound = try server.start()
-        logger.info("ready", ("listen", bound.description), ("database", "sqlite:\(path)"))
+        logger.lifecycle("ready", ("listen", bound.description), ("database", "sqlite:\(path)"))
         let reason = await ShutdownSignal.wait(environment: environment)
-        logger.info("stopping", ("reason", reason))
+        logger.lifecycle("stopping", ("reason", reason))
         server.stop()
         group.shutdown()
         return 0

@@ -1,39 +1,170 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import StrataCore
+import Synchronization
 
-/// Serves files below one folder, refusing any path that would leave it.
+/// Serves the files below one folder.
 ///
-/// The request path is percent-decoded first; `..`, `.`, NUL and backslash
-/// segments are refused, and the resolved path (symlinks followed) must
-/// still lie under the root.
-public struct StaticFiles: Sendable {
+/// - Nothing leaves the root: the path is percent-decoded first; `..`, `.`,
+///   hidden (dot) names, NUL and backslashes are refused, and the resolved
+///   path (symlinks followed) must still lie under the root.
+/// - Strong `ETag` and `Last-Modified`; `If-None-Match` and
+///   `If-Modified-Since` answer 304; one `Range` (suffix ranges too) with
+///   `If-Range` answers 206, an unsatisfiable one 416.
+/// - A `.br` or `.gz` sibling is served when the client accepts it, with
+///   `Vary: Accept-Encoding`.
+/// - Fingerprinted names (`app.1a2b3c4d5e.css` for `app.css`, see `url(for:)`)
+///   are served with a year-long `immutable` policy; other files must revalidate.
+/// - File metadata and contents are cached and re-checked at most once a
+///   second, so a changed file is noticed without a `stat` per request.
+public final class StaticFiles: Sendable {
     /// The absolute, symlink-free root folder.
     public let root: String
+    /// The URL prefix the files are served under, such as `/static/`.
+    public let urlPrefix: String
+    private let cache = Mutex<[String: CachedFile]>([:])
 
-    /// Uses `root` as the folder to serve; fails if it does not exist.
-    public init(root: String) throws(StaticFilesError) {
-        guard let resolved = Self.realPath(root) else { throw StaticFilesError(message: "static file root '\(root)' does not exist") }
-        self.root = resolved
+    /// Files larger than this are read per request instead of kept in memory.
+    static let maxCachedSize = 1 << 20
+
+    struct CachedFile: Sendable {
+        let path: String
+        let size: Int
+        let modified: timespec
+        let etag: String
+        let lastModified: String
+        let contentType: String
+        let body: [UInt8]
+        let fingerprint: String
+        let variants: [(encoding: String, body: [UInt8], etag: String)]
+        var checkedAt: Int
     }
 
-    /// The response for `relativePath` (percent-encoded, relative to the root), or nil when there is no such file.
-    public func response(for relativePath: String, method: HTTPMethod) -> HTTPResponse? {
-        guard let path = resolve(relativePath) else { return nil }
-        guard let body = Self.readFile(path) else { return nil }
+    /// Serves `root` under `urlPrefix`; fails if the folder does not exist.
+    public init(root: String, urlPrefix: String = "/static/") throws(StaticFilesError) {
+        guard let resolved = Self.realPath(root) else { throw StaticFilesError(message: "static file root '\(root)' does not exist") }
+        self.root = resolved
+        self.urlPrefix = urlPrefix
+    }
+
+    /// The fingerprinted URL of `asset` (a path relative to the root, such as
+    /// `css/app.css`): `/static/css/app.<hash>.css`. Falls back to the plain
+    /// URL when the file does not exist, so a missing asset shows up as a 404.
+    public func url(for asset: String) -> String {
+        guard let file = lookup(asset) else { return urlPrefix + asset }
+        return urlPrefix + Self.fingerprinted(asset, file.fingerprint)
+    }
+
+    /// The response for `relativePath` (percent-encoded, relative to the root),
+    /// or nil when there is no such file.
+    public func response(for relativePath: String, request: HTTPRequest) -> HTTPResponse? {
+        var immutable = false
+        var file = lookup(relativePath)
+        if file == nil, let (plain, hash) = Self.splitFingerprint(relativePath), let candidate = lookup(plain), candidate.fingerprint == hash {
+            file = candidate
+            immutable = true
+        }
+        guard let file else { return nil }
+
         var headers = HTTPHeaders()
-        headers.add("Content-Type", MediaType.forPath(path))
-        headers.add("Cache-Control", "no-cache")
-        headers.add("X-Content-Type-Options", "nosniff")
+        headers.add("Content-Type", file.contentType)
+        headers.add("Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache")
+        headers.add("Accept-Ranges", "bytes")
+        var body = file.body
+        var etag = file.etag
+        if !file.variants.isEmpty {
+            headers.add("Vary", "Accept-Encoding")
+            let accepted = Self.acceptedEncodings(request.headers["Accept-Encoding"])
+            if let variant = file.variants.first(where: { accepted.contains($0.encoding) }) {
+                headers.add("Content-Encoding", variant.encoding)
+                body = variant.body
+                etag = variant.etag
+            }
+        }
+        headers.add("ETag", etag)
+        headers.add("Last-Modified", file.lastModified)
+
+        if Self.notModified(request.headers, etag: etag, modified: file.modified.tv_sec) {
+            return HTTPResponse(status: .notModified, headers: headers)
+        }
+        if body.isEmpty && file.size > 0, let read = Self.readFile(file.path) {
+            body = read
+        }
+        if let range = request.headers["Range"], request.method == .get,
+           Self.ifRangeHolds(request.headers["If-Range"], etag: etag, lastModified: file.lastModified) {
+            switch Self.byteRange(range, size: body.count) {
+            case .none:
+                break
+            case .unsatisfiable:
+                headers.add("Content-Range", "bytes */\(body.count)")
+                return HTTPResponse(status: HTTPStatus(416), headers: headers)
+            case .range(let bounds):
+                headers.add("Content-Range", "bytes \(bounds.lowerBound)-\(bounds.upperBound)/\(body.count)")
+                return HTTPResponse(status: HTTPStatus(206), headers: headers, body: Array(body[bounds]))
+            }
+        }
         return HTTPResponse(status: .ok, headers: headers, body: body)
     }
 
-    /// The absolute path of a regular file under the root, or nil.
+    // MARK: Cache
+
+    private func lookup(_ relativePath: String) -> CachedFile? {
+        let now = time(nil)
+        if let cached = cache.withLock({ $0[relativePath] }), cached.checkedAt == now { return cached }
+        guard let path = resolve(relativePath) else {
+            _ = cache.withLock { $0.removeValue(forKey: relativePath) }
+            return nil
+        }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        if var cached = cache.withLock({ $0[relativePath] }), cached.path == path,
+           cached.size == Int(info.st_size), cached.modified.tv_sec == info.st_mtim.tv_sec, cached.modified.tv_nsec == info.st_mtim.tv_nsec {
+            cached.checkedAt = now
+            cache.withLock { $0[relativePath] = cached }
+            return cached
+        }
+        guard let loaded = Self.load(path, info, now: now) else { return nil }
+        cache.withLock { cache in
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[relativePath] = loaded
+        }
+        return loaded
+    }
+
+    private static func load(_ path: String, _ info: stat, now: Int) -> CachedFile? {
+        let size = Int(info.st_size)
+        let body: [UInt8]
+        let fingerprint: String
+        if size <= maxCachedSize {
+            guard let bytes = readFile(path) else { return nil }
+            body = bytes
+            fingerprint = String(Digest.hex(Digest.sha256(bytes)).prefix(10))
+        } else {
+            body = []
+            // Large files: fingerprint from identity, not contents, to avoid hashing them.
+            fingerprint = String(Digest.hex(Digest.sha256(Array("\(path)|\(size)|\(info.st_mtim.tv_sec)|\(info.st_mtim.tv_nsec)".utf8))).prefix(10))
+        }
+        let etag = "\"\(String(size, radix: 16))-\(String(info.st_mtim.tv_sec, radix: 16))\(String(info.st_mtim.tv_nsec, radix: 16))\""
+        var variants: [(String, [UInt8], String)] = []
+        for (encoding, suffix) in [("br", ".br"), ("gzip", ".gz")] where size <= maxCachedSize {
+            var sibling = stat()
+            guard stat(path + suffix, &sibling) == 0, sibling.st_mode & S_IFMT == S_IFREG,
+                  Int(sibling.st_size) <= maxCachedSize, let bytes = readFile(path + suffix) else { continue }
+            variants.append((encoding, bytes, String(etag.dropLast()) + "-\(encoding)\""))
+        }
+        return CachedFile(
+            path: path, size: size, modified: info.st_mtim, etag: etag,
+            lastModified: HTTPDate.format(epochSeconds: info.st_mtim.tv_sec), contentType: MediaType.forPath(path),
+            body: body, fingerprint: fingerprint, variants: variants, checkedAt: now)
+    }
+
+    /// The absolute path of a regular, visible file under the root, or nil.
     func resolve(_ relativePath: String) -> String? {
         guard let decoded = try? FormDecoding.percentDecode(relativePath) else { return nil }
         var parts: [Substring] = []
         for part in decoded.split(separator: "/", omittingEmptySubsequences: true) {
-            if part == ".." || part == "." || part.contains("\0") || part.contains("\\") { return nil }
+            if part.hasPrefix(".") || part.contains("\0") || part.contains("\\") { return nil }
             parts.append(part)
         }
         guard !parts.isEmpty else { return nil }
@@ -43,6 +174,93 @@ public struct StaticFiles: Sendable {
         guard stat(resolved, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         return resolved
     }
+
+    // MARK: Fingerprints
+
+    static func fingerprinted(_ path: String, _ hash: String) -> String {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        guard let dot = path[slash...].lastIndex(of: "."), dot > slash else { return path + "." + hash }
+        return String(path[..<dot]) + "." + hash + String(path[dot...])
+    }
+
+    /// `css/app.1a2b3c4d5e.css` → (`css/app.css`, `1a2b3c4d5e`).
+    static func splitFingerprint(_ path: String) -> (String, String)? {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        let name = path[slash...]
+        let pieces = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard pieces.count >= 2 else { return nil }
+        let hashIndex = pieces.count >= 3 ? pieces.count - 2 : pieces.count - 1
+        let hash = pieces[hashIndex]
+        guard hash.count == 10, hash.utf8.allSatisfy({ FormDecoding.hexValue($0) != nil }) else { return nil }
+        var plain = pieces
+        plain.remove(at: hashIndex)
+        return (String(path[..<slash]) + plain.joined(separator: "."), String(hash))
+    }
+
+    // MARK: Conditional and range requests
+
+    static func notModified(_ headers: HTTPHeaders, etag: String, modified: Int) -> Bool {
+        if let match = headers["If-None-Match"] {
+            // Weak comparison (RFC 9110 §13.1.2): W/ prefixes do not matter.
+            let tags = match.split(separator: ",").map { $0.trimmed() }
+            let mine = etag.hasPrefix("W/") ? String(etag.dropFirst(2)) : etag
+            return tags.contains { $0 == "*" || ($0.hasPrefix("W/") ? String($0.dropFirst(2)) : $0) == mine }
+        }
+        if let since = headers["If-Modified-Since"].flatMap(HTTPDate.parse) {
+            return modified <= since
+        }
+        return false
+    }
+
+    static func ifRangeHolds(_ value: String?, etag: String, lastModified: String) -> Bool {
+        guard let value else { return true }
+        if value.hasPrefix("\"") { return value == etag }  // strong comparison
+        return value == lastModified
+    }
+
+    enum RangeResult: Equatable {
+        case none
+        case unsatisfiable
+        case range(ClosedRange<Int>)
+    }
+
+    /// Parses a single `bytes=` range against `size`. Several ranges, other
+    /// units and malformed values are ignored (the whole file is sent), as RFC 9110 allows.
+    static func byteRange(_ header: String, size: Int) -> RangeResult {
+        guard header.hasPrefix("bytes=") else { return .none }
+        let spec = header.dropFirst(6).trimmed()
+        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return .none }
+        let startText = spec[..<dash], endText = spec[spec.index(after: dash)...]
+        guard startText.allSatisfy(\.isASCIIDigit), endText.allSatisfy(\.isASCIIDigit), !(startText.isEmpty && endText.isEmpty),
+              startText.count < 19, endText.count < 19
+        else { return .none }
+        if startText.isEmpty {
+            // Suffix range: the last N bytes.
+            let count = Int(endText)!
+            guard count > 0, size > 0 else { return .unsatisfiable }
+            return .range(max(0, size - count)...(size - 1))
+        }
+        let start = Int(startText)!
+        let end = endText.isEmpty ? size - 1 : min(Int(endText)!, size - 1)
+        if !endText.isEmpty && Int(endText)! < start { return .none }
+        guard start < size else { return .unsatisfiable }
+        return .range(start...end)
+    }
+
+    static func acceptedEncodings(_ header: String?) -> Set<String> {
+        guard let header else { return [] }
+        var accepted: Set<String> = []
+        for item in header.split(separator: ",") {
+            let parts = item.split(separator: ";").map { $0.trimmed().lowercased() }
+            guard let name = parts.first, !name.isEmpty else { continue }
+            let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+            if quality > 0 { accepted.insert(name) }
+        }
+        if accepted.contains("*") { accepted.formUnion(["br", "gzip"]) }
+        return accepted
+    }
+
+    // MARK: Files
 
     static func realPath(_ path: String) -> String? {
         guard let pointer = realpath(path, nil) else { return nil }
@@ -66,6 +284,10 @@ public struct StaticFiles: Sendable {
     }
 }
 
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
 /// The static file root could not be used.
 public struct StaticFilesError: Error, CustomStringConvertible, Sendable {
     /// What is wrong.
@@ -85,10 +307,11 @@ public enum MediaType {
     static let byExtension: [String: String] = [
         "html": "text/html; charset=utf-8", "htm": "text/html; charset=utf-8",
         "css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8", "mjs": "text/javascript; charset=utf-8",
-        "json": "application/json", "map": "application/json", "txt": "text/plain; charset=utf-8",
-        "xml": "application/xml", "svg": "image/svg+xml", "png": "image/png", "jpg": "image/jpeg",
+        "json": "application/json; charset=utf-8", "map": "application/json; charset=utf-8", "txt": "text/plain; charset=utf-8",
+        "csv": "text/csv; charset=utf-8", "md": "text/markdown; charset=utf-8",
+        "xml": "application/xml; charset=utf-8", "svg": "image/svg+xml; charset=utf-8", "png": "image/png", "jpg": "image/jpeg",
         "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "avif": "image/avif", "ico": "image/x-icon",
         "woff": "font/woff", "woff2": "font/woff2", "pdf": "application/pdf", "wasm": "application/wasm",
-        "webmanifest": "application/manifest+json",
+        "webmanifest": "application/manifest+json", "mp4": "video/mp4", "webm": "video/webm",
     ]
 }

@@ -32,7 +32,7 @@ public final class Connection: Selectable, @unchecked Sendable {
     /// The remote address, when known.
     public let peer: String
     /// Bytes read and not yet consumed by the handler.
-    public var inbound = ByteBuffer(capacity: 4096)
+    public var inbound = ByteBuffer()
     /// Receives events; set before the first read.
     public var handler: (any ConnectionHandler)?
     /// Pending output above which reading pauses.
@@ -127,10 +127,10 @@ public final class Connection: Selectable, @unchecked Sendable {
             close()
             return
         }
-        let n = inbound.writeWithUnsafeMutableBytes(maxBytes: 65_536) { buffer in
-            Glibc.read(fd, buffer.baseAddress, buffer.count)
-        }
+        let scratch = loop.readScratch
+        let n = Glibc.read(fd, scratch.baseAddress, scratch.count)
         if n > 0 {
+            inbound.write(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
             handler?.connectionReadable(self)
         } else if n == 0 {
             isInputClosed = true

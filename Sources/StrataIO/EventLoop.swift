@@ -25,6 +25,9 @@ public final class EventLoop: @unchecked Sendable {
     private let threadID = Atomic<UInt>(0)
     private let finished = Mutex<Bool>(false)
     // Loop-confined state.
+    /// Scratch space every socket read on this loop goes through, so an idle
+    /// connection holds no read buffer of its own.
+    let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
     private var registrations: [Int32: any Selectable] = [:]
     private var timers = TimerQueue()
 

@@ -36,7 +36,7 @@ public final class WebApplication: HTTPHandler {
     public func handle(_ request: HTTPRequest) -> HTTPOutcome {
         if request.path.hasPrefix(Self.staticPrefix), request.method == .get || request.method == .head {
             return .response(
-                staticFiles.response(for: String(request.path.dropFirst(Self.staticPrefix.count)), method: request.method)
+                staticFiles.response(for: String(request.path.dropFirst(Self.staticPrefix.count)), request: request)
                     ?? errorPage(.notFound, "There is no file at this address.", requestID: request.requestID))
         }
         switch router.match(request.method, path: request.path) {

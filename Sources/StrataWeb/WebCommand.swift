@@ -19,6 +19,7 @@ public enum WebCommand {
             OptionSpec("app", env: "STRATA_APP_URL", value: "ADDRESS", default: "127.0.0.1:7001", help: "the application tier's RPC address"),
             OptionSpec("public", env: "STRATA_PUBLIC_DIR", value: "DIR", help: "folder served under /static/ (default: the bundled assets)"),
             OptionSpec("max-body", env: "STRATA_MAX_BODY_BYTES", value: "BYTES", default: "1048576", help: "largest request body accepted"),
+            OptionSpec(switch: "bench", env: "STRATA_BENCH", help: "also answer the benchmark endpoints /plaintext and /json"),
             .eventLoops,
             .logLevel,
         ])
@@ -64,14 +65,15 @@ public enum WebCommand {
             throw StartupError("the application tier is not reachable: \(error.message) (is 'strata-app serve' running there? see --app)")
         }
         let application = try WebApplication(manifest: manifest, app: app, staticFiles: staticFiles, ownTemplates: ownTemplates, logger: logger)
-        let middleware: [any HTTPMiddleware] = [
+        var middleware: [any HTTPMiddleware] = [
             RequestIDMiddleware(), AccessLogMiddleware(logger: logger), SecurityHeadersMiddleware(), HealthMiddleware(),
         ]
+        if options.flag("bench") { middleware.insert(BenchmarkEndpoints(), at: 0) }
         let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: application))
         let bound = try server.start()
-        logger.info("ready", ("listen", bound.description), ("url", "http://\(bound)/"), ("routes", String(manifest.routes.count)), ("manifest", manifest.version))
+        logger.lifecycle("ready", ("listen", bound.description), ("url", "http://\(bound)/"), ("routes", String(manifest.routes.count)), ("manifest", manifest.version))
         let reason = await ShutdownSignal.wait(environment: environment)
-        logger.info("stopping", ("reason", reason))
+        logger.lifecycle("stopping", ("reason", reason))
         await server.shutdown(grace: .seconds(10))
         app.close()
         group.shutdown()
