@@ -69,7 +69,9 @@ public final class Connection: Selectable, @unchecked Sendable {
         guard !isClosed, !bytes.isEmpty else { return }
         outbound.append(bytes)
         outboundBytes += bytes.count
-        if outbound.count == 1 && !corked { flush() }
+        // While corked, `uncork()` flushes and updates interest once for all writes.
+        guard !corked else { return }
+        if outbound.count == 1 { flush() }
         updateInterest()
     }
 
@@ -191,7 +193,8 @@ public final class Connection: Selectable, @unchecked Sendable {
     }
 
     private func updateInterest() {
-        guard !isClosed else { return }
+        // While corked the pending output is about to be flushed; `uncork()` decides.
+        guard !isClosed, !corked else { return }
         // After the peer's FIN, RDHUP would fire forever on a level-triggered set.
         var events: UInt32 = isInputClosed ? 0 : STRATA_EPOLLRDHUP
         if wantsRead && outboundBytes <= outboundHighWatermark { events |= STRATA_EPOLLIN }

@@ -33,8 +33,10 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$work/public" "$work/nginx/logs"
+chmod 755 "$work" "$work/public"   # nginx workers run unprivileged
 head -c 1024 /dev/urandom | base64 -w 0 | head -c 1024 > "$work/public/1k.txt"
 head -c 65536 /dev/urandom | base64 -w 0 | head -c 65536 > "$work/public/64k.txt"
+chmod 644 "$work/public/"*
 
 # The whole stack (the app and data tiers idle during this benchmark).
 STRATA_BENCH=1 STRATA_LOG_LEVEL=warning STRATA_EVENT_LOOPS=$LOOPS STRATA_PUBLIC_DIR="$work/public" \
