@@ -10,6 +10,13 @@ public struct HTTPServerConfiguration: Sendable {
     public var limits = HTTPLimits()
     /// How long an idle keep-alive connection stays open.
     public var idleTimeout: Duration = .seconds(60)
+    /// How long a client has to send a whole request head, from its first
+    /// byte; trickling bytes does not extend it (slow-loris clients are cut off).
+    public var headTimeout: Duration = .seconds(10)
+    /// How long a request body may go without any bytes arriving.
+    public var bodyTimeout: Duration = .seconds(30)
+    /// Open connections above which new ones are refused with 503.
+    public var maxConnections = 16_384
     /// Requests read ahead on one connection before reading pauses.
     public var maxPipelinedRequests = 16
     /// The `Server` header value.
@@ -27,7 +34,8 @@ public final class HTTPServer: Sendable {
     private let group: EventLoopGroup
     private let handler: any HTTPHandler
     private let listener = Mutex<Listener?>(nil)
-    private let connections = Mutex<[ObjectIdentifier: HTTPConnectionHandler]>([:])
+    private let registries: [LoopConnections]
+    private let open = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
 
     /// Creates a server that answers with `handler`.
@@ -35,6 +43,7 @@ public final class HTTPServer: Sendable {
         self.configuration = configuration
         self.group = group
         self.handler = handler
+        registries = group.loops.map { LoopConnections(loop: $0) }
     }
 
     /// Creates a server whose every answer comes from an async closure.
@@ -52,6 +61,13 @@ public final class HTTPServer: Sendable {
             accept(connection)
         }
         self.listener.withLock { $0 = listener }
+        // Timeouts are enforced by a sweep per loop rather than a timer per
+        // request, so keep-alive traffic never churns the timer heap.
+        let shortest = min(configuration.idleTimeout, configuration.headTimeout, configuration.bodyTimeout)
+        let interval = min(max(shortest / 4, .milliseconds(10)), .seconds(1))
+        for registry in registries {
+            registry.loop.execute { registry.startSweeping(every: interval) }
+        }
         return listener.address
     }
 
@@ -60,37 +76,75 @@ public final class HTTPServer: Sendable {
     public func shutdown(grace: Duration = .seconds(10)) async {
         draining.store(true, ordering: .releasing)
         listener.withLock { $0?.close() }
-        for handler in connections.withLock({ Array($0.values) }) {
-            handler.connection.loop.execute { handler.beginDrain() }
+        for registry in registries {
+            registry.loop.execute { registry.forEach { $0.beginDrain() } }
         }
         let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline && connections.withLock({ !$0.isEmpty }) {
+        while ContinuousClock.now < deadline && openConnections > 0 {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        for handler in connections.withLock({ Array($0.values) }) {
-            handler.connection.loop.execute { handler.connection.close() }
+        for registry in registries {
+            registry.loop.execute { registry.forEach { $0.connection.close() } }
+        }
+        for registry in registries {
+            registry.loop.execute { registry.stopSweeping() }
         }
     }
 
     /// The number of open client connections.
-    public var openConnections: Int { connections.withLock { $0.count } }
+    public var openConnections: Int { open.load(ordering: .acquiring) }
 
     private func accept(_ connection: Connection) {
         guard !draining.load(ordering: .acquiring) else {
             connection.close()
             return
         }
-        let handler = HTTPConnectionHandler(connection: connection, configuration: configuration, handler: handler) { [self] handler in
-            _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(handler)) }
+        guard open.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue <= configuration.maxConnections else {
+            open.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+            // Best effort: one small write on the fresh socket, then close.
+            connection.write(Array("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 35\r\nConnection: close\r\n\r\nserver is at its connection limit\r\n".utf8))
+            connection.close()
+            return
         }
-        connections.withLock { $0[ObjectIdentifier(handler)] = handler }
+        let registry = registries[connection.loop.index]
+        let handler = HTTPConnectionHandler(connection: connection, configuration: configuration, handler: handler) { [self] handler in
+            registry.remove(handler)
+            open.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+        }
+        registry.add(handler)
         do {
             try connection.start(handler: handler)
-            handler.armIdleTimer()
         } catch {
-            _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(handler)) }
             connection.close()
         }
+    }
+}
+
+/// The HTTP connections of one event loop, swept for timeouts. Loop-confined.
+final class LoopConnections: @unchecked Sendable {
+    let loop: EventLoop
+    private var handlers: [ObjectIdentifier: HTTPConnectionHandler] = [:]
+    private var sweeping = false
+
+    init(loop: EventLoop) { self.loop = loop }
+
+    func add(_ handler: HTTPConnectionHandler) { handlers[ObjectIdentifier(handler)] = handler }
+    func remove(_ handler: HTTPConnectionHandler) { handlers[ObjectIdentifier(handler)] = nil }
+    func forEach(_ body: (HTTPConnectionHandler) -> Void) { for handler in Array(handlers.values) { body(handler) } }
+
+    func startSweeping(every interval: Duration) {
+        guard !sweeping else { return }
+        sweeping = true
+        sweep(every: interval)
+    }
+
+    func stopSweeping() { sweeping = false }
+
+    private func sweep(every interval: Duration) {
+        guard sweeping else { return }
+        let now = ContinuousClock.now
+        forEach { $0.enforceDeadlines(now: now) }
+        loop.scheduleTimer(after: interval) { [self] in sweep(every: interval) }
     }
 }
 
@@ -108,6 +162,8 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
     private var acceptingRequests = true
     private var sentContinue = false
     private var lastActivity = ContinuousClock.now
+    /// When the first byte of the request head now being received arrived.
+    private var headStartedAt: ContinuousClock.Instant?
     private var processing = false
 
     private struct Outcome {
@@ -126,10 +182,13 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
         self.handler = handler
         self.onClose = onClose
         self.parser = RequestParser(limits: configuration.limits)
+        // A new connection must send its first head in time, like any other.
+        self.headStartedAt = .now
     }
 
     func connectionReadable(_ connection: Connection) {
         lastActivity = .now
+        if headStartedAt == nil && parser.isIdle { headStartedAt = lastActivity }
         processInbound()
     }
 
@@ -149,16 +208,20 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
         if inFlight == 0 { connection.close(afterFlush: true) }
     }
 
-    func armIdleTimer(after delay: Duration? = nil) {
-        connection.loop.scheduleTimer(after: delay ?? configuration.idleTimeout) { [self] in
-            guard !connection.isClosed else { return }
-            let idleFor = ContinuousClock.now - lastActivity
-            if inFlight == 0 && idleFor >= configuration.idleTimeout {
-                connection.close()
-            } else {
-                // Re-arm instead of rescheduling on every read: one timer per connection.
-                armIdleTimer(after: max(configuration.idleTimeout - idleFor, .milliseconds(10)))
+    /// Closes the connection when it has been idle, or slow to send a head
+    /// or body, for longer than allowed. Called by the loop's sweep.
+    func enforceDeadlines(now: ContinuousClock.Instant) {
+        guard !connection.isClosed, inFlight == 0 else { return }
+        if !parser.isIdle {
+            if now - lastActivity >= configuration.bodyTimeout {
+                refuse(HTTPParseError(.requestTimeout, "no request body bytes for \(configuration.bodyTimeout)"))
             }
+        } else if let started = headStartedAt {
+            if now - started >= configuration.headTimeout {
+                refuse(HTTPParseError(.requestTimeout, "request head not complete within \(configuration.headTimeout)"))
+            }
+        } else if now - lastActivity >= configuration.idleTimeout {
+            connection.close()
         }
     }
 
@@ -189,7 +252,10 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
             }
             sentContinue = false
             dispatch(request)
+            // Bytes left after a request begin the next head now.
+            headStartedAt = connection.inbound.readableBytes > 0 ? .now : nil
         }
+        if !parser.isIdle || connection.inbound.readableBytes == 0 { headStartedAt = nil }
         connection.setReading(acceptingRequests && inFlight < configuration.maxPipelinedRequests)
     }
 

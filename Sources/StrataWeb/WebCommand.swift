@@ -19,6 +19,10 @@ public enum WebCommand {
             OptionSpec("app", env: "STRATA_APP_URL", value: "ADDRESS", default: "127.0.0.1:7001", help: "the application tier's RPC address"),
             OptionSpec("public", env: "STRATA_PUBLIC_DIR", value: "DIR", help: "folder served under /static/ (default: the bundled assets)"),
             OptionSpec("max-body", env: "STRATA_MAX_BODY_BYTES", value: "BYTES", default: "1048576", help: "largest request body accepted"),
+            OptionSpec("idle-timeout", env: "STRATA_HTTP_IDLE_TIMEOUT", value: "SECONDS", default: "60", help: "close keep-alive connections idle this long"),
+            OptionSpec("head-timeout", env: "STRATA_HTTP_HEAD_TIMEOUT", value: "SECONDS", default: "10", help: "time allowed to send a whole request head"),
+            OptionSpec("body-timeout", env: "STRATA_HTTP_BODY_TIMEOUT", value: "SECONDS", default: "30", help: "longest pause allowed while a request body arrives"),
+            OptionSpec("max-connections", env: "STRATA_HTTP_MAX_CONNECTIONS", value: "N", default: "16384", help: "open connections above which new ones get 503"),
             OptionSpec(switch: "bench", env: "STRATA_BENCH", help: "also answer the benchmark endpoints /plaintext and /json"),
             .eventLoops,
             .logLevel,
@@ -50,6 +54,10 @@ public enum WebCommand {
         let loops = try options.int("loops", in: 1...256)
         var configuration = HTTPServerConfiguration(address: address)
         configuration.limits.maxBodySize = try options.int("max-body", in: 0...(1 << 30)) ?? (1 << 20)
+        configuration.idleTimeout = .seconds(try options.int("idle-timeout", in: 1...86_400) ?? 60)
+        configuration.headTimeout = .seconds(try options.int("head-timeout", in: 1...3_600) ?? 10)
+        configuration.bodyTimeout = .seconds(try options.int("body-timeout", in: 1...3_600) ?? 30)
+        configuration.maxConnections = try options.int("max-connections", in: 1...1_000_000) ?? 16_384
 
         let resources = try resources
         let publicDirectory = options.string("public") ?? resources.appendingPathComponent("Public").path
