@@ -55,6 +55,8 @@ let package = Package(
 
         // Tests
         .target(name: "StrataTestSupport", path: "Tests/StrataTestSupport"),
+        // Fuzz target for the HTTP parser: Tests/Fuzz/run.sh builds it with libFuzzer.
+        .executableTarget(name: "FuzzHTTPParser", dependencies: ["StrataCore", "StrataHTTP"], path: "Tests/Fuzz/HTTPParser"),
         .testTarget(
             name: "StrataTests",
             dependencies: [
