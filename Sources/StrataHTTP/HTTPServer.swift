@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import StrataCore
 import StrataIO
 import Synchronization
@@ -281,6 +284,23 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
         }
     }
 
+    private func write(_ outcome: Outcome, keepAlive: Bool) {
+        var response = outcome.response
+        var file: Int32 = -1
+        if let region = response.file, !outcome.omitBody {
+            file = open(region.path, O_RDONLY | O_CLOEXEC)
+            if file < 0 {
+                response = .text("500 Internal Server Error: the file could not be opened\n", status: .internalServerError)
+            }
+        }
+        connection.write(ResponseWriter.serialize(
+            response, keepAlive: keepAlive, minorVersion: outcome.minorVersion,
+            omitBody: outcome.omitBody, serverName: configuration.serverName))
+        if file >= 0, let region = response.file {
+            connection.writeFile(file, offset: region.offset, count: region.count)
+        }
+    }
+
     private func refuse(_ error: HTTPParseError) {
         acceptingRequests = false
         let sequence = nextSequence
@@ -299,9 +319,7 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
             inFlight -= 1
             // The last answer before a close (client asked, parse error, or draining) says so.
             let keepAlive = next.keepAlive && (acceptingRequests || inFlight > 0)
-            connection.write(ResponseWriter.serialize(
-                next.response, keepAlive: keepAlive, minorVersion: next.minorVersion,
-                omitBody: next.omitBody, serverName: configuration.serverName))
+            write(next, keepAlive: keepAlive)
             if !keepAlive && inFlight == 0 {
                 connection.close(afterFlush: true)
                 return

@@ -207,6 +207,23 @@ public struct HTTPRequest: Sendable {
     }
 }
 
+/// Part of a file to send as (the rest of) a response body.
+public struct FileRegion: Sendable, Equatable {
+    /// The file's path; opened when the response is written.
+    public var path: String
+    /// The first byte to send.
+    public var offset: Int64
+    /// How many bytes to send.
+    public var count: Int64
+
+    /// Describes `count` bytes of `path` from `offset`.
+    public init(path: String, offset: Int64, count: Int64) {
+        self.path = path
+        self.offset = offset
+        self.count = count
+    }
+}
+
 /// What a handler answers.
 public struct HTTPResponse: Sendable {
     /// The status.
@@ -215,6 +232,8 @@ public struct HTTPResponse: Sendable {
     public var headers: HTTPHeaders
     /// The body bytes.
     public var body: [UInt8]
+    /// A file region sent after `body` with sendfile, for large static files.
+    public var file: FileRegion?
 
     /// Creates a response.
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {

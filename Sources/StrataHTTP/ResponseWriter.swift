@@ -10,7 +10,7 @@ enum ResponseWriter {
         out.append(contentsOf: "Server: \(serverName)\r\nDate: \(HTTPDate.now())\r\n".utf8)
         let code = response.status.code
         if code >= 200 && code != 204 && code != 304 {
-            out.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
+            out.append(contentsOf: "Content-Length: \(response.body.count + Int(response.file?.count ?? 0))\r\n".utf8)
         }
         for (name, value) in response.headers {
             if name.caseInsensitiveEquals("Content-Length") || name.caseInsensitiveEquals("Date")

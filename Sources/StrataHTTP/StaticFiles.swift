@@ -88,23 +88,33 @@ public final class StaticFiles: Sendable {
         if Self.notModified(request.headers, etag: etag, modified: file.modified.tv_sec) {
             return HTTPResponse(status: .notModified, headers: headers)
         }
-        if body.isEmpty && file.size > 0, let read = Self.readFile(file.path) {
-            body = read
-        }
+        // Large files are not kept in memory: they go out with sendfile.
+        let onDisk = body.isEmpty && file.size > 0
+        let total = onDisk ? file.size : body.count
+        var bounds: ClosedRange<Int>? = total > 0 ? 0...(total - 1) : nil
+        var status = HTTPStatus.ok
         if let range = request.headers["Range"], request.method == .get,
            Self.ifRangeHolds(request.headers["If-Range"], etag: etag, lastModified: file.lastModified) {
-            switch Self.byteRange(range, size: body.count) {
+            switch Self.byteRange(range, size: total) {
             case .none:
                 break
             case .unsatisfiable:
-                headers.add("Content-Range", "bytes */\(body.count)")
+                headers.add("Content-Range", "bytes */\(total)")
                 return HTTPResponse(status: HTTPStatus(416), headers: headers)
-            case .range(let bounds):
-                headers.add("Content-Range", "bytes \(bounds.lowerBound)-\(bounds.upperBound)/\(body.count)")
-                return HTTPResponse(status: HTTPStatus(206), headers: headers, body: Array(body[bounds]))
+            case .range(let requested):
+                headers.add("Content-Range", "bytes \(requested.lowerBound)-\(requested.upperBound)/\(total)")
+                bounds = requested
+                status = HTTPStatus(206)
             }
         }
-        return HTTPResponse(status: .ok, headers: headers, body: body)
+        var response = HTTPResponse(status: status, headers: headers)
+        guard let bounds else { return response }
+        if onDisk {
+            response.file = FileRegion(path: file.path, offset: Int64(bounds.lowerBound), count: Int64(bounds.count))
+        } else {
+            response.body = bounds.count == body.count ? body : Array(body[bounds])
+        }
+        return response
     }
 
     // MARK: Cache

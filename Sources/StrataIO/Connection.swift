@@ -43,7 +43,14 @@ public final class Connection: Selectable, @unchecked Sendable {
     public private(set) var isInputClosed = false
 
     let fd: Int32
-    private var outbound: [[UInt8]] = []
+    /// Output waiting for the socket: byte buffers, and open files sent with sendfile.
+    private enum Pending {
+        case bytes([UInt8])
+        case file(fd: Int32, offset: Int64, end: Int64)
+    }
+
+    private var outbound: [Pending] = []
+    /// Bytes of the first pending buffer already written.
     private var outboundOffset = 0
     private(set) var outboundBytes = 0
     private var closeWhenFlushed = false
@@ -67,8 +74,22 @@ public final class Connection: Selectable, @unchecked Sendable {
     /// Queues `bytes` for writing and tries to write them at once. Call on the loop.
     public func write(_ bytes: [UInt8]) {
         guard !isClosed, !bytes.isEmpty else { return }
-        outbound.append(bytes)
-        outboundBytes += bytes.count
+        enqueue(.bytes(bytes), count: bytes.count)
+    }
+
+    /// Queues `count` bytes of the open file `file` from `offset`, sent with
+    /// sendfile(2). The connection owns `file` from now on and closes it. Call on the loop.
+    public func writeFile(_ file: Int32, offset: Int64, count: Int64) {
+        guard !isClosed, count > 0 else {
+            Glibc.close(file)
+            return
+        }
+        enqueue(.file(fd: file, offset: offset, end: offset + count), count: Int(count))
+    }
+
+    private func enqueue(_ item: Pending, count: Int) {
+        outbound.append(item)
+        outboundBytes += count
         // While corked, `uncork()` flushes and updates interest once for all writes.
         guard !corked else { return }
         if outbound.count == 1 { flush() }
@@ -100,6 +121,7 @@ public final class Connection: Selectable, @unchecked Sendable {
         isClosed = true
         loop.deregister(fd: fd)
         Glibc.close(fd)
+        for case .file(let file, _, _) in outbound { Glibc.close(file) }
         outbound.removeAll()
         outboundBytes = 0
         let handler = self.handler
@@ -144,43 +166,76 @@ public final class Connection: Selectable, @unchecked Sendable {
     }
 
     private func flush() {
-        while !outbound.isEmpty {
-            let written = writeOnce()
-            if written < 0 {
-                if errno == EAGAIN || errno == EINTR { return }
-                close()
-                return
+        while let first = outbound.first {
+            let written: Int
+            if case .file(let file, let offset, let end) = first {
+                var position = offset
+                written = strata_sendfile(fd, file, &position, Int(min(end - offset, 1 << 30)))
+                if written == 0 {
+                    // The file shrank under us: the promised length cannot be sent.
+                    close()
+                    return
+                }
+                if written > 0 {
+                    outboundBytes -= written
+                    if position >= end {
+                        Glibc.close(file)
+                        outbound.removeFirst()
+                    } else {
+                        outbound[0] = .file(fd: file, offset: position, end: end)
+                    }
+                    continue
+                }
+            } else {
+                written = writeBuffers()
+                if written >= 0 {
+                    consume(written)
+                    continue
+                }
             }
-            consume(written)
+            if errno == EAGAIN || errno == EINTR { return }
+            close()
+            return
         }
         if closeWhenFlushed { close() }
     }
 
-    private func writeOnce() -> Int {
-        if outbound.count == 1 {
-            return outbound[0].withUnsafeBytes { raw in
+    /// Writes the leading run of byte buffers (up to 64) with one send or writev.
+    private func writeBuffers() -> Int {
+        if outbound.count == 1, case .bytes(let only) = outbound[0] {
+            return only.withUnsafeBytes { raw in
                 Glibc.send(fd, raw.baseAddress! + outboundOffset, raw.count - outboundOffset, Int32(MSG_NOSIGNAL))
             }
         }
-        let count = min(outbound.count, 64)
-        var vectors = [iovec](repeating: iovec(), count: count)
+        var buffers: [[UInt8]] = []
+        for item in outbound.prefix(64) {
+            guard case .bytes(let bytes) = item else { break }
+            buffers.append(bytes)
+        }
+        if buffers.count == 1 {
+            return buffers[0].withUnsafeBytes { raw in
+                Glibc.send(fd, raw.baseAddress! + outboundOffset, raw.count - outboundOffset, Int32(MSG_NOSIGNAL))
+            }
+        }
+        var vectors = [iovec](repeating: iovec(), count: buffers.count)
         // The arrays stay alive and unmodified for the duration of the call.
-        return withExtendedLifetime(outbound) {
-            for i in 0..<count {
-                outbound[i].withUnsafeBytes { raw in
+        return withExtendedLifetime(buffers) {
+            for i in buffers.indices {
+                buffers[i].withUnsafeBytes { raw in
                     let skip = i == 0 ? outboundOffset : 0
                     vectors[i] = iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress! + skip), iov_len: raw.count - skip)
                 }
             }
-            return Glibc.writev(fd, vectors, Int32(count))
+            return Glibc.writev(fd, vectors, Int32(buffers.count))
         }
     }
 
+    /// Drops `written` bytes from the leading byte buffers.
     private func consume(_ written: Int) {
         var remaining = written
         outboundBytes -= written
-        while remaining > 0 {
-            let available = outbound[0].count - outboundOffset
+        while remaining > 0, case .bytes(let bytes) = outbound[0] {
+            let available = bytes.count - outboundOffset
             if remaining >= available {
                 remaining -= available
                 outbound.removeFirst()

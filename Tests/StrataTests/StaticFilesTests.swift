@@ -3,6 +3,7 @@ import XCTest
 import Glibc
 #endif
 import StrataTestSupport
+import StrataIO
 @testable import StrataHTTP
 
 final class StaticFilesTests: XCTestCase {
@@ -127,5 +128,48 @@ final class StaticFilesTests: XCTestCase {
         let after = try XCTUnwrap(get("digits.txt"))
         XCTAssertEqual(String(decoding: after.body, as: UTF8.self), "changed")
         XCTAssertNotEqual(before.headers["ETag"], after.headers["ETag"])
+    }
+}
+
+final class LargeStaticFileTests: XCTestCase {
+    func testLargeFilesAndTheirRangesGoOutWithSendfile() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        var content = [UInt8](repeating: 0, count: StaticFiles.maxCachedSize + 100_000)
+        for i in content.indices { content[i] = UInt8(truncatingIfNeeded: i &* 31 &+ i / 251) }
+        try Data(content).write(to: folder.url.appendingPathComponent("big.bin"))
+        try Data().write(to: folder.url.appendingPathComponent("empty.txt"))
+        let files = try StaticFiles(root: folder.path)
+
+        let whole = try XCTUnwrap(files.response(for: "big.bin", request: HTTPRequest(method: .get, target: "/")))
+        XCTAssertTrue(whole.body.isEmpty)
+        XCTAssertEqual(whole.file?.count, Int64(content.count))
+        let empty = try XCTUnwrap(files.response(for: "empty.txt", request: HTTPRequest(method: .get, target: "/")))
+        XCTAssertEqual(empty.status.code, 200)
+        XCTAssertNil(empty.file)
+
+        let group = EventLoopGroup(loopCount: 1)
+        let server = HTTPServer(configuration: HTTPServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0)), group: group,
+                                handler: StaticHandler(files: files))
+        let port = try server.start().port ?? 0
+        let client = try TestHTTPClient(port: port)
+        let response = try client.request("GET", "/big.bin")
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.body, content)
+        let range = try client.request("GET", "/big.bin", headers: [("Range", "bytes=-1000")])
+        XCTAssertEqual(range.status, 206)
+        XCTAssertEqual(range.body, Array(content.suffix(1000)))
+        let head = try client.request("HEAD", "/big.bin", expectBody: false)
+        XCTAssertEqual(head.header("Content-Length"), String(content.count))
+        XCTAssertEqual(try client.request("GET", "/empty.txt").body, [])
+        await server.shutdown(grace: .seconds(1))
+        group.shutdown()
+    }
+
+    private struct StaticHandler: HTTPHandler {
+        let files: StaticFiles
+        func handle(_ request: HTTPRequest) -> HTTPOutcome {
+            .response(files.response(for: String(request.path.dropFirst()), request: request) ?? .text("missing", status: .notFound))
+        }
     }
 }
