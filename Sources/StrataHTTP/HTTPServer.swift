@@ -20,6 +20,17 @@ public struct HTTPServerConfiguration: Sendable {
     public var bodyTimeout: Duration = .seconds(30)
     /// Open connections above which new ones are refused with 503.
     public var maxConnections = 16_384
+    /// Where handlers that suspend run: on the connection's event loop (as a
+    /// task executor) or on Swift's global pool. See ARCHITECTURE.md for the measurements.
+    public var handlerExecutor = HandlerExecutor.global
+
+    /// Where suspending handlers run.
+    public enum HandlerExecutor: String, Sendable {
+        /// The connection's event loop thread.
+        case loop
+        /// Swift's global concurrent executor.
+        case global
+    }
     /// Requests read ahead on one connection before reading pauses.
     public var maxPipelinedRequests = 16
     /// The `Server` header value.
@@ -275,10 +286,15 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
             complete(sequence, Outcome(response: response, keepAlive: keepAlive, minorVersion: minor, omitBody: omitBody))
         case .later(let work):
             let loop = connection.loop
-            Task {
+            let preference: (any TaskExecutor)? = configuration.handlerExecutor == .loop ? loop : nil
+            Task(executorPreference: preference) {
                 let response = await work()
-                loop.execute {
+                if loop.inEventLoop {
                     self.complete(sequence, Outcome(response: response, keepAlive: keepAlive, minorVersion: minor, omitBody: omitBody))
+                } else {
+                    loop.execute {
+                        self.complete(sequence, Outcome(response: response, keepAlive: keepAlive, minorVersion: minor, omitBody: omitBody))
+                    }
                 }
             }
         }
