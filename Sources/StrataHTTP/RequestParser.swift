@@ -10,6 +10,9 @@ public struct HTTPLimits: Sendable {
     public var maxHeaderCount = 100
     /// Largest body; larger gets 413.
     public var maxBodySize = 1 << 20
+    /// A per-route body limit, consulted once the head is parsed (for example
+    /// a larger one for an upload route); nil answers use `maxBodySize`.
+    public var bodyLimit: (@Sendable (HTTPRequest) -> Int?)?
 
     /// The defaults above.
     public init() {}
@@ -49,7 +52,7 @@ public struct RequestParser: Sendable {
     private enum State: Sendable {
         case head
         case fixedBody(HTTPRequest, remaining: Int)
-        case chunked(HTTPRequest, ChunkState)
+        case chunked(HTTPRequest, ChunkState, limit: Int)
     }
 
     private enum ChunkState: Sendable {
@@ -90,13 +93,13 @@ public struct RequestParser: Sendable {
                 }
                 state = .fixedBody(request, remaining: remaining - take)
                 return nil
-            case .chunked(var request, var chunkState):
+            case .chunked(var request, var chunkState, let limit):
                 state = .head  // drop the state's reference so the body grows in place
-                if try parseChunks(&request, &chunkState, &buffer) {
+                if try parseChunks(&request, &chunkState, limit: limit, &buffer) {
                     expectsContinue = false
                     return request
                 }
-                state = .chunked(request, chunkState)
+                state = .chunked(request, chunkState, limit: limit)
                 return nil
             }
         }
@@ -261,6 +264,10 @@ public struct RequestParser: Sendable {
 
     // MARK: Body
 
+    private func bodyLimit(for request: HTTPRequest) -> Int {
+        limits.bodyLimit?(request) ?? limits.maxBodySize
+    }
+
     private func bodyState(for request: HTTPRequest) throws(HTTPParseError) -> State {
         let encodings = request.headers.values("Transfer-Encoding")
         let lengths = request.headers.values("Content-Length")
@@ -278,7 +285,7 @@ public struct RequestParser: Sendable {
             guard codings.count == 1 else {
                 throw HTTPParseError(.notImplemented, "only the chunked transfer coding is supported")
             }
-            return .chunked(request, .size)
+            return .chunked(request, .size, limit: bodyLimit(for: request))
         }
         guard !lengths.isEmpty else { return .head }
         var length: Int?
@@ -295,14 +302,15 @@ public struct RequestParser: Sendable {
             }
         }
         guard let length else { return .head }
-        if length > limits.maxBodySize {
-            throw HTTPParseError(.payloadTooLarge, "body larger than \(limits.maxBodySize) bytes")
+        let limit = bodyLimit(for: request)
+        if length > limit {
+            throw HTTPParseError(.payloadTooLarge, "body larger than \(limit) bytes")
         }
         return length == 0 ? .head : .fixedBody(request, remaining: length)
     }
 
     /// Decodes as much chunked body as `buffer` holds; true when the body is complete.
-    private func parseChunks(_ request: inout HTTPRequest, _ chunkState: inout ChunkState, _ buffer: inout ByteBuffer) throws(HTTPParseError) -> Bool {
+    private func parseChunks(_ request: inout HTTPRequest, _ chunkState: inout ChunkState, limit: Int, _ buffer: inout ByteBuffer) throws(HTTPParseError) -> Bool {
         while true {
             switch chunkState {
             case .size:
@@ -313,8 +321,8 @@ public struct RequestParser: Sendable {
                     throw HTTPParseError(.badRequest, "invalid chunk size")
                 }
                 let size = trimmed.reduce(0) { $0 << 4 | Int(FormDecoding.hexValue($1)!) }
-                if request.body.count + size > limits.maxBodySize {
-                    throw HTTPParseError(.payloadTooLarge, "body larger than \(limits.maxBodySize) bytes")
+                if request.body.count + size > limit {
+                    throw HTTPParseError(.payloadTooLarge, "body larger than \(limit) bytes")
                 }
                 chunkState = size == 0 ? .trailers : .data(remaining: size)
             case .data(let remaining):

@@ -117,6 +117,21 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertThrowsError(try TestHTTPClient(port: port))
     }
 
+    func testHandlersCanRunOnTheConnectionsEventLoop() async throws {
+        var configuration = HTTPServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0))
+        configuration.handlerExecutor = .loop
+        let onLoop = HTTPServer(configuration: configuration, group: group) { request in
+            try? await Task.sleep(for: .milliseconds(request.path == "/slow" ? 100 : 1))
+            return .text("on loop \(request.path)")
+        }
+        let port = try onLoop.start().port ?? 0
+        let client = try TestHTTPClient(port: port)
+        try client.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /fast HTTP/1.1\r\nHost: h\r\n\r\n")
+        XCTAssertEqual(try client.readResponse().text, "on loop /slow")
+        XCTAssertEqual(try client.readResponse().text, "on loop /fast")
+        await onLoop.shutdown(grace: .seconds(1))
+    }
+
     func testResponseHeaderValuesCannotInjectHeaders() {
         var response = HTTPResponse.text("x")
         response.headers.add("X-Name", "a\r\nSet-Cookie: evil=1")

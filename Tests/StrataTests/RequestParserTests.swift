@@ -142,6 +142,15 @@ final class RequestParserTests: XCTestCase {
         assertRefused("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\n", 413, limits: limits)
     }
 
+    func testPerRouteBodyLimit() throws {
+        var limits = HTTPLimits()
+        limits.maxBodySize = 4
+        limits.bodyLimit = { $0.path == "/upload" ? 8 : nil }
+        XCTAssertEqual(try parse("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 8\r\n\r\n12345678", limits: limits)[0].body.count, 8)
+        assertRefused("POST /other HTTP/1.1\r\nHost: h\r\nContent-Length: 8\r\n\r\n12345678", 413, limits: limits)
+        assertRefused("POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n123456789\r\n0\r\n\r\n", 413, limits: limits)
+    }
+
     /// Random mutations of valid requests: the parser must answer each with a
     /// request, a need for more bytes, or an HTTPParseError; never trap or loop.
     func testMutatedInputNeverCrashes() {
