@@ -163,7 +163,7 @@ final class LoopConnections: @unchecked Sendable {
 }
 
 /// One connection's HTTP state. Lives on the connection's loop.
-final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
+final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sendable {
     let connection: Connection
     private let configuration: HTTPServerConfiguration
     private let handler: any HTTPHandler
@@ -179,6 +179,17 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
     /// When the first byte of the request head now being received arrived.
     private var headStartedAt: ContinuousClock.Instant?
     private var processing = false
+    /// The streamed response being written; later answers wait for it.
+    private var stream: StreamState?
+
+    private struct StreamState {
+        var chunked: Bool
+        var closesConnection: Bool
+        var waiting: CheckedContinuation<Void, any Error>?
+    }
+
+    /// Output queued beyond this makes a streaming producer wait.
+    static let streamHighWatermark = 256 * 1024
 
     private struct Outcome {
         var response: HTTPResponse
@@ -208,24 +219,63 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
 
     func connectionInputClosed(_ connection: Connection) {
         acceptingRequests = false
-        if inFlight == 0 { connection.close(afterFlush: true) }
+        if inFlight == 0 && stream == nil { connection.close(afterFlush: true) }
     }
 
     func connectionClosed(_ connection: Connection) {
         finished.removeAll()
+        stream?.waiting?.resume(throwing: HTTPBodyWriter.Closed())
+        stream = nil
         onClose(self)
+    }
+
+    func connectionDrained(_ connection: Connection) {
+        guard let waiting = stream?.waiting else { return }
+        stream?.waiting = nil
+        connection.notifiesWhenDrained = false
+        waiting.resume()
+    }
+
+    func streamWrite(_ bytes: [UInt8], then continuation: CheckedContinuation<Void, any Error>) {
+        guard let current = stream, !connection.isClosed else {
+            continuation.resume(throwing: HTTPBodyWriter.Closed())
+            return
+        }
+        connection.write(current.chunked ? ResponseWriter.chunk(bytes) : bytes)
+        if connection.outboundBytes > Self.streamHighWatermark {
+            stream?.waiting = continuation
+            connection.notifiesWhenDrained = true
+        } else {
+            continuation.resume()
+        }
+    }
+
+    private func finishStream(succeeded: Bool) {
+        guard let current = stream, !connection.isClosed else { return }
+        stream = nil
+        guard succeeded else {
+            // The status line has gone out; a cut-off body is the only honest signal left.
+            connection.close()
+            return
+        }
+        if current.chunked { connection.write(ResponseWriter.lastChunk) }
+        if current.closesConnection {
+            connection.close(afterFlush: true)
+            return
+        }
+        writeFinished()
     }
 
     /// Called at shutdown: finish what is in flight, take nothing new.
     func beginDrain() {
         acceptingRequests = false
-        if inFlight == 0 { connection.close(afterFlush: true) }
+        if inFlight == 0 && stream == nil { connection.close(afterFlush: true) }
     }
 
     /// Closes the connection when it has been idle, or slow to send a head
     /// or body, for longer than allowed. Called by the loop's sweep.
     func enforceDeadlines(now: ContinuousClock.Instant) {
-        guard !connection.isClosed, inFlight == 0 else { return }
+        guard !connection.isClosed, inFlight == 0, stream == nil else { return }
         if !parser.isIdle {
             if now - lastActivity >= configuration.bodyTimeout {
                 refuse(HTTPParseError(.requestTimeout, "no request body bytes for \(configuration.bodyTimeout)"))
@@ -315,6 +365,25 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
         if file >= 0, let region = response.file {
             connection.writeFile(file, offset: region.offset, count: region.count)
         }
+        if let body = response.stream, !outcome.omitBody {
+            startStream(body, chunked: outcome.minorVersion == 1, closesConnection: !keepAlive || outcome.minorVersion == 0)
+        }
+    }
+
+    private func startStream(_ body: HTTPBodyStream, chunked: Bool, closesConnection: Bool) {
+        stream = StreamState(chunked: chunked, closesConnection: closesConnection)
+        let writer = HTTPBodyWriter(connection: connection, sink: self)
+        let loop = connection.loop
+        Task {
+            let succeeded: Bool
+            do {
+                try await body.produce(writer)
+                succeeded = true
+            } catch {
+                succeeded = false
+            }
+            loop.execute { self.finishStream(succeeded: succeeded) }
+        }
     }
 
     private func refuse(_ error: HTTPParseError) {
@@ -329,18 +398,25 @@ final class HTTPConnectionHandler: ConnectionHandler, @unchecked Sendable {
     private func complete(_ sequence: Int, _ outcome: Outcome) {
         guard !connection.isClosed else { return }
         finished[sequence] = outcome
-        // Answers leave in request order, whatever order the handlers finish in.
-        while let next = finished.removeValue(forKey: nextToWrite) {
+        writeFinished()
+    }
+
+    /// Writes finished answers in request order, whatever order the handlers
+    /// finished in; a streamed answer holds back the ones after it until it ends.
+    private func writeFinished() {
+        while stream == nil, let next = finished.removeValue(forKey: nextToWrite) {
             nextToWrite += 1
             inFlight -= 1
             // The last answer before a close (client asked, parse error, or draining) says so.
             let keepAlive = next.keepAlive && (acceptingRequests || inFlight > 0)
             write(next, keepAlive: keepAlive)
+            if stream != nil { return }
             if !keepAlive && inFlight == 0 {
                 connection.close(afterFlush: true)
                 return
             }
         }
+        guard stream == nil else { return }
         lastActivity = .now
         if inFlight == 0 && !acceptingRequests {
             connection.close(afterFlush: true)

@@ -234,6 +234,9 @@ public struct HTTPResponse: Sendable {
     public var body: [UInt8]
     /// A file region sent after `body` with sendfile, for large static files.
     public var file: FileRegion?
+    /// A body produced piece by piece and sent with chunked transfer coding
+    /// (close-delimited to HTTP/1.0 clients). When set, `body` and `file` are ignored.
+    public var stream: HTTPBodyStream?
 
     /// Creates a response.
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {

@@ -12,11 +12,16 @@ public protocol ConnectionHandler: AnyObject {
     func connectionInputClosed(_ connection: Connection)
     /// The connection is closed; nothing more can be written.
     func connectionClosed(_ connection: Connection)
+    /// All queued output was written (only when `notifiesWhenDrained` is set).
+    func connectionDrained(_ connection: Connection)
 }
 
 extension ConnectionHandler {
     /// By default a half-closed connection is closed once its output is flushed.
     public func connectionInputClosed(_ connection: Connection) { connection.close(afterFlush: true) }
+
+    /// Most handlers do not wait for output to drain.
+    public func connectionDrained(_ connection: Connection) {}
 }
 
 /// A non-blocking stream socket owned by one event loop.
@@ -52,7 +57,10 @@ public final class Connection: Selectable, @unchecked Sendable {
     private var outbound: [Pending] = []
     /// Bytes of the first pending buffer already written.
     private var outboundOffset = 0
-    private(set) var outboundBytes = 0
+    /// Bytes queued and not yet accepted by the socket.
+    public private(set) var outboundBytes = 0
+    /// Whether to call the handler's `connectionDrained` when queued output is all written.
+    public var notifiesWhenDrained = false
     private var closeWhenFlushed = false
     private var corked = false
     private var wantsRead = true
@@ -197,7 +205,11 @@ public final class Connection: Selectable, @unchecked Sendable {
             close()
             return
         }
-        if closeWhenFlushed { close() }
+        if closeWhenFlushed {
+            close()
+        } else if notifiesWhenDrained {
+            handler?.connectionDrained(self)
+        }
     }
 
     /// Writes the leading run of byte buffers (up to 64) with one send or writev.

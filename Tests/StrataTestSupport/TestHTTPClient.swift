@@ -97,6 +97,22 @@ public final class TestHTTPClient {
         return Response(status: status, headers: headers, body: body)
     }
 
+    /// Reads raw bytes until `marker` has arrived (inclusive) and returns them.
+    public func readRaw(through marker: String) throws -> [UInt8] {
+        let end = try readUntil(Array(marker.utf8)) + marker.utf8.count
+        defer { buffer.removeFirst(end) }
+        return Array(buffer[..<end])
+    }
+
+    /// Reads everything until the server closes the connection.
+    public func readToEnd() throws -> [UInt8] {
+        while true {
+            do { try fill() } catch { break }
+        }
+        defer { buffer.removeAll() }
+        return buffer
+    }
+
     /// Whether the server closes the connection within the read timeout
     /// (whatever it sends first is read and dropped).
     public func isClosedByPeer() -> Bool {
@@ -109,9 +125,13 @@ public final class TestHTTPClient {
     }
 
     private func readUntil(_ marker: [UInt8]) throws -> Int {
+        var start = 0
         while true {
             if buffer.count >= marker.count {
-                for i in 0...(buffer.count - marker.count) where Array(buffer[i..<(i + marker.count)]) == marker { return i }
+                for i in start...(buffer.count - marker.count) where buffer[i] == marker[0] && Array(buffer[i..<(i + marker.count)]) == marker {
+                    return i
+                }
+                start = buffer.count - marker.count + 1
             }
             try fill()
         }
