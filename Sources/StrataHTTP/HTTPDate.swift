@@ -5,16 +5,17 @@ import Synchronization
 
 /// The `Date` header value, formatted once per second rather than per response.
 enum HTTPDate {
-    private static let cache = Mutex<(second: Int, text: String)>((-1, ""))
+    private static let cache = Mutex<(second: Int, line: [UInt8])>((-1, []))
 
-    /// The current time as an IMF-fixdate, such as `Sun, 06 Nov 1994 08:49:37 GMT`.
-    static func now() -> String {
+    /// `\r\nDate: <IMF-fixdate>\r\n` for the current second, as bytes ready to
+    /// append after the `Server` value.
+    static func headerLine() -> [UInt8] {
         let second = time(nil)
         return cache.withLock { cached in
             if cached.second != second {
-                cached = (second, format(epochSeconds: second))
+                cached = (second, Array("\r\nDate: \(format(epochSeconds: second))\r\n".utf8))
             }
-            return cached.text
+            return cached.line
         }
     }
 

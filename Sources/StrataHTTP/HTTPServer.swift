@@ -350,6 +350,22 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         }
     }
 
+    /// Writes the next answer in order; false when the connection is closing
+    /// or a streamed body now holds the line.
+    private func send(_ outcome: Outcome) -> Bool {
+        nextToWrite += 1
+        inFlight -= 1
+        // The last answer before a close (client asked, parse error, or draining) says so.
+        let keepAlive = outcome.keepAlive && (acceptingRequests || inFlight > 0)
+        write(outcome, keepAlive: keepAlive)
+        if stream != nil { return false }
+        if !keepAlive && inFlight == 0 {
+            connection.close(afterFlush: true)
+            return false
+        }
+        return true
+    }
+
     private func write(_ outcome: Outcome, keepAlive: Bool) {
         var response = outcome.response
         var file: Int32 = -1
@@ -397,7 +413,12 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
 
     private func complete(_ sequence: Int, _ outcome: Outcome) {
         guard !connection.isClosed else { return }
-        finished[sequence] = outcome
+        if sequence == nextToWrite && stream == nil {
+            // The common case, the next answer in order: no reordering table.
+            guard send(outcome) else { return }
+        } else {
+            finished[sequence] = outcome
+        }
         writeFinished()
     }
 
@@ -405,16 +426,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     /// finished in; a streamed answer holds back the ones after it until it ends.
     private func writeFinished() {
         while stream == nil, let next = finished.removeValue(forKey: nextToWrite) {
-            nextToWrite += 1
-            inFlight -= 1
-            // The last answer before a close (client asked, parse error, or draining) says so.
-            let keepAlive = next.keepAlive && (acceptingRequests || inFlight > 0)
-            write(next, keepAlive: keepAlive)
-            if stream != nil { return }
-            if !keepAlive && inFlight == 0 {
-                connection.close(afterFlush: true)
-                return
-            }
+            guard send(next) else { return }
         }
         guard stream == nil else { return }
         lastActivity = .now

@@ -9,21 +9,27 @@ enum ResponseWriter {
         let keepAlive = keepAlive && !(streamed && minorVersion == 0)
         var out: [UInt8] = []
         out.reserveCapacity(256 + (omitBody ? 0 : response.body.count))
-        out.append(contentsOf: "HTTP/1.1 \(response.status.code) \(response.status.reason)\r\n".utf8)
-        out.append(contentsOf: "Server: \(serverName)\r\nDate: \(HTTPDate.now())\r\n".utf8)
+        if response.status == .ok {
+            out.append(contentsOf: statusOK)
+        } else {
+            out.append(contentsOf: "HTTP/1.1 \(response.status.code) \(response.status.reason)\r\n".utf8)
+        }
+        out.append(contentsOf: serverPrefix)
+        out.append(contentsOf: serverName.utf8)
+        out.append(contentsOf: HTTPDate.headerLine())
         let code = response.status.code
         if code >= 200 && code != 204 && code != 304 {
             if !streamed {
-                out.append(contentsOf: "Content-Length: \(response.body.count + Int(response.file?.count ?? 0))\r\n".utf8)
+                out.append(contentsOf: contentLengthPrefix)
+                appendDecimal(response.body.count + Int(response.file?.count ?? 0), to: &out)
+                out.append(13)
+                out.append(10)
             } else if minorVersion == 1 {
                 out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
             }
         }
         for (name, value) in response.headers {
-            if name.caseInsensitiveEquals("Content-Length") || name.caseInsensitiveEquals("Transfer-Encoding") || name.caseInsensitiveEquals("Date")
-                || name.caseInsensitiveEquals("Server") || name.caseInsensitiveEquals("Connection") {
-                continue
-            }
+            if isManagedHeader(name) { continue }
             out.append(contentsOf: name.utf8)
             out.append(contentsOf: ": ".utf8)
             // A CR or LF in a value would let data injected into a header start a new one.
@@ -38,6 +44,29 @@ enum ResponseWriter {
         out.append(contentsOf: "\r\n".utf8)
         if !omitBody && !streamed { out.append(contentsOf: response.body) }
         return out
+    }
+
+    private static let statusOK = Array("HTTP/1.1 200 OK\r\n".utf8)
+    private static let serverPrefix = Array("Server: ".utf8)
+    private static let contentLengthPrefix = Array("Content-Length: ".utf8)
+
+    /// Headers the server writes itself; a handler's copies are dropped.
+    private static func isManagedHeader(_ name: String) -> Bool {
+        // Cheap first-letter filter: most headers start with none of c, d, s, t.
+        guard let first = name.utf8.first.map({ $0 | 0x20 }),
+              first == UInt8(ascii: "c") || first == UInt8(ascii: "d") || first == UInt8(ascii: "s") || first == UInt8(ascii: "t")
+        else { return false }
+        return name.caseInsensitiveEquals("Content-Length") || name.caseInsensitiveEquals("Transfer-Encoding")
+            || name.caseInsensitiveEquals("Date") || name.caseInsensitiveEquals("Server") || name.caseInsensitiveEquals("Connection")
+    }
+
+    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        guard value >= 10 else {
+            out.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        appendDecimal(value / 10, to: &out)
+        out.append(UInt8(ascii: "0") + UInt8(value % 10))
     }
 
     /// One piece of a chunked body: size in hex, CRLF, data, CRLF.
