@@ -1,4 +1,3 @@
-import Foundation
 import StrataCore
 import StrataHTTP
 import StrataRPC
