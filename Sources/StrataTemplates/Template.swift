@@ -19,7 +19,12 @@ indirect enum Node: Sendable {
     case text([UInt8])
     case variable(path: [String], escaped: Bool, line: Int, column: Int)
     case section(path: [String], children: [Node], inverted: Bool)
-    case partial(name: String, indent: String, line: Int, column: Int)
+    /// `{{>name}}`, or `{{>*key}}` (dynamic) where the context value `key` names the partial.
+    case partial(name: String, dynamic: Bool, indent: String, line: Int, column: Int)
+    /// `{{<name}}...{{/name}}`: render `name`, replacing its blocks with `overrides`.
+    case parent(name: String, dynamic: Bool, overrides: [String: [Node]], indent: String, line: Int, column: Int)
+    /// `{{$name}}default{{/name}}`: a slot a child template may fill.
+    case block(name: String, indent: String, children: [Node])
 }
 
 /// Turns template source into nodes, applying the spec's standalone-line rule:
@@ -33,6 +38,8 @@ struct TemplateParser {
         case close
         case comment
         case partial
+        case parentOpen
+        case blockOpen
         case setDelimiters
 
         var canStandAlone: Bool {
@@ -46,8 +53,10 @@ struct TemplateParser {
         let name: String
         let line: Int
         let column: Int
-        /// For a standalone partial: the whitespace before it, applied to every line it renders.
+        /// For a standalone partial or parent: the whitespace before it, applied to every line it renders.
         var indent = ""
+        /// `{{>*key}}` / `{{<*key}}`: the name is looked up in the context.
+        var dynamic = false
     }
 
     private enum Token {
@@ -143,6 +152,8 @@ struct TemplateParser {
         case UInt8(ascii: "/"): kind = .close
         case UInt8(ascii: "!"): kind = .comment
         case UInt8(ascii: ">"): kind = .partial
+        case UInt8(ascii: "<"): kind = .parentOpen
+        case UInt8(ascii: "$"): kind = .blockOpen
         case UInt8(ascii: "="): kind = .setDelimiters; closing = Array("=".utf8) + close
         case UInt8(ascii: "&"): kind = .variable(escaped: false)
         case UInt8(ascii: "{"): kind = .variable(escaped: false); closing = Array("}".utf8) + close
@@ -153,7 +164,12 @@ struct TemplateParser {
             throw error(line, column, "unclosed tag: expected '\(String(decoding: closing, as: UTF8.self))'")
         }
         let raw = source[contentStart..<contentEnd]
-        let name = String(decoding: raw, as: UTF8.self).trimmed()
+        var name = String(decoding: raw, as: UTF8.self).trimmed()
+        var dynamic = false
+        if (kind == .partial || kind == .parentOpen), name.hasPrefix("*") {
+            dynamic = true
+            name = String(name.dropFirst()).trimmed()
+        }
         if kind != .comment {
             if raw.contains(10) { throw error(line, column, "a tag may not span lines") }
             if kind != .setDelimiters && name.isEmpty { throw error(line, column, "empty tag name") }
@@ -161,7 +177,9 @@ struct TemplateParser {
                 throw error(line, column, "tag name '\(name)' contains whitespace")
             }
         }
-        return (Tag(kind: kind, name: name, line: line, column: column), contentEnd + closing.count)
+        var tag = Tag(kind: kind, name: name, line: line, column: column)
+        tag.dynamic = dynamic
+        return (tag, contentEnd + closing.count)
     }
 
     private mutating func setDelimiters(_ text: String, line: Int, column: Int) throws(TemplateError) {
@@ -181,16 +199,14 @@ struct TemplateParser {
         var lineTokens: [Token] = []
         func finishLine() {
             defer { lineTokens.removeAll(keepingCapacity: true) }
-            var tag: Tag?
             var tagCount = 0
             var indent: [UInt8] = []
             var onlyWhitespace = true
             var seenTag = false
             for token in lineTokens {
                 switch token {
-                case .tag(let t):
+                case .tag:
                     tagCount += 1
-                    tag = t
                     seenTag = true
                 case .text(let bytes):
                     if !bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { onlyWhitespace = false }
@@ -199,8 +215,34 @@ struct TemplateParser {
                     break
                 }
             }
-            guard tagCount == 1, let tag, tag.kind.canStandAlone, onlyWhitespace else {
+            // One tag alone on its line is standalone. So is a line of parent and
+            // block tags only (`{{<layout}}{{$body}}`, `{{$slot}}{{/slot}}`), as the
+            // inheritance module requires.
+            let tags = lineTokens.compactMap { token -> Tag? in
+                if case .tag(let t) = token { return t }
+                return nil
+            }
+            let inheritance = tags.contains { $0.kind == .parentOpen || $0.kind == .blockOpen }
+                && tags.allSatisfy { $0.kind == .parentOpen || $0.kind == .blockOpen || $0.kind == .close }
+            guard let tag = tags.first, onlyWhitespace, (tagCount == 1 && tag.kind.canStandAlone) || inheritance else {
                 out.append(contentsOf: lineTokens)
+                return
+            }
+            if tags.count == 2 && tags[0].kind == .blockOpen && tags[1].kind == .close {
+                // An empty slot on its own line: what fills it is indented like
+                // the slot, and the line break stays.
+                var slot = tags[0]
+                slot.indent = String(decoding: indent, as: UTF8.self)
+                out.append(.tag(slot))
+                out.append(.tag(tags[1]))
+                out.append(contentsOf: lineTokens.filter { if case .newline = $0 { return true } else { return false } })
+                return
+            }
+            if tags.count > 1 {
+                var first = tags[0]
+                first.indent = String(decoding: indent, as: UTF8.self)
+                out.append(.tag(first))
+                out.append(contentsOf: tags.dropFirst().map { .tag($0) })
                 return
             }
             var standalone = tag
@@ -231,19 +273,32 @@ struct TemplateParser {
                 switch tag.kind {
                 case .variable(let escaped):
                     stack[stack.count - 1].nodes.append(.variable(path: Self.path(tag.name), escaped: escaped, line: tag.line, column: tag.column))
-                case .sectionOpen, .invertedOpen:
+                case .sectionOpen, .invertedOpen, .parentOpen, .blockOpen:
                     stack.append((tag, []))
                 case .close:
                     guard stack.count > 1 else {
                         throw error(tag.line, tag.column, "closing tag {{/\(tag.name)}} has no open section")
                     }
                     let (openTag, children) = stack.removeLast()
-                    guard openTag.name == tag.name else {
-                        throw error(tag.line, tag.column, "closing tag {{/\(tag.name)}} does not match {{#\(openTag.name)}} opened at line \(openTag.line)")
+                    let openedName = (openTag.dynamic ? "*" : "") + openTag.name
+                    guard openedName == tag.name || openTag.name == tag.name else {
+                        throw error(tag.line, tag.column, "closing tag {{/\(tag.name)}} does not match {{\(Self.sigil(openTag.kind))\(openedName)}} opened at line \(openTag.line)")
                     }
-                    stack[stack.count - 1].nodes.append(.section(path: Self.path(openTag.name), children: children, inverted: openTag.kind == .invertedOpen))
+                    let node: Node
+                    switch openTag.kind {
+                    case .parentOpen:
+                        // Only blocks count inside a parent tag; other content is ignored.
+                        var overrides: [String: [Node]] = [:]
+                        for case .block(let name, _, let content) in children { overrides[name] = content }
+                        node = .parent(name: openTag.name, dynamic: openTag.dynamic, overrides: overrides, indent: openTag.indent, line: openTag.line, column: openTag.column)
+                    case .blockOpen:
+                        node = .block(name: openTag.name, indent: openTag.indent, children: children)
+                    default:
+                        node = .section(path: Self.path(openTag.name), children: children, inverted: openTag.kind == .invertedOpen)
+                    }
+                    stack[stack.count - 1].nodes.append(node)
                 case .partial:
-                    stack[stack.count - 1].nodes.append(.partial(name: tag.name, indent: tag.indent, line: tag.line, column: tag.column))
+                    stack[stack.count - 1].nodes.append(.partial(name: tag.name, dynamic: tag.dynamic, indent: tag.indent, line: tag.line, column: tag.column))
                 case .comment, .setDelimiters:
                     break
                 }
@@ -251,9 +306,18 @@ struct TemplateParser {
         }
         if stack.count > 1 {
             let open = stack[stack.count - 1].tag
-            throw error(open.line, open.column, "section {{#\(open.name)}} is never closed")
+            throw error(open.line, open.column, "{{\(Self.sigil(open.kind))\(open.name)}} is never closed")
         }
         return stack[0].nodes
+    }
+
+    private static func sigil(_ kind: TagKind) -> String {
+        switch kind {
+        case .invertedOpen: "^"
+        case .parentOpen: "<"
+        case .blockOpen: "$"
+        default: "#"
+        }
     }
 
     private static func path(_ name: String) -> [String] {

@@ -3,6 +3,9 @@ struct TemplateRenderer {
     let library: TemplateLibrary
     private var stack: [TemplateValue]
     private var depth = 0
+    /// Block overrides of the parents being rendered, outermost first: the
+    /// outermost template's substitution wins.
+    private var overrides: [[String: [Node]]] = []
 
     /// Partials nested deeper than this are refused (a partial including itself forever).
     static let maxDepth = 64
@@ -42,24 +45,51 @@ struct TemplateRenderer {
                     try render(children, template: template, into: &out)
                     stack.removeLast()
                 }
-            case .partial(let name, let indent, let line, let column):
-                // Unknown partials render as nothing, as the spec requires;
-                // `TemplateLibrary.check` reports them ahead of time.
-                guard let partial = library.template(named: name) else { continue }
-                guard depth < Self.maxDepth else {
-                    throw TemplateError(template: template, line: line, column: column, message: "partials nested more than \(Self.maxDepth) deep (does '\(name)' include itself?)")
-                }
-                depth += 1
-                defer { depth -= 1 }
+            case .partial(let name, let dynamic, let indent, let line, let column):
+                try include(name, dynamic: dynamic, indent: indent, overrides: nil, template: template, line: line, column: column, into: &out)
+            case .parent(let name, let dynamic, let blocks, let indent, let line, let column):
+                try include(name, dynamic: dynamic, indent: indent, overrides: blocks, template: template, line: line, column: column, into: &out)
+            case .block(let name, let indent, let children):
+                let content = overrides.first { $0[name] != nil }?[name] ?? children
                 if indent.isEmpty {
-                    try render(partial.nodes, template: partial.name, into: &out)
+                    try render(content, template: template, into: &out)
                 } else {
                     var inner: [UInt8] = []
-                    try render(partial.nodes, template: partial.name, into: &inner)
+                    try render(content, template: template, into: &inner)
                     Self.appendIndented(inner, indent: Array(indent.utf8), to: &out)
                 }
             }
         }
+    }
+
+    /// Renders a partial or parent. Unknown names render as nothing, as the
+    /// spec requires; `TemplateLibrary` checks can report them ahead of time.
+    private mutating func include(
+        _ name: String, dynamic: Bool, indent: String, overrides blocks: [String: [Node]]?,
+        template: String, line: Int, column: Int, into out: inout [UInt8]
+    ) throws(TemplateError) {
+        let resolved = dynamic ? (lookup(Self.path(name))?.text ?? "") : name
+        guard let partial = library.template(named: resolved) else { return }
+        guard depth < Self.maxDepth else {
+            throw TemplateError(template: template, line: line, column: column, message: "partials nested more than \(Self.maxDepth) deep (does '\(resolved)' include itself?)")
+        }
+        depth += 1
+        if let blocks { overrides.append(blocks) }
+        defer {
+            depth -= 1
+            if blocks != nil { overrides.removeLast() }
+        }
+        if indent.isEmpty {
+            try render(partial.nodes, template: partial.name, into: &out)
+        } else {
+            var inner: [UInt8] = []
+            try render(partial.nodes, template: partial.name, into: &inner)
+            Self.appendIndented(inner, indent: Array(indent.utf8), to: &out)
+        }
+    }
+
+    private static func path(_ name: String) -> [String] {
+        name == "." ? [] : name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
     }
 
     /// Resolves a dotted name: the first part searches the context stack from

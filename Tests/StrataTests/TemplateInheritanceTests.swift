@@ -1,0 +1,87 @@
+import XCTest
+@testable import StrataTemplates
+
+/// Cases from the Mustache specification's inheritance and dynamic-names
+/// modules, written as a table of our own.
+final class TemplateInheritanceTests: XCTestCase {
+    private struct Case {
+        let name: String
+        let template: String
+        var data = "{}"
+        var partials: [String: String] = [:]
+        let expected: String
+    }
+
+    private func check(_ cases: [Case], file: StaticString = #filePath, line: UInt = #line) throws {
+        for test in cases {
+            var sources = test.partials
+            sources["main"] = test.template
+            let library = try TemplateLibrary(sources: sources)
+            let data = try JSONDecoder().decode(TemplateValue.self, from: Data(test.data.utf8))
+            let output = String(decoding: try library.render("main", data), as: UTF8.self)
+            XCTAssertEqual(output, test.expected, test.name, file: file, line: line)
+        }
+    }
+
+    func testInheritance() throws {
+        try check([
+            Case(name: "Default", template: "{{$title}}Default title{{/title}}\n", expected: "Default title\n"),
+            Case(name: "Variable", template: "{{$foo}}default {{bar}} content{{/foo}}\n", data: #"{"bar":"baz"}"#, expected: "default baz content\n"),
+            Case(name: "Triple Mustache", template: "{{$foo}}default {{{bar}}} content{{/foo}}\n", data: #"{"bar":"<baz>"}"#, expected: "default <baz> content\n"),
+            Case(name: "Sections", template: "{{$foo}}default {{#bar}}{{baz}}{{/bar}} content{{/foo}}\n", data: #"{"bar":{"baz":"qux"}}"#, expected: "default qux content\n"),
+            Case(name: "Negative Sections", template: "{{$foo}}default {{^bar}}{{baz}}{{/bar}} content{{/foo}}\n", data: #"{"baz":"three"}"#, expected: "default three content\n"),
+            Case(name: "Mustache Injection", template: "{{$foo}}default {{#bar}}{{baz}}{{/bar}} content{{/foo}}\n", data: #"{"bar":{"baz":"{{qux}}"}}"#, expected: "default {{qux}} content\n"),
+            Case(name: "Inherit", template: "{{<include}}{{/include}}\n", partials: ["include": "{{$foo}}default content{{/foo}}"], expected: "default content"),
+            Case(name: "Overridden content", template: "{{<super}}{{$title}}sub template title{{/title}}{{/super}}", partials: ["super": "...{{$title}}Default title{{/title}}..."], expected: "...sub template title..."),
+            Case(name: "Data does not override block", template: "{{<include}}{{$var}}var in template{{/var}}{{/include}}", data: #"{"var":"var in data"}"#, partials: ["include": "{{$var}}var in include{{/var}}"], expected: "var in template"),
+            Case(name: "Data does not override block default", template: "{{<include}}{{/include}}", data: #"{"var":"var in data"}"#, partials: ["include": "{{$var}}var in include{{/var}}"], expected: "var in include"),
+            Case(name: "Two overridden parents", template: "test {{<parent}}{{$stuff}}override1{{/stuff}}{{/parent}} {{<parent}}{{$stuff}}override2{{/stuff}}{{/parent}}\n", partials: ["parent": "|{{$stuff}}...{{/stuff}}{{$default}} default{{/default}}|"], expected: "test |override1 default| |override2 default|\n"),
+            Case(name: "Override parent with newlines", template: "{{<parent}}{{$ballmer}}\npeaked\n\n:(\n{{/ballmer}}{{/parent}}", partials: ["parent": "{{$ballmer}}peaking{{/ballmer}}"], expected: "peaked\n\n:(\n"),
+            Case(name: "Inherit indentation", template: "{{<parent}}{{$nineties}}hammer time{{/nineties}}{{/parent}}", partials: ["parent": "stop:\n  {{$nineties}}collaborate and listen{{/nineties}}\n"], expected: "stop:\n  hammer time\n"),
+            Case(name: "Only one override", template: "{{<parent}}{{$stuff2}}override two{{/stuff2}}{{/parent}}", partials: ["parent": "{{$stuff}}new default one{{/stuff}}, {{$stuff2}}new default two{{/stuff2}}"], expected: "new default one, override two"),
+            Case(name: "Parent template", template: "{{>parent}}|{{<parent}}{{/parent}}", partials: ["parent": "{{$foo}}default content{{/foo}}"], expected: "default content|default content"),
+            Case(name: "Recursion", template: "{{<parent}}{{$foo}}override{{/foo}}{{/parent}}", partials: [
+                "parent": "{{$foo}}default content{{/foo}} {{$bar}}{{<parent2}}{{/parent2}}{{/bar}}",
+                "parent2": "{{$foo}}parent2 default content{{/foo}} {{<parent}}{{$bar}}don't recurse{{/bar}}{{/parent}}",
+            ], expected: "override override override don't recurse"),
+            Case(name: "Multi-level inheritance", template: "{{<parent}}{{$a}}c{{/a}}{{/parent}}", partials: [
+                "parent": "{{<older}}{{$a}}p{{/a}}{{/older}}", "older": "{{<grandParent}}{{$a}}o{{/a}}{{/grandParent}}", "grandParent": "{{$a}}g{{/a}}",
+            ], expected: "c"),
+            Case(name: "Multi-level inheritance, no sub child", template: "{{<parent}}{{/parent}}", partials: [
+                "parent": "{{<older}}{{$a}}p{{/a}}{{/older}}", "older": "{{<grandParent}}{{$a}}o{{/a}}{{/grandParent}}", "grandParent": "{{$a}}g{{/a}}",
+            ], expected: "p"),
+            Case(name: "Text inside parent", template: "{{<parent}} asdfasd {{$foo}}hmm{{/foo}} asdfasdfasdf {{/parent}}", partials: ["parent": "{{$foo}}default content{{/foo}}"], expected: "hmm"),
+            Case(name: "Text inside parent, no blocks", template: "{{<parent}} asdfasd asdfasdfasdf {{/parent}}", partials: ["parent": "{{$foo}}default content{{/foo}}"], expected: "default content"),
+            Case(name: "Block scope", template: "{{<parent}}{{$block}}I say {{fruit}}.{{/block}}{{/parent}}", data: #"{"fruit":"apples","nested":{"fruit":"bananas"}}"#, partials: ["parent": "{{#nested}}{{$block}}You say {{fruit}}.{{/block}}{{/nested}}"], expected: "I say bananas."),
+            Case(name: "Standalone block", template: "{{<parent}}{{$block}}\none\ntwo{{/block}}\n{{/parent}}\n", partials: ["parent": "Hi,\n  {{$block}}{{/block}}\n"], expected: "Hi,\n  one\n  two\n"),
+            Case(name: "Standalone parent", template: "Hi,\n  {{<parent}}{{/parent}}\n", partials: ["parent": "one\ntwo\n"], expected: "Hi,\n  one\n  two\n"),
+        ])
+    }
+
+    func testDynamicNames() throws {
+        try check([
+            Case(name: "Basic", template: "\"{{>*dynamic}}\"", data: #"{"dynamic":"content"}"#, partials: ["content": "Hello, world!"], expected: "\"Hello, world!\""),
+            Case(name: "Dotted names", template: "\"{{>*a.b}}\"", data: #"{"a":{"b":"content"}}"#, partials: ["content": "Hi"], expected: "\"Hi\""),
+            Case(name: "Missing name", template: "\"{{>*missing}}\"", partials: ["content": "Hi"], expected: "\"\""),
+            Case(name: "Dynamic parent", template: "{{<*layout}}{{$body}}page{{/body}}{{/*layout}}", data: #"{"layout":"base"}"#, partials: ["base": "[{{$body}}default{{/body}}]"], expected: "[page]"),
+        ])
+    }
+
+    func testMismatchedParentAndBlockClosingTagsAreReported() {
+        XCTAssertThrowsError(try Template(name: "page", source: "{{<layout}}\n{{$body}}x{{/layout}}")) { error in
+            XCTAssertTrue("\(error)".contains("does not match {{$body}}"), "\(error)")
+        }
+        XCTAssertThrowsError(try Template(name: "page", source: "{{<layout}}")) { error in
+            XCTAssertTrue("\(error)".contains("{{<layout}} is never closed"), "\(error)")
+        }
+    }
+
+    func testASiteLayoutWithBlocks() throws {
+        let library = try TemplateLibrary(sources: [
+            "layout": "<title>{{$title}}Strata{{/title}}</title>\n<main>\n{{$content}}{{/content}}\n</main>\n",
+            "page": "{{<layout}}\n{{$title}}Notes · Strata{{/title}}\n{{$content}}<h1>{{heading}}</h1>{{/content}}\n{{/layout}}\n",
+        ])
+        let html = String(decoding: try library.render("page", .object(["heading": .string("<Notes>")])), as: UTF8.self)
+        XCTAssertEqual(html, "<title>Notes · Strata</title>\n<main>\n<h1>&lt;Notes&gt;</h1>\n</main>\n")
+    }
+}
