@@ -56,6 +56,29 @@ public final class StaticFiles: Sendable {
         return urlPrefix + Self.fingerprinted(asset, file.fingerprint)
     }
 
+    /// Fingerprinted URLs of every visible file, keyed for templates: the
+    /// relative path with `/`, `.` and `-` turned into `_` (`css/app.css` →
+    /// `css_app_css`), so `{{assets.css_app_css}}` needs no dotted-name escaping.
+    public func assetURLs() -> [String: String] {
+        var urls: [String: String] = [:]
+        var folders = [""]
+        while let folder = folders.popLast(), urls.count < 10_000 {
+            guard let directory = opendir(root + "/" + folder) else { continue }
+            defer { closedir(directory) }
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                guard !name.hasPrefix("."), !name.hasSuffix(".gz"), !name.hasSuffix(".br") else { continue }
+                let relative = folder.isEmpty ? name : folder + "/" + name
+                if entry.pointee.d_type == UInt8(DT_DIR) {
+                    folders.append(relative)
+                } else {
+                    urls[String(relative.map { $0 == "/" || $0 == "." || $0 == "-" ? "_" : $0 })] = url(for: relative)
+                }
+            }
+        }
+        return urls
+    }
+
     /// The response for `relativePath` (percent-encoded, relative to the root),
     /// or nil when there is no such file.
     public func response(for relativePath: String, request: HTTPRequest) -> HTTPResponse? {

@@ -38,19 +38,22 @@ public struct TemplateLibrary: Sendable {
     /// Adds or replaces a compiled template.
     public mutating func add(_ template: Template) { templates[template.name] = template }
 
-    /// Renders template `name` with `value` as the root context, appending to `out`.
-    public func render(_ name: String, _ value: TemplateValue, into out: inout [UInt8]) throws(TemplateError) {
+    /// Renders template `name` with `value` as the context, appending to `out`.
+    ///
+    /// `globals` sits below `value` on the context stack: names the value
+    /// does not have (the web tier's `assets`, `request_id`) are found there.
+    public func render(_ name: String, _ value: TemplateValue, globals: TemplateValue = .null, into out: inout [UInt8]) throws(TemplateError) {
         guard let template = templates[name] else {
             throw TemplateError(template: name, line: 0, column: 0, message: "no template named '\(name)'")
         }
-        var renderer = TemplateRenderer(library: self, root: value)
+        var renderer = TemplateRenderer(library: self, stack: [globals, value])
         try renderer.render(template.nodes, template: name, into: &out)
     }
 
-    /// Renders template `name` with `value` and returns the bytes.
-    public func render(_ name: String, _ value: TemplateValue) throws(TemplateError) -> [UInt8] {
+    /// Renders template `name` with `value` (and `globals` below it) and returns the bytes.
+    public func render(_ name: String, _ value: TemplateValue, globals: TemplateValue = .null) throws(TemplateError) -> [UInt8] {
         var out: [UInt8] = []
-        try render(name, value, into: &out)
+        try render(name, value, globals: globals, into: &out)
         return out
     }
 }

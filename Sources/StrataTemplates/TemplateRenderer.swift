@@ -10,9 +10,9 @@ struct TemplateRenderer {
     /// Partials nested deeper than this are refused (a partial including itself forever).
     static let maxDepth = 64
 
-    init(library: TemplateLibrary, root: TemplateValue) {
+    init(library: TemplateLibrary, stack: [TemplateValue]) {
         self.library = library
-        self.stack = [root]
+        self.stack = stack
     }
 
     mutating func render(_ nodes: [Node], template: String, into out: inout [UInt8]) throws(TemplateError) {

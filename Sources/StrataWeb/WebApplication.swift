@@ -11,6 +11,8 @@ public final class WebApplication: HTTPHandler {
     private let router: Router<RouteDescriptor>
     private let templates: TemplateLibrary
     private let logger: Logger
+    /// Fingerprinted URLs of the static assets, for templates (`{{assets.strata_css}}`).
+    private let assets: TemplateValue
 
     /// URL prefix of static assets.
     static let staticPrefix = "/static/"
@@ -28,6 +30,7 @@ public final class WebApplication: HTTPHandler {
         self.app = app
         self.staticFiles = staticFiles
         self.logger = logger
+        assets = .object(staticFiles.assetURLs().mapValues { .string($0) })
     }
 
     /// Answers static files at once on the event loop; pages and forms call
@@ -63,7 +66,7 @@ public final class WebApplication: HTTPHandler {
             return response
         case .value(let result):
             do {
-                return .html(try templates.render(route.template ?? "", result))
+                return .html(try templates.render(route.template ?? "", result, globals: globals(requestID)))
             } catch {
                 logger.error("template failed", ("template", route.template ?? ""), ("error", "\(error)"), ("request_id", requestID))
                 return errorPage(.internalServerError, "Something went wrong on our side.", requestID: requestID)
@@ -119,10 +122,16 @@ public final class WebApplication: HTTPHandler {
             "status": .int(Int64(status.code)), "reason": .string(status.reason),
             "message": .string(message), "request_id": .string(requestID),
         ])
-        guard let body = try? templates.render("strata/error", value) else {
+        guard let body = try? templates.render("strata/error", value, globals: globals(requestID)) else {
             return .text("\(status.code) \(status.reason): \(message)\n", status: status)
         }
         return .html(body, status: status)
+    }
+
+    /// What every template can use besides its own data: `assets` (fingerprinted
+    /// static URLs) and `request_id`.
+    private func globals(_ requestID: String) -> TemplateValue {
+        .object(["assets": assets, "request_id": .string(requestID)])
     }
 
     /// Replaces `{field}` in a redirect target with the result's (percent-encoded) field value.

@@ -54,7 +54,8 @@ final class StackTests: XCTestCase {
         XCTAssertEqual(empty.status, 200)
         XCTAssertEqual(empty.header("Content-Type"), "text/html; charset=utf-8")
         XCTAssertTrue(empty.text.contains("No entries yet"))
-        XCTAssertTrue(empty.text.contains(#"<link rel="stylesheet" href="/static/strata.css">"#))
+        let stylesheet = try XCTUnwrap(empty.text.firstMatch(of: /<link rel="stylesheet" href="(\/static\/strata\.[0-9a-f]{10}\.css)">/)?.1,
+                                       "the layout links the fingerprinted stylesheet:\n\(empty.text)")
 
         let posted = try client.request(
             "POST", "/entries", headers: [("Content-Type", "application/x-www-form-urlencoded")],
@@ -67,9 +68,11 @@ final class StackTests: XCTestCase {
         XCTAssertTrue(page.text.contains("Hello &lt;script&gt;alert(1)&lt;/script&gt;"), "user input must be escaped")
         XCTAssertFalse(page.text.contains("<script>alert(1)"))
 
-        let css = try client.request("GET", "/static/strata.css")
+        let css = try client.request("GET", String(stylesheet))
         XCTAssertEqual(css.status, 200)
         XCTAssertEqual(css.header("Content-Type"), "text/css; charset=utf-8")
+        XCTAssertEqual(css.header("Cache-Control"), "public, max-age=31536000, immutable")
+        XCTAssertEqual(try client.request("GET", "/static/strata.css").header("Cache-Control"), "no-cache")
 
         let missing = try client.request("GET", "/no/such/page")
         XCTAssertEqual(missing.status, 404)
