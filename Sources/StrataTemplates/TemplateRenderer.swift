@@ -3,6 +3,11 @@ struct TemplateRenderer {
     let library: TemplateLibrary
     private var stack: [TemplateValue]
     private var depth = 0
+    /// Indentation of the standalone partials and blocks being rendered; it is
+    /// put before each line of their template text (not inside interpolated values).
+    private var indentation: [UInt8] = []
+    /// A template line ended and the next output must start with `indentation`.
+    private var pendingIndent = false
     /// Block overrides of the parents being rendered, outermost first: the
     /// outermost template's substitution wins.
     private var overrides: [[String: [Node]]] = []
@@ -19,9 +24,13 @@ struct TemplateRenderer {
         for node in nodes {
             switch node {
             case .text(let bytes):
-                out.append(contentsOf: bytes)
+                appendTemplateText(bytes, to: &out)
             case .variable(let path, let escaped, _, _):
                 guard let value = lookup(path) else { continue }
+                if pendingIndent {
+                    out.append(contentsOf: indentation)
+                    pendingIndent = false
+                }
                 if escaped {
                     HTMLEscaping.append(value.text, to: &out)
                 } else {
@@ -51,12 +60,8 @@ struct TemplateRenderer {
                 try include(name, dynamic: dynamic, indent: indent, overrides: blocks, template: template, line: line, column: column, into: &out)
             case .block(let name, let indent, let children):
                 let content = overrides.first { $0[name] != nil }?[name] ?? children
-                if indent.isEmpty {
-                    try render(content, template: template, into: &out)
-                } else {
-                    var inner: [UInt8] = []
-                    try render(content, template: template, into: &inner)
-                    Self.appendIndented(inner, indent: Array(indent.utf8), to: &out)
+                try indented(indent, out: &out) { (renderer: inout TemplateRenderer, out: inout [UInt8]) throws(TemplateError) in
+                    try renderer.render(content, template: template, into: &out)
                 }
             }
         }
@@ -79,12 +84,38 @@ struct TemplateRenderer {
             depth -= 1
             if blocks != nil { overrides.removeLast() }
         }
-        if indent.isEmpty {
-            try render(partial.nodes, template: partial.name, into: &out)
-        } else {
-            var inner: [UInt8] = []
-            try render(partial.nodes, template: partial.name, into: &inner)
-            Self.appendIndented(inner, indent: Array(indent.utf8), to: &out)
+        try indented(indent, out: &out) { (renderer: inout TemplateRenderer, out: inout [UInt8]) throws(TemplateError) in
+            try renderer.render(partial.nodes, template: partial.name, into: &out)
+        }
+    }
+
+    /// Renders `body` with `indent` added before each of its template lines.
+    private mutating func indented(
+        _ indent: String, out: inout [UInt8],
+        _ body: (inout TemplateRenderer, inout [UInt8]) throws(TemplateError) -> Void
+    ) throws(TemplateError) {
+        guard !indent.isEmpty else { return try body(&self, &out) }
+        let outer = indentation
+        indentation += Array(indent.utf8)
+        pendingIndent = true
+        defer {
+            indentation = outer
+            // The standalone line's own break was removed; a break the content
+            // ended with starts the next outer line.
+            pendingIndent = !outer.isEmpty && out.last == 10
+        }
+        try body(&self, &out)
+    }
+
+    private mutating func appendTemplateText(_ bytes: [UInt8], to out: inout [UInt8]) {
+        guard !indentation.isEmpty else { return out.append(contentsOf: bytes) }
+        for byte in bytes {
+            if pendingIndent {
+                out.append(contentsOf: indentation)
+                pendingIndent = false
+            }
+            out.append(byte)
+            if byte == 10 { pendingIndent = true }
         }
     }
 
@@ -108,15 +139,6 @@ struct TemplateRenderer {
             found = current[key]
         }
         return found
-    }
-
-    private static func appendIndented(_ bytes: [UInt8], indent: [UInt8], to out: inout [UInt8]) {
-        var atLineStart = true
-        for byte in bytes {
-            if atLineStart { out.append(contentsOf: indent) }
-            out.append(byte)
-            atLineStart = byte == 10
-        }
     }
 }
 

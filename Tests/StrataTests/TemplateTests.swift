@@ -62,6 +62,17 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(try render("[{{>missing}}]", data), "[]")
     }
 
+    func testIndentationAppliesToPartialLinesNotToInterpolatedValues() throws {
+        // The specification's "Standalone Indentation" case.
+        let data = try json(#"{"content": "<\n->"}"#)
+        XCTAssertEqual(try render("\\\n {{>partial}}\n/\n", data, partials: ["partial": "|\n{{{content}}}\n|\n"]), "\\\n |\n <\n->\n |\n/\n")
+        // Nested standalone partials add up their indentation.
+        XCTAssertEqual(try render("a\n  {{>outer}}\nb\n", data, partials: ["outer": "o1\n  {{>inner}}\no2\n", "inner": "i1\ni2\n"]),
+                       "a\n  o1\n    i1\n    i2\n  o2\nb\n")
+        // "Standalone Without Newline"
+        XCTAssertEqual(try render(">\n  {{>partial}}", data, partials: ["partial": ">\n>"]), ">\n  >\n  >")
+    }
+
     func testSetDelimiters() throws {
         let data = try json(#"{"x": "y"}"#)
         XCTAssertEqual(try render("{{=<% %>=}}<% x %> {{x}}<%={{ }}=%> {{x}}", data), "y {{x}} y")
