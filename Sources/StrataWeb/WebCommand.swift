@@ -9,7 +9,11 @@ import StrataTemplates
 public enum WebCommand {
     static let root = CommandSpec(
         name: "strata-web", summary: "The presentation tier: HTTP/1.1 for browsers, pages rendered from the application tier's routes.",
-        subcommands: [("serve", "serve HTTP")])
+        subcommands: [
+            ("serve", "serve HTTP"),
+            ("template render", "print a template's rendering with JSON data"),
+            ("template check", "compile a folder of templates and report every error"),
+        ])
 
     static let serve = CommandSpec(
         name: "strata-web serve", summary: "Serve HTTP: static assets, and the pages and forms the application tier declares.",
@@ -37,6 +41,7 @@ public enum WebCommand {
                 guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
                 return try await runServe(options, environment: environment)
             },
+            "template": { arguments in await TemplateCommand.run(arguments, environment: environment) },
         ])
     }
 
