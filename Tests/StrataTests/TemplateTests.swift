@@ -134,3 +134,30 @@ final class TemplateTests: XCTestCase {
         }
     }
 }
+
+final class TemplateFolderTests: XCTestCase {
+    func testAChangedTemplateIsRecompiled() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-templates-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("notes"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("notes/show.mustache")
+        try "v1 {{x}}".write(to: file, atomically: true, encoding: .utf8)
+        let templates = try TemplateFolder(path: folder.path, interval: .zero)
+        func show() throws -> String { String(decoding: try templates.library().render("notes/show", .object(["x": .int(1)])), as: UTF8.self) }
+        XCTAssertEqual(try show(), "v1 1")
+
+        try "v2 {{x}}".write(to: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: file.path)
+        XCTAssertEqual(try show(), "v2 1")
+
+        try "{{#broken}}".write(to: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(10)], ofItemAtPath: file.path)
+        XCTAssertThrowsError(try show()) { XCTAssertTrue("\($0)".hasPrefix("notes/show:1:1:")) }
+
+        try "v3".write(to: folder.appendingPathComponent("notes/new.mustache"), atomically: true, encoding: .utf8)
+        try "fixed {{x}}".write(to: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(15)], ofItemAtPath: file.path)
+        XCTAssertEqual(try show(), "fixed 1")
+        XCTAssertNotNil(try templates.library().template(named: "notes/new"))
+    }
+}
