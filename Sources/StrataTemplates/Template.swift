@@ -8,17 +8,32 @@ public struct Template: Sendable {
 
     /// Compiles `source`; throws a `TemplateError` with line and column for malformed input.
     public init(name: String, source: String) throws(TemplateError) {
+        try self.init(name: name, source: source, delimiters: .standard)
+    }
+
+    /// Compiles `source` starting with `delimiters` (a section lambda's result
+    /// is parsed with the delimiters in force where the section stands).
+    init(name: String, source: String, delimiters: Delimiters) throws(TemplateError) {
         self.name = name
-        var parser = TemplateParser(name: name, source: source)
+        var parser = TemplateParser(name: name, source: source, delimiters: delimiters)
         nodes = try parser.parse()
     }
+}
+
+/// The tag delimiters in force at a point of a template.
+struct Delimiters: Sendable, Equatable {
+    var open: String
+    var close: String
+    static let standard = Delimiters(open: "{{", close: "}}")
 }
 
 /// The compiled form: text is kept as bytes, so rendering only appends.
 indirect enum Node: Sendable {
     case text([UInt8])
     case variable(path: [String], escaped: Bool, line: Int, column: Int)
-    case section(path: [String], children: [Node], inverted: Bool)
+    /// `{{#name}}` / `{{^name}}`; `raw` is the unrendered body and `delimiters`
+    /// the ones in force, for lambdas.
+    case section(path: [String], children: [Node], inverted: Bool, raw: String, delimiters: Delimiters)
     /// `{{>name}}`, or `{{>*key}}` (dynamic) where the context value `key` names the partial.
     case partial(name: String, dynamic: Bool, indent: String, line: Int, column: Int)
     /// `{{<name}}...{{/name}}`: render `name`, replacing its blocks with `overrides`.
@@ -57,6 +72,9 @@ struct TemplateParser {
         var indent = ""
         /// `{{>*key}}` / `{{<*key}}`: the name is looked up in the context.
         var dynamic = false
+        /// Byte offsets of the whole tag in the source.
+        var range = 0..<0
+        var delimiters = Delimiters.standard
     }
 
     private enum Token {
@@ -70,9 +88,11 @@ struct TemplateParser {
     private var open: [UInt8] = Array("{{".utf8)
     private var close: [UInt8] = Array("}}".utf8)
 
-    init(name: String, source: String) {
+    init(name: String, source: String, delimiters: Delimiters = .standard) {
         self.name = name
         self.source = Array(source.utf8)
+        open = Array(delimiters.open.utf8)
+        close = Array(delimiters.close.utf8)
     }
 
     mutating func parse() throws(TemplateError) -> [Node] {
@@ -179,6 +199,8 @@ struct TemplateParser {
         }
         var tag = Tag(kind: kind, name: name, line: line, column: column)
         tag.dynamic = dynamic
+        tag.range = start..<(contentEnd + closing.count)
+        tag.delimiters = Delimiters(open: String(decoding: open, as: UTF8.self), close: String(decoding: close, as: UTF8.self))
         return (tag, contentEnd + closing.count)
     }
 
@@ -294,7 +316,9 @@ struct TemplateParser {
                     case .blockOpen:
                         node = .block(name: openTag.name, indent: openTag.indent, children: children)
                     default:
-                        node = .section(path: Self.path(openTag.name), children: children, inverted: openTag.kind == .invertedOpen)
+                        let raw = String(decoding: source[openTag.range.upperBound..<max(openTag.range.upperBound, tag.range.lowerBound)], as: UTF8.self)
+                        node = .section(path: Self.path(openTag.name), children: children, inverted: openTag.kind == .invertedOpen,
+                                        raw: raw, delimiters: openTag.delimiters)
                     }
                     stack[stack.count - 1].nodes.append(node)
                 case .partial:

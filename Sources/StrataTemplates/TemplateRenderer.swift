@@ -27,17 +27,27 @@ struct TemplateRenderer {
                 appendTemplateText(bytes, to: &out)
             case .variable(let path, let escaped, _, _):
                 guard let value = lookup(path) else { continue }
+                var text = value.text
+                if case .lambda(let lambda) = value {
+                    var expanded: [UInt8] = []
+                    try renderLambdaResult(lambda.body(""), delimiters: .standard, template: template, into: &expanded)
+                    text = String(decoding: expanded, as: UTF8.self)
+                }
                 if pendingIndent {
                     out.append(contentsOf: indentation)
                     pendingIndent = false
                 }
                 if escaped {
-                    HTMLEscaping.append(value.text, to: &out)
+                    HTMLEscaping.append(text, to: &out)
                 } else {
-                    out.append(contentsOf: value.text.utf8)
+                    out.append(contentsOf: text.utf8)
                 }
-            case .section(let path, let children, let inverted):
+            case .section(let path, let children, let inverted, let raw, let delimiters):
                 let value = lookup(path) ?? .null
+                if case .lambda(let lambda) = value {
+                    if !inverted { try renderLambdaResult(lambda.body(raw), delimiters: delimiters, template: template, into: &out) }
+                    continue
+                }
                 if inverted {
                     if !value.isTruthy { try render(children, template: template, into: &out) }
                     continue
@@ -65,6 +75,17 @@ struct TemplateRenderer {
                 }
             }
         }
+    }
+
+    /// Compiles and renders a lambda's returned text in the current context.
+    private mutating func renderLambdaResult(_ source: String, delimiters: Delimiters, template: String, into out: inout [UInt8]) throws(TemplateError) {
+        guard depth < Self.maxDepth else {
+            throw TemplateError(template: template, line: 0, column: 0, message: "lambdas nested more than \(Self.maxDepth) deep")
+        }
+        let compiled = try Template(name: template + " (lambda result)", source: source, delimiters: delimiters)
+        depth += 1
+        defer { depth -= 1 }
+        try render(compiled.nodes, template: compiled.name, into: &out)
     }
 
     /// Renders a partial or parent. Unknown names render as nothing, as the

@@ -1,9 +1,11 @@
-/// A value a template can show: what JSON can express.
+/// A value a template can show: what JSON can express, plus Swift closures.
 ///
 /// Falsey values (a section is skipped, an inverted section shown): missing
 /// names, `null`, `false`, an empty list and an empty string. Everything
 /// else, including `0`, is truthy.
 public enum TemplateValue: Sendable, Equatable {
+    /// A closure the template calls (see `TemplateLambda`).
+    case lambda(TemplateLambda)
     case null
     case bool(Bool)
     case int(Int64)
@@ -11,6 +13,19 @@ public enum TemplateValue: Sendable, Equatable {
     case string(String)
     case array([TemplateValue])
     case object([String: TemplateValue])
+
+    public static func == (a: TemplateValue, b: TemplateValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case (.bool(let x), .bool(let y)): x == y
+        case (.int(let x), .int(let y)): x == y
+        case (.double(let x), .double(let y)): x == y
+        case (.string(let x), .string(let y)): x == y
+        case (.array(let x), .array(let y)): x == y
+        case (.object(let x), .object(let y)): x == y
+        default: false  // closures have no equality
+        }
+    }
 
     /// Whether a section over this value renders.
     public var isTruthy: Bool {
@@ -31,7 +46,7 @@ public enum TemplateValue: Sendable, Equatable {
         case .int(let value): String(value)
         case .double(let value): value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
         case .string(let text): text
-        case .array, .object: ""
+        case .array, .object, .lambda: ""
         }
     }
 
@@ -40,6 +55,19 @@ public enum TemplateValue: Sendable, Equatable {
         if case .object(let members) = self { return members[key] }
         return nil
     }
+}
+
+/// A Swift closure in template data (the specification's lambdas).
+///
+/// - `{{name}}` calls it with an empty string and renders what it returns as
+///   a template (default delimiters), escaped unless `{{{name}}}`.
+/// - `{{#name}}text{{/name}}` calls it with the section's raw, unrendered text
+///   and renders what it returns with the delimiters in force there.
+public struct TemplateLambda: Sendable {
+    let body: @Sendable (String) -> String
+
+    /// Wraps `body`.
+    public init(_ body: @escaping @Sendable (String) -> String) { self.body = body }
 }
 
 extension TemplateValue: Decodable {
