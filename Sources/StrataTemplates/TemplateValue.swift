@@ -1,3 +1,5 @@
+import Foundation
+
 /// A value a template can show: what JSON can express, plus Swift closures.
 ///
 /// Falsey values (a section is skipped, an inverted section shown): missing
@@ -106,4 +108,15 @@ private struct AnyKey: CodingKey {
     var intValue: Int? { nil }
     init(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
+}
+
+extension TemplateValue {
+    /// The template form of any `Encodable` value: structs and dictionaries
+    /// become objects, arrays lists, optionals `null` when nil, and dates
+    /// ISO 8601 text (`2026-01-31T12:00:00Z`).
+    public init<T: Encodable>(encoding value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        self = try JSONDecoder().decode(TemplateValue.self, from: encoder.encode(value))
+    }
 }

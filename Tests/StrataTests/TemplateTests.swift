@@ -161,3 +161,21 @@ final class TemplateFolderTests: XCTestCase {
         XCTAssertNotNil(try templates.library().template(named: "notes/new"))
     }
 }
+
+final class TemplateValueTests: XCTestCase {
+    struct Note: Encodable {
+        let title: String
+        let tags: [String]
+        let pinned: Bool
+        let rating: Double?
+        let created: Date
+    }
+
+    func testEncodableValuesBecomeTemplateData() throws {
+        let note = Note(title: "<Hi>", tags: ["a", "b"], pinned: false, rating: nil, created: Date(timeIntervalSince1970: 0))
+        let value = try TemplateValue(encoding: note)
+        let library = try TemplateLibrary(sources: ["n": "{{title}}|{{#tags}}{{.}},{{/tags}}|{{^pinned}}unpinned{{/pinned}}|{{^rating}}unrated{{/rating}}|{{created}}"])
+        XCTAssertEqual(String(decoding: try library.render("n", value), as: UTF8.self), "&lt;Hi&gt;|a,b,|unpinned|unrated|1970-01-01T00:00:00Z")
+        XCTAssertEqual(try TemplateValue(encoding: ["k": 1]), .object(["k": .int(1)]))
+    }
+}
