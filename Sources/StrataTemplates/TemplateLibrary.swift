@@ -9,9 +9,41 @@ public struct TemplateLibrary: Sendable {
     public init() {}
 
     /// Compiles every source; throws the first error, naming template, line and column.
-    public init(sources: [String: String]) throws(TemplateError) {
+    ///
+    /// In `strict` mode a partial or parent that names no template in the
+    /// library is an error too (at render time it would silently show nothing).
+    public init(sources: [String: String], strict: Bool = false) throws(TemplateError) {
         for (name, source) in sources.sorted(by: { $0.key < $1.key }) {
             templates[name] = try Template(name: name, source: source)
+        }
+        if strict, let first = unresolvedReferences().first { throw first }
+    }
+
+    /// Every partial and parent tag (with a fixed name) that names no template
+    /// in the library, in template order.
+    public func unresolvedReferences() -> [TemplateError] {
+        var problems: [TemplateError] = []
+        for name in templates.keys.sorted() {
+            collectUnresolved(templates[name]!.nodes, in: name, into: &problems)
+        }
+        return problems
+    }
+
+    private func collectUnresolved(_ nodes: [Node], in template: String, into problems: inout [TemplateError]) {
+        for node in nodes {
+            switch node {
+            case .partial(let name, let dynamic, _, let line, let column) where !dynamic && templates[name] == nil:
+                problems.append(TemplateError(template: template, line: line, column: column, message: "unknown partial '\(name)'"))
+            case .parent(let name, let dynamic, let overrides, _, let line, let column):
+                if !dynamic && templates[name] == nil {
+                    problems.append(TemplateError(template: template, line: line, column: column, message: "unknown parent template '\(name)'"))
+                }
+                for content in overrides.values { collectUnresolved(content, in: template, into: &problems) }
+            case .section(_, let children, _, _, _), .block(_, _, let children):
+                collectUnresolved(children, in: template, into: &problems)
+            default:
+                break
+            }
         }
     }
 

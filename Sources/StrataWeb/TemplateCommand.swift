@@ -80,12 +80,21 @@ enum TemplateCommand {
             return 1
         }
         var failures = 0
+        var compiled: [String: String] = [:]
         for (name, source) in sources.sorted(by: { $0.key < $1.key }) {
             do {
                 _ = try Template(name: name, source: source)
+                compiled[name] = source
             } catch {
                 failures += 1
                 Terminal.printError("\(folder)/\(name).mustache:\(error.line):\(error.column): \(error.message)")
+            }
+        }
+        // Then, among those that compile, partials and parents naming nothing in the folder.
+        if let library = try? TemplateLibrary(sources: compiled) {
+            for error in library.unresolvedReferences() {
+                failures += 1
+                Terminal.printError("\(folder)/\(error.template).mustache:\(error.line):\(error.column): \(error.message)")
             }
         }
         Terminal.printOut("\(sources.count) template(s), \(failures) with errors\n")

@@ -21,7 +21,8 @@ public final class WebApplication: HTTPHandler {
     public init(manifest: RouteManifest, app: RPCClient, staticFiles: StaticFiles, ownTemplates: [String: String], logger: Logger) throws {
         var sources = ownTemplates
         for (name, source) in manifest.templates { sources[name] = source }
-        templates = try TemplateLibrary(sources: sources)
+        // Strict: a page naming a layout or partial that does not exist fails at start, not as a blank render.
+        templates = try TemplateLibrary(sources: sources, strict: true)
         var router = Router<RouteDescriptor>()
         for route in manifest.routes {
             router.add(route.kind == .page ? .get : .post, route.path, route)

@@ -30,12 +30,14 @@ final class TemplateCommandTests: XCTestCase {
         try write("t/good.mustache", "{{#a}}{{/a}}")
         try write("t/bad.mustache", "line one\n  {{#items}}\n")
         try write("t/nested/worse.mustache", "{{#a}}{{/b}}")
+        try write("t/uses.mustache", "x\n{{>nested/absent}}")
         let process = try TierProcess("strata-web", ["template", "check", folder.path + "/t"])
         XCTAssertEqual(process.waitForExit(), 1)
         let output = process.output.joined(separator: "\n")
         XCTAssertTrue(output.contains("/t/bad.mustache:2:3: {{#items}} is never closed"), output)
         XCTAssertTrue(output.contains("/t/nested/worse.mustache:1:7: closing tag {{/b}} does not match {{#a}}"), output)
-        XCTAssertTrue(output.contains("3 template(s), 2 with errors"), output)
+        XCTAssertTrue(output.contains("/t/uses.mustache:2:1: unknown partial 'nested/absent'"), output)
+        XCTAssertTrue(output.contains("4 template(s), 3 with errors"), output)
     }
 
     func testRenderNamesTheFileOfAMalformedTemplate() throws {

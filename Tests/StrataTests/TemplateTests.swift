@@ -104,6 +104,20 @@ final class TemplateTests: XCTestCase {
         XCTAssertTrue(error("{{a b}}")?.message.contains("whitespace") ?? false)
     }
 
+    func testStrictModeReportsUnknownPartialsAndParentsWhereTheyAre() {
+        XCTAssertNoThrow(try TemplateLibrary(sources: ["page": "{{>missing}}"]), "lenient by default, as the spec requires")
+        XCTAssertThrowsError(try TemplateLibrary(sources: ["page": "a\n{{#x}}\n  {{>missing}}\n{{/x}}"], strict: true)) { error in
+            XCTAssertEqual("\(error)", "page:3:3: unknown partial 'missing'")
+        }
+        XCTAssertThrowsError(try TemplateLibrary(sources: ["page": "{{<layout}}{{$b}}{{>inner}}{{/b}}{{/layout}}", "layout": "{{$b}}{{/b}}"], strict: true)) { error in
+            XCTAssertTrue("\(error)".contains("unknown partial 'inner'"), "\(error)")
+        }
+        XCTAssertThrowsError(try TemplateLibrary(sources: ["page": "{{<nolayout}}{{/nolayout}}"], strict: true)) { error in
+            XCTAssertTrue("\(error)".contains("unknown parent template 'nolayout'"))
+        }
+        XCTAssertNoThrow(try TemplateLibrary(sources: ["page": "{{>*dynamic}}"], strict: true), "dynamic names are resolved at render time")
+    }
+
     func testSelfIncludingPartialStopsWithAnError() throws {
         let library = try TemplateLibrary(sources: ["loop": "x{{>loop}}"])
         XCTAssertThrowsError(try library.render("loop", .null)) { error in
