@@ -97,7 +97,7 @@ enum TemplateCommand {
                 Terminal.printError("\(folder)/\(error.template).mustache:\(error.line):\(error.column): \(error.message)")
             }
         }
-        Terminal.printOut("\(sources.count) template(s), \(failures) with errors\n")
+        Terminal.printOut("\(sources.count) template(s), \(failures) error(s)\n")
         return failures == 0 ? 0 : 1
     }
 

@@ -37,7 +37,7 @@ final class TemplateCommandTests: XCTestCase {
         XCTAssertTrue(output.contains("/t/bad.mustache:2:3: {{#items}} is never closed"), output)
         XCTAssertTrue(output.contains("/t/nested/worse.mustache:1:7: closing tag {{/b}} does not match {{#a}}"), output)
         XCTAssertTrue(output.contains("/t/uses.mustache:2:1: unknown partial 'nested/absent'"), output)
-        XCTAssertTrue(output.contains("4 template(s), 3 with errors"), output)
+        XCTAssertTrue(output.contains("4 template(s), 3 error(s)"), output)
     }
 
     func testRenderNamesTheFileOfAMalformedTemplate() throws {
