@@ -75,6 +75,8 @@ struct TemplateParser {
         /// Byte offsets of the whole tag in the source.
         var range = 0..<0
         var delimiters = Delimiters.standard
+        /// The tag stood on a line of its own, which was removed from the output.
+        var ownLine = false
     }
 
     private enum Token {
@@ -244,7 +246,7 @@ struct TemplateParser {
                 if case .tag(let t) = token { return t }
                 return nil
             }
-            let inheritance = tags.contains { $0.kind == .parentOpen || $0.kind == .blockOpen }
+            let inheritance = (tags.count > 1 || tags.contains { $0.kind == .parentOpen || $0.kind == .blockOpen })
                 && tags.allSatisfy { $0.kind == .parentOpen || $0.kind == .blockOpen || $0.kind == .close }
             guard let tag = tags.first, onlyWhitespace, (tagCount == 1 && tag.kind.canStandAlone) || inheritance else {
                 out.append(contentsOf: lineTokens)
@@ -261,14 +263,15 @@ struct TemplateParser {
                 return
             }
             if tags.count > 1 {
-                var first = tags[0]
-                first.indent = String(decoding: indent, as: UTF8.self)
-                out.append(.tag(first))
-                out.append(contentsOf: tags.dropFirst().map { .tag($0) })
+                var lineTags = tags
+                lineTags[0].indent = String(decoding: indent, as: UTF8.self)
+                for i in lineTags.indices { lineTags[i].ownLine = true }
+                out.append(contentsOf: lineTags.map { .tag($0) })
                 return
             }
             var standalone = tag
             standalone.indent = String(decoding: indent, as: UTF8.self)
+            standalone.ownLine = true
             out.append(.tag(standalone))
         }
         for token in tokens {
@@ -314,7 +317,15 @@ struct TemplateParser {
                         for case .block(let name, _, let content) in children { overrides[name] = content }
                         node = .parent(name: openTag.name, dynamic: openTag.dynamic, overrides: overrides, indent: openTag.indent, line: openTag.line, column: openTag.column)
                     case .blockOpen:
-                        node = .block(name: openTag.name, indent: openTag.indent, children: children)
+                        if openTag.ownLine {
+                            // Block indentation is removed where the block is written and
+                            // added where it is expanded: the content's own indentation
+                            // (or else the tag's) becomes the block's.
+                            let (intrinsic, stripped) = Self.removeIndentation(children)
+                            node = .block(name: openTag.name, indent: intrinsic.isEmpty ? openTag.indent : intrinsic, children: stripped)
+                        } else {
+                            node = .block(name: openTag.name, indent: openTag.indent, children: children)
+                        }
                     default:
                         let raw = String(decoding: source[openTag.range.upperBound..<max(openTag.range.upperBound, tag.range.lowerBound)], as: UTF8.self)
                         node = .section(path: Self.path(openTag.name), children: children, inverted: openTag.kind == .invertedOpen,
@@ -333,6 +344,33 @@ struct TemplateParser {
             throw error(open.line, open.column, "{{\(Self.sigil(open.kind))\(open.name)}} is never closed")
         }
         return stack[0].nodes
+    }
+
+    /// The leading whitespace of the first line of `nodes`, and `nodes` with
+    /// that prefix removed from the start of each of their text lines.
+    private static func removeIndentation(_ nodes: [Node]) -> (String, [Node]) {
+        guard case .text(let first)? = nodes.first else { return ("", nodes) }
+        let prefix = Array(first.prefix { $0 == 32 || $0 == 9 })
+        guard !prefix.isEmpty else { return ("", nodes) }
+        var atLineStart = true
+        let stripped: [Node] = nodes.map { node in
+            guard case .text(let bytes) = node else {
+                atLineStart = false
+                return node
+            }
+            var out: [UInt8] = []
+            var index = 0
+            while index < bytes.count {
+                if atLineStart && bytes[index...].starts(with: prefix) { index += prefix.count }
+                atLineStart = false
+                guard index < bytes.count else { break }
+                out.append(bytes[index])
+                atLineStart = bytes[index] == 10
+                index += 1
+            }
+            return .text(out)
+        }
+        return (String(decoding: prefix, as: UTF8.self), stripped)
     }
 
     private static func sigil(_ kind: TagKind) -> String {

@@ -54,6 +54,10 @@ final class TemplateInheritanceTests: XCTestCase {
             Case(name: "Text inside parent, no blocks", template: "{{<parent}} asdfasd asdfasdfasdf {{/parent}}", partials: ["parent": "{{$foo}}default content{{/foo}}"], expected: "default content"),
             Case(name: "Block scope", template: "{{<parent}}{{$block}}I say {{fruit}}.{{/block}}{{/parent}}", data: #"{"fruit":"apples","nested":{"fruit":"bananas"}}"#, partials: ["parent": "{{#nested}}{{$block}}You say {{fruit}}.{{/block}}{{/nested}}"], expected: "I say bananas."),
             Case(name: "Standalone block", template: "{{<parent}}{{$block}}\none\ntwo{{/block}}\n{{/parent}}\n", partials: ["parent": "Hi,\n  {{$block}}{{/block}}\n"], expected: "Hi,\n  one\n  two\n"),
+            Case(name: "Block reindentation", template: "{{<parent}}{{$block}}\n    one\n    two\n{{/block}}{{/parent}}\n",
+                 partials: ["parent": "Hi,\n  {{$block}}\n  {{/block}}\n"], expected: "Hi,\n  one\n  two\n"),
+            Case(name: "Intrinsic indentation", template: "{{<parent}}{{$block}}\none\ntwo\n{{/block}}{{/parent}}\n",
+                 partials: ["parent": "Hi,\n{{$block}}\n  default\n{{/block}}\n"], expected: "Hi,\n  one\n  two\n"),
             Case(name: "Standalone parent", template: "Hi,\n  {{<parent}}{{/parent}}\n", partials: ["parent": "one\ntwo\n"], expected: "Hi,\n  one\n  two\n"),
         ])
     }
