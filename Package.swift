@@ -55,8 +55,10 @@ let package = Package(
 
         // Tests
         .target(name: "StrataTestSupport", path: "Tests/StrataTestSupport"),
-        // Fuzz target for the HTTP parser: Tests/Fuzz/run.sh builds it with libFuzzer.
-        .executableTarget(name: "FuzzHTTPParser", dependencies: ["StrataCore", "StrataHTTP"], path: "Tests/Fuzz/HTTPParser"),
+        // Fuzz targets for every parser of untrusted input: Tests/Fuzz/run.sh builds them with libFuzzer.
+        .executableTarget(
+            name: "StrataFuzz", dependencies: ["StrataCore", "StrataHTTP", "StrataRPC", "StrataSQL", "StrataTemplates"],
+            path: "Tests/Fuzz/Targets"),
         .testTarget(
             name: "StrataTests",
             dependencies: [

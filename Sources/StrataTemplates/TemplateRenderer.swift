@@ -70,6 +70,12 @@ struct TemplateRenderer {
                 try include(name, dynamic: dynamic, indent: indent, overrides: blocks, template: template, line: line, column: column, into: &out)
             case .block(let name, let indent, let children):
                 let content = overrides.first { $0[name] != nil }?[name] ?? children
+                // A block's override may contain the same block; bound the expansion.
+                guard depth < Self.maxDepth else {
+                    throw TemplateError(template: template, line: 0, column: 0, message: "block '\(name)' expands into itself more than \(Self.maxDepth) times")
+                }
+                depth += 1
+                defer { depth -= 1 }
                 try indented(indent, out: &out) { (renderer: inout TemplateRenderer, out: inout [UInt8]) throws(TemplateError) in
                     try renderer.render(content, template: template, into: &out)
                 }

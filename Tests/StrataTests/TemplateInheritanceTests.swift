@@ -80,6 +80,14 @@ final class TemplateInheritanceTests: XCTestCase {
         }
     }
 
+    func testABlockThatContainsItselfStopsWithAnError() throws {
+        // Found by the template fuzz target: this used to recurse until the stack overflowed.
+        let library = try TemplateLibrary(sources: ["main": "{{<layout}}{{$b}}[{{$b}}inner{{/b}}]{{/b}}{{/layout}}", "layout": "{{$b}}x{{/b}}"])
+        XCTAssertThrowsError(try library.render("main", .null)) { error in
+            XCTAssertTrue("\(error)".contains("expands into itself"), "\(error)")
+        }
+    }
+
     func testASiteLayoutWithBlocks() throws {
         let library = try TemplateLibrary(sources: [
             "layout": "<title>{{$title}}Strata{{/title}}</title>\n<main>\n{{$content}}{{/content}}\n</main>\n",

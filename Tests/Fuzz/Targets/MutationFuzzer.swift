@@ -1,7 +1,7 @@
 import Foundation
 
 /// A small mutation fuzzer used when libFuzzer is not available:
-/// `FuzzHTTPParser [--seconds N] CORPUS_DIR...`.
+/// `StrataFuzz [--seconds N] CORPUS_DIR...` (target from `STRATA_FUZZ_TARGET`).
 enum MutationFuzzer {
     static func run(arguments: [String], target: ([UInt8]) -> Void) throws {
         var seconds = 10.0

@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StrataCore
+import StrataHTTP
+@_spi(Fuzzing) import StrataRPC
+import StrataSQL
+import StrataTemplates
+
+/// The fuzz targets, one per parser that reads untrusted input. The target
+/// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `template`, `migration`).
+enum FuzzTarget: String, CaseIterable {
+    case http, rpc, template, migration
+
+    static var selected: FuzzTarget {
+        let name = getenv("STRATA_FUZZ_TARGET").map { String(cString: $0) } ?? "http"
+        guard let target = FuzzTarget(rawValue: name) else {
+            fatalError("STRATA_FUZZ_TARGET must be one of \(FuzzTarget.allCases.map(\.rawValue))")
+        }
+        return target
+    }
+
+    func run(_ bytes: [UInt8]) {
+        switch self {
+        case .http: fuzzHTTP(bytes)
+        case .rpc: _ = FrameFuzzing.decodeAll(bytes)
+        case .template: fuzzTemplate(bytes)
+        case .migration: _ = try? Migration(file: "0001_fuzz.sql", contents: String(decoding: bytes, as: UTF8.self))
+        }
+    }
+}
+
+/// The HTTP request parser: must never trap or loop, and must give the same
+/// answer whether the bytes arrive at once or split in two.
+func fuzzHTTP(_ bytes: [UInt8]) {
+    let whole = parseAll([bytes])
+    let cut = bytes.isEmpty ? 0 : Int(bytes[0]) % bytes.count
+    let split = parseAll([Array(bytes[..<cut]), Array(bytes[cut...])])
+    precondition(whole == split, "split input parsed differently")
+}
+
+private func parseAll(_ chunks: [[UInt8]]) -> [String] {
+    var limits = HTTPLimits()
+    limits.maxBodySize = 4096
+    limits.maxHeadSize = 2048
+    limits.maxRequestLineLength = 1024
+    var parser = RequestParser(limits: limits)
+    var buffer = ByteBuffer()
+    var seen: [String] = []
+    for chunk in chunks {
+        buffer.write(chunk)
+        do {
+            while let request = try parser.next(from: &buffer) {
+                seen.append("\(request.method) \(request.target) \(request.body.count)")
+                precondition(seen.count < 10_000, "parser loops")
+            }
+        } catch {
+            seen.append("error \(error.status.code)")
+            return seen
+        }
+    }
+    return seen
+}
+
+/// Templates: compiling and rendering either work or throw a TemplateError
+/// with a position; the source is also used as a partial of itself.
+func fuzzTemplate(_ bytes: [UInt8]) {
+    let source = String(decoding: bytes, as: UTF8.self)
+    guard let library = try? TemplateLibrary(sources: ["main": source, "p": source, "layout": "{{$b}}x{{/b}}"]) else { return }
+    let data = TemplateValue.object([
+        "a": .array([.object(["b": .string("<x>")]), .int(1)]), "b": .bool(true), "name": .string("p"),
+        "s": .string("{{a}}"), "n": .null,
+    ])
+    _ = try? library.render("main", data)
+}
+
+#if STRATA_LIBFUZZER
+@_silgen_name("LLVMFuzzerRunDriver")
+private func runDriver(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+/// SwiftPM links an executable's entry point as `<Target>_main`; hand control to libFuzzer from there.
+@_cdecl("StrataFuzz_main")
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    _ = FuzzTarget.selected
+    var count = argc
+    var values = argv
+    return runDriver(&count, &values) { data, size in
+        FuzzTarget.selected.run(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
+        return 0
+    }
+}
+#else
+/// Without libFuzzer: replay the corpus folders given as arguments, then run
+/// random mutations of them for `--seconds`.
+@main
+struct FuzzMain {
+    static func main() throws {
+        let target = FuzzTarget.selected
+        try MutationFuzzer.run(arguments: CommandLine.arguments) { target.run($0) }
+    }
+}
+#endif
