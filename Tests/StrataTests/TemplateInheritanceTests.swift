@@ -67,6 +67,16 @@ final class TemplateInheritanceTests: XCTestCase {
             Case(name: "Basic", template: "\"{{>*dynamic}}\"", data: #"{"dynamic":"content"}"#, partials: ["content": "Hello, world!"], expected: "\"Hello, world!\""),
             Case(name: "Dotted names", template: "\"{{>*a.b}}\"", data: #"{"a":{"b":"content"}}"#, partials: ["content": "Hi"], expected: "\"Hi\""),
             Case(name: "Missing name", template: "\"{{>*missing}}\"", partials: ["content": "Hi"], expected: "\"\""),
+            Case(name: "Name Resolution", template: "\"{{>*dynamic}}\"", data: #"{"dynamic":"content","*dynamic":"wrong"}"#, partials: ["content": "Hello, world!", "wrong": "Invisible"], expected: "\"Hello, world!\""),
+            Case(name: "Failed Lookup", template: "\"{{>*dynamic}}\"", data: #"{"dynamic":"content"}"#, partials: ["foobar": "x"], expected: "\"\""),
+            Case(name: "Operator Precedence", template: "\"{{>*foo.bar.baz}}\"", data: #"{"text":"Hello","foo":"test","test":{"bar":{"baz":"partial"}}}"#, partials: ["partial": "*{{text}}*"], expected: "\"\""),
+            Case(name: "Dotted Names - Failed Lookup", template: "\"{{>*foo.bar.baz}}\"", data: #"{"foo":{"text":"Hello","bar":{"baz":"partial"}}}"#, partials: ["partial": "*{{text}}*"], expected: "\"**\""),
+            Case(name: "Context Stacking", template: "{{#section1}}{{>*section2.dynamic}}{{/section1}}", data: #"{"section1":{"value":"section1"},"section2":{"dynamic":"partial","value":"section2"}}"#, partials: ["partial": "\"{{value}}\""], expected: "\"section1\""),
+            Case(name: "Recursion", template: "{{>*template}}", data: #"{"template":"node","content":"X","nodes":[{"content":"Y","nodes":[]}]}"#, partials: ["node": "{{content}}<{{#nodes}}{{>*template}}{{/nodes}}>"], expected: "X<Y<>>"),
+            Case(name: "Double Dereferencing", template: "\"{{>**dynamic}}\"", data: #"{"dynamic":"test","test":"content"}"#, partials: ["content": "Hello"], expected: "\"\""),
+            Case(name: "Standalone Line Endings", template: "|\r\n{{>*dynamic}}\r\n|", data: #"{"dynamic":"partial"}"#, partials: ["partial": ">"], expected: "|\r\n>|"),
+            Case(name: "Standalone Without Previous Line", template: "  {{>*dynamic}}\n>", data: #"{"dynamic":"partial"}"#, partials: ["partial": ">\n>"], expected: "  >\n  >>"),
+            Case(name: "Padding Whitespace", template: "|{{> * dynamic }}|", data: #"{"dynamic":"partial"}"#, partials: ["partial": "[]"], expected: "|[]|"),
             Case(name: "Dynamic parent", template: "{{<*layout}}{{$body}}page{{/body}}{{/*layout}}", data: #"{"layout":"base"}"#, partials: ["base": "[{{$body}}default{{/body}}]"], expected: "[page]"),
         ])
     }
