@@ -28,12 +28,12 @@ public enum LauncherCommand {
         await root.run(arguments, [
             "up": { arguments in
                 guard let options = try up.parseOrShowHelp(arguments, environment: environment) else { return 0 }
-                return try runUp(options, environment: environment)
+                return try await runUp(options, environment: environment)
             },
         ])
     }
 
-    static func runUp(_ options: ParsedOptions, environment: [String: String]) throws -> Int32 {
+    static func runUp(_ options: ParsedOptions, environment: [String: String]) async throws -> Int32 {
         let port = try options.int("port", in: 0...65535) ?? 8080
         let executables = try executablesFolder()
         let migrations = options.string("migrations") ?? "Migrations"
@@ -45,7 +45,11 @@ public enum LauncherCommand {
             webHost: options.string("host") ?? "127.0.0.1", webPort: port,
             appListen: options.string("app-listen") ?? "127.0.0.1:0", dataListen: options.string("data-listen") ?? "127.0.0.1:0",
             logLevel: options.string("log-level") ?? "info", environment: environment)
-        return Stack(settings: settings).run()
+        // The stack waits on semaphores for its children; give it a thread of
+        // its own rather than block one of the few cooperative-pool threads.
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: Stack(settings: settings).run()) }
+        }
     }
 
     /// The folder holding this executable, where the tier executables are built next to it.
