@@ -19,7 +19,8 @@ public enum AppCommand {
                        help: "the data tier's RPC address"),
             .eventLoops,
             .logLevel,
-        ])
+        ],
+        notes: ["environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)"])
 
     /// Runs the command line `arguments` (without the program name) with `modules`; returns the exit status.
     public static func main(
@@ -39,8 +40,9 @@ public enum AppCommand {
         let address = try SocketAddress(parsing: options.string("listen") ?? "127.0.0.1:7001")
         let dataAddress = try SocketAddress(parsing: options.string("data") ?? "127.0.0.1:7002")
         let loops = try options.int("loops", in: 1...256)
+        let secret = try RPCSecret.load(from: environment)
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
-        let data = RPCClient(address: dataAddress, group: group, callerName: "app")
+        let data = RPCClient(address: dataAddress, group: group, callerName: "app", secret: secret)
         do {
             let health: DataHealth = try await data.call(DataMethod.health, Empty(), timeout: .seconds(5))
             logger.info("data tier reachable", ("data", dataAddress.description), ("engine", health.engine))
@@ -48,7 +50,7 @@ public enum AppCommand {
             throw StartupError("the data tier is not reachable: \(error.message) (is 'strata-data serve' running there? see --data)")
         }
         let runtime = try AppRuntime(modules: modules, data: data, logger: logger)
-        let server = RPCServer(configuration: RPCServerConfiguration(address: address), service: runtime.service, group: group, logger: logger)
+        let server = RPCServer(configuration: RPCServerConfiguration(address: address, secret: secret), service: runtime.service, group: group, logger: logger)
         let bound = try server.start()
         logger.lifecycle("ready", ("listen", bound.description), ("routes", String(runtime.manifest.routes.count)), ("manifest", runtime.manifest.version))
         let reason = await ShutdownSignal.wait(environment: environment)

@@ -43,17 +43,20 @@ public struct CommandSpec: Sendable {
     public let options: [OptionSpec]
     /// Names of positional arguments, shown in the usage line.
     public let arguments: [String]
+    /// Lines printed after the options (for example environment-only settings).
+    public let notes: [String]
 
     /// Declares a command.
     public init(
         name: String, summary: String, subcommands: [(name: String, summary: String)] = [],
-        options: [OptionSpec] = [], arguments: [String] = []
+        options: [OptionSpec] = [], arguments: [String] = [], notes: [String] = []
     ) {
         self.name = name
         self.summary = summary
         self.subcommands = subcommands
         self.options = options
         self.arguments = arguments
+        self.notes = notes
     }
 
     /// The text `--help` prints.
@@ -83,6 +86,9 @@ public struct CommandSpec: Sendable {
         let width = rows.map(\.0.count).max() ?? 0
         for (left, right) in rows {
             out += "  \(left.padding(to: width))  \(right)\n"
+        }
+        if !notes.isEmpty {
+            out += "\n" + notes.joined(separator: "\n") + "\n"
         }
         return out
     }

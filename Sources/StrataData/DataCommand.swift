@@ -32,7 +32,8 @@ public enum DataCommand {
             databaseOption, migrationsOption,
             .eventLoops,
             .logLevel,
-        ])
+        ],
+        notes: ["environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)"])
 
     static let migrate = CommandSpec(
         name: "strata-data migrate", summary: "Apply or inspect migrations.",
@@ -100,6 +101,7 @@ public enum DataCommand {
     static func runServe(_ options: ParsedOptions, environment: [String: String]) async throws -> Int32 {
         let logger = Logger(label: "data", level: Logger.Level(name: options.string("log-level") ?? "info") ?? .info)
         let address = try SocketAddress(parsing: options.string("listen") ?? "127.0.0.1:7002")
+        let secret = try RPCSecret.load(from: environment)
         let loops = try options.int("loops", in: 1...256)
         let migrations = try Migrator.load(directory: options.string("migrations") ?? "Migrations")
         let path = try databasePath(options)
@@ -110,7 +112,7 @@ public enum DataCommand {
         let database = try SQLiteDatabase(path: path)
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
         let server = RPCServer(
-            configuration: RPCServerConfiguration(address: address), service: DataService.make(database: database, logger: logger),
+            configuration: RPCServerConfiguration(address: address, secret: secret), service: DataService.make(database: database, logger: logger),
             group: group, logger: logger)
         let bound = try server.start()
         logger.lifecycle("ready", ("listen", bound.description), ("database", "sqlite:\(path)"))

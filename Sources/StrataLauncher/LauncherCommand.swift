@@ -21,7 +21,8 @@ public enum LauncherCommand {
             OptionSpec("app-listen", env: "STRATA_APP_LISTEN", value: "ADDRESS", default: "127.0.0.1:0", help: "RPC address of the app tier (port 0 picks one)"),
             OptionSpec("data-listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:0", help: "RPC address of the data tier (port 0 picks one)"),
             .logLevel,
-        ])
+        ],
+        notes: ["environment:\n  STRATA_RPC_SECRET  secret the tiers authenticate each other with (default: a new random one per run)"])
 
     /// Runs the command line `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
@@ -44,12 +45,22 @@ public enum LauncherCommand {
             executables: executables, database: options.string("database") ?? ".strata/strata.db", migrations: migrations,
             webHost: options.string("host") ?? "127.0.0.1", webPort: port,
             appListen: options.string("app-listen") ?? "127.0.0.1:0", dataListen: options.string("data-listen") ?? "127.0.0.1:0",
-            logLevel: options.string("log-level") ?? "info", environment: environment)
+            logLevel: options.string("log-level") ?? "info", environment: environmentWithSecret(environment))
         // The stack waits on semaphores for its children; give it a thread of
         // its own rather than block one of the few cooperative-pool threads.
         return await withCheckedContinuation { continuation in
             Thread.detachNewThread { continuation.resume(returning: Stack(settings: settings).run()) }
         }
+    }
+
+    /// The children's environment: the caller's, with an RPC secret generated
+    /// for this run unless one was given.
+    static func environmentWithSecret(_ environment: [String: String]) -> [String: String] {
+        var environment = environment
+        if (environment["STRATA_RPC_SECRET"] ?? "").isEmpty {
+            environment["STRATA_RPC_SECRET"] = Digest.hex(Digest.randomBytes(32))
+        }
+        return environment
     }
 
     /// The folder holding this executable, where the tier executables are built next to it.

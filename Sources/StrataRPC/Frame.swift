@@ -108,6 +108,13 @@ struct PayloadReader {
         return UInt32(high) << 16 | UInt32(try u16())
     }
 
+    mutating func shortBytes() throws(FrameError) -> [UInt8] {
+        let count = Int(try u16())
+        guard offset + count <= bytes.count else { throw FrameError(message: "truncated bytes in frame payload") }
+        defer { offset += count }
+        return Array(bytes[offset..<(offset + count)])
+    }
+
     mutating func string() throws(FrameError) -> String {
         let count = Int(try u16())
         guard offset + count <= bytes.count else { throw FrameError(message: "truncated string in frame payload") }

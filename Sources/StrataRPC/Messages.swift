@@ -75,26 +75,57 @@ extension RPCError {
     }
 }
 
-/// HELLO payload: `u16 version | string peer name`.
+/// HELLO payload: `u16 version | string peer | bytes nonce | bytes proof`,
+/// where `bytes` is a `u16` length and that many bytes.
+///
+/// The handshake (see "Peer authentication" in ARCHITECTURE.md) is three
+/// HELLOs: the client's with its nonce, the server's with its nonce and
+/// proof, and the client's with its proof. Proofs are HMAC-SHA-256 over the
+/// nonces with the shared secret, so the secret never crosses the wire.
 struct Hello: Sendable {
     var version: UInt16
     var peer: String
+    var nonce: [UInt8] = []
+    var proof: [UInt8] = []
 
     func payload() -> [UInt8] {
         var buffer = ByteBuffer()
         buffer.write(bigEndian: version)
         buffer.writeShortString(peer)
+        buffer.write(bigEndian: UInt16(nonce.count))
+        buffer.write(nonce)
+        buffer.write(bigEndian: UInt16(proof.count))
+        buffer.write(proof)
         return buffer.storage
     }
 
-    init(version: UInt16, peer: String) {
+    init(version: UInt16, peer: String, nonce: [UInt8] = [], proof: [UInt8] = []) {
         self.version = version
         self.peer = peer
+        self.nonce = nonce
+        self.proof = proof
     }
 
     init(payload: [UInt8]) throws(FrameError) {
         var reader = PayloadReader(payload)
         version = try reader.u16()
         peer = try reader.string()
+        nonce = try reader.shortBytes()
+        proof = try reader.shortBytes()
+    }
+}
+
+/// The shared-secret proofs of the HELLO handshake.
+enum PeerAuthentication {
+    static let nonceSize = 32
+
+    /// What the server sends: proves it holds the secret, bound to both nonces.
+    static func serverProof(secret: [UInt8], clientNonce: [UInt8], serverNonce: [UInt8]) -> [UInt8] {
+        Digest.hmacSHA256(key: secret, Array("strata-rpc server".utf8) + clientNonce + serverNonce)
+    }
+
+    /// What the client sends back.
+    static func clientProof(secret: [UInt8], clientNonce: [UInt8], serverNonce: [UInt8]) -> [UInt8] {
+        Digest.hmacSHA256(key: secret, Array("strata-rpc client".utf8) + serverNonce + clientNonce)
     }
 }

@@ -9,6 +9,7 @@ public final class RPCClient: Sendable {
     public let address: SocketAddress
     private let group: EventLoopGroup
     private let callerName: String
+    private let secret: [UInt8]
     private let maxFrameSize: Int
     private let state = Mutex<State>(State())
 
@@ -17,11 +18,13 @@ public final class RPCClient: Sendable {
         var connecting: Task<ClientConnection, any Error>?
     }
 
-    /// Creates a client for `address`; `callerName` (the calling tier) goes into HELLO and metadata.
-    public init(address: SocketAddress, group: EventLoopGroup, callerName: String, maxFrameSize: Int = 16 << 20) {
+    /// Creates a client for `address`; `callerName` (the calling tier) goes
+    /// into HELLO and metadata, and `secret` authenticates both ends.
+    public init(address: SocketAddress, group: EventLoopGroup, callerName: String, secret: [UInt8], maxFrameSize: Int = 16 << 20) {
         self.address = address
         self.group = group
         self.callerName = callerName
+        self.secret = secret
         self.maxFrameSize = maxFrameSize
     }
 
@@ -77,17 +80,17 @@ public final class RPCClient: Sendable {
             return connection
         } catch {
             state.withLock { $0.connecting = nil }
+            if let error = error as? RPCError { throw error }
             throw RPCError(.unavailable, error is SocketError ? "\(error)" : "cannot reach \(address): \(error)")
         }
     }
 
+    /// Connects and completes the authenticated HELLO handshake.
     private func open() async throws -> ClientConnection {
         let socket = try await Connection.connect(to: address, on: group.next())
-        let client = ClientConnection(connection: socket, decoder: FrameDecoder(maxFrameSize: maxFrameSize))
-        let hello = Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: callerName).payload())
-        try await socket.loop.submit {
-            try socket.start(handler: client)
-            socket.write(hello.encoded())
+        let client = ClientConnection(connection: socket, decoder: FrameDecoder(maxFrameSize: maxFrameSize), secret: secret, name: callerName)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            socket.loop.execute { client.beginHandshake(continuation) }
         }
         return client
     }
@@ -99,6 +102,10 @@ private final class ClientConnection: ConnectionHandler, @unchecked Sendable {
 
     let connection: Connection
     let decoder: FrameDecoder
+    private let secret: [UInt8]
+    private let name: String
+    private let clientNonce = Digest.randomBytes(PeerAuthentication.nonceSize)
+    private var handshake: CheckedContinuation<Void, any Error>?
     private let open = Atomic<Bool>(true)
     private var pending: [UInt32: (reply: Reply, call: Call)] = [:]
     private var nextStream: UInt32 = 1
@@ -109,9 +116,47 @@ private final class ClientConnection: ConnectionHandler, @unchecked Sendable {
         var deadline: TimerHandle?
     }
 
-    init(connection: Connection, decoder: FrameDecoder) {
+    init(connection: Connection, decoder: FrameDecoder, secret: [UInt8], name: String) {
         self.connection = connection
         self.decoder = decoder
+        self.secret = secret
+        self.name = name
+    }
+
+    /// Sends the first HELLO; `continuation` resumes once the server has proved
+    /// it holds the secret and this side has sent its own proof.
+    func beginHandshake(_ continuation: CheckedContinuation<Void, any Error>) {
+        handshake = continuation
+        do {
+            try connection.start(handler: self)
+        } catch {
+            finishHandshake(.failure(error))
+            return
+        }
+        connection.write(Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: name, nonce: clientNonce).payload()).encoded())
+        connection.loop.scheduleTimer(after: .seconds(5)) { [self] in
+            guard handshake != nil else { return }
+            fail(RPCError(.unavailable, "\(connection.peer) did not answer the HELLO handshake within 5 s"))
+        }
+    }
+
+    private func finishHandshake(_ result: Result<Void, any Error>) {
+        guard let continuation = handshake else { return }
+        handshake = nil
+        continuation.resume(with: result)
+    }
+
+    private func completeHandshake(_ hello: Hello) {
+        let expected = PeerAuthentication.serverProof(secret: secret, clientNonce: clientNonce, serverNonce: hello.nonce)
+        guard hello.version == rpcProtocolVersion, hello.nonce.count == PeerAuthentication.nonceSize,
+              Digest.constantTimeEquals(hello.proof, expected)
+        else {
+            fail(RPCError(.unauthenticated, "\(connection.peer) failed authentication: it does not hold the same STRATA_RPC_SECRET"))
+            return
+        }
+        let proof = PeerAuthentication.clientProof(secret: secret, clientNonce: clientNonce, serverNonce: hello.nonce)
+        connection.write(Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: name, proof: proof).payload()).encoded())
+        finishHandshake(.success(()))
     }
 
     var isOpen: Bool { open.load(ordering: .acquiring) }
@@ -179,7 +224,10 @@ private final class ClientConnection: ConnectionHandler, @unchecked Sendable {
             connection.write(Frame(type: .pong, streamID: frame.streamID, payload: frame.payload).encoded())
         case .goaway:
             open.store(false, ordering: .releasing)
-        case .hello, .pong, .request, .cancel:
+        case .hello:
+            guard handshake != nil, let hello = try? Hello(payload: frame.payload) else { return }
+            completeHandshake(hello)
+        case .pong, .request, .cancel:
             break
         }
     }
@@ -195,6 +243,7 @@ private final class ClientConnection: ConnectionHandler, @unchecked Sendable {
 
     private func failAll(_ error: RPCError) {
         open.store(false, ordering: .releasing)
+        finishHandshake(.failure(error))
         for stream in Array(pending.keys) { finish(stream, .failure(error)) }
     }
 }

@@ -10,9 +10,14 @@ public struct RPCServerConfiguration: Sendable {
     public var maxFrameSize = 16 << 20
     /// The name sent in HELLO.
     public var name = "strata"
+    /// The shared secret peers must prove they hold (`STRATA_RPC_SECRET`).
+    public var secret: [UInt8]
 
-    /// Creates a configuration for `address`.
-    public init(address: SocketAddress) { self.address = address }
+    /// Creates a configuration for `address`; only peers holding `secret` get in.
+    public init(address: SocketAddress, secret: [UInt8]) {
+        self.address = address
+        self.secret = secret
+    }
 }
 
 /// Serves an `RPCService` over the framed protocol; many calls in flight per
@@ -56,6 +61,7 @@ public final class RPCServer: Sendable {
     fileprivate var serviceRef: RPCService { service }
     fileprivate var log: Logger { logger }
     fileprivate var name: String { configuration.name }
+    fileprivate var secret: [UInt8] { configuration.secret }
 }
 
 /// One client connection's state. Lives on the connection's loop.
@@ -63,7 +69,13 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
     let connection: Connection
     let server: RPCServer
     let decoder: FrameDecoder
-    private var greeted = false
+    private var handshake = Handshake.awaitingHello
+
+    private enum Handshake {
+        case awaitingHello
+        case awaitingProof(clientNonce: [UInt8], serverNonce: [UInt8])
+        case done
+    }
     private var running: [UInt32: Task<Void, Never>] = [:]
 
     init(connection: Connection, server: RPCServer) {
@@ -82,8 +94,8 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
     }
 
     private func handle(_ frame: Frame) {
-        guard greeted || frame.type == .hello else {
-            refuse("the first frame must be HELLO")
+        if case .done = handshake {} else if frame.type != .hello {
+            refuse("the HELLO handshake must complete before any other frame")
             return
         }
         switch frame.type {
@@ -92,12 +104,30 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
                 refuse("malformed HELLO")
                 return
             }
-            guard hello.version == rpcProtocolVersion else {
-                refuse("protocol version \(hello.version) is not supported (this server speaks \(rpcProtocolVersion))")
-                return
+            switch handshake {
+            case .awaitingHello:
+                guard hello.version == rpcProtocolVersion else {
+                    refuse("protocol version \(hello.version) is not supported (this server speaks \(rpcProtocolVersion))")
+                    return
+                }
+                guard hello.nonce.count == PeerAuthentication.nonceSize else {
+                    refuse("HELLO needs a \(PeerAuthentication.nonceSize)-byte nonce")
+                    return
+                }
+                let serverNonce = Digest.randomBytes(PeerAuthentication.nonceSize)
+                let proof = PeerAuthentication.serverProof(secret: server.secret, clientNonce: hello.nonce, serverNonce: serverNonce)
+                handshake = .awaitingProof(clientNonce: hello.nonce, serverNonce: serverNonce)
+                connection.write(Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: server.name, nonce: serverNonce, proof: proof).payload()).encoded())
+            case .awaitingProof(let clientNonce, let serverNonce):
+                let expected = PeerAuthentication.clientProof(secret: server.secret, clientNonce: clientNonce, serverNonce: serverNonce)
+                guard Digest.constantTimeEquals(hello.proof, expected) else {
+                    refuse("authentication failed: the peer does not hold this server's STRATA_RPC_SECRET", code: .unauthenticated)
+                    return
+                }
+                handshake = .done
+            case .done:
+                refuse("unexpected HELLO after the handshake")
             }
-            greeted = true
-            connection.write(Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: server.name).payload()).encoded())
         case .request:
             guard frame.streamID != 0, running[frame.streamID] == nil else {
                 refuse("REQUEST on stream \(frame.streamID), which is reserved or already in use")
@@ -141,9 +171,9 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
     }
 
     /// Sends a connection-level ERROR and closes: the stream can no longer be trusted.
-    private func refuse(_ message: String) {
+    private func refuse(_ message: String, code: RPCErrorCode = .invalidArgument) {
         server.log.warning("closing RPC connection", ("peer", connection.peer), ("reason", message))
-        connection.write(Frame(type: .error, streamID: 0, payload: RPCError(.invalidArgument, message).payload()).encoded())
+        connection.write(Frame(type: .error, streamID: 0, payload: RPCError(code, message).payload()).encoded())
         connection.close(afterFlush: true)
     }
 }

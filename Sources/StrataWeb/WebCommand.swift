@@ -32,7 +32,8 @@ public enum WebCommand {
             OptionSpec(switch: "bench", env: "STRATA_BENCH", help: "also answer the benchmark endpoints /plaintext and /json"),
             .eventLoops,
             .logLevel,
-        ])
+        ],
+        notes: ["environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)"])
 
     /// Runs the command line `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
@@ -75,8 +76,9 @@ public enum WebCommand {
         let staticFiles = try StaticFiles(root: publicDirectory)
         let ownTemplates = try TemplateLibrary.sources(inDirectory: resources.appendingPathComponent("Templates").path)
 
+        let secret = try RPCSecret.load(from: environment)
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
-        let app = RPCClient(address: appAddress, group: group, callerName: "web")
+        let app = RPCClient(address: appAddress, group: group, callerName: "web", secret: secret)
         let manifest: RouteManifest
         do {
             manifest = try await app.call(RouteManifest.method, Empty(), timeout: .seconds(5))

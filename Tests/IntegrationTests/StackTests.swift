@@ -24,8 +24,11 @@ final class StackTests: XCTestCase {
     private var migrations: String { repositoryRoot.appendingPathComponent("Migrations").path }
     private var database: String { folder.path + "/strata.db" }
 
-    private func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> TierProcess {
-        let process = try TierProcess(executable, arguments, environment: environment, directory: folder.url)
+    /// The tiers of one test share this secret, as `strata up` arranges.
+    private let secret = ["STRATA_RPC_SECRET": "integration-test-secret-0123456789"]
+
+    private func start(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> TierProcess {
+        let process = try TierProcess(executable, arguments, environment: environment ?? secret, directory: folder.url)
         processes.append(process)
         return process
     }
@@ -96,6 +99,23 @@ final class StackTests: XCTestCase {
             tier.send(SIGTERM)
             XCTAssertEqual(tier.waitForExit(), 0, "\(tier.output.suffix(3))")
         }
+    }
+
+    func testTiersRefuseToStartWithoutASecretAndPeersWithAnotherOne() throws {
+        let migrate = try start("strata-data", ["migrate", "up", "--database", database, "--migrations", migrations])
+        XCTAssertEqual(migrate.waitForExit(), 0)
+        let unconfigured = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations], environment: [:])
+        XCTAssertEqual(unconfigured.waitForExit(), 1)
+        XCTAssertTrue(unconfigured.output.joined().contains("STRATA_RPC_SECRET is not set"), "\(unconfigured.output)")
+
+        let data = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations])
+        let dataAddress = try data.waitForReady()
+        let intruder = try start("strata-app", ["serve", "--listen", "127.0.0.1:0", "--data", dataAddress],
+                                 environment: ["STRATA_RPC_SECRET": "some-other-secret-0123456789"])
+        XCTAssertEqual(intruder.waitForExit(), 1)
+        let output = intruder.output.joined(separator: "\n")
+        XCTAssertTrue(output.contains("STRATA_RPC_SECRET"), output)
+        XCTAssertEqual(intruder.output.filter { !$0.isEmpty }.count, 1, output)
     }
 
     func testDataTierRefusesToServeWhenMigrationsArePending() throws {

@@ -8,7 +8,7 @@ final class RPCFrameTests: XCTestCase {
     func testFramesRoundTripAndSplitAcrossReads() throws {
         let request = RPCRequest(method: "notes.list", timeoutMilliseconds: 1500, metadata: ["request-id": "abc", "caller": "web"], body: Array("{}".utf8))
         let frames = [
-            Frame(type: .hello, streamID: 0, payload: Hello(version: 1, peer: "web").payload()),
+            Frame(type: .hello, streamID: 0, payload: Hello(version: 1, peer: "web", nonce: [1, 2, 3], proof: [9]).payload()),
             Frame(type: .request, flags: Frame.jsonBody, streamID: 7, payload: request.payload()),
         ]
         let bytes = frames.flatMap { $0.encoded() }
@@ -65,6 +65,11 @@ final class RPCClientServerTests: XCTestCase {
     private var group: EventLoopGroup!
     private var server: RPCServer!
     private var address: SocketAddress!
+    private let secret = Array("correct horse battery staple".utf8)
+
+    private func client(secret: [UInt8]? = nil, to address: SocketAddress? = nil, as name: String = "web") -> RPCClient {
+        RPCClient(address: address ?? self.address, group: group, callerName: name, secret: secret ?? self.secret)
+    }
 
     override func setUp() async throws {
         group = EventLoopGroup(loopCount: 2)
@@ -75,7 +80,7 @@ final class RPCClientServerTests: XCTestCase {
         }
         service.register("fail") { (_: Empty, _) -> Empty in throw RPCError(.notFound, "no such note") }
         service.register("crash") { (_: Empty, _) -> Empty in throw CocoaError(.fileNoSuchFile) }
-        server = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0)), service: service, group: group, logger: Logger(label: "test", level: .error))
+        server = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret), service: service, group: group, logger: Logger(label: "test", level: .error))
         address = try server.start()
     }
 
@@ -85,14 +90,14 @@ final class RPCClientServerTests: XCTestCase {
     }
 
     func testTypedCallCarriesCallerMetadata() async throws {
-        let client = RPCClient(address: address, group: group, callerName: "web")
+        let client = client()
         let reply: Echo = try await client.call("echo", Echo(text: "hi"))
         XCTAssertEqual(reply.text, "hi|web")
         client.close()
     }
 
     func testManyCallsInFlightOnOneConnectionAnswerOutOfOrder() async throws {
-        let client = RPCClient(address: address, group: group, callerName: "web")
+        let client = client()
         let order = OrderRecorder()
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
@@ -111,7 +116,7 @@ final class RPCClientServerTests: XCTestCase {
     }
 
     func testErrorsKeepTheirCodeAndInternalErrorsHideDetails() async throws {
-        let client = RPCClient(address: address, group: group, callerName: "web")
+        let client = client()
         do {
             let _: Empty = try await client.call("fail", Empty())
             XCTFail("expected an error")
@@ -141,7 +146,7 @@ final class RPCClientServerTests: XCTestCase {
     }
 
     func testDeadlineExceededWhenTheServerIsSlow() async throws {
-        let client = RPCClient(address: address, group: group, callerName: "web")
+        let client = client()
         do {
             let _: Echo = try await client.call("echo", Echo(text: "x", delayMilliseconds: 2000), timeout: .milliseconds(100))
             XCTFail("expected a deadline error")
@@ -154,7 +159,7 @@ final class RPCClientServerTests: XCTestCase {
     }
 
     func testUnreachableEndpointIsUnavailable() async throws {
-        let client = RPCClient(address: .tcp(host: "127.0.0.1", port: 1), group: group, callerName: "web")
+        let client = client(to: .tcp(host: "127.0.0.1", port: 1))
         do {
             let _: Empty = try await client.call("x", Empty())
             XCTFail("expected unavailable")
@@ -165,7 +170,7 @@ final class RPCClientServerTests: XCTestCase {
     }
 
     func testClientReconnectsAfterTheServerRestarts() async throws {
-        let client = RPCClient(address: address, group: group, callerName: "web")
+        let client = client()
         let _: Echo = try await client.call("echo", Echo(text: "one"))
         client.close()
         let reply: Echo = try await client.call("echo", Echo(text: "two"))
@@ -177,10 +182,10 @@ final class RPCClientServerTests: XCTestCase {
         defer { folder.remove() }
         var service = RPCService()
         service.register("ping") { (_: Empty, _) in Echo(text: "pong") }
-        let unixServer = RPCServer(configuration: RPCServerConfiguration(address: .unix(path: folder.path + "/rpc.sock")), service: service, group: group, logger: Logger(label: "test"))
+        let unixServer = RPCServer(configuration: RPCServerConfiguration(address: .unix(path: folder.path + "/rpc.sock"), secret: secret), service: service, group: group, logger: Logger(label: "test"))
         let bound = try unixServer.start()
         defer { unixServer.stop() }
-        let client = RPCClient(address: bound, group: group, callerName: "app")
+        let client = client(to: bound, as: "app")
         let reply: Echo = try await client.call("ping", Empty())
         XCTAssertEqual(reply.text, "pong")
     }
@@ -192,12 +197,47 @@ final class RPCClientServerTests: XCTestCase {
         XCTAssertTrue(raw.isClosedByPeer())
 
         let wrongVersion = try TestHTTPClient(port: port)
-        try wrongVersion.send(Frame(type: .hello, streamID: 0, payload: Hello(version: 99, peer: "x").payload()).encoded())
+        try wrongVersion.send(Frame(type: .hello, streamID: 0, payload: Hello(version: 99, peer: "x", nonce: Array(repeating: 1, count: 32)).payload()).encoded())
         XCTAssertTrue(wrongVersion.isClosedByPeer())
 
         let garbage = try TestHTTPClient(port: port)
         try garbage.send("GET / HTTP/1.1\r\n\r\n")
         XCTAssertTrue(garbage.isClosedByPeer())
+    }
+}
+
+extension RPCClientServerTests {
+    func testAPeerWithTheWrongSecretIsRefusedBothWays() async throws {
+        let wrong = client(secret: Array("not the right secret at all".utf8))
+        do {
+            let _: Echo = try await wrong.call("echo", Echo(text: "x"))
+            XCTFail("a client with the wrong secret got an answer")
+        } catch {
+            XCTAssertEqual(error.code, .unauthenticated, error.message)
+        }
+        // A server with another secret cannot impersonate this one either.
+        var service = RPCService()
+        service.register("echo") { (input: Echo, _) in input }
+        let impostor = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: Array("the impostor's own secret".utf8)),
+                                 service: service, group: group, logger: Logger(label: "test", level: .error))
+        let impostorAddress = try impostor.start()
+        defer { impostor.stop() }
+        do {
+            let _: Echo = try await client(to: impostorAddress).call("echo", Echo(text: "x"))
+            XCTFail("talked to a server that does not hold the secret")
+        } catch {
+            XCTAssertEqual(error.code, .unauthenticated, error.message)
+            XCTAssertTrue(error.message.contains("failed authentication"), error.message)
+        }
+    }
+
+    func testRequestsBeforeTheHandshakeCompletesAreRefused() throws {
+        guard let port = address.port else { return XCTFail() }
+        let raw = try TestHTTPClient(port: port)
+        // A first HELLO, then a request without ever proving the secret.
+        try raw.send(Frame(type: .hello, streamID: 0, payload: Hello(version: 1, peer: "x", nonce: Array(repeating: 7, count: 32)).payload()).encoded()
+                     + Frame(type: .request, streamID: 1, payload: RPCRequest(method: "echo", body: Array(#"{"text":"x"}"#.utf8)).payload()).encoded())
+        XCTAssertTrue(raw.isClosedByPeer())
     }
 }
 
