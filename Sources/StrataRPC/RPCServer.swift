@@ -12,6 +12,10 @@ public struct RPCServerConfiguration: Sendable {
     public var name = "strata"
     /// The shared secret peers must prove they hold (`STRATA_RPC_SECRET`).
     public var secret: [UInt8]
+    /// Calls one connection may have in flight; more are answered `resourceExhausted`.
+    public var maxInFlightPerConnection = 1_024
+    /// Calls the whole server may have in flight; more are answered `resourceExhausted`.
+    public var maxInFlight = 8_192
 
     /// Creates a configuration for `address`; only peers holding `secret` get in.
     public init(address: SocketAddress, secret: [UInt8]) {
@@ -28,6 +32,7 @@ public final class RPCServer: Sendable {
     private let group: EventLoopGroup
     private let logger: Logger
     private let listener = Mutex<Listener?>(nil)
+    private let inFlight = Atomic<Int>(0)
 
     /// Creates a server for `service`.
     public init(configuration: RPCServerConfiguration, service: RPCService, group: EventLoopGroup, logger: Logger) {
@@ -62,6 +67,16 @@ public final class RPCServer: Sendable {
     fileprivate var log: Logger { logger }
     fileprivate var name: String { configuration.name }
     fileprivate var secret: [UInt8] { configuration.secret }
+    fileprivate var maxInFlightPerConnection: Int { configuration.maxInFlightPerConnection }
+
+    /// Takes one of the server's call slots; false when all are in use.
+    fileprivate func acquireSlot() -> Bool {
+        if inFlight.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue <= configuration.maxInFlight { return true }
+        inFlight.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+        return false
+    }
+
+    fileprivate func releaseSlot() { inFlight.wrappingSubtract(1, ordering: .acquiringAndReleasing) }
 }
 
 /// One client connection's state. Lives on the connection's loop.
@@ -89,7 +104,10 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
     }
 
     func connectionClosed(_ connection: Connection) {
-        for task in running.values { task.cancel() }
+        for task in running.values {
+            task.cancel()
+            server.releaseSlot()
+        }
         running.removeAll()
     }
 
@@ -140,9 +158,19 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
                 refuse("malformed REQUEST: \(error.message)")
                 return
             }
+            // Over a limit the call is answered at once and the connection stays up:
+            // the caller may retry later or elsewhere.
+            guard running.count < server.maxInFlightPerConnection, server.acquireSlot() else {
+                let busy = RPCError(.resourceExhausted, "too many calls in flight; try again shortly")
+                connection.write(Frame(type: .error, streamID: frame.streamID, payload: busy.payload()).encoded())
+                return
+            }
             start(request, stream: frame.streamID)
         case .cancel:
-            running.removeValue(forKey: frame.streamID)?.cancel()
+            if let task = running.removeValue(forKey: frame.streamID) {
+                task.cancel()
+                server.releaseSlot()
+            }
         case .ping:
             connection.write(Frame(type: .pong, streamID: frame.streamID, payload: frame.payload).encoded())
         case .goaway, .pong:
@@ -165,8 +193,9 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
     }
 
     private func finish(_ stream: UInt32, _ reply: Frame) {
-        // A cancelled call's stream is gone; its late answer is dropped.
+        // A cancelled call's stream is gone (and its slot already released); its late answer is dropped.
         guard running.removeValue(forKey: stream) != nil else { return }
+        server.releaseSlot()
         connection.write(reply.encoded())
     }
 

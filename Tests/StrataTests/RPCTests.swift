@@ -231,6 +231,37 @@ extension RPCClientServerTests {
         }
     }
 
+    func testCallsOverTheInFlightLimitGetResourceExhaustedAndTheConnectionSurvives() async throws {
+        var service = RPCService()
+        service.register("slow") { (input: Echo, _) -> Echo in
+            try await Task.sleep(for: .milliseconds(input.delayMilliseconds))
+            return input
+        }
+        var configuration = RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret)
+        configuration.maxInFlightPerConnection = 2
+        let limited = RPCServer(configuration: configuration, service: service, group: group, logger: Logger(label: "test", level: .error))
+        let limitedAddress = try limited.start()
+        defer { limited.stop() }
+        let caller = client(to: limitedAddress)
+        let outcomes = try await withThrowingTaskGroup(of: RPCErrorCode?.self) { tasks in
+            for _ in 0..<5 {
+                tasks.addTask {
+                    do {
+                        let _: Echo = try await caller.call("slow", Echo(text: "x", delayMilliseconds: 300))
+                        return nil
+                    } catch {
+                        return (error as? RPCError)?.code ?? .unknown
+                    }
+                }
+            }
+            return try await tasks.reduce(into: [RPCErrorCode?]()) { $0.append($1) }
+        }
+        XCTAssertEqual(outcomes.filter { $0 == nil }.count, 2)
+        XCTAssertEqual(outcomes.filter { $0 == RPCErrorCode.resourceExhausted }.count, 3)
+        let after: Echo = try await caller.call("slow", Echo(text: "again", delayMilliseconds: 1))
+        XCTAssertEqual(after.text, "again")
+    }
+
     func testRequestsBeforeTheHandshakeCompletesAreRefused() throws {
         guard let port = address.port else { return XCTFail() }
         let raw = try TestHTTPClient(port: port)
