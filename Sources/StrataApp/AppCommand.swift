@@ -55,7 +55,7 @@ public enum AppCommand {
         logger.lifecycle("ready", ("listen", bound.description), ("routes", String(runtime.manifest.routes.count)), ("manifest", runtime.manifest.version))
         let reason = await ShutdownSignal.wait(environment: environment)
         logger.lifecycle("stopping", ("reason", reason))
-        server.stop()
+        await server.shutdown(grace: .seconds(10))
         data.close()
         group.shutdown()
         return 0

@@ -118,7 +118,7 @@ public enum DataCommand {
         logger.lifecycle("ready", ("listen", bound.description), ("database", "sqlite:\(path)"))
         let reason = await ShutdownSignal.wait(environment: environment)
         logger.lifecycle("stopping", ("reason", reason))
-        server.stop()
+        await server.shutdown(grace: .seconds(10))
         group.shutdown()
         return 0
     }

@@ -33,6 +33,7 @@ public final class RPCServer: Sendable {
     private let logger: Logger
     private let listener = Mutex<Listener?>(nil)
     private let inFlight = Atomic<Int>(0)
+    private let connections = Mutex<[ObjectIdentifier: RPCServerConnection]>([:])
 
     /// Creates a server for `service`.
     public init(configuration: RPCServerConfiguration, service: RPCService, group: EventLoopGroup, logger: Logger) {
@@ -47,6 +48,7 @@ public final class RPCServer: Sendable {
     public func start() throws(SocketError) -> SocketAddress {
         let listener = try Listener(address: configuration.address, group: group) { [self] connection in
             let handler = RPCServerConnection(connection: connection, server: self)
+            connections.withLock { $0[ObjectIdentifier(handler)] = handler }
             do {
                 try connection.start(handler: handler)
             } catch {
@@ -60,6 +62,23 @@ public final class RPCServer: Sendable {
     /// Stops accepting connections.
     public func stop() {
         listener.withLock { $0?.close() }
+    }
+
+    /// Stops accepting, tells every peer with GOAWAY to send no new calls,
+    /// lets calls in flight finish (up to `grace`), then closes the connections.
+    public func shutdown(grace: Duration = .seconds(10)) async {
+        stop()
+        let open = connections.withLock { Array($0.values) }
+        for handler in open { handler.connection.loop.execute { handler.goAway() } }
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline && inFlight.load(ordering: .acquiring) > 0 {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        for handler in open { handler.connection.loop.execute { handler.connection.close(afterFlush: true) } }
+    }
+
+    fileprivate func forget(_ handler: RPCServerConnection) {
+        _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(handler)) }
     }
 
     fileprivate var frameDecoder: FrameDecoder { FrameDecoder(maxFrameSize: configuration.maxFrameSize) }
@@ -81,6 +100,7 @@ public final class RPCServer: Sendable {
 
 /// One client connection's state. Lives on the connection's loop.
 private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable {
+    private var goingAway = false
     let connection: Connection
     let server: RPCServer
     let decoder: FrameDecoder
@@ -103,7 +123,18 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
         decoder.forEachFrame(in: connection, malformed: { refuse($0.message) }, handle)
     }
 
+    /// Announces shutdown: calls already running finish, new ones are refused.
+    func goAway() {
+        guard !goingAway, !connection.isClosed else { return }
+        goingAway = true
+        var payload = ByteBuffer()
+        payload.write(bigEndian: running.keys.max() ?? 0)
+        payload.writeShortString("server is shutting down")
+        connection.write(Frame(type: .goaway, streamID: 0, payload: payload.storage).encoded())
+    }
+
     func connectionClosed(_ connection: Connection) {
+        server.forget(self)
         for task in running.values {
             task.cancel()
             server.releaseSlot()
@@ -156,6 +187,11 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
                 request = try RPCRequest(payload: frame.payload)
             } catch {
                 refuse("malformed REQUEST: \(error.message)")
+                return
+            }
+            guard !goingAway else {
+                let closing = RPCError(.unavailable, "server is shutting down")
+                connection.write(Frame(type: .error, streamID: frame.streamID, payload: closing.payload()).encoded())
                 return
             }
             // Over a limit the call is answered at once and the connection stays up:

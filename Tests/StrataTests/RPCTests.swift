@@ -262,6 +262,31 @@ extension RPCClientServerTests {
         XCTAssertEqual(after.text, "again")
     }
 
+    func testShutdownLetsCallsInFlightFinishAndRefusesNewOnes() async throws {
+        var service = RPCService()
+        service.register("slow") { (input: Echo, _) -> Echo in
+            try await Task.sleep(for: .milliseconds(input.delayMilliseconds))
+            return input
+        }
+        let draining = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
+                                 service: service, group: group, logger: Logger(label: "test", level: .error))
+        let caller = client(to: try draining.start())
+        let pending = Task { () -> String? in
+            let reply: Echo? = try? await caller.call("slow", Echo(text: "finished", delayMilliseconds: 300))
+            return reply?.text
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        await draining.shutdown(grace: .seconds(5))
+        let finished = await pending.value
+        XCTAssertEqual(finished, "finished", "a call in flight when shutdown began completes")
+        do {
+            let _: Echo = try await caller.call("slow", Echo(text: "late", delayMilliseconds: 1))
+            XCTFail("a new call after GOAWAY was answered")
+        } catch {
+            XCTAssertEqual(error.code, .unavailable)
+        }
+    }
+
     func testRequestsBeforeTheHandshakeCompletesAreRefused() throws {
         guard let port = address.port else { return XCTFail() }
         let raw = try TestHTTPClient(port: port)
