@@ -16,7 +16,7 @@ public enum AppCommand {
             OptionSpec("listen", env: "STRATA_APP_LISTEN", value: "ADDRESS", default: "127.0.0.1:7001",
                        help: "RPC address: host:port (port 0 picks one) or unix:/path"),
             OptionSpec("data", env: "STRATA_DATA_URL", value: "ADDRESS", default: "127.0.0.1:7002",
-                       help: "the data tier's RPC address"),
+                       help: "the data tier's RPC addresses, comma-separated (host names are re-resolved)"),
             .eventLoops,
             .logLevel,
         ],
@@ -38,14 +38,14 @@ public enum AppCommand {
     static func runServe(_ options: ParsedOptions, modules: [any DomainModule], environment: [String: String]) async throws -> Int32 {
         let logger = Logger(label: "app", level: Logger.Level(name: options.string("log-level") ?? "info") ?? .info)
         let address = try SocketAddress(parsing: options.string("listen") ?? "127.0.0.1:7001")
-        let dataAddress = try SocketAddress(parsing: options.string("data") ?? "127.0.0.1:7002")
+        let dataAddresses = try SocketAddress.list(parsing: options.string("data") ?? "127.0.0.1:7002")
         let loops = try options.int("loops", in: 1...256)
         let secret = try RPCSecret.load(from: environment)
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
-        let data = RPCClient(address: dataAddress, group: group, callerName: "app", secret: secret)
+        let data = RPCClient(addresses: dataAddresses, group: group, callerName: "app", secret: secret)
         do {
             let health: DataHealth = try await data.call(DataMethod.health, Empty(), timeout: .seconds(5))
-            logger.info("data tier reachable", ("data", dataAddress.description), ("engine", health.engine))
+            logger.info("data tier reachable", ("data", dataAddresses.map(\.description).joined(separator: ",")), ("engine", health.engine))
         } catch {
             throw StartupError("the data tier is not reachable: \(error.message) (is 'strata-data serve' running there? see --data)")
         }

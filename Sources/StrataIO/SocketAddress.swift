@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import StrataCore
 
 /// Where a socket listens or connects: `host:port`, `[v6]:port` or `unix:/path`.
 public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
@@ -41,6 +42,15 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
         self = .tcp(host: String(host), port: port)
     }
 
+    /// Parses a comma-separated list of addresses, such as `app-1:7001,app-2:7001`.
+    public static func list(parsing text: String) throws(SocketError) -> [SocketAddress] {
+        let parts = text.split(separator: ",").map { $0.trimmed() }.filter { !$0.isEmpty }
+        guard !parts.isEmpty else { throw SocketError(operation: "parse address", message: "no address given") }
+        var addresses: [SocketAddress] = []
+        for part in parts { addresses.append(try SocketAddress(parsing: part)) }
+        return addresses
+    }
+
     public var description: String {
         switch self {
         case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
@@ -52,6 +62,37 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
     public var port: Int? {
         if case .tcp(_, let port) = self { return port }
         return nil
+    }
+
+    /// Whether this is a TCP address with a host name (not a numeric address),
+    /// which may resolve to several addresses that change over time.
+    public var isHostName: Bool {
+        guard case .tcp(let host, _) = self else { return false }
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) != 1 && inet_pton(AF_INET6, host, &v6) != 1
+    }
+
+    /// Every numeric address a host name resolves to (empty if it does not
+    /// resolve); other addresses resolve to themselves.
+    public func resolveAll() -> [SocketAddress] {
+        guard case .tcp(let host, let port) = self, isHostName else { return [self] }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &list) == 0 else { return [] }
+        defer { freeaddrinfo(list) }
+        var found: [SocketAddress] = []
+        var cursor = list
+        while let info = cursor {
+            var name = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &name, socklen_t(name.count), nil, 0, NI_NUMERICHOST) == 0 {
+                let numeric = SocketAddress.tcp(host: name.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }, port: port)
+                if !found.contains(numeric) { found.append(numeric) }
+            }
+            cursor = info.pointee.ai_next
+        }
+        return found
     }
 
     /// Resolves the address and calls `body` with each candidate sockaddr until one succeeds.

@@ -2,42 +2,69 @@ import StrataCore
 import StrataIO
 import Synchronization
 
-/// Calls methods on one RPC endpoint over a single multiplexed connection,
-/// opened on first use and again after it drops.
+/// Calls methods on a service that one or more endpoints provide.
+///
+/// Each endpoint keeps one multiplexed, authenticated connection. A call goes
+/// to the reachable endpoint with the fewest calls outstanding; an endpoint
+/// that cannot be reached backs off (with jitter) and is tried again later. A
+/// call whose connection could not be opened was never sent, so it moves on to
+/// the next endpoint; a call that was sent is never repeated. Host names are
+/// re-resolved every 10 seconds, so every replica behind a DNS name (as with
+/// docker-compose) gets calls.
 public final class RPCClient: Sendable {
-    /// The endpoint called.
-    public let address: SocketAddress
+    /// The addresses as configured.
+    public let addresses: [SocketAddress]
     private let group: EventLoopGroup
     private let callerName: String
     private let secret: [UInt8]
     private let maxFrameSize: Int
-    private let state = Mutex<State>(State())
+    private let endpoints: Mutex<(list: [RPCEndpoint], resolvedAt: ContinuousClock.Instant?)>
+    private let cursor = Atomic<Int>(0)
 
-    private struct State {
-        var connection: ClientConnection?
-        var connecting: Task<ClientConnection, any Error>?
+    /// How often host names are resolved again.
+    static let resolveInterval: Duration = .seconds(10)
+
+    /// Creates a client for one address.
+    public convenience init(address: SocketAddress, group: EventLoopGroup, callerName: String, secret: [UInt8], maxFrameSize: Int = 16 << 20) {
+        self.init(addresses: [address], group: group, callerName: callerName, secret: secret, maxFrameSize: maxFrameSize)
     }
 
-    /// Creates a client for `address`; `callerName` (the calling tier) goes
+    /// Creates a client for `addresses`; `callerName` (the calling tier) goes
     /// into HELLO and metadata, and `secret` authenticates both ends.
-    public init(address: SocketAddress, group: EventLoopGroup, callerName: String, secret: [UInt8], maxFrameSize: Int = 16 << 20) {
-        self.address = address
+    public init(addresses: [SocketAddress], group: EventLoopGroup, callerName: String, secret: [UInt8], maxFrameSize: Int = 16 << 20) {
+        precondition(!addresses.isEmpty, "an RPC client needs at least one address")
+        self.addresses = addresses
         self.group = group
         self.callerName = callerName
         self.secret = secret
         self.maxFrameSize = maxFrameSize
+        endpoints = Mutex(([], nil))
     }
 
     /// Calls `method` with an encoded body and returns the encoded result.
     public func call(
         _ method: String, body: [UInt8], metadata: [String: String] = [:], timeout: Duration = .seconds(30)
     ) async throws(RPCError) -> [UInt8] {
-        let connection = try await connection()
         var metadata = metadata
         metadata[RPCMetadataKey.caller] = metadata[RPCMetadataKey.caller] ?? callerName
         let milliseconds = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let request = RPCRequest(method: method, timeoutMilliseconds: milliseconds, metadata: metadata, body: body)
-        return try await connection.send(request, timeout: timeout).get()
+        let candidates = currentEndpoints()
+        var tried: Set<ObjectIdentifier> = []
+        var lastError = RPCError(.unavailable, "no endpoint for \(addresses.map(\.description).joined(separator: ", "))")
+        while let endpoint = pick(from: candidates, excluding: tried) {
+            tried.insert(ObjectIdentifier(endpoint))
+            let connection: ClientConnection
+            do {
+                connection = try await endpoint.connection()
+            } catch {
+                // Not sent anywhere yet: safe to try the next endpoint.
+                lastError = error
+                continue
+            }
+            return try await endpoint.send(request, on: connection, timeout: timeout).get()
+        }
+        throw lastError
     }
 
     /// Calls `method` with a typed argument and decodes a typed result.
@@ -54,196 +81,61 @@ public final class RPCClient: Sendable {
         }
     }
 
-    /// Closes the connection; later calls open a new one.
+    /// Closes every connection; later calls open new ones.
     public func close() {
-        let connection = state.withLock { state in
-            defer { state.connection = nil }
-            return state.connection
-        }
-        connection?.close()
+        for endpoint in endpoints.withLock({ $0.list }) { endpoint.close() }
     }
 
-    private func connection() async throws(RPCError) -> ClientConnection {
-        if let connection = state.withLock({ $0.connection }), connection.isOpen { return connection }
-        let task: Task<ClientConnection, any Error> = state.withLock { state in
-            if let connecting = state.connecting { return connecting }
-            let connecting = Task { try await self.open() }
-            state.connecting = connecting
-            return connecting
+    /// The endpoint with the fewest calls outstanding among those not backing
+    /// off; if all are backing off, the one whose back-off ends first.
+    private func pick(from candidates: [RPCEndpoint], excluding tried: Set<ObjectIdentifier>) -> RPCEndpoint? {
+        let untried = candidates.filter { !tried.contains(ObjectIdentifier($0)) }
+        guard !untried.isEmpty else { return nil }
+        let now = ContinuousClock.now
+        let ready = untried.filter { !$0.isBackingOff(at: now) }
+        guard !ready.isEmpty else {
+            return untried.min { ($0.retryAt ?? now) < ($1.retryAt ?? now) }
         }
-        do {
-            let connection = try await task.value
-            state.withLock { state in
-                state.connection = connection
-                state.connecting = nil
+        // Start the scan at a rotating position so ties spread across endpoints.
+        let start = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
+        var best: RPCEndpoint?
+        for offset in 0..<ready.count {
+            let endpoint = ready[(start &+ offset) % ready.count]
+            if best == nil || endpoint.outstanding < best!.outstanding { best = endpoint }
+        }
+        return best
+    }
+
+    /// The endpoints, resolving host names again when they are due.
+    private func currentEndpoints() -> [RPCEndpoint] {
+        let (list, resolvedAt) = endpoints.withLock { ($0.list, $0.resolvedAt) }
+        let hasNames = addresses.contains { $0.isHostName }
+        if !list.isEmpty && (!hasNames || resolvedAt.map({ ContinuousClock.now - $0 < Self.resolveInterval }) ?? false) {
+            return list
+        }
+        var resolved: [SocketAddress] = []
+        for address in addresses {
+            let all = address.isHostName ? address.resolveAll() : [address]
+            resolved.append(contentsOf: all.isEmpty ? [address] : all)
+        }
+        return endpoints.withLock { state in
+            var kept: [RPCEndpoint] = []
+            for address in resolved where !kept.contains(where: { $0.address == address }) {
+                kept.append(state.list.first { $0.address == address } ?? RPCEndpoint(address: address) { [self] in try await self.open($0) })
             }
-            return connection
-        } catch {
-            state.withLock { $0.connecting = nil }
-            if let error = error as? RPCError { throw error }
-            throw RPCError(.unavailable, error is SocketError ? "\(error)" : "cannot reach \(address): \(error)")
+            for gone in state.list where !kept.contains(where: { $0 === gone }) { gone.close() }
+            state = (kept, .now)
+            return kept
         }
     }
 
-    /// Connects and completes the authenticated HELLO handshake.
-    private func open() async throws -> ClientConnection {
+    /// Connects to `address` and completes the authenticated HELLO handshake.
+    private func open(_ address: SocketAddress) async throws -> ClientConnection {
         let socket = try await Connection.connect(to: address, on: group.next())
         let client = ClientConnection(connection: socket, decoder: FrameDecoder(maxFrameSize: maxFrameSize), secret: secret, name: callerName)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             socket.loop.execute { client.beginHandshake(continuation) }
         }
         return client
-    }
-}
-
-/// One connection's calls in flight. Loop-confined, except `isOpen`.
-private final class ClientConnection: ConnectionHandler, @unchecked Sendable {
-    typealias Reply = CheckedContinuation<Result<[UInt8], RPCError>, Never>
-
-    let connection: Connection
-    let decoder: FrameDecoder
-    private let secret: [UInt8]
-    private let name: String
-    private let clientNonce = Digest.randomBytes(PeerAuthentication.nonceSize)
-    private var handshake: CheckedContinuation<Void, any Error>?
-    private let open = Atomic<Bool>(true)
-    private var pending: [UInt32: (reply: Reply, call: Call)] = [:]
-    private var nextStream: UInt32 = 1
-
-    /// Remembers which stream a call got, so cancellation can name it.
-    final class Call: @unchecked Sendable {
-        var stream: UInt32 = 0
-        var deadline: TimerHandle?
-    }
-
-    init(connection: Connection, decoder: FrameDecoder, secret: [UInt8], name: String) {
-        self.connection = connection
-        self.decoder = decoder
-        self.secret = secret
-        self.name = name
-    }
-
-    /// Sends the first HELLO; `continuation` resumes once the server has proved
-    /// it holds the secret and this side has sent its own proof.
-    func beginHandshake(_ continuation: CheckedContinuation<Void, any Error>) {
-        handshake = continuation
-        do {
-            try connection.start(handler: self)
-        } catch {
-            finishHandshake(.failure(error))
-            return
-        }
-        connection.write(Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: name, nonce: clientNonce).payload()).encoded())
-        connection.loop.scheduleTimer(after: .seconds(5)) { [self] in
-            guard handshake != nil else { return }
-            fail(RPCError(.unavailable, "\(connection.peer) did not answer the HELLO handshake within 5 s"))
-        }
-    }
-
-    private func finishHandshake(_ result: Result<Void, any Error>) {
-        guard let continuation = handshake else { return }
-        handshake = nil
-        continuation.resume(with: result)
-    }
-
-    private func completeHandshake(_ hello: Hello) {
-        let expected = PeerAuthentication.serverProof(secret: secret, clientNonce: clientNonce, serverNonce: hello.nonce)
-        guard hello.version == rpcProtocolVersion, hello.nonce.count == PeerAuthentication.nonceSize,
-              Digest.constantTimeEquals(hello.proof, expected)
-        else {
-            fail(RPCError(.unauthenticated, "\(connection.peer) failed authentication: it does not hold the same STRATA_RPC_SECRET"))
-            return
-        }
-        let proof = PeerAuthentication.clientProof(secret: secret, clientNonce: clientNonce, serverNonce: hello.nonce)
-        connection.write(Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: name, proof: proof).payload()).encoded())
-        finishHandshake(.success(()))
-    }
-
-    var isOpen: Bool { open.load(ordering: .acquiring) }
-
-    func close() {
-        connection.loop.execute { self.connection.close() }
-    }
-
-    func send(_ request: RPCRequest, timeout: Duration) async -> Result<[UInt8], RPCError> {
-        let call = Call()
-        let loop = connection.loop
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: Reply) in
-                loop.execute { self.start(request, call: call, timeout: timeout, continuation: continuation) }
-            }
-        } onCancel: {
-            loop.execute { self.abandon(call, with: RPCError(.cancelled, "the call was cancelled")) }
-        }
-    }
-
-    private func start(_ request: RPCRequest, call: Call, timeout: Duration, continuation: Reply) {
-        guard isOpen else {
-            continuation.resume(returning: .failure(RPCError(.unavailable, "connection to \(connection.peer) is closed")))
-            return
-        }
-        let stream = nextStream
-        nextStream = nextStream == UInt32.max ? 1 : nextStream + 1
-        call.stream = stream
-        pending[stream] = (continuation, call)
-        connection.write(Frame(type: .request, flags: Frame.jsonBody, streamID: stream, payload: request.payload()).encoded())
-        call.deadline = connection.loop.scheduleTimer(after: timeout) { [self] in
-            abandon(call, with: RPCError(.deadlineExceeded, "\(request.method) did not answer within \(timeout)"))
-        }
-    }
-
-    /// Gives up on a call (deadline or cancellation) and tells the server to stop working on it.
-    private func abandon(_ call: Call, with error: RPCError) {
-        guard call.stream != 0, pending[call.stream] != nil else { return }
-        connection.write(Frame(type: .cancel, streamID: call.stream, payload: []).encoded())
-        finish(call.stream, .failure(error))
-    }
-
-    private func finish(_ stream: UInt32, _ result: Result<[UInt8], RPCError>) {
-        guard let (reply, call) = pending.removeValue(forKey: stream) else { return }
-        call.deadline?.cancel()
-        reply.resume(returning: result)
-    }
-
-    func connectionReadable(_ connection: Connection) {
-        decoder.forEachFrame(in: connection, malformed: { error in
-            fail(RPCError(.internal, "malformed frame from \(connection.peer): \(error.message)"))
-        }, handle)
-    }
-
-    private func handle(_ frame: Frame) {
-        switch frame.type {
-        case .response:
-            finish(frame.streamID, .success(frame.payload))
-        case .error where frame.streamID == 0:
-            let error = RPCError(payload: frame.payload)
-            fail(RPCError(error.code == .unknown ? .unavailable : error.code, "\(connection.peer) refused the connection: \(error.message)"))
-        case .error:
-            finish(frame.streamID, .failure(RPCError(payload: frame.payload)))
-        case .ping:
-            connection.write(Frame(type: .pong, streamID: frame.streamID, payload: frame.payload).encoded())
-        case .goaway:
-            open.store(false, ordering: .releasing)
-        case .hello:
-            guard handshake != nil, let hello = try? Hello(payload: frame.payload) else { return }
-            completeHandshake(hello)
-        case .pong, .request, .cancel:
-            break
-        }
-    }
-
-    func connectionClosed(_ connection: Connection) {
-        failAll(RPCError(.unavailable, "connection to \(connection.peer) closed"))
-    }
-
-    private func fail(_ error: RPCError) {
-        failAll(error)
-        connection.close()
-    }
-
-    private func failAll(_ error: RPCError) {
-        open.store(false, ordering: .releasing)
-        finishHandshake(.failure(error))
-        for stream in Array(pending.keys) { finish(stream, .failure(error)) }
     }
 }

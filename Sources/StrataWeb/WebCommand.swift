@@ -20,7 +20,7 @@ public enum WebCommand {
         options: [
             OptionSpec("host", env: "STRATA_WEB_HOST", value: "HOST", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for all)"),
             OptionSpec("port", env: "STRATA_WEB_PORT", value: "N", default: "8080", help: "HTTP port (0 picks a free one)"),
-            OptionSpec("app", env: "STRATA_APP_URL", value: "ADDRESS", default: "127.0.0.1:7001", help: "the application tier's RPC address"),
+            OptionSpec("app", env: "STRATA_APP_URL", value: "ADDRESS", default: "127.0.0.1:7001", help: "the application tier's RPC addresses, comma-separated (host names are re-resolved)"),
             OptionSpec("public", env: "STRATA_PUBLIC_DIR", value: "DIR", help: "folder served under /static/ (default: the bundled assets)"),
             OptionSpec("max-body", env: "STRATA_MAX_BODY_BYTES", value: "BYTES", default: "1048576", help: "largest request body accepted"),
             OptionSpec("idle-timeout", env: "STRATA_HTTP_IDLE_TIMEOUT", value: "SECONDS", default: "60", help: "close keep-alive connections idle this long"),
@@ -58,7 +58,7 @@ public enum WebCommand {
         let logger = Logger(label: "web", level: Logger.Level(name: options.string("log-level") ?? "info") ?? .info)
         let port = try options.int("port", in: 0...65535) ?? 8080
         let address = try SocketAddress(parsing: "\(options.string("host") ?? "127.0.0.1"):\(port)")
-        let appAddress = try SocketAddress(parsing: options.string("app") ?? "127.0.0.1:7001")
+        let appAddresses = try SocketAddress.list(parsing: options.string("app") ?? "127.0.0.1:7001")
         let loops = try options.int("loops", in: 1...256)
         var configuration = HTTPServerConfiguration(address: address)
         configuration.limits.maxBodySize = try options.int("max-body", in: 0...(1 << 30)) ?? (1 << 20)
@@ -78,7 +78,7 @@ public enum WebCommand {
 
         let secret = try RPCSecret.load(from: environment)
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
-        let app = RPCClient(address: appAddress, group: group, callerName: "web", secret: secret)
+        let app = RPCClient(addresses: appAddresses, group: group, callerName: "web", secret: secret)
         let manifest: RouteManifest
         do {
             manifest = try await app.call(RouteManifest.method, Empty(), timeout: .seconds(5))

@@ -1,0 +1,155 @@
+import StrataCore
+import StrataIO
+import Synchronization
+
+/// One connection's calls in flight. Loop-confined, except `isOpen`.
+final class ClientConnection: ConnectionHandler, @unchecked Sendable {
+    typealias Reply = CheckedContinuation<Result<[UInt8], RPCError>, Never>
+
+    let connection: Connection
+    let decoder: FrameDecoder
+    private let secret: [UInt8]
+    private let name: String
+    private let clientNonce = Digest.randomBytes(PeerAuthentication.nonceSize)
+    private var handshake: CheckedContinuation<Void, any Error>?
+    private let open = Atomic<Bool>(true)
+    private var pending: [UInt32: (reply: Reply, call: Call)] = [:]
+    private var nextStream: UInt32 = 1
+
+    /// Remembers which stream a call got, so cancellation can name it.
+    final class Call: @unchecked Sendable {
+        var stream: UInt32 = 0
+        var deadline: TimerHandle?
+    }
+
+    init(connection: Connection, decoder: FrameDecoder, secret: [UInt8], name: String) {
+        self.connection = connection
+        self.decoder = decoder
+        self.secret = secret
+        self.name = name
+    }
+
+    /// Sends the first HELLO; `continuation` resumes once the server has proved
+    /// it holds the secret and this side has sent its own proof.
+    func beginHandshake(_ continuation: CheckedContinuation<Void, any Error>) {
+        handshake = continuation
+        do {
+            try connection.start(handler: self)
+        } catch {
+            finishHandshake(.failure(error))
+            return
+        }
+        connection.write(Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: name, nonce: clientNonce).payload()).encoded())
+        connection.loop.scheduleTimer(after: .seconds(5)) { [self] in
+            guard handshake != nil else { return }
+            fail(RPCError(.unavailable, "\(connection.peer) did not answer the HELLO handshake within 5 s"))
+        }
+    }
+
+    private func finishHandshake(_ result: Result<Void, any Error>) {
+        guard let continuation = handshake else { return }
+        handshake = nil
+        continuation.resume(with: result)
+    }
+
+    private func completeHandshake(_ hello: Hello) {
+        let expected = PeerAuthentication.serverProof(secret: secret, clientNonce: clientNonce, serverNonce: hello.nonce)
+        guard hello.version == rpcProtocolVersion, hello.nonce.count == PeerAuthentication.nonceSize,
+              Digest.constantTimeEquals(hello.proof, expected)
+        else {
+            fail(RPCError(.unauthenticated, "\(connection.peer) failed authentication: it does not hold the same STRATA_RPC_SECRET"))
+            return
+        }
+        let proof = PeerAuthentication.clientProof(secret: secret, clientNonce: clientNonce, serverNonce: hello.nonce)
+        connection.write(Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: name, proof: proof).payload()).encoded())
+        finishHandshake(.success(()))
+    }
+
+    var isOpen: Bool { open.load(ordering: .acquiring) }
+
+    func close() {
+        connection.loop.execute { self.connection.close() }
+    }
+
+    func send(_ request: RPCRequest, timeout: Duration) async -> Result<[UInt8], RPCError> {
+        let call = Call()
+        let loop = connection.loop
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: Reply) in
+                loop.execute { self.start(request, call: call, timeout: timeout, continuation: continuation) }
+            }
+        } onCancel: {
+            loop.execute { self.abandon(call, with: RPCError(.cancelled, "the call was cancelled")) }
+        }
+    }
+
+    private func start(_ request: RPCRequest, call: Call, timeout: Duration, continuation: Reply) {
+        guard isOpen else {
+            continuation.resume(returning: .failure(RPCError(.unavailable, "connection to \(connection.peer) is closed")))
+            return
+        }
+        let stream = nextStream
+        nextStream = nextStream == UInt32.max ? 1 : nextStream + 1
+        call.stream = stream
+        pending[stream] = (continuation, call)
+        connection.write(Frame(type: .request, flags: Frame.jsonBody, streamID: stream, payload: request.payload()).encoded())
+        call.deadline = connection.loop.scheduleTimer(after: timeout) { [self] in
+            abandon(call, with: RPCError(.deadlineExceeded, "\(request.method) did not answer within \(timeout)"))
+        }
+    }
+
+    /// Gives up on a call (deadline or cancellation) and tells the server to stop working on it.
+    private func abandon(_ call: Call, with error: RPCError) {
+        guard call.stream != 0, pending[call.stream] != nil else { return }
+        connection.write(Frame(type: .cancel, streamID: call.stream, payload: []).encoded())
+        finish(call.stream, .failure(error))
+    }
+
+    private func finish(_ stream: UInt32, _ result: Result<[UInt8], RPCError>) {
+        guard let (reply, call) = pending.removeValue(forKey: stream) else { return }
+        call.deadline?.cancel()
+        reply.resume(returning: result)
+    }
+
+    func connectionReadable(_ connection: Connection) {
+        decoder.forEachFrame(in: connection, malformed: { error in
+            fail(RPCError(.internal, "malformed frame from \(connection.peer): \(error.message)"))
+        }, handle)
+    }
+
+    private func handle(_ frame: Frame) {
+        switch frame.type {
+        case .response:
+            finish(frame.streamID, .success(frame.payload))
+        case .error where frame.streamID == 0:
+            let error = RPCError(payload: frame.payload)
+            fail(RPCError(error.code == .unknown ? .unavailable : error.code, "\(connection.peer) refused the connection: \(error.message)"))
+        case .error:
+            finish(frame.streamID, .failure(RPCError(payload: frame.payload)))
+        case .ping:
+            connection.write(Frame(type: .pong, streamID: frame.streamID, payload: frame.payload).encoded())
+        case .goaway:
+            open.store(false, ordering: .releasing)
+        case .hello:
+            guard handshake != nil, let hello = try? Hello(payload: frame.payload) else { return }
+            completeHandshake(hello)
+        case .pong, .request, .cancel:
+            break
+        }
+    }
+
+    func connectionClosed(_ connection: Connection) {
+        failAll(RPCError(.unavailable, "connection to \(connection.peer) closed"))
+    }
+
+    private func fail(_ error: RPCError) {
+        failAll(error)
+        connection.close()
+    }
+
+    private func failAll(_ error: RPCError) {
+        open.store(false, ordering: .releasing)
+        finishHandshake(.failure(error))
+        for stream in Array(pending.keys) { finish(stream, .failure(error)) }
+    }
+}

@@ -1,0 +1,93 @@
+import Synchronization
+import XCTest
+import StrataCore
+import StrataIO
+@testable import StrataRPC
+
+final class RPCBalancingTests: XCTestCase {
+    private let secret = Array("balancing test secret 0123".utf8)
+    private var group: EventLoopGroup!
+
+    override func setUp() { group = EventLoopGroup(loopCount: 2) }
+    override func tearDown() { group.shutdown() }
+
+    struct Reply: Codable, Sendable { let server: String }
+    struct Ask: Codable, Sendable { let delayMilliseconds: Int }
+
+    private func server(named name: String) throws -> (RPCServer, SocketAddress) {
+        var service = RPCService()
+        service.register("who") { (ask: Ask, _) -> Reply in
+            try await Task.sleep(for: .milliseconds(ask.delayMilliseconds))
+            return Reply(server: name)
+        }
+        let server = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
+                               service: service, group: group, logger: Logger(label: "test", level: .error))
+        return (server, try server.start())
+    }
+
+    private func callConcurrently(_ client: RPCClient, count: Int, delay: Int) async -> [String] {
+        await withTaskGroup(of: String.self) { tasks in
+            for _ in 0..<count {
+                tasks.addTask {
+                    let reply: Reply? = try? await client.call("who", Ask(delayMilliseconds: delay))
+                    return reply?.server ?? "failed"
+                }
+            }
+            return await tasks.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    func testConcurrentCallsSpreadOverTheEndpointsWithFewestOutstanding() async throws {
+        let (a, addressA) = try server(named: "a")
+        let (b, addressB) = try server(named: "b")
+        defer { a.stop(); b.stop() }
+        let client = RPCClient(addresses: [addressA, addressB], group: group, callerName: "web", secret: secret)
+        let answers = await callConcurrently(client, count: 20, delay: 100)
+        XCTAssertFalse(answers.contains("failed"))
+        XCTAssertGreaterThanOrEqual(answers.filter { $0 == "a" }.count, 5, "\(answers)")
+        XCTAssertGreaterThanOrEqual(answers.filter { $0 == "b" }.count, 5, "\(answers)")
+    }
+
+    func testCallsMoveToTheRemainingEndpointWhenOneGoesAway() async throws {
+        let (a, addressA) = try server(named: "a")
+        let (b, addressB) = try server(named: "b")
+        defer { b.stop() }
+        let client = RPCClient(addresses: [addressA, addressB], group: group, callerName: "web", secret: secret)
+        _ = await callConcurrently(client, count: 4, delay: 1)
+        await a.shutdown(grace: .seconds(1))
+        // The drained endpoint's connection closes and it refuses new ones:
+        // every call still gets an answer, from b.
+        try await Task.sleep(for: .milliseconds(100))
+        let answers = await callConcurrently(client, count: 10, delay: 1)
+        XCTAssertEqual(answers, Array(repeating: "b", count: 10), "\(answers)")
+    }
+
+    func testAllEndpointsDownIsUnavailableAndBackOffIsJittered() async throws {
+        let client = RPCClient(addresses: [.tcp(host: "127.0.0.1", port: 1), .tcp(host: "127.0.0.1", port: 2)], group: group, callerName: "web", secret: secret)
+        do {
+            let _: Reply = try await client.call("who", Ask(delayMilliseconds: 0))
+            XCTFail("no endpoint exists")
+        } catch {
+            XCTAssertEqual(error.code, .unavailable)
+        }
+        let delays = (0..<50).map { _ in RPCEndpoint.backoff(afterFailures: 3) }
+        XCTAssertTrue(delays.allSatisfy { $0 >= .milliseconds(100) && $0 <= .milliseconds(200) })
+        XCTAssertGreaterThan(Set(delays).count, 1, "back-off must be jittered")
+        XCTAssertLessThanOrEqual(RPCEndpoint.backoff(afterFailures: 40), .seconds(5))
+    }
+
+    func testHostNamesResolveToEveryAddress() async throws {
+        let (a, addressA) = try server(named: "a")
+        defer { a.stop() }
+        let named = SocketAddress.tcp(host: "localhost", port: addressA.port ?? 0)
+        XCTAssertTrue(named.isHostName)
+        XCTAssertFalse(addressA.isHostName)
+        XCTAssertTrue(named.resolveAll().contains(.tcp(host: "127.0.0.1", port: addressA.port ?? 0)))
+        XCTAssertEqual(SocketAddress.tcp(host: "no-such-host.invalid", port: 1).resolveAll(), [])
+        let client = RPCClient(address: named, group: group, callerName: "web", secret: secret)
+        let reply: Reply = try await client.call("who", Ask(delayMilliseconds: 0))
+        XCTAssertEqual(reply.server, "a")
+        XCTAssertEqual(try SocketAddress.list(parsing: "a:1, b:2,unix:/tmp/s"), [.tcp(host: "a", port: 1), .tcp(host: "b", port: 2), .unix(path: "/tmp/s")])
+        XCTAssertThrowsError(try SocketAddress.list(parsing: " , "))
+    }
+}
