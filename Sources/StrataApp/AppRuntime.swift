@@ -42,7 +42,8 @@ public struct AppRuntime: Sendable {
                 let requestID = rpc.requestID ?? "-"
                 let context = ModuleContext(
                     requestID: requestID, logger: logger,
-                    db: Database(client: data, requestID: requestID, logger: logger), metadata: rpc.metadata)
+                    db: Database(client: data, requestID: requestID, logger: logger, deadline: rpc.deadline),
+                    metadata: rpc.metadata, deadline: rpc.deadline)
                 do {
                     return try await handler(request.body, context)
                 } catch let error as RPCError {

@@ -8,6 +8,7 @@ public struct Database: Sendable {
     let client: RPCClient
     let requestID: String
     let logger: Logger
+    let deadline: ContinuousClock.Instant?
 
     /// Runs a query and decodes each row into a `T` by column name.
     public func query<T: Decodable>(_ type: T.Type, _ sql: String, _ parameters: SQLValue...) async throws -> [T] {
@@ -32,8 +33,11 @@ public struct Database: Sendable {
     }
 
     private func call<Output: Decodable>(_ method: String, _ statement: SQLStatement) async throws -> Output {
+        // The data tier gets only what is left of the caller's time.
+        let remaining = deadline.map { $0 - .now } ?? .seconds(30)
+        guard remaining > .zero else { throw RPCError(.deadlineExceeded, "the request ran out of time") }
         do {
-            return try await client.call(method, statement, metadata: [RPCMetadataKey.requestID: requestID])
+            return try await client.call(method, statement, metadata: [RPCMetadataKey.requestID: requestID], timeout: remaining)
         } catch {
             // Engine messages name tables and columns: log them, pass on only the code.
             logger.warning("data tier call failed", ("code", "\(error.code)"), ("error", error.message), ("request_id", requestID))

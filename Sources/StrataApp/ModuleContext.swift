@@ -11,4 +11,6 @@ public struct ModuleContext: Sendable {
     public let db: Database
     /// The caller's metadata, as sent over RPC.
     public let metadata: [String: String]
+    /// When the caller stops waiting; calls to the data tier get only the time left.
+    public let deadline: ContinuousClock.Instant?
 }

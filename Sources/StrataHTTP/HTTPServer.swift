@@ -179,6 +179,8 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     /// When the first byte of the request head now being received arrived.
     private var headStartedAt: ContinuousClock.Instant?
     private var processing = false
+    /// Handlers still working, by request sequence; cancelled when the client goes away.
+    private var running: [Int: Task<Void, Never>] = [:]
     /// The streamed response being written; later answers wait for it.
     private var stream: StreamState?
 
@@ -223,6 +225,9 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     }
 
     func connectionClosed(_ connection: Connection) {
+        // The client is gone: stop its work (an RPC call in flight sends CANCEL upstream).
+        for task in running.values { task.cancel() }
+        running.removeAll()
         finished.removeAll()
         stream?.waiting?.resume(throwing: HTTPBodyWriter.Closed())
         stream = nil
@@ -337,7 +342,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         case .later(let work):
             let loop = connection.loop
             let preference: (any TaskExecutor)? = configuration.handlerExecutor == .loop ? loop : nil
-            Task(executorPreference: preference) {
+            running[sequence] = Task(executorPreference: preference) {
                 let response = await work()
                 if loop.inEventLoop {
                     self.complete(sequence, Outcome(response: response, keepAlive: keepAlive, minorVersion: minor, omitBody: omitBody))
@@ -412,6 +417,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     }
 
     private func complete(_ sequence: Int, _ outcome: Outcome) {
+        running[sequence] = nil
         guard !connection.isClosed else { return }
         if sequence == nextToWrite && stream == nil {
             // The common case, the next answer in order: no reordering table.

@@ -26,6 +26,7 @@ public final class TestHTTPClient {
 
     private let fd: Int32
     private var buffer: [UInt8] = []
+    private var aborted = false
 
     /// Connects to 127.0.0.1:`port`; reads time out after `timeout` seconds.
     public init(port: Int, timeout: Int = 10) throws {
@@ -45,7 +46,7 @@ public final class TestHTTPClient {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(fd) }
+    deinit { if !aborted { close(fd) } }
 
     /// Sends raw bytes.
     public func send(_ text: String) throws { try send(Array(text.utf8)) }
@@ -58,6 +59,15 @@ public final class TestHTTPClient {
             guard n > 0 else { throw Failure(description: "send failed: errno \(errno)") }
             offset += n
         }
+    }
+
+    /// Closes with a reset (SO_LINGER 0), as a client that vanishes does.
+    public func abort() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+        aborted = true
     }
 
     /// Half-closes the sending side.

@@ -1,3 +1,4 @@
+import Synchronization
 import XCTest
 import StrataCore
 import StrataIO
@@ -132,6 +133,28 @@ final class HTTPServerTests: XCTestCase {
         await onLoop.shutdown(grace: .seconds(1))
     }
 
+    func testAHandlerIsCancelledWhenItsClientGoesAway() async throws {
+        let observed = CancellationProbe()
+        let probing = HTTPServer(configuration: HTTPServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0)), group: group) { _ in
+            do {
+                try await Task.sleep(for: .seconds(10))
+            } catch {
+                observed.markCancelled()
+            }
+            return .text("too late")
+        }
+        let port = try probing.start().port ?? 0
+        let client = try TestHTTPClient(port: port)
+        try client.send("GET /wait HTTP/1.1\r\nHost: h\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(100))
+        // A client that vanishes resets the connection. (A half-close, FIN only,
+        // still gets its answer: see testHalfClosedClientStillGetsItsAnswer.)
+        client.abort()
+        for _ in 0..<100 where !observed.cancelled { try await Task.sleep(for: .milliseconds(20)) }
+        XCTAssertTrue(observed.cancelled)
+        await probing.shutdown(grace: .seconds(1))
+    }
+
     func testResponseHeaderValuesCannotInjectHeaders() {
         var response = HTTPResponse.text("x")
         response.headers.add("X-Name", "a\r\nSet-Cookie: evil=1")
@@ -144,4 +167,10 @@ final class HTTPServerTests: XCTestCase {
     func testDateHeaderFormat() {
         XCTAssertEqual(HTTPDate.format(epochSeconds: 784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT")
     }
+}
+
+final class CancellationProbe: Sendable {
+    private let flag = Mutex(false)
+    func markCancelled() { flag.withLock { $0 = true } }
+    var cancelled: Bool { flag.withLock { $0 } }
 }
