@@ -12,6 +12,9 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
     private let name: String
     private let clientNonce = Digest.randomBytes(PeerAuthentication.nonceSize)
     private var handshake: CheckedContinuation<Void, any Error>?
+    private let pingInterval: Duration
+    /// When the last frame arrived; a peer silent for three ping intervals is dead.
+    private var lastReceived = ContinuousClock.now
     private let open = Atomic<Bool>(true)
     private var pending: [UInt32: (reply: Reply, call: Call)] = [:]
     private var nextStream: UInt32 = 1
@@ -22,11 +25,29 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
         var deadline: TimerHandle?
     }
 
-    init(connection: Connection, decoder: FrameDecoder, secret: [UInt8], name: String) {
+    init(connection: Connection, decoder: FrameDecoder, secret: [UInt8], name: String, pingInterval: Duration) {
         self.connection = connection
         self.decoder = decoder
         self.secret = secret
         self.name = name
+        self.pingInterval = pingInterval
+    }
+
+    /// Health check: after a quiet interval send PING; after three, give the
+    /// connection up, failing its calls, so the endpoint reconnects or backs off.
+    private func schedulePing() {
+        connection.loop.scheduleTimer(after: pingInterval) { [self] in
+            guard isOpen, !connection.isClosed else { return }
+            let quiet = ContinuousClock.now - lastReceived
+            if quiet >= pingInterval * 3 {
+                fail(RPCError(.unavailable, "\(connection.peer) stopped answering (no frame for \(quiet))"))
+                return
+            }
+            if quiet >= pingInterval {
+                connection.write(Frame(type: .ping, streamID: 0, payload: Digest.randomBytes(8)).encoded())
+            }
+            schedulePing()
+        }
     }
 
     /// Sends the first HELLO; `continuation` resumes once the server has proved
@@ -63,6 +84,7 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
         let proof = PeerAuthentication.clientProof(secret: secret, clientNonce: clientNonce, serverNonce: hello.nonce)
         connection.write(Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: name, proof: proof).payload()).encoded())
         finishHandshake(.success(()))
+        schedulePing()
     }
 
     var isOpen: Bool { open.load(ordering: .acquiring) }
@@ -112,6 +134,7 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
     }
 
     func connectionReadable(_ connection: Connection) {
+        lastReceived = .now
         decoder.forEachFrame(in: connection, malformed: { error in
             fail(RPCError(.internal, "malformed frame from \(connection.peer): \(error.message)"))
         }, handle)

@@ -18,6 +18,7 @@ public final class RPCClient: Sendable {
     private let callerName: String
     private let secret: [UInt8]
     private let maxFrameSize: Int
+    private let pingInterval: Duration
     private let endpoints: Mutex<(list: [RPCEndpoint], resolvedAt: ContinuousClock.Instant?)>
     private let cursor = Atomic<Int>(0)
 
@@ -25,19 +26,27 @@ public final class RPCClient: Sendable {
     static let resolveInterval: Duration = .seconds(10)
 
     /// Creates a client for one address.
-    public convenience init(address: SocketAddress, group: EventLoopGroup, callerName: String, secret: [UInt8], maxFrameSize: Int = 16 << 20) {
-        self.init(addresses: [address], group: group, callerName: callerName, secret: secret, maxFrameSize: maxFrameSize)
+    public convenience init(
+        address: SocketAddress, group: EventLoopGroup, callerName: String, secret: [UInt8],
+        maxFrameSize: Int = 16 << 20, pingInterval: Duration = .seconds(10)
+    ) {
+        self.init(addresses: [address], group: group, callerName: callerName, secret: secret, maxFrameSize: maxFrameSize, pingInterval: pingInterval)
     }
 
     /// Creates a client for `addresses`; `callerName` (the calling tier) goes
-    /// into HELLO and metadata, and `secret` authenticates both ends.
-    public init(addresses: [SocketAddress], group: EventLoopGroup, callerName: String, secret: [UInt8], maxFrameSize: Int = 16 << 20) {
+    /// into HELLO and metadata, and `secret` authenticates both ends. A connection
+    /// quiet for `pingInterval` is pinged, and given up after three.
+    public init(
+        addresses: [SocketAddress], group: EventLoopGroup, callerName: String, secret: [UInt8],
+        maxFrameSize: Int = 16 << 20, pingInterval: Duration = .seconds(10)
+    ) {
         precondition(!addresses.isEmpty, "an RPC client needs at least one address")
         self.addresses = addresses
         self.group = group
         self.callerName = callerName
         self.secret = secret
         self.maxFrameSize = maxFrameSize
+        self.pingInterval = pingInterval
         endpoints = Mutex(([], nil))
     }
 
@@ -132,7 +141,7 @@ public final class RPCClient: Sendable {
     /// Connects to `address` and completes the authenticated HELLO handshake.
     private func open(_ address: SocketAddress) async throws -> ClientConnection {
         let socket = try await Connection.connect(to: address, on: group.next())
-        let client = ClientConnection(connection: socket, decoder: FrameDecoder(maxFrameSize: maxFrameSize), secret: secret, name: callerName)
+        let client = ClientConnection(connection: socket, decoder: FrameDecoder(maxFrameSize: maxFrameSize), secret: secret, name: callerName, pingInterval: pingInterval)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             socket.loop.execute { client.beginHandshake(continuation) }
         }

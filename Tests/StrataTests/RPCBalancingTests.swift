@@ -76,6 +76,39 @@ final class RPCBalancingTests: XCTestCase {
         XCTAssertLessThanOrEqual(RPCEndpoint.backoff(afterFailures: 40), .seconds(5))
     }
 
+    func testASlowHandlerIsNotMistakenForADeadPeerButASilentPeerIs() async throws {
+        let serverGroup = EventLoopGroup(loopCount: 1)
+        defer { serverGroup.shutdown() }
+        var service = RPCService()
+        service.register("who") { (ask: Ask, _) -> Reply in
+            try await Task.sleep(for: .milliseconds(ask.delayMilliseconds))
+            return Reply(server: "s")
+        }
+        let server = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
+                               service: service, group: serverGroup, logger: Logger(label: "test", level: .error))
+        let address = try server.start()
+        defer { server.stop() }
+        let client = RPCClient(address: address, group: group, callerName: "web", secret: secret, pingInterval: .milliseconds(100))
+
+        // The handler takes longer than three ping intervals, but the peer answers PINGs meanwhile.
+        let slow: Reply = try await client.call("who", Ask(delayMilliseconds: 700))
+        XCTAssertEqual(slow.server, "s")
+
+        // Now the server's only event loop stalls: no PONG, so the call in flight fails.
+        let pending = Task { () -> RPCErrorCode? in
+            do {
+                let _: Reply = try await client.call("who", Ask(delayMilliseconds: 50))
+                return nil
+            } catch {
+                return (error as? RPCError)?.code ?? .unknown
+            }
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        serverGroup.loops[0].execute { usleep(1_500_000) }
+        let outcome = await pending.value
+        XCTAssertEqual(outcome, RPCErrorCode.unavailable)
+    }
+
     func testHostNamesResolveToEveryAddress() async throws {
         let (a, addressA) = try server(named: "a")
         defer { a.stop() }
