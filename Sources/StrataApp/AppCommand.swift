@@ -52,9 +52,9 @@ public enum AppCommand {
         let runtime = try AppRuntime(modules: modules, data: data, logger: logger)
         let server = RPCServer(configuration: RPCServerConfiguration(address: address, secret: secret), service: runtime.service, group: group, logger: logger)
         let bound = try server.start()
-        logger.lifecycle("ready", ("listen", bound.description), ("routes", String(runtime.manifest.routes.count)), ("manifest", runtime.manifest.version))
-        let reason = await ShutdownSignal.wait(environment: environment)
-        logger.lifecycle("stopping", ("reason", reason))
+        await ShutdownSignal.serve(
+            logger: logger, listen: bound.description, ("routes", String(runtime.manifest.routes.count)), ("manifest", runtime.manifest.version),
+            environment: environment)
         await server.shutdown(grace: .seconds(10))
         data.close()
         group.shutdown()

@@ -48,16 +48,12 @@ public struct Logger: Sendable {
         self.level = level
     }
 
-    /// Logs `message` with extra fields at `level`.
-    public func log(_ level: Level, _ message: String, _ fields: [(String, String)] = []) {
-        guard level >= self.level else { return }
+    /// Logs `message` with extra fields at `level`. `always` writes it whatever
+    /// the configured level, for lifecycle events (`ready`, `stopping`) that
+    /// `strata up` and operators' tooling wait for.
+    public func log(_ level: Level, _ message: String, _ fields: [(String, String)] = [], always: Bool = false) {
+        guard always || level >= self.level else { return }
         write(level, message, fields)
-    }
-
-    /// Logs a lifecycle event (`ready`, `stopping`) at info level whatever the
-    /// configured level: `strata up` and operators' tooling wait for these lines.
-    public func lifecycle(_ message: String, _ fields: (String, String)...) {
-        write(.info, message, fields)
     }
 
     private func write(_ level: Level, _ message: String, _ fields: [(String, String)]) {

@@ -10,6 +10,14 @@ public enum ShutdownSignal {
     /// launcher was killed outright stops instead of lingering.
     public static let parentVariable = "STRATA_PARENT_PID"
 
+    /// Announces the tier ready (the `msg=ready listen=...` line `strata up`
+    /// waits for), then suspends until asked to stop and logs why.
+    public static func serve(logger: Logger, listen: String, _ fields: (String, String)..., environment: [String: String]) async {
+        logger.log(.info, "ready", [("listen", listen)] + fields, always: true)
+        let reason = await wait(environment: environment)
+        logger.log(.info, "stopping", [("reason", reason)], always: true)
+    }
+
     /// Suspends until SIGINT or SIGTERM arrives (or the launcher dies); returns the signal's name.
     public static func wait(environment: [String: String]) async -> String {
         await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in

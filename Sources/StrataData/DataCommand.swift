@@ -115,9 +115,7 @@ public enum DataCommand {
             configuration: RPCServerConfiguration(address: address, secret: secret), service: DataService.make(database: database, logger: logger),
             group: group, logger: logger)
         let bound = try server.start()
-        logger.lifecycle("ready", ("listen", bound.description), ("database", "sqlite:\(path)"))
-        let reason = await ShutdownSignal.wait(environment: environment)
-        logger.lifecycle("stopping", ("reason", reason))
+        await ShutdownSignal.serve(logger: logger, listen: bound.description, ("database", "sqlite:\(path)"), environment: environment)
         await server.shutdown(grace: .seconds(10))
         group.shutdown()
         return 0

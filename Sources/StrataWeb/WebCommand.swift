@@ -92,9 +92,9 @@ public enum WebCommand {
         if options.flag("bench") { middleware.insert(BenchmarkEndpoints(), at: 0) }
         let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: application))
         let bound = try server.start()
-        logger.lifecycle("ready", ("listen", bound.description), ("url", "http://\(bound)/"), ("routes", String(manifest.routes.count)), ("manifest", manifest.version))
-        let reason = await ShutdownSignal.wait(environment: environment)
-        logger.lifecycle("stopping", ("reason", reason))
+        await ShutdownSignal.serve(
+            logger: logger, listen: bound.description, ("url", "http://\(bound)/"), ("routes", String(manifest.routes.count)),
+            ("manifest", manifest.version), environment: environment)
         await server.shutdown(grace: .seconds(10))
         app.close()
         group.shutdown()
