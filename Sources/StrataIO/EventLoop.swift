@@ -80,6 +80,7 @@ public final class EventLoop: @unchecked Sendable {
     @discardableResult
     public func scheduleTimer(after delay: Duration, _ callback: @escaping () -> Void) -> TimerHandle {
         let timer = TimerHandle(deadline: .now + delay, callback: callback)
+        timer.loop = self
         timers.insert(timer)
         return timer
     }
@@ -89,6 +90,11 @@ public final class EventLoop: @unchecked Sendable {
         stopRequested.store(true, ordering: .releasing)
         _ = strata_eventfd_signal(wakeFD)
     }
+
+    func removeTimer(_ timer: TimerHandle) { timers.remove(timer) }
+
+    /// Timers pending on this loop (for tests). Call on the loop.
+    var pendingTimers: Int { timers.count }
 
     func register(_ selectable: any Selectable, fd: Int32, events: UInt32) throws(SocketError) {
         guard strata_epoll_ctl(epollFD, STRATA_EPOLL_CTL_ADD, fd, events) == 0 else {

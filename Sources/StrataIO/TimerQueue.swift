@@ -2,41 +2,55 @@
 public final class TimerHandle: @unchecked Sendable {
     let deadline: ContinuousClock.Instant
     let callback: () -> Void
-    // Loop-confined: only the owning loop reads or writes it.
+    // Loop-confined: only the owning loop reads or writes these.
+    /// Position in the loop's heap; -1 once fired or cancelled.
+    var heapIndex = -1
     var isCancelled = false
+    weak var loop: EventLoop?
 
     init(deadline: ContinuousClock.Instant, callback: @escaping () -> Void) {
         self.deadline = deadline
         self.callback = callback
     }
 
-    /// Stops the callback from running. Call on the owning loop.
-    public func cancel() { isCancelled = true }
+    /// Stops the callback from running and removes it from the loop's heap
+    /// at once, so a timer per request (RPC deadlines) leaves nothing behind.
+    /// Call on the owning loop.
+    public func cancel() {
+        isCancelled = true  // also stops a timer already taken off the heap in this round
+        guard heapIndex >= 0 else { return }
+        loop?.removeTimer(self)
+    }
 }
 
-/// A binary min-heap of timers ordered by deadline.
-///
-/// Connections keep at most one pending timer each and re-arm it when it fires
-/// early (see `Connection`), so cancelled entries never pile up.
+/// A binary min-heap of timers ordered by deadline. Each timer knows its
+/// index, so cancelling removes it in O(log n) instead of leaving it to expire.
 struct TimerQueue {
     private var heap: [TimerHandle] = []
 
     var isEmpty: Bool { heap.isEmpty }
+    var count: Int { heap.count }
 
     mutating func insert(_ timer: TimerHandle) {
+        timer.heapIndex = heap.count
         heap.append(timer)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].deadline < heap[parent].deadline else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
+        siftUp(heap.count - 1)
     }
 
-    /// Milliseconds until the earliest live timer, rounded up; nil when none.
-    mutating func millisecondsUntilNext(now: ContinuousClock.Instant) -> Int32? {
-        while let first = heap.first, first.isCancelled { _ = popFirst() }
+    mutating func remove(_ timer: TimerHandle) {
+        let index = timer.heapIndex
+        guard index >= 0, index < heap.count, heap[index] === timer else { return }
+        timer.heapIndex = -1
+        let last = heap.removeLast()
+        guard index < heap.count else { return }
+        heap[index] = last
+        last.heapIndex = index
+        siftDown(index)
+        siftUp(last.heapIndex)
+    }
+
+    /// Milliseconds until the earliest timer, rounded up; nil when none.
+    func millisecondsUntilNext(now: ContinuousClock.Instant) -> Int32? {
         guard let first = heap.first else { return nil }
         if first.deadline <= now { return 0 }
         let (seconds, attoseconds) = (first.deadline - now).components
@@ -48,28 +62,39 @@ struct TimerQueue {
     mutating func popDue(now: ContinuousClock.Instant) -> [TimerHandle] {
         var due: [TimerHandle] = []
         while let first = heap.first, first.deadline <= now {
-            let timer = popFirst()
-            if !timer.isCancelled { due.append(timer) }
+            remove(first)
+            due.append(first)
         }
         return due
     }
 
-    private mutating func popFirst() -> TimerHandle {
-        let first = heap[0]
-        let last = heap.removeLast()
-        guard !heap.isEmpty else { return first }
-        heap[0] = last
-        var parent = 0
+    private mutating func siftUp(_ start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].deadline < heap[parent].deadline else { break }
+            swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
         while true {
             let left = parent * 2 + 1
             let right = left + 1
             var smallest = parent
             if left < heap.count && heap[left].deadline < heap[smallest].deadline { smallest = left }
             if right < heap.count && heap[right].deadline < heap[smallest].deadline { smallest = right }
-            if smallest == parent { break }
-            heap.swapAt(parent, smallest)
+            if smallest == parent { return }
+            swapAt(parent, smallest)
             parent = smallest
         }
-        return first
+    }
+
+    private mutating func swapAt(_ a: Int, _ b: Int) {
+        heap.swapAt(a, b)
+        heap[a].heapIndex = a
+        heap[b].heapIndex = b
     }
 }
