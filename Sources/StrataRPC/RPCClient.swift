@@ -98,21 +98,21 @@ public final class RPCClient: Sendable {
     /// The endpoint with the fewest calls outstanding among those not backing
     /// off; if all are backing off, the one whose back-off ends first.
     private func pick(from candidates: [RPCEndpoint], excluding tried: Set<ObjectIdentifier>) -> RPCEndpoint? {
-        let untried = candidates.filter { !tried.contains(ObjectIdentifier($0)) }
-        guard !untried.isEmpty else { return nil }
+        // One scan, no intermediate arrays: this runs on every call.
         let now = ContinuousClock.now
-        let ready = untried.filter { !$0.isBackingOff(at: now) }
-        guard !ready.isEmpty else {
-            return untried.min { ($0.retryAt ?? now) < ($1.retryAt ?? now) }
-        }
-        // Start the scan at a rotating position so ties spread across endpoints.
-        let start = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
+        let start = cursor.wrappingAdd(1, ordering: .relaxed).oldValue  // rotate so ties spread
         var best: RPCEndpoint?
-        for offset in 0..<ready.count {
-            let endpoint = ready[(start &+ offset) % ready.count]
-            if best == nil || endpoint.outstanding < best!.outstanding { best = endpoint }
+        var soonest: RPCEndpoint?
+        for offset in 0..<candidates.count {
+            let endpoint = candidates[(start &+ offset) % candidates.count]
+            guard !tried.contains(ObjectIdentifier(endpoint)) else { continue }
+            if endpoint.isBackingOff(at: now) {
+                if soonest == nil || (endpoint.retryAt ?? now) < (soonest!.retryAt ?? now) { soonest = endpoint }
+            } else if best == nil || endpoint.outstanding < best!.outstanding {
+                best = endpoint
+            }
         }
-        return best
+        return best ?? soonest
     }
 
     /// The endpoints, resolving host names again when they are due.
