@@ -19,6 +19,8 @@ public final class RPCClient: Sendable {
     private let secret: [UInt8]
     private let maxFrameSize: Int
     private let pingInterval: Duration
+    /// Whether any address is a host name that must be re-resolved.
+    private let hasHostNames: Bool
     private let endpoints: Mutex<(list: [RPCEndpoint], resolvedAt: ContinuousClock.Instant?)>
     private let cursor = Atomic<Int>(0)
 
@@ -47,6 +49,7 @@ public final class RPCClient: Sendable {
         self.secret = secret
         self.maxFrameSize = maxFrameSize
         self.pingInterval = pingInterval
+        hasHostNames = addresses.contains { $0.isHostName }
         endpoints = Mutex(([], nil))
     }
 
@@ -118,8 +121,7 @@ public final class RPCClient: Sendable {
     /// The endpoints, resolving host names again when they are due.
     private func currentEndpoints() -> [RPCEndpoint] {
         let (list, resolvedAt) = endpoints.withLock { ($0.list, $0.resolvedAt) }
-        let hasNames = addresses.contains { $0.isHostName }
-        if !list.isEmpty && (!hasNames || resolvedAt.map({ ContinuousClock.now - $0 < Self.resolveInterval }) ?? false) {
+        if !list.isEmpty && (!hasHostNames || resolvedAt.map({ ContinuousClock.now - $0 < Self.resolveInterval }) ?? false) {
             return list
         }
         var resolved: [SocketAddress] = []
