@@ -1,24 +1,26 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
-/// The `Date` header value, formatted once per second rather than per response.
-enum HTTPDate {
-    private static let cache = Mutex<(second: Int, line: [UInt8])>((-1, []))
+/// The `Date` header line, formatted once per second rather than per response.
+/// Each event loop has its own, so loops never contend for a shared cache.
+final class DateLineCache {
+    private var second = -1
+    private var line: [UInt8] = []
 
     /// `\r\nDate: <IMF-fixdate>\r\n` for the current second, as bytes ready to
     /// append after the `Server` value.
-    static func headerLine() -> [UInt8] {
-        let second = time(nil)
-        return cache.withLock { cached in
-            if cached.second != second {
-                cached = (second, Array("\r\nDate: \(format(epochSeconds: second))\r\n".utf8))
-            }
-            return cached.line
+    func current() -> [UInt8] {
+        let now = time(nil)
+        if now != second {
+            second = now
+            line = Array("\r\nDate: \(HTTPDate.format(epochSeconds: now))\r\n".utf8)
         }
+        return line
     }
+}
 
+enum HTTPDate {
     static func format(epochSeconds: Int) -> String {
         var t = epochSeconds
         var parts = tm()

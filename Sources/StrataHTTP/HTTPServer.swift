@@ -121,7 +121,7 @@ public final class HTTPServer: Sendable {
             return
         }
         let registry = registries[connection.loop.index]
-        let handler = HTTPConnectionHandler(connection: connection, configuration: configuration, handler: handler) { [self] handler in
+        let handler = HTTPConnectionHandler(connection: connection, configuration: configuration, handler: handler, date: registry.date) { [self] handler in
             registry.remove(handler)
             open.wrappingSubtract(1, ordering: .acquiringAndReleasing)
         }
@@ -137,6 +137,7 @@ public final class HTTPServer: Sendable {
 /// The HTTP connections of one event loop, swept for timeouts. Loop-confined.
 final class LoopConnections: @unchecked Sendable {
     let loop: EventLoop
+    let date = DateLineCache()
     private var handlers: [ObjectIdentifier: HTTPConnectionHandler] = [:]
     private var sweeping = false
 
@@ -162,32 +163,40 @@ final class LoopConnections: @unchecked Sendable {
     }
 }
 
-/// One connection's HTTP state. Lives on the connection's loop.
+/// One connection's HTTP state. Lives on the connection's loop, which is why
+/// its state skips the runtime exclusivity checks (see `Connection`).
 final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sendable {
     let connection: Connection
     private let configuration: HTTPServerConfiguration
     private let handler: any HTTPHandler
     private let onClose: @Sendable (HTTPConnectionHandler) -> Void
-    private var parser: RequestParser
-    private var nextSequence = 0
-    private var nextToWrite = 0
-    private var finished: [Int: Outcome] = [:]
-    private var inFlight = 0
-    private var acceptingRequests = true
-    private var sentContinue = false
-    private var lastActivity = ContinuousClock.now
+    private let date: DateLineCache
+    @exclusivity(unchecked) private var parser: RequestParser
+    @exclusivity(unchecked) private var nextSequence = 0
+    @exclusivity(unchecked) private var nextToWrite = 0
+    @exclusivity(unchecked) private var finished: [Int: Outcome] = [:]
+    @exclusivity(unchecked) private var inFlight = 0
+    @exclusivity(unchecked) private var acceptingRequests = true
+    @exclusivity(unchecked) private var sentContinue = false
+    @exclusivity(unchecked) private var lastActivity = ContinuousClock.now
     /// When the first byte of the request head now being received arrived.
-    private var headStartedAt: ContinuousClock.Instant?
-    private var processing = false
+    @exclusivity(unchecked) private var headStartedAt: ContinuousClock.Instant?
+    @exclusivity(unchecked) private var processing = false
     /// Handlers still working, by request sequence; cancelled when the client goes away.
-    private var running: [Int: Task<Void, Never>] = [:]
+    @exclusivity(unchecked) private var running: [Int: Task<Void, Never>] = [:]
     /// The streamed response being written; later answers wait for it.
-    private var stream: StreamState?
+    @exclusivity(unchecked) private var stream: StreamState?
 
-    private struct StreamState {
-        var chunked: Bool
-        var closesConnection: Bool
+    /// A class, so the `stream == nil` checks on every answer are a pointer test.
+    private final class StreamState {
+        let chunked: Bool
+        let closesConnection: Bool
         var waiting: CheckedContinuation<Void, any Error>?
+
+        init(chunked: Bool, closesConnection: Bool) {
+            self.chunked = chunked
+            self.closesConnection = closesConnection
+        }
     }
 
     /// Output queued beyond this makes a streaming producer wait.
@@ -202,19 +211,20 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
 
     init(
         connection: Connection, configuration: HTTPServerConfiguration, handler: any HTTPHandler,
-        onClose: @escaping @Sendable (HTTPConnectionHandler) -> Void
+        date: DateLineCache, onClose: @escaping @Sendable (HTTPConnectionHandler) -> Void
     ) {
         self.connection = connection
+        self.date = date
         self.configuration = configuration
         self.handler = handler
         self.onClose = onClose
         self.parser = RequestParser(limits: configuration.limits)
         // A new connection must send its first head in time, like any other.
-        self.headStartedAt = .now
+        self.headStartedAt = connection.loop.now
     }
 
     func connectionReadable(_ connection: Connection) {
-        lastActivity = .now
+        lastActivity = connection.loop.now
         if headStartedAt == nil && parser.isIdle { headStartedAt = lastActivity }
         processInbound()
     }
@@ -307,7 +317,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         while acceptingRequests && inFlight < configuration.maxPipelinedRequests && !connection.isClosed {
             let request: HTTPRequest?
             do {
-                request = try parser.next(from: &connection.inbound, remoteAddress: connection.peer)
+                request = try parser.next(from: &connection.inbound, remoteAddress: connection.peer, receivedAt: connection.loop.now)
             } catch {
                 refuse(error)
                 return
@@ -322,7 +332,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
             sentContinue = false
             dispatch(request)
             // Bytes left after a request begin the next head now.
-            headStartedAt = connection.inbound.readableBytes > 0 ? .now : nil
+            headStartedAt = connection.inbound.readableBytes > 0 ? connection.loop.now : nil
         }
         if !parser.isIdle || connection.inbound.readableBytes == 0 { headStartedAt = nil }
         connection.setReading(acceptingRequests && inFlight < configuration.maxPipelinedRequests)
@@ -382,7 +392,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         }
         connection.write(ResponseWriter.serialize(
             response, keepAlive: keepAlive, minorVersion: outcome.minorVersion,
-            omitBody: outcome.omitBody, serverName: configuration.serverName))
+            omitBody: outcome.omitBody, serverName: configuration.serverName, dateLine: date.current()))
         if file >= 0, let region = response.file {
             connection.writeFile(file, offset: region.offset, count: region.count)
         }
@@ -435,7 +445,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
             guard send(next) else { return }
         }
         guard stream == nil else { return }
-        lastActivity = .now
+        lastActivity = connection.loop.now
         if inFlight == 0 && !acceptingRequests {
             connection.close(afterFlush: true)
             return

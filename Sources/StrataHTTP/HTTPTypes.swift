@@ -1,6 +1,6 @@
 import StrataCore
 
-/// An HTTP request method. Methods outside `known` are answered 501.
+/// An HTTP request method. Methods that are not `isKnown` are answered 501.
 public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
@@ -15,8 +15,13 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let trace = HTTPMethod(rawValue: "TRACE")
     public static let connect = HTTPMethod(rawValue: "CONNECT")
 
-    /// The methods this server implements.
-    public static let known: Set<HTTPMethod> = [.get, .head, .post, .put, .patch, .delete, .options, .trace, .connect]
+    /// Whether this server implements the method (the nine of RFC 9110 plus PATCH).
+    public var isKnown: Bool {
+        switch rawValue {
+        case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT": true
+        default: false
+        }
+    }
 
     /// Methods that must not change state, so need no CSRF check.
     public var isSafe: Bool { self == .get || self == .head || self == .options || self == .trace }
@@ -103,6 +108,11 @@ public struct HTTPHeaders: Sendable, Sequence {
         self.fields = fields.map { (name: $0.0, value: $0.1) }
     }
 
+    /// Creates empty headers with room for `capacity` fields (the parser's one allocation for them).
+    init(capacity: Int) {
+        fields.reserveCapacity(capacity)
+    }
+
     /// The first value of `name`, compared case-insensitively.
     public subscript(name: String) -> String? {
         fields.first { $0.name.caseInsensitiveEquals(name) }?.value
@@ -122,6 +132,21 @@ public struct HTTPHeaders: Sendable, Sequence {
     public mutating func set(_ name: String, _ value: String) {
         fields.removeAll { $0.name.caseInsensitiveEquals(name) }
         fields.append((name: name, value: value))
+    }
+
+    /// Whether a `name` field lists `token` among its comma-separated
+    /// elements, compared case-insensitively (`Connection: keep-alive, Upgrade`).
+    public func containsToken(_ token: String, in name: String) -> Bool {
+        for field in fields where field.name.caseInsensitiveEquals(name) {
+            var value = field.value
+            let found = value.withUTF8 { bytes in
+                UnsafeRawBufferPointer(bytes).commaSeparated(omittingEmpty: true).contains { element in
+                    String(decoding: element, as: UTF8.self).caseInsensitiveEquals(token)
+                }
+            }
+            if found { return true }
+        }
+        return false
     }
 
     /// Whether a field named `name` is present.
@@ -170,18 +195,19 @@ public struct HTTPRequest: Sendable {
     /// The id tying this request's log lines and calls together (set by `RequestIDMiddleware`).
     public var requestID = ""
     /// When the server finished reading the request head.
-    public var receivedAt = ContinuousClock.now
+    public var receivedAt: ContinuousClock.Instant
 
     /// Creates a request (used by the parser and by tests).
     public init(
         method: HTTPMethod, target: String, minorVersion: Int = 1, headers: HTTPHeaders = HTTPHeaders(),
-        body: [UInt8] = [], remoteAddress: String = ""
+        body: [UInt8] = [], remoteAddress: String = "", receivedAt: ContinuousClock.Instant = .now
     ) {
+        self.receivedAt = receivedAt
         self.method = method
         self.target = target
-        if let mark = target.firstIndex(of: "?") {
+        if let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
             path = String(target[..<mark])
-            query = String(target[target.index(after: mark)...])
+            query = String(target[target.utf8.index(after: mark)...])
         } else {
             path = target
             query = nil
@@ -194,10 +220,8 @@ public struct HTTPRequest: Sendable {
 
     /// Whether the client asked to keep the connection open after this request.
     public var wantsKeepAlive: Bool {
-        let tokens = headers.values("Connection").flatMap { $0.split(separator: ",") }
-            .map { $0.trimmed(" \t").lowercased() }
-        if minorVersion == 0 { return tokens.contains("keep-alive") }
-        return !tokens.contains("close")
+        if minorVersion == 0 { return headers.containsToken("keep-alive", in: "Connection") }
+        return !headers.containsToken("close", in: "Connection")
     }
 
     /// Query parameters, percent-decoded; malformed pairs are skipped.

@@ -46,13 +46,17 @@ public struct RequestParser: Sendable {
     /// The limits in force.
     public var limits: HTTPLimits
     private var state = State.head
+    /// The request whose body is being read (in `fixedBody` and `chunked`).
+    private var pending: HTTPRequest?
     /// True once a head asking for `100-continue` was parsed and its body is still awaited.
     public private(set) var expectsContinue = false
 
+    // Plain values only: the state is checked for every request, and an enum
+    // carrying the request would be copied and switched through the runtime.
     private enum State: Sendable {
         case head
-        case fixedBody(HTTPRequest, remaining: Int)
-        case chunked(HTTPRequest, ChunkState, limit: Int)
+        case fixedBody(remaining: Int)
+        case chunked(ChunkState, limit: Int)
     }
 
     private enum ChunkState: Sendable {
@@ -72,52 +76,102 @@ public struct RequestParser: Sendable {
     }
 
     /// Parses the next complete request from `buffer`, or returns nil when more bytes are needed.
-    public mutating func next(from buffer: inout ByteBuffer, remoteAddress: String = "") throws(HTTPParseError) -> HTTPRequest? {
+    /// `receivedAt` becomes the request's `receivedAt` (the server passes its loop's current time).
+    public mutating func next(
+        from buffer: inout ByteBuffer, remoteAddress: String = "", receivedAt: ContinuousClock.Instant = .now
+    ) throws(HTTPParseError) -> HTTPRequest? {
         while true {
             switch state {
             case .head:
-                guard let (request, consumed) = try parseHead(buffer, remoteAddress: remoteAddress) else { return nil }
+                guard let (request, framing, consumed) = try parseHead(buffer, remoteAddress: remoteAddress, receivedAt: receivedAt) else { return nil }
                 buffer.moveReaderIndex(by: consumed)
-                state = try bodyState(for: request)
+                state = try bodyState(for: request, framing)
                 if case .head = state { return request }
-                expectsContinue = request.minorVersion == 1 && (request.headers["Expect"]?.lowercased() == "100-continue")
-            case .fixedBody(var request, let remaining):
-                state = .head  // drop the state's reference so the body grows in place
+                pending = request
+                expectsContinue = request.minorVersion == 1 && framing.expectsContinue
+            case .fixedBody(let remaining):
                 let take = min(remaining, buffer.readableBytes)
-                buffer.withReadableBytes { request.body.append(contentsOf: $0.prefix(take)) }
+                buffer.withReadableBytes { pending!.body.append(contentsOf: $0.prefix(take)) }
                 buffer.moveReaderIndex(by: take)
-                if take == remaining {
-                    state = .head
-                    expectsContinue = false
-                    return request
+                guard take == remaining else {
+                    state = .fixedBody(remaining: remaining - take)
+                    return nil
                 }
-                state = .fixedBody(request, remaining: remaining - take)
-                return nil
-            case .chunked(var request, var chunkState, let limit):
-                state = .head  // drop the state's reference so the body grows in place
-                if try parseChunks(&request, &chunkState, limit: limit, &buffer) {
-                    expectsContinue = false
-                    return request
+                return finishBody()
+            case .chunked(var chunkState, let limit):
+                guard try parseChunks(&chunkState, limit: limit, &buffer) else {
+                    state = .chunked(chunkState, limit: limit)
+                    return nil
                 }
-                state = .chunked(request, chunkState, limit: limit)
-                return nil
+                return finishBody()
             }
         }
     }
 
+    private mutating func finishBody() -> HTTPRequest? {
+        state = .head
+        expectsContinue = false
+        defer { pending = nil }
+        return pending
+    }
+
     // MARK: Head
 
-    private func parseHead(_ buffer: ByteBuffer, remoteAddress: String) throws(HTTPParseError) -> (HTTPRequest, Int)? {
-        let result: Result<(HTTPRequest, Int)?, HTTPParseError> = buffer.withReadableBytes { bytes in
-            do throws(HTTPParseError) {
-                guard let headEnd = try findHeadEnd(bytes) else { return .success(nil) }
-                let request = try parseHeadBytes(UnsafeRawBufferPointer(rebasing: bytes[..<headEnd]), remoteAddress: remoteAddress)
-                return .success((request, headEnd + 4))
-            } catch {
-                return .failure(error)
+    /// What the header fields say about the request's framing, gathered while
+    /// they are parsed so no field is looked up (or re-split) afterwards.
+    private struct Framing {
+        var hostCount = 0
+        var contentLength: Int?
+        var hasTransferEncoding = false
+        var transferCodings = 0
+        var lastCodingIsChunked = false
+        var expectsContinue = false
+
+        mutating func note(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(HTTPParseError) {
+            switch name.count {
+            case 4 where name.equalsIgnoringCase("host"):
+                hostCount += 1
+            case 6 where name.equalsIgnoringCase("expect"):
+                expectsContinue = value.equalsIgnoringCase("100-continue")
+            case 14 where name.equalsIgnoringCase("content-length"):
+                for part in value.commaSeparated(omittingEmpty: false) {
+                    guard !part.isEmpty, part.count <= 18, part.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+                        throw HTTPParseError(.badRequest, "invalid Content-Length")
+                    }
+                    let length = part.reduce(0) { $0 * 10 + Int($1 - 48) }
+                    if let contentLength, contentLength != length {
+                        throw HTTPParseError(.badRequest, "conflicting Content-Length values")
+                    }
+                    contentLength = length
+                }
+            case 17 where name.equalsIgnoringCase("transfer-encoding"):
+                hasTransferEncoding = true
+                for coding in value.commaSeparated(omittingEmpty: true) {
+                    transferCodings += 1
+                    lastCodingIsChunked = coding.equalsIgnoringCase("chunked")
+                }
+            default:
+                break
             }
         }
-        return try result.get()
+    }
+
+    private func parseHead(_ buffer: ByteBuffer, remoteAddress: String, receivedAt: ContinuousClock.Instant) throws(HTTPParseError) -> (HTTPRequest, Framing, Int)? {
+        // The error leaves the closure through a variable: a Result here costs a
+        // copy of the whole request on the hottest path of the server.
+        var failure: HTTPParseError?
+        let parsed = buffer.withReadableBytes { bytes -> (HTTPRequest, Framing, Int)? in
+            do throws(HTTPParseError) {
+                guard let headEnd = try findHeadEnd(bytes) else { return nil }
+                let (request, framing) = try parseHeadBytes(UnsafeRawBufferPointer(rebasing: bytes[..<headEnd]), remoteAddress: remoteAddress, receivedAt: receivedAt)
+                return (request, framing, headEnd + 4)
+            } catch {
+                failure = error
+                return nil
+            }
+        }
+        if let failure { throw failure }
+        return parsed
     }
 
     /// Index of the blank line ending the head, or nil if not yet received.
@@ -145,71 +199,89 @@ public struct RequestParser: Sendable {
         return nil
     }
 
-    private func parseHeadBytes(_ head: UnsafeRawBufferPointer, remoteAddress: String) throws(HTTPParseError) -> HTTPRequest {
-        var lines: [UnsafeRawBufferPointer] = []
-        var lineStart = 0
-        var i = 0
-        while i < head.count {
-            let byte = head[i]
-            if byte == 13 {
-                guard i + 1 < head.count, head[i + 1] == 10 else {
-                    throw HTTPParseError(.badRequest, "bare CR in request head")
-                }
-                lines.append(UnsafeRawBufferPointer(rebasing: head[lineStart..<i]))
-                i += 2
-                lineStart = i
-                continue
-            }
-            if byte == 10 { throw HTTPParseError(.badRequest, "bare LF in request head (lines must end with CRLF)") }
-            if byte == 0 { throw HTTPParseError(.badRequest, "NUL byte in request head") }
-            i += 1
-        }
-        lines.append(UnsafeRawBufferPointer(rebasing: head[lineStart..<head.count]))
-        // Skip the empty lines allowed before the request line.
-        while let first = lines.first, first.isEmpty { lines.removeFirst() }
-        guard let requestLine = lines.first else { throw HTTPParseError(.badRequest, "empty request") }
+    /// Parses a complete head (without its final blank line) in one pass over the bytes.
+    private func parseHeadBytes(
+        _ head: UnsafeRawBufferPointer, remoteAddress: String, receivedAt: ContinuousClock.Instant
+    ) throws(HTTPParseError) -> (HTTPRequest, Framing) {
+        var lines = HeadLines(head)
+        var requestLine: UnsafeRawBufferPointer
+        repeat {  // empty lines before the request line are allowed
+            guard let line = try lines.next() else { throw HTTPParseError(.badRequest, "empty request") }
+            requestLine = line
+        } while requestLine.isEmpty
         if requestLine.count > limits.maxRequestLineLength {
             throw HTTPParseError(.uriTooLong, "request line longer than \(limits.maxRequestLineLength) bytes")
         }
         let (method, target, minor) = try parseRequestLine(requestLine)
-        if lines.count - 1 > limits.maxHeaderCount {
-            throw HTTPParseError(.headersTooLarge, "more than \(limits.maxHeaderCount) header fields")
+        var headers = HTTPHeaders(capacity: 8)
+        var framing = Framing()
+        while let line = try lines.next() {
+            if headers.count == limits.maxHeaderCount {
+                throw HTTPParseError(.headersTooLarge, "more than \(limits.maxHeaderCount) header fields")
+            }
+            let (name, value) = try splitField(line)
+            try framing.note(name: name, value: value)
+            headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
         }
-        var headers = HTTPHeaders()
-        for line in lines.dropFirst() {
-            let (name, value) = try parseField(line)
-            headers.add(name, value)
-        }
-        var request = HTTPRequest(method: method, target: target, minorVersion: minor, headers: headers, remoteAddress: remoteAddress)
+        var request = HTTPRequest(
+            method: method, target: target, minorVersion: minor, headers: headers, remoteAddress: remoteAddress, receivedAt: receivedAt)
         try normalizeTarget(&request)
-        let hosts = headers.values("Host")
-        if minor == 1 && hosts.count != 1 {
-            throw HTTPParseError(.badRequest, hosts.isEmpty ? "missing Host header" : "more than one Host header")
-        }
-        if hosts.count > 1 { throw HTTPParseError(.badRequest, "more than one Host header") }
-        guard HTTPMethod.known.contains(method) else {
+        if framing.hostCount > 1 { throw HTTPParseError(.badRequest, "more than one Host header") }
+        if minor == 1 && framing.hostCount == 0 { throw HTTPParseError(.badRequest, "missing Host header") }
+        guard method.isKnown else {
             throw HTTPParseError(.notImplemented, "method \(method) is not implemented")
         }
-        return request
+        return (request, framing)
+    }
+
+    /// The CRLF-separated lines of a head; a bare CR, bare LF or NUL anywhere is an error.
+    private struct HeadLines {
+        let bytes: UnsafeRawBufferPointer
+        var position = 0
+
+        init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+        mutating func next() throws(HTTPParseError) -> UnsafeRawBufferPointer? {
+            guard position <= bytes.count else { return nil }
+            let start = position
+            var i = start
+            while i < bytes.count {
+                switch bytes[i] {
+                case 13:
+                    guard i + 1 < bytes.count, bytes[i + 1] == 10 else {
+                        throw HTTPParseError(.badRequest, "bare CR in request head")
+                    }
+                    position = i + 2
+                    return UnsafeRawBufferPointer(rebasing: bytes[start..<i])
+                case 10:
+                    throw HTTPParseError(.badRequest, "bare LF in request head (lines must end with CRLF)")
+                case 0:
+                    throw HTTPParseError(.badRequest, "NUL byte in request head")
+                default:
+                    i += 1
+                }
+            }
+            position = bytes.count + 1
+            return UnsafeRawBufferPointer(rebasing: bytes[start...])
+        }
     }
 
     private func parseRequestLine(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> (HTTPMethod, String, Int) {
         guard let firstSpace = line.firstIndex(of: 32),
               let lastSpace = line.lastIndex(of: 32), lastSpace > firstSpace
         else { throw HTTPParseError(.badRequest, "malformed request line") }
-        let methodBytes = line[..<firstSpace]
-        let targetBytes = line[(firstSpace + 1)..<lastSpace]
-        let versionBytes = line[(lastSpace + 1)...]
+        let methodBytes = UnsafeRawBufferPointer(rebasing: line[..<firstSpace])
+        let targetBytes = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace])
+        let version = UnsafeRawBufferPointer(rebasing: line[(lastSpace + 1)...])
         guard !methodBytes.isEmpty, methodBytes.allSatisfy(Self.isTokenByte) else {
             throw HTTPParseError(.badRequest, "invalid method")
         }
         guard !targetBytes.isEmpty, targetBytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw HTTPParseError(.badRequest, "invalid request target")
         }
-        let version = Array(versionBytes)
-        let prefix = Array("HTTP/".utf8)
-        guard version.count == 8, Array(version[0..<5]) == prefix, version[6] == UInt8(ascii: "."),
-              (48...57).contains(version[5]), (48...57).contains(version[7])
+        guard version.count == 8, version[0] == UInt8(ascii: "H"), version[1] == UInt8(ascii: "T"),
+              version[2] == UInt8(ascii: "T"), version[3] == UInt8(ascii: "P"), version[4] == UInt8(ascii: "/"),
+              version[6] == UInt8(ascii: "."), (48...57).contains(version[5]), (48...57).contains(version[7])
         else { throw HTTPParseError(.badRequest, "malformed HTTP version") }
         guard version[5] == UInt8(ascii: "1"), version[7] == UInt8(ascii: "0") || version[7] == UInt8(ascii: "1") else {
             throw HTTPParseError(.versionNotSupported, "only HTTP/1.0 and HTTP/1.1 are supported")
@@ -218,14 +290,15 @@ public struct RequestParser: Sendable {
         return (method, String(decoding: targetBytes, as: UTF8.self), Int(version[7] - 48))
     }
 
-    private func parseField(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> (String, String) {
+    /// Splits a field line into name and value (surrounding whitespace removed) and validates both.
+    private func splitField(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer) {
         if let first = line.first, first == 32 || first == 9 {
             throw HTTPParseError(.badRequest, "obsolete line folding in header")
         }
         guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0 else {
             throw HTTPParseError(.badRequest, "header line without a name and colon")
         }
-        let name = line[..<colon]
+        let name = UnsafeRawBufferPointer(rebasing: line[..<colon])
         guard name.allSatisfy(Self.isTokenByte) else {
             throw HTTPParseError(.badRequest, "invalid character in header name (whitespace before the colon is not allowed)")
         }
@@ -233,11 +306,11 @@ public struct RequestParser: Sendable {
         var end = line.count
         while start < end && (line[start] == 32 || line[start] == 9) { start += 1 }
         while end > start && (line[end - 1] == 32 || line[end - 1] == 9) { end -= 1 }
-        let value = line[start..<end]
+        let value = UnsafeRawBufferPointer(rebasing: line[start..<end])
         guard value.allSatisfy({ $0 >= 0x20 && $0 != 0x7F || $0 == 9 }) else {
             throw HTTPParseError(.badRequest, "control character in header value")
         }
-        return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+        return (name, value)
     }
 
     /// Turns absolute-form targets into origin form and checks `*` and authority form.
@@ -254,7 +327,9 @@ public struct RequestParser: Sendable {
             let pathStart = afterScheme.firstIndex { $0 == "/" || $0 == "?" } ?? afterScheme.endIndex
             var rest = String(afterScheme[pathStart...])
             if !rest.hasPrefix("/") { rest = "/" + rest }
-            let rewritten = HTTPRequest(method: request.method, target: rest, minorVersion: request.minorVersion, headers: request.headers, remoteAddress: request.remoteAddress)
+            let rewritten = HTTPRequest(
+                method: request.method, target: rest, minorVersion: request.minorVersion, headers: request.headers,
+                remoteAddress: request.remoteAddress, receivedAt: request.receivedAt)
             request = rewritten
             return
         }
@@ -268,49 +343,32 @@ public struct RequestParser: Sendable {
         limits.bodyLimit?(request) ?? limits.maxBodySize
     }
 
-    private func bodyState(for request: HTTPRequest) throws(HTTPParseError) -> State {
-        let encodings = request.headers.values("Transfer-Encoding")
-        let lengths = request.headers.values("Content-Length")
-        if !encodings.isEmpty {
-            guard lengths.isEmpty else {
+    private func bodyState(for request: HTTPRequest, _ framing: Framing) throws(HTTPParseError) -> State {
+        if framing.hasTransferEncoding {
+            guard framing.contentLength == nil else {
                 throw HTTPParseError(.badRequest, "both Content-Length and Transfer-Encoding are present")
             }
             guard request.minorVersion == 1 else {
                 throw HTTPParseError(.badRequest, "Transfer-Encoding is not allowed in HTTP/1.0")
             }
-            let codings = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmed(" \t").lowercased() }
-            guard codings.last == "chunked" else {
+            guard framing.lastCodingIsChunked else {
                 throw HTTPParseError(.badRequest, "Transfer-Encoding must end with chunked")
             }
-            guard codings.count == 1 else {
+            guard framing.transferCodings == 1 else {
                 throw HTTPParseError(.notImplemented, "only the chunked transfer coding is supported")
             }
-            return .chunked(request, .size, limit: bodyLimit(for: request))
+            return .chunked(.size, limit: bodyLimit(for: request))
         }
-        guard !lengths.isEmpty else { return .head }
-        var length: Int?
-        for field in lengths {
-            for part in field.split(separator: ",", omittingEmptySubsequences: false) {
-                let text = part.trimmed(" \t")
-                guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ (48...57).contains($0) }), let value = Int(text) else {
-                    throw HTTPParseError(.badRequest, "invalid Content-Length")
-                }
-                if let length, length != value {
-                    throw HTTPParseError(.badRequest, "conflicting Content-Length values")
-                }
-                length = value
-            }
-        }
-        guard let length else { return .head }
+        guard let length = framing.contentLength else { return .head }
         let limit = bodyLimit(for: request)
         if length > limit {
             throw HTTPParseError(.payloadTooLarge, "body larger than \(limit) bytes")
         }
-        return length == 0 ? .head : .fixedBody(request, remaining: length)
+        return length == 0 ? .head : .fixedBody(remaining: length)
     }
 
     /// Decodes as much chunked body as `buffer` holds; true when the body is complete.
-    private func parseChunks(_ request: inout HTTPRequest, _ chunkState: inout ChunkState, limit: Int, _ buffer: inout ByteBuffer) throws(HTTPParseError) -> Bool {
+    private mutating func parseChunks(_ chunkState: inout ChunkState, limit: Int, _ buffer: inout ByteBuffer) throws(HTTPParseError) -> Bool {
         while true {
             switch chunkState {
             case .size:
@@ -321,14 +379,14 @@ public struct RequestParser: Sendable {
                     throw HTTPParseError(.badRequest, "invalid chunk size")
                 }
                 let size = trimmed.reduce(0) { $0 << 4 | Int(FormDecoding.hexValue($1)!) }
-                if request.body.count + size > limit {
+                if pending!.body.count + size > limit {
                     throw HTTPParseError(.payloadTooLarge, "body larger than \(limit) bytes")
                 }
                 chunkState = size == 0 ? .trailers : .data(remaining: size)
             case .data(let remaining):
                 let take = min(remaining, buffer.readableBytes)
                 guard take > 0 else { return false }
-                buffer.withReadableBytes { request.body.append(contentsOf: $0.prefix(take)) }
+                buffer.withReadableBytes { pending!.body.append(contentsOf: $0.prefix(take)) }
                 buffer.moveReaderIndex(by: take)
                 chunkState = take == remaining ? .dataEnd : .data(remaining: remaining - take)
             case .dataEnd:
@@ -343,7 +401,7 @@ public struct RequestParser: Sendable {
                 // Trailer fields are validated like headers and then dropped:
                 // nothing downstream may rely on fields sent after the body.
                 let valid = line.withUnsafeBytes { raw -> Bool in
-                    (try? parseField(raw)) != nil
+                    (try? splitField(raw)) != nil
                 }
                 guard valid else { throw HTTPParseError(.badRequest, "malformed trailer field") }
             }
@@ -382,5 +440,35 @@ public struct RequestParser: Sendable {
         default:
             false
         }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether these bytes spell `lowercased`, ignoring ASCII case. `lowercased`
+    /// must be lowercase letters, digits and `-`; folding with 0x20 is only
+    /// exact for those, which is all header names and tokens compared here use.
+    func equalsIgnoringCase(_ lowercased: StaticString) -> Bool {
+        guard count == lowercased.utf8CodeUnitCount else { return false }
+        let expected = lowercased.utf8Start
+        for i in 0..<count {
+            let byte = self[i]
+            let folded = byte >= 65 && byte <= 90 ? byte | 0x20 : byte
+            if folded != expected[i] { return false }
+        }
+        return true
+    }
+
+    /// The elements of a comma-separated list, each without surrounding spaces or tabs.
+    func commaSeparated(omittingEmpty: Bool) -> [UnsafeRawBufferPointer] {
+        var parts: [UnsafeRawBufferPointer] = []
+        var start = 0
+        for end in 0...count where end == count || self[end] == UInt8(ascii: ",") {
+            var lower = start, upper = end
+            while lower < upper && (self[lower] == 32 || self[lower] == 9) { lower += 1 }
+            while upper > lower && (self[upper - 1] == 32 || self[upper - 1] == 9) { upper -= 1 }
+            if upper > lower || !omittingEmpty { parts.append(UnsafeRawBufferPointer(rebasing: self[lower..<upper])) }
+            start = end + 1
+        }
+        return parts
     }
 }

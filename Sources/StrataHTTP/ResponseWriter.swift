@@ -2,7 +2,7 @@
 /// leaves in a single write (no Nagle or delayed-ACK stall between head and body).
 enum ResponseWriter {
     static func serialize(
-        _ response: HTTPResponse, keepAlive: Bool, minorVersion: Int, omitBody: Bool, serverName: String
+        _ response: HTTPResponse, keepAlive: Bool, minorVersion: Int, omitBody: Bool, serverName: String, dateLine: [UInt8]
     ) -> [UInt8] {
         let streamed = response.stream != nil
         // HTTP/1.0 has no chunked coding: a streamed body ends when the connection closes.
@@ -16,7 +16,7 @@ enum ResponseWriter {
         }
         out.append(contentsOf: serverPrefix)
         out.append(contentsOf: serverName.utf8)
-        out.append(contentsOf: HTTPDate.headerLine())
+        out.append(contentsOf: dateLine)
         let code = response.status.code
         if code >= 200 && code != 204 && code != 304 {
             if !streamed {

@@ -31,21 +31,26 @@ extension ConnectionHandler {
 /// `outboundHighWatermark` bytes wait to be written, reading pauses until the
 /// peer catches up, so a client that does not read cannot make us buffer
 /// without bound.
+///
+/// The mutable state is marked `@exclusivity(unchecked)`: it is touched only
+/// on the owning loop's thread, one callback at a time, so accesses cannot
+/// overlap, and the runtime checks cost strata-web about 0.7 µs of CPU per
+/// request (a quarter of its user time; see ARCHITECTURE.md).
 public final class Connection: Selectable, @unchecked Sendable {
     /// The loop that owns this connection.
     public let loop: EventLoop
     /// The remote address, when known.
     public let peer: String
     /// Bytes read and not yet consumed by the handler.
-    public var inbound = ByteBuffer()
+    @exclusivity(unchecked) public var inbound = ByteBuffer()
     /// Receives events; set before the first read.
-    public var handler: (any ConnectionHandler)?
+    @exclusivity(unchecked) public var handler: (any ConnectionHandler)?
     /// Pending output above which reading pauses.
     public var outboundHighWatermark = 1 << 20
     /// Whether `close()` has run.
-    public private(set) var isClosed = false
+    @exclusivity(unchecked) public private(set) var isClosed = false
     /// Whether the peer has shut down its sending side.
-    public private(set) var isInputClosed = false
+    @exclusivity(unchecked) public private(set) var isInputClosed = false
 
     let fd: Int32
     /// Output waiting for the socket: byte buffers, and open files sent with sendfile.
@@ -54,17 +59,17 @@ public final class Connection: Selectable, @unchecked Sendable {
         case file(fd: Int32, offset: Int64, end: Int64)
     }
 
-    private var outbound: [Pending] = []
+    @exclusivity(unchecked) private var outbound: [Pending] = []
     /// Bytes of the first pending buffer already written.
-    private var outboundOffset = 0
+    @exclusivity(unchecked) private var outboundOffset = 0
     /// Bytes queued and not yet accepted by the socket.
-    public private(set) var outboundBytes = 0
+    @exclusivity(unchecked) public private(set) var outboundBytes = 0
     /// Whether to call the handler's `connectionDrained` when queued output is all written.
-    public var notifiesWhenDrained = false
-    private var closeWhenFlushed = false
-    private var corked = false
-    private var wantsRead = true
-    private var registeredEvents: UInt32 = 0
+    @exclusivity(unchecked) public var notifiesWhenDrained = false
+    @exclusivity(unchecked) private var closeWhenFlushed = false
+    @exclusivity(unchecked) private var corked = false
+    @exclusivity(unchecked) private var wantsRead = true
+    @exclusivity(unchecked) private var registeredEvents: UInt32 = 0
 
     init(fd: Int32, loop: EventLoop, peer: String) {
         self.fd = fd

@@ -24,12 +24,17 @@ public final class EventLoop: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let threadID = Atomic<UInt>(0)
     private let finished = Mutex<Bool>(false)
-    // Loop-confined state.
+    // Loop-confined state (no runtime exclusivity checks: see `Connection`).
     /// Scratch space every socket read on this loop goes through, so an idle
     /// connection holds no read buffer of its own.
     let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
-    private var registrations: [Int32: any Selectable] = [:]
-    private var timers = TimerQueue()
+    /// Indexed by file descriptor: the kernel hands out the lowest free
+    /// number, so this stays dense and a lookup per event costs no hashing.
+    @exclusivity(unchecked) private var registrations: [(any Selectable)?] = []
+    @exclusivity(unchecked) private var timers = TimerQueue()
+    /// When the current iteration's events arrived. Per-request bookkeeping
+    /// (activity times, receive times) reads this instead of the clock.
+    @exclusivity(unchecked) public private(set) var now = ContinuousClock.now
 
     /// Creates a loop and starts its thread.
     public static func start(index: Int = 0) -> EventLoop {
@@ -100,7 +105,11 @@ public final class EventLoop: @unchecked Sendable {
         guard strata_epoll_ctl(epollFD, STRATA_EPOLL_CTL_ADD, fd, events) == 0 else {
             throw SocketError(operation: "epoll add", errno: errno)
         }
-        registrations[fd] = selectable
+        let index = Int(fd)
+        if index >= registrations.count {
+            registrations.append(contentsOf: repeatElement(nil, count: index + 1 - registrations.count))
+        }
+        registrations[index] = selectable
     }
 
     func modify(fd: Int32, events: UInt32) {
@@ -109,7 +118,7 @@ public final class EventLoop: @unchecked Sendable {
 
     func deregister(fd: Int32) {
         _ = strata_epoll_ctl(epollFD, STRATA_EPOLL_CTL_DEL, fd, 0)
-        registrations[fd] = nil
+        if Int(fd) < registrations.count { registrations[Int(fd)] = nil }
     }
 
     private func run() {
@@ -123,24 +132,27 @@ public final class EventLoop: @unchecked Sendable {
             if count < 0 && errno != EINTR {
                 preconditionFailure("epoll_wait failed: \(String(cString: strerror(errno)))")
             }
+            now = .now
             for i in 0..<Int(max(count, 0)) {
-                if fds[i] == wakeFD {
+                let fd = Int(fds[i])
+                if fd == wakeFD {
                     _ = strata_eventfd_drain(wakeFD)
                     wakePending.store(false, ordering: .releasing)
-                } else if let selectable = registrations[fds[i]] {
+                } else if fd < registrations.count, let selectable = registrations[fd] {
                     selectable.handleEvents(events[i])
                 }
             }
             runPendingJobs()
             if !timers.isEmpty {
-                for timer in timers.popDue(now: .now) where !timer.isCancelled {
+                now = .now
+                for timer in timers.popDue(now: now) where !timer.isCancelled {
                     timer.callback()
                 }
             }
         }
-        for (fd, _) in registrations {
-            _ = strata_epoll_ctl(epollFD, STRATA_EPOLL_CTL_DEL, fd, 0)
-            close(fd)
+        for (fd, registration) in registrations.enumerated() where registration != nil {
+            _ = strata_epoll_ctl(epollFD, STRATA_EPOLL_CTL_DEL, Int32(fd), 0)
+            close(Int32(fd))
         }
         registrations.removeAll()
         runPendingJobs()
