@@ -45,7 +45,7 @@ public struct AppRuntime: Sendable {
                     db: Database(client: data, requestID: requestID, logger: logger, deadline: rpc.deadline),
                     metadata: rpc.metadata, deadline: rpc.deadline)
                 do {
-                    return try await handler(request.body, context)
+                    return try await handler(request, context)
                 } catch let error as RPCError {
                     throw error
                 } catch {

@@ -30,7 +30,7 @@ extension DomainModule {
 
 /// Collects what modules declare. Passed to `DomainModule.register(_:)`.
 public struct ModuleRegistry: Sendable {
-    typealias Handler = @Sendable ([UInt8], ModuleContext) async throws -> [UInt8]
+    typealias Handler = @Sendable (RPCRequest, ModuleContext) async throws -> [UInt8]
 
     private(set) var handlers: [String: Handler] = [:]
     private(set) var routes: [RouteDescriptor] = []
@@ -47,9 +47,9 @@ public struct ModuleRegistry: Sendable {
         _ name: String, _ handler: @escaping @Sendable (Input, ModuleContext) async throws -> Output
     ) {
         if handlers[name] != nil { problems.append("method '\(name)' is registered twice") }
-        handlers[name] = { body, context in
-            let input = try RPCCodec.decode(Input.self, from: body)
-            return try RPCCodec.encode(try await handler(input, context))
+        handlers[name] = { request, context in
+            let input = try RPCCodec.decode(Input.self, from: request.body, as: request.bodyEncoding)
+            return try RPCCodec.encode(try await handler(input, context), as: request.bodyEncoding)
         }
     }
 

@@ -12,7 +12,7 @@ public enum FrameFuzzing {
         while let frame = try? decoder.next(&buffer) {
             frames += 1
             switch frame.type {
-            case .request: _ = try? RPCRequest(payload: frame.payload)
+            case .request: _ = try? RPCRequest(payload: frame.payload, flags: frame.flags)
             case .hello: _ = try? Hello(payload: frame.payload)
             case .error: _ = RPCError(payload: frame.payload)
             default: break

@@ -22,7 +22,7 @@ struct Frame: Sendable, Equatable {
     var payload: [UInt8]
 
     static let headerSize = 10
-    /// Flag bit on REQUEST and RESPONSE: the body is JSON.
+    /// Flag bit on REQUEST and RESPONSE: the body is JSON (else binary).
     static let jsonBody: UInt8 = 1
 
     func encoded() -> [UInt8] {
@@ -133,4 +133,9 @@ extension ByteBuffer {
         write(bigEndian: UInt16(bytes.count))
         write(bytes)
     }
+}
+
+extension RPCBodyEncoding {
+    /// The frame flags announcing this encoding.
+    var flags: UInt8 { self == .json ? Frame.jsonBody : 0 }
 }

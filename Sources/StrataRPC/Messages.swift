@@ -13,13 +13,19 @@ public struct RPCRequest: Sendable {
     public var metadata: [String: String]
     /// The encoded argument.
     public var body: [UInt8]
+    /// How `body` is encoded (the frame's flag); the result is encoded the same way.
+    public var bodyEncoding: RPCBodyEncoding
 
     /// Creates a request.
-    public init(method: String, timeoutMilliseconds: UInt32 = 0, metadata: [String: String] = [:], body: [UInt8] = []) {
+    public init(
+        method: String, timeoutMilliseconds: UInt32 = 0, metadata: [String: String] = [:], body: [UInt8] = [],
+        bodyEncoding: RPCBodyEncoding = .binary
+    ) {
         self.method = method
         self.timeoutMilliseconds = timeoutMilliseconds
         self.metadata = metadata
         self.body = body
+        self.bodyEncoding = bodyEncoding
     }
 
     func payload() -> [UInt8] {
@@ -35,8 +41,9 @@ public struct RPCRequest: Sendable {
         return buffer.storage
     }
 
-    init(payload: [UInt8]) throws(FrameError) {
+    init(payload: [UInt8], flags: UInt8) throws(FrameError) {
         var reader = PayloadReader(payload)
+        bodyEncoding = flags & Frame.jsonBody != 0 ? .json : .binary
         method = try reader.string()
         timeoutMilliseconds = try reader.u32()
         let count = try reader.u16()

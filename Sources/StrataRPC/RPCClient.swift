@@ -53,14 +53,15 @@ public final class RPCClient: Sendable {
         endpoints = Mutex(([], nil))
     }
 
-    /// Calls `method` with an encoded body and returns the encoded result.
+    /// Calls `method` with a body encoded as `encoding` and returns the result, encoded the same way.
     public func call(
-        _ method: String, body: [UInt8], metadata: [String: String] = [:], timeout: Duration = .seconds(30)
+        _ method: String, body: [UInt8], encoding: RPCBodyEncoding = .binary, metadata: [String: String] = [:],
+        timeout: Duration = .seconds(30)
     ) async throws(RPCError) -> [UInt8] {
         var metadata = metadata
         metadata[RPCMetadataKey.caller] = metadata[RPCMetadataKey.caller] ?? callerName
         let milliseconds = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let request = RPCRequest(method: method, timeoutMilliseconds: milliseconds, metadata: metadata, body: body)
+        let request = RPCRequest(method: method, timeoutMilliseconds: milliseconds, metadata: metadata, body: body, bodyEncoding: encoding)
         let candidates = currentEndpoints()
         var tried: Set<ObjectIdentifier> = []
         var lastError = RPCError(.unavailable, "no endpoint for \(addresses.map(\.description).joined(separator: ", "))")

@@ -1,26 +1,47 @@
 import Foundation
 
-/// Encodes call arguments and results as JSON, the body encoding of protocol version 1.
+/// How a call's argument and result are encoded. A REQUEST frame's flag bit 0
+/// says which; the answer uses the same one.
+public enum RPCBodyEncoding: Sendable {
+    /// Strata's binary format (`BinaryEncoder`), the default between tiers.
+    case binary
+    /// JSON, for people and debugging tools (`strata rpc call`).
+    case json
+}
+
+/// Encodes call arguments and results in either body encoding, with errors
+/// a caller can act on.
 public enum RPCCodec {
     /// Encodes `value`.
-    public static func encode<T: Encodable>(_ value: T) throws(RPCError) -> [UInt8] {
+    public static func encode<T: Encodable>(_ value: T, as encoding: RPCBodyEncoding = .binary) throws(RPCError) -> [UInt8] {
         do {
-            return Array(try JSONEncoder().encode(value))
+            switch encoding {
+            case .binary: return try BinaryEncoder().encode(value)
+            case .json: return Array(try JSONEncoder().encode(value))
+            }
         } catch {
             throw RPCError(.internal, "could not encode \(T.self)")
         }
     }
 
-    /// Decodes a `T`; a mismatch is the caller's fault, so it becomes `invalidArgument`.
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(RPCError) -> T {
+    /// Decodes a `T`; a mismatch is the caller's fault, so it becomes
+    /// `invalidArgument`. An empty body reads as an empty map (no fields).
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], as encoding: RPCBodyEncoding = .binary) throws(RPCError) -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes.isEmpty ? Array("{}".utf8) : bytes))
+            switch encoding {
+            case .binary:
+                return try BinaryDecoder().decode(T.self, from: bytes.isEmpty ? [BinaryTag.map.rawValue, 0] : bytes)
+            case .json:
+                return try JSONDecoder().decode(T.self, from: Data(bytes.isEmpty ? Array("{}".utf8) : bytes))
+            }
         } catch let DecodingError.keyNotFound(key, _) {
             throw RPCError(.invalidArgument, "missing field '\(key.stringValue)'")
         } catch let DecodingError.typeMismatch(_, context) {
             throw RPCError(.invalidArgument, "wrong type for field '\(context.codingPath.map(\.stringValue).joined(separator: "."))'")
         } catch let DecodingError.valueNotFound(_, context) {
             throw RPCError(.invalidArgument, "missing value for field '\(context.codingPath.map(\.stringValue).joined(separator: "."))'")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw RPCError(.invalidArgument, "malformed \(T.self): \(context.debugDescription)")
         } catch {
             throw RPCError(.invalidArgument, "malformed \(T.self) argument")
         }

@@ -184,7 +184,7 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
             }
             let request: RPCRequest
             do {
-                request = try RPCRequest(payload: frame.payload)
+                request = try RPCRequest(payload: frame.payload, flags: frame.flags)
             } catch {
                 refuse("malformed REQUEST: \(error.message)")
                 return
@@ -221,7 +221,7 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
         let loop = connection.loop
         running[stream] = Task {
             let reply = switch await service.handle(request) {
-            case .success(let body): Frame(type: .response, flags: Frame.jsonBody, streamID: stream, payload: body)
+            case .success(let body): Frame(type: .response, flags: request.bodyEncoding.flags, streamID: stream, payload: body)
             case .failure(let error): Frame(type: .error, streamID: stream, payload: error.payload())
             }
             loop.execute { self.finish(stream, reply) }

@@ -23,7 +23,8 @@ public struct RPCService: Sendable {
     /// Creates a service with no methods.
     public init() {}
 
-    /// Registers a method with typed argument and result, encoded with `RPCCodec`.
+    /// Registers a method with typed argument and result, encoded with `RPCCodec`
+    /// in whichever encoding the caller chose.
     ///
     /// Errors other than `RPCError` reach the caller as `internal` with a
     /// generic message; `logger` records the real one.
@@ -32,7 +33,7 @@ public struct RPCService: Sendable {
         _ handler: @escaping @Sendable (Input, RPCContext) async throws -> Output
     ) {
         handlers[method] = { request, context in
-            let input = try RPCCodec.decode(Input.self, from: request.body)
+            let input = try RPCCodec.decode(Input.self, from: request.body, as: request.bodyEncoding)
             let output: Output
             do {
                 output = try await handler(input, context)
@@ -44,7 +45,7 @@ public struct RPCService: Sendable {
                 logger?.error("handler failed", ("method", method), ("error", "\(error)"), ("request_id", context.requestID ?? "-"))
                 throw RPCError(.internal, "internal error in \(method)")
             }
-            return try RPCCodec.encode(output)
+            return try RPCCodec.encode(output, as: request.bodyEncoding)
         }
     }
 

@@ -34,8 +34,8 @@ trap cleanup EXIT
 
 mkdir -p "$work/public" "$work/nginx/logs"
 chmod 755 "$work" "$work/public"   # nginx workers run unprivileged
-head -c 1024 /dev/urandom | base64 -w 0 | head -c 1024 > "$work/public/1k.txt"
-head -c 65536 /dev/urandom | base64 -w 0 | head -c 65536 > "$work/public/64k.txt"
+head -c 768 /dev/urandom | base64 -w 0 > "$work/public/1k.txt"      # 1,024 bytes (no head: SIGPIPE under pipefail)
+head -c 49152 /dev/urandom | base64 -w 0 > "$work/public/64k.txt"   # 65,536 bytes
 chmod 644 "$work/public/"*
 
 # The whole stack (the app and data tiers idle during this benchmark).
@@ -67,6 +67,12 @@ CONF
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g "daemon off;" &
 pids+=($!)
 sleep 0.5
+# A port already taken (another nginx, say) would silently measure the wrong server.
+for url in "http://127.0.0.1:$STRATA_PORT/static/1k.txt" "http://127.0.0.1:$NGINX_PORT/static/1k.txt" \
+           "http://127.0.0.1:$STRATA_PORT/plaintext" "http://127.0.0.1:$NGINX_PORT/plaintext"; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+    [ "$code" = 200 ] || { echo "http-bench: $url answered '$code', not 200: is the port taken?" >&2; exit 1; }
+done
 
 rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }
 

@@ -20,7 +20,7 @@ final class RPCFrameTests: XCTestCase {
             while let frame = try decoder.next(&buffer) { decoded.append(frame) }
         }
         XCTAssertEqual(decoded, frames)
-        let back = try RPCRequest(payload: decoded[1].payload)
+        let back = try RPCRequest(payload: decoded[1].payload, flags: decoded[1].flags)
         XCTAssertEqual(back.method, "notes.list")
         XCTAssertEqual(back.timeoutMilliseconds, 1500)
         XCTAssertEqual(back.metadata, ["request-id": "abc", "caller": "web"])
@@ -38,8 +38,8 @@ final class RPCFrameTests: XCTestCase {
         XCTAssertThrowsError(try decoder.next(&short)) { XCTAssertTrue("\($0)".contains("shorter")) }
         var unknown = ByteBuffer(bytes: [0, 0, 0, 6, 99, 0, 0, 0, 0, 1])
         XCTAssertThrowsError(try decoder.next(&unknown)) { XCTAssertTrue("\($0)".contains("unknown frame type 99")) }
-        XCTAssertThrowsError(try RPCRequest(payload: [0, 10, 65]))
-        XCTAssertThrowsError(try RPCRequest(payload: [0, 2, 0xC3, 0x28, 0, 0, 0, 0, 0, 0]))
+        XCTAssertThrowsError(try RPCRequest(payload: [0, 10, 65], flags: 0))
+        XCTAssertThrowsError(try RPCRequest(payload: [0, 2, 0xC3, 0x28, 0, 0, 0, 0, 0, 0], flags: 0))
     }
 
     func testRandomBytesNeverCrashTheDecoder() {
@@ -49,7 +49,7 @@ final class RPCFrameTests: XCTestCase {
             let bytes = (0..<(rng.next() % 40)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             var buffer = ByteBuffer(bytes: bytes)
             while let frame = try? decoder.next(&buffer) {
-                _ = try? RPCRequest(payload: frame.payload)
+                _ = try? RPCRequest(payload: frame.payload, flags: frame.flags)
                 _ = RPCError(payload: frame.payload)
             }
         }

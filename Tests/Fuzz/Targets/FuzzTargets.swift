@@ -8,9 +8,9 @@ import StrataSQL
 import StrataTemplates
 
 /// The fuzz targets, one per parser that reads untrusted input. The target
-/// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `template`, `migration`).
+/// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `codec`, `template`, `migration`).
 enum FuzzTarget: String, CaseIterable {
-    case http, rpc, template, migration
+    case http, rpc, codec, template, migration
 
     static var selected: FuzzTarget {
         let name = getenv("STRATA_FUZZ_TARGET").map { String(cString: $0) } ?? "http"
@@ -24,9 +24,70 @@ enum FuzzTarget: String, CaseIterable {
         switch self {
         case .http: fuzzHTTP(bytes)
         case .rpc: _ = FrameFuzzing.decodeAll(bytes)
+        case .codec: fuzzCodec(bytes)
         case .template: fuzzTemplate(bytes)
         case .migration: _ = try? Migration(file: "0001_fuzz.sql", contents: String(decoding: bytes, as: UTF8.self))
         }
+    }
+}
+
+/// The binary body decoder: must never trap, and whatever it accepts must
+/// re-encode to bytes that decode to the same value.
+func fuzzCodec(_ bytes: [UInt8]) {
+    guard let value = try? BinaryDecoder().decode(AnyValue.self, from: bytes) else { return }
+    guard let encoded = try? BinaryEncoder().encode(value) else { preconditionFailure("decoded value does not encode") }
+    guard let again = try? BinaryDecoder().decode(AnyValue.self, from: encoded),
+          let reencoded = try? BinaryEncoder().encode(again), reencoded == encoded
+    else { preconditionFailure("binary round trip changed the value") }
+}
+
+/// Any value the binary format can carry, decoded without knowing its shape.
+indirect enum AnyValue: Codable {
+    case null, bool(Bool), int(Int64), uint(UInt64), double(Double), string(String), bytes([UInt8])
+    case array([AnyValue]), map([String: AnyValue])
+
+    init(from decoder: any Decoder) throws {
+        if let container = try? decoder.container(keyedBy: Key.self) {
+            var members: [String: AnyValue] = [:]
+            for key in container.allKeys { members[key.stringValue] = try container.decode(AnyValue.self, forKey: key) }
+            self = .map(members)
+        } else if var container = try? decoder.unkeyedContainer() {
+            var items: [AnyValue] = []
+            while !container.isAtEnd { items.append(try container.decode(AnyValue.self)) }
+            self = .array(items)
+        } else {
+            let single = try decoder.singleValueContainer()
+            if single.decodeNil() { self = .null }
+            else if let v = try? single.decode(Bool.self) { self = .bool(v) }
+            else if let v = try? single.decode(Int64.self) { self = .int(v) }
+            else if let v = try? single.decode(UInt64.self) { self = .uint(v) }
+            else if let v = try? single.decode(Double.self) { self = .double(v) }
+            else if let v = try? single.decode([UInt8].self) { self = .bytes(v) }
+            else { self = .string(try single.decode(String.self)) }
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .null: var c = encoder.singleValueContainer(); try c.encodeNil()
+        case .bool(let v): var c = encoder.singleValueContainer(); try c.encode(v)
+        case .int(let v): var c = encoder.singleValueContainer(); try c.encode(v)
+        case .uint(let v): var c = encoder.singleValueContainer(); try c.encode(v)
+        case .double(let v): var c = encoder.singleValueContainer(); try c.encode(v)
+        case .string(let v): var c = encoder.singleValueContainer(); try c.encode(v)
+        case .bytes(let v): var c = encoder.singleValueContainer(); try c.encode(v)
+        case .array(let items): var c = encoder.unkeyedContainer(); for item in items { try c.encode(item) }
+        case .map(let members):
+            var c = encoder.container(keyedBy: Key.self)
+            for (key, value) in members.sorted(by: { $0.key < $1.key }) { try c.encode(value, forKey: Key(stringValue: key)) }
+        }
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 }
 
