@@ -23,21 +23,22 @@ public struct Database: Sendable {
 
     /// Runs a query and returns the raw rows.
     public func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult {
-        try await call(DataMethod.query, SQLStatement(sql, parameters))
+        // A read may run twice without harm, so the client may retry it elsewhere.
+        try await call(DataMethod.query, SQLStatement(sql, parameters), idempotent: true)
     }
 
     /// Runs an INSERT, UPDATE or DELETE.
     @discardableResult
     public func execute(_ sql: String, _ parameters: SQLValue...) async throws -> ExecuteResult {
-        try await call(DataMethod.execute, SQLStatement(sql, parameters))
+        try await call(DataMethod.execute, SQLStatement(sql, parameters), idempotent: false)
     }
 
-    private func call<Output: Decodable>(_ method: String, _ statement: SQLStatement) async throws -> Output {
+    private func call<Output: Decodable>(_ method: String, _ statement: SQLStatement, idempotent: Bool) async throws -> Output {
         // The data tier gets only what is left of the caller's time.
         let remaining = deadline.map { $0 - .now } ?? .seconds(30)
         guard remaining > .zero else { throw RPCError(.deadlineExceeded, "the request ran out of time") }
         do {
-            return try await client.call(method, statement, metadata: [RPCMetadataKey.requestID: requestID], timeout: remaining)
+            return try await client.call(method, statement, metadata: [RPCMetadataKey.requestID: requestID], timeout: remaining, idempotent: idempotent)
         } catch {
             // Engine messages name tables and columns: log them, pass on only the code.
             logger.warning("data tier call failed", ("code", "\(error.code)"), ("error", error.message), ("request_id", requestID))

@@ -18,6 +18,8 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
     private let open = Atomic<Bool>(true)
     private var pending: [UInt32: (reply: Reply, call: Call)] = [:]
     private var nextStream: UInt32 = 1
+    /// From the server's GOAWAY: calls on later streams were not and will not be run.
+    private var lastProcessedStream: UInt32?
 
     /// Remembers which stream a call got, so cancellation can name it.
     final class Call: @unchecked Sendable {
@@ -107,7 +109,7 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
 
     private func start(_ request: RPCRequest, call: Call, timeout: Duration, continuation: Reply) {
         guard isOpen else {
-            continuation.resume(returning: .failure(RPCError(.unavailable, "connection to \(connection.peer) is closed")))
+            continuation.resume(returning: .failure(RPCError(.unavailable, "connection to \(connection.peer) is closed").markedNotProcessed()))
             return
         }
         let stream = nextStream
@@ -148,11 +150,19 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
             let error = RPCError(payload: frame.payload)
             fail(RPCError(error.code == .unknown ? .unavailable : error.code, "\(connection.peer) refused the connection: \(error.message)"))
         case .error:
-            finish(frame.streamID, .failure(RPCError(payload: frame.payload)))
+            var error = RPCError(payload: frame.payload)
+            if let last = lastProcessedStream, frame.streamID > last { error = error.markedNotProcessed() }
+            finish(frame.streamID, .failure(error))
         case .ping:
             connection.write(Frame(type: .pong, streamID: frame.streamID, payload: frame.payload).encoded())
         case .goaway:
             open.store(false, ordering: .releasing)
+            var reader = PayloadReader(frame.payload)
+            let last = (try? reader.u32()) ?? 0
+            lastProcessedStream = last
+            // Calls the server will never run can go elsewhere at once.
+            let refused = RPCError(.unavailable, "\(connection.peer) is shutting down").markedNotProcessed()
+            for stream in Array(pending.keys) where stream > last { finish(stream, .failure(refused)) }
         case .hello:
             guard handshake != nil, let hello = try? Hello(payload: frame.payload) else { return }
             completeHandshake(hello)

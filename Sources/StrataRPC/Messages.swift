@@ -67,18 +67,35 @@ public enum RPCMetadataKey {
     public static let clientAddress = "client-address"
 }
 
+/// ERROR payload: `u16 code | string message | u16 n | n × (string key, string value)`;
+/// the details are optional (an ERROR may end after the message).
 extension RPCError {
     func payload() -> [UInt8] {
         var buffer = ByteBuffer()
         buffer.write(bigEndian: code.rawValue)
         buffer.writeShortString(message)
+        if !details.isEmpty {
+            buffer.write(bigEndian: UInt16(min(details.count, Int(UInt16.max))))
+            for (key, value) in details.sorted(by: { $0.key < $1.key }).prefix(Int(UInt16.max)) {
+                buffer.writeShortString(key)
+                buffer.writeShortString(value)
+            }
+        }
         return buffer.storage
     }
 
     init(payload: [UInt8]) {
         var reader = PayloadReader(payload)
         let raw = (try? reader.u16()) ?? RPCErrorCode.unknown.rawValue
-        self.init(RPCErrorCode(rawValue: raw) ?? .unknown, (try? reader.string()) ?? "")
+        let message = (try? reader.string()) ?? ""
+        var details: [String: String] = [:]
+        if let count = try? reader.u16() {
+            for _ in 0..<count {
+                guard let key = try? reader.string(), let value = try? reader.string() else { break }
+                details[key] = value
+            }
+        }
+        self.init(RPCErrorCode(rawValue: raw) ?? .unknown, message, details: details)
     }
 }
 

@@ -8,9 +8,12 @@ import Synchronization
 /// to the reachable endpoint with the fewest calls outstanding; an endpoint
 /// that cannot be reached backs off (with jitter) and is tried again later. A
 /// call whose connection could not be opened was never sent, so it moves on to
-/// the next endpoint; a call that was sent is never repeated. Host names are
-/// re-resolved every 10 seconds, so every replica behind a DNS name (as with
-/// docker-compose) gets calls.
+/// the next endpoint. A call that was sent is repeated only when that is
+/// safe: the server certainly did not run it (it came after the server's
+/// GOAWAY), or the caller said the method is idempotent and the connection
+/// failed under it; at most `maxAttempts` times, within the call's deadline
+/// and a `RetryBudget`. Host names are re-resolved every 10 seconds, so every
+/// replica behind a DNS name (as with docker-compose) gets calls.
 public final class RPCClient: Sendable {
     /// The addresses as configured.
     public let addresses: [SocketAddress]
@@ -23,6 +26,10 @@ public final class RPCClient: Sendable {
     private let hasHostNames: Bool
     private let endpoints: Mutex<(list: [RPCEndpoint], resolvedAt: ContinuousClock.Instant?)>
     private let cursor = Atomic<Int>(0)
+    private let retryBudget = RetryBudget()
+
+    /// Attempts per call at most, the first included.
+    static let maxAttempts = 3
 
     /// How often host names are resolved again.
     static let resolveInterval: Duration = .seconds(10)
@@ -53,19 +60,39 @@ public final class RPCClient: Sendable {
         endpoints = Mutex(([], nil))
     }
 
-    /// Calls `method` with a body encoded as `encoding` and returns the result, encoded the same way.
+    /// Calls `method` with a body encoded as `encoding` and returns the result,
+    /// encoded the same way. Pass `idempotent: true` when running the method
+    /// twice does no harm (a read); the call may then be retried on another
+    /// endpoint after a connection fails under it.
     public func call(
         _ method: String, body: [UInt8], encoding: RPCBodyEncoding = .binary, metadata: [String: String] = [:],
-        timeout: Duration = .seconds(30)
+        timeout: Duration = .seconds(30), idempotent: Bool = false
     ) async throws(RPCError) -> [UInt8] {
         var metadata = metadata
         metadata[RPCMetadataKey.caller] = metadata[RPCMetadataKey.caller] ?? callerName
-        let milliseconds = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let request = RPCRequest(method: method, timeoutMilliseconds: milliseconds, metadata: metadata, body: body, bodyEncoding: encoding)
+        let deadline = ContinuousClock.now + timeout
+        retryBudget.recordCall()
         let candidates = currentEndpoints()
         var tried: Set<ObjectIdentifier> = []
+        var attempts = 0
+        var sentSinceRound = false
         var lastError = RPCError(.unavailable, "no endpoint for \(addresses.map(\.description).joined(separator: ", "))")
-        while let endpoint = pick(from: candidates, excluding: tried) {
+        while true {
+            let remaining = deadline - .now
+            guard remaining > .zero else {
+                throw attempts == 0 ? RPCError(.deadlineExceeded, "\(method): no time left to send the call") : lastError
+            }
+            if tried.count == candidates.count {
+                // Every endpoint was tried; a retry may go back to one that
+                // took the call (it may have reconnected), but not straight away.
+                guard sentSinceRound else { throw lastError }
+                sentSinceRound = false
+                tried.removeAll()
+                try? await Task.sleep(for: min(remaining, .milliseconds(Int.random(in: 10...50))))
+                if Task.isCancelled { throw RPCError(.cancelled, "the call was cancelled") }
+                continue
+            }
+            guard let endpoint = pick(from: candidates, excluding: tried) else { throw lastError }
             tried.insert(ObjectIdentifier(endpoint))
             let connection: ClientConnection
             do {
@@ -75,18 +102,28 @@ public final class RPCClient: Sendable {
                 lastError = error
                 continue
             }
-            return try await endpoint.send(request, on: connection, timeout: timeout).get()
+            attempts += 1
+            sentSinceRound = true
+            let milliseconds = UInt32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
+            let request = RPCRequest(method: method, timeoutMilliseconds: max(1, milliseconds), metadata: metadata, body: body, bodyEncoding: encoding)
+            switch await endpoint.send(request, on: connection, timeout: remaining) {
+            case .success(let reply):
+                return reply
+            case .failure(let error):
+                let retryable = error.code == .unavailable && (error.notProcessed || idempotent)
+                guard retryable, attempts < Self.maxAttempts, retryBudget.withdrawForRetry() else { throw error }
+                lastError = error
+            }
         }
-        throw lastError
     }
 
     /// Calls `method` with a typed argument and decodes a typed result.
     public func call<Input: Encodable, Output: Decodable>(
         _ method: String, _ input: Input, as output: Output.Type = Output.self,
-        metadata: [String: String] = [:], timeout: Duration = .seconds(30)
+        metadata: [String: String] = [:], timeout: Duration = .seconds(30), idempotent: Bool = false
     ) async throws(RPCError) -> Output {
         let body = try RPCCodec.encode(input)
-        let reply = try await call(method, body: body, metadata: metadata, timeout: timeout)
+        let reply = try await call(method, body: body, metadata: metadata, timeout: timeout, idempotent: idempotent)
         do {
             return try RPCCodec.decode(Output.self, from: reply)
         } catch {

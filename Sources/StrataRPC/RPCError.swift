@@ -42,12 +42,30 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     public let code: RPCErrorCode
     /// A human-readable explanation.
     public let message: String
+    /// Optional structured details, such as a message per form field.
+    public let details: [String: String]
+    /// Set by the client when the server certainly did not run the call (it
+    /// was never written, or came after the server's GOAWAY), so any call may
+    /// be retried elsewhere. Not sent on the wire.
+    var notProcessed = false
 
     /// Creates an error.
-    public init(_ code: RPCErrorCode, _ message: String) {
+    public init(_ code: RPCErrorCode, _ message: String, details: [String: String] = [:]) {
         self.code = code
         self.message = message
+        self.details = details
     }
 
     public var description: String { "\(code): \(message)" }
+
+    public static func == (a: RPCError, b: RPCError) -> Bool {
+        a.code == b.code && a.message == b.message && a.details == b.details
+    }
+
+    /// This error, marked as one the server never processed.
+    func markedNotProcessed() -> RPCError {
+        var error = self
+        error.notProcessed = true
+        return error
+    }
 }

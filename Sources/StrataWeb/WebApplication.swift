@@ -62,7 +62,8 @@ public final class WebApplication: HTTPHandler {
     private func page(_ route: RouteDescriptor, _ request: HTTPRequest, _ parameters: [String: String], requestID: String) async -> HTTPResponse {
         var input = request.queryParameters
         for (key, value) in parameters { input[key] = value }
-        switch await call(route.calls, input: input, request: request, requestID: requestID) {
+        // Pages answer GET, which must not change state: safe to retry on another replica.
+        switch await call(route.calls, input: input, request: request, requestID: requestID, idempotent: true) {
         case .failed(let response):
             return response
         case .value(let result):
@@ -88,7 +89,7 @@ public final class WebApplication: HTTPHandler {
         }
         var input = Dictionary(fields, uniquingKeysWith: { first, _ in first })
         for (key, value) in parameters { input[key] = value }
-        switch await call(route.calls, input: input, request: request, requestID: requestID) {
+        switch await call(route.calls, input: input, request: request, requestID: requestID, idempotent: false) {
         case .failed(let response):
             return response
         case .value(let result):
@@ -96,10 +97,12 @@ public final class WebApplication: HTTPHandler {
         }
     }
 
-    private func call(_ method: String, input: [String: String], request: HTTPRequest, requestID: String) async -> CallOutcome {
+    private func call(
+        _ method: String, input: [String: String], request: HTTPRequest, requestID: String, idempotent: Bool
+    ) async -> CallOutcome {
         let metadata = [RPCMetadataKey.requestID: requestID, RPCMetadataKey.clientAddress: request.remoteAddress]
         do {
-            let value = try await app.call(method, input, as: TemplateValue.self, metadata: metadata)
+            let value = try await app.call(method, input, as: TemplateValue.self, metadata: metadata, idempotent: idempotent)
             return .value(value)
         } catch {
             if !ErrorMapping.showsMessage(error.code) {

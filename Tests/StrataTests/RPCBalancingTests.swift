@@ -14,27 +14,15 @@ final class RPCBalancingTests: XCTestCase {
     struct Reply: Codable, Sendable { let server: String }
     struct Ask: Codable, Sendable { let delayMilliseconds: Int }
 
-    private func server(named name: String) throws -> (RPCServer, SocketAddress) {
+    private func server(named name: String, on group: EventLoopGroup? = nil) throws -> (RPCServer, SocketAddress) {
         var service = RPCService()
         service.register("who") { (ask: Ask, _) -> Reply in
             try await Task.sleep(for: .milliseconds(ask.delayMilliseconds))
             return Reply(server: name)
         }
         let server = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
-                               service: service, group: group, logger: Logger(label: "test", level: .error))
+                               service: service, group: group ?? self.group, logger: Logger(label: "test", level: .error))
         return (server, try server.start())
-    }
-
-    private func callConcurrently(_ client: RPCClient, count: Int, delay: Int) async -> [String] {
-        await withTaskGroup(of: String.self) { tasks in
-            for _ in 0..<count {
-                tasks.addTask {
-                    let reply: Reply? = try? await client.call("who", Ask(delayMilliseconds: delay))
-                    return reply?.server ?? "failed"
-                }
-            }
-            return await tasks.reduce(into: []) { $0.append($1) }
-        }
     }
 
     func testConcurrentCallsSpreadOverTheEndpointsWithFewestOutstanding() async throws {
@@ -43,7 +31,7 @@ final class RPCBalancingTests: XCTestCase {
         defer { a.stop(); b.stop() }
         let client = RPCClient(addresses: [addressA, addressB], group: group, callerName: "web", secret: secret)
         let answers = await callConcurrently(client, count: 20, delay: 100)
-        XCTAssertFalse(answers.contains("failed"))
+        XCTAssertEqual(answers.filter { $0 != "a" && $0 != "b" }, [])
         XCTAssertGreaterThanOrEqual(answers.filter { $0 == "a" }.count, 5, "\(answers)")
         XCTAssertGreaterThanOrEqual(answers.filter { $0 == "b" }.count, 5, "\(answers)")
     }
@@ -60,6 +48,42 @@ final class RPCBalancingTests: XCTestCase {
         try await Task.sleep(for: .milliseconds(100))
         let answers = await callConcurrently(client, count: 10, delay: 1)
         XCTAssertEqual(answers, Array(repeating: "b", count: 10), "\(answers)")
+    }
+
+    func testAReplicaDyingMidCallLosesNoIdempotentCall() async throws {
+        // Replica a runs on loops of its own, so stopping them drops its
+        // connections without a GOAWAY, as a crash would.
+        let doomedLoops = EventLoopGroup(loopCount: 1)
+        let (_, addressA) = try server(named: "a", on: doomedLoops)
+        let (b, addressB) = try server(named: "b")
+        defer { b.stop() }
+        let client = RPCClient(addresses: [addressA, addressB], group: group, callerName: "web", secret: secret)
+        async let idempotent = callConcurrently(client, count: 10, delay: 300, idempotent: true)
+        async let plain = callConcurrently(client, count: 10, delay: 300, idempotent: false)
+        try await Task.sleep(for: .milliseconds(100))
+        doomedLoops.shutdown()
+        let (safe, unsafe) = await (idempotent, plain)
+        // Idempotent calls that were running on a are repeated on b.
+        XCTAssertEqual(safe.filter { $0 != "b" && $0 != "a" }, [], "\(safe)")
+        XCTAssertGreaterThan(safe.filter { $0 == "b" }.count, 0)
+        // Other calls on a may have run there: they fail rather than run twice.
+        XCTAssertEqual(unsafe.filter { $0 != "b" && $0 != "unavailable" }, [], "\(unsafe)")
+        XCTAssertGreaterThan(unsafe.filter { $0 == "unavailable" }.count, 0, "\(unsafe)")
+        // And the client goes on working with the survivor.
+        let after = await callConcurrently(client, count: 4, delay: 1)
+        XCTAssertEqual(after, Array(repeating: "b", count: 4))
+    }
+
+    func testRetryBudgetAllowsABurstButNotARetryStorm() {
+        let budget = RetryBudget(burst: 10, ratio: 0.2)
+        // A burst of retries up to the balance is allowed at once...
+        XCTAssertEqual((0..<11).map { _ in budget.withdrawForRetry() }, Array(repeating: true, count: 10) + [false])
+        // ...after which each retry must be paid for by five calls.
+        for _ in 0..<4 { budget.recordCall() }
+        XCTAssertFalse(budget.withdrawForRetry())
+        budget.recordCall()
+        XCTAssertTrue(budget.withdrawForRetry())
+        XCTAssertFalse(budget.withdrawForRetry())
     }
 
     func testAllEndpointsDownIsUnavailableAndBackOffIsJittered() async throws {
@@ -122,5 +146,22 @@ final class RPCBalancingTests: XCTestCase {
         XCTAssertEqual(reply.server, "a")
         XCTAssertEqual(try SocketAddress.list(parsing: "a:1, b:2,unix:/tmp/s"), [.tcp(host: "a", port: 1), .tcp(host: "b", port: 2), .unix(path: "/tmp/s")])
         XCTAssertThrowsError(try SocketAddress.list(parsing: " , "))
+    }
+}
+
+/// Makes `count` calls at once; each result is the answering server's name or the error code.
+private func callConcurrently(_ client: RPCClient, count: Int, delay: Int, idempotent: Bool = false) async -> [String] {
+    await withTaskGroup(of: String.self) { tasks in
+        for _ in 0..<count {
+            tasks.addTask {
+                do {
+                    let reply: RPCBalancingTests.Reply = try await client.call("who", RPCBalancingTests.Ask(delayMilliseconds: delay), idempotent: idempotent)
+                    return reply.server
+                } catch {
+                    return (error as? RPCError)?.code.description ?? "\(error)"
+                }
+            }
+        }
+        return await tasks.reduce(into: []) { $0.append($1) }
     }
 }
