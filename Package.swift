@@ -59,6 +59,8 @@ let package = Package(
         .executableTarget(
             name: "StrataFuzz", dependencies: ["StrataCore", "StrataHTTP", "StrataRPC", "StrataSQL", "StrataTemplates"],
             path: "Tests/Fuzz/Targets"),
+        // RPC benchmark (echo calls over loopback): Tests/Benchmarks/rpc-bench.sh runs it.
+        .executableTarget(name: "StrataRPCBench", dependencies: ["StrataCore", "StrataIO", "StrataRPC"], path: "Tests/Benchmarks/RPC"),
         .testTarget(
             name: "StrataTests",
             dependencies: [

@@ -117,7 +117,7 @@ public final class HTTPServer: Sendable {
             open.wrappingSubtract(1, ordering: .acquiringAndReleasing)
             // Best effort: one small write on the fresh socket, then close.
             connection.write(Array("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 35\r\nConnection: close\r\n\r\nserver is at its connection limit\r\n".utf8))
-            connection.close()
+            connection.close(afterFlush: true)
             return
         }
         let registry = registries[connection.loop.index]

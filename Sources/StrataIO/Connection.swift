@@ -68,6 +68,7 @@ public final class Connection: Selectable, @unchecked Sendable {
     @exclusivity(unchecked) public var notifiesWhenDrained = false
     @exclusivity(unchecked) private var closeWhenFlushed = false
     @exclusivity(unchecked) private var corked = false
+    @exclusivity(unchecked) private var flushScheduled = false
     @exclusivity(unchecked) private var wantsRead = true
     @exclusivity(unchecked) private var registeredEvents: UInt32 = 0
 
@@ -105,7 +106,20 @@ public final class Connection: Selectable, @unchecked Sendable {
         outboundBytes += count
         // While corked, `uncork()` flushes and updates interest once for all writes.
         guard !corked else { return }
-        if outbound.count == 1 { flush() }
+        if outbound.count == 1 && !flushScheduled && registeredEvents & STRATA_EPOLLOUT == 0 {
+            // Written at the end of the loop's current iteration, together with
+            // whatever else is queued by then: answers to many multiplexed RPC
+            // calls finishing at once leave in one writev instead of one send each.
+            flushScheduled = true
+            loop.scheduleFlush(self)
+        }
+    }
+
+    /// Called by the loop at the end of an iteration for connections with output queued in it.
+    func flushScheduledOutput() {
+        flushScheduled = false
+        guard !isClosed, !corked, !outbound.isEmpty else { return }
+        flush()
         updateInterest()
     }
 
@@ -270,7 +284,8 @@ public final class Connection: Selectable, @unchecked Sendable {
         // After the peer's FIN, RDHUP would fire forever on a level-triggered set.
         var events: UInt32 = isInputClosed ? 0 : STRATA_EPOLLRDHUP
         if wantsRead && outboundBytes <= outboundHighWatermark { events |= STRATA_EPOLLIN }
-        if outboundBytes > 0 { events |= STRATA_EPOLLOUT }
+        // Output waiting for the end-of-iteration flush needs no EPOLLOUT yet.
+        if outboundBytes > 0 && !flushScheduled { events |= STRATA_EPOLLOUT }
         if events != registeredEvents {
             registeredEvents = events
             loop.modify(fd: fd, events: events)

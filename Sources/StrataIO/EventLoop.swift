@@ -32,6 +32,8 @@ public final class EventLoop: @unchecked Sendable {
     /// number, so this stays dense and a lookup per event costs no hashing.
     @exclusivity(unchecked) private var registrations: [(any Selectable)?] = []
     @exclusivity(unchecked) private var timers = TimerQueue()
+    /// Connections whose queued output is written at the end of this iteration.
+    @exclusivity(unchecked) private var flushQueue: [Connection] = []
     /// When the current iteration's events arrived. Per-request bookkeeping
     /// (activity times, receive times) reads this instead of the clock.
     @exclusivity(unchecked) public private(set) var now = ContinuousClock.now
@@ -67,6 +69,9 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs `job` on the loop's thread, after the current iteration's I/O.
     public func execute(_ job: @escaping @Sendable () -> Void) {
         pending.withLock { $0.append(job) }
+        // On the loop itself (a task with this loop as its executor, say) the
+        // job runs after the current events anyway: no wake-up needed.
+        if inEventLoop { return }
         if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
             _ = strata_eventfd_signal(wakeFD)
         }
@@ -98,6 +103,16 @@ public final class EventLoop: @unchecked Sendable {
 
     func removeTimer(_ timer: TimerHandle) { timers.remove(timer) }
 
+    func scheduleFlush(_ connection: Connection) { flushQueue.append(connection) }
+
+    private func flushScheduledOutput() {
+        while !flushQueue.isEmpty {
+            let due = flushQueue
+            flushQueue.removeAll(keepingCapacity: true)
+            for connection in due { connection.flushScheduledOutput() }
+        }
+    }
+
     /// Timers pending on this loop (for tests). Call on the loop.
     var pendingTimers: Int { timers.count }
 
@@ -127,7 +142,8 @@ public final class EventLoop: @unchecked Sendable {
         var fds = [Int32](repeating: 0, count: Int(capacity))
         var events = [UInt32](repeating: 0, count: Int(capacity))
         while !stopRequested.load(ordering: .acquiring) {
-            let timeout = timers.millisecondsUntilNext(now: .now) ?? -1
+            // Jobs queued from the loop itself (which does not wake it) run without waiting.
+            let timeout = pending.withLock({ $0.isEmpty }) ? timers.millisecondsUntilNext(now: .now) ?? -1 : 0
             let count = strata_epoll_wait(epollFD, &fds, &events, capacity, timeout)
             if count < 0 && errno != EINTR {
                 preconditionFailure("epoll_wait failed: \(String(cString: strerror(errno)))")
@@ -142,12 +158,15 @@ public final class EventLoop: @unchecked Sendable {
                     selectable.handleEvents(events[i])
                 }
             }
+            flushScheduledOutput()
             runPendingJobs()
+            flushScheduledOutput()
             if !timers.isEmpty {
                 now = .now
                 for timer in timers.popDue(now: now) where !timer.isCancelled {
                     timer.callback()
                 }
+                flushScheduledOutput()
             }
         }
         for (fd, registration) in registrations.enumerated() where registration != nil {

@@ -16,6 +16,18 @@ public struct RPCServerConfiguration: Sendable {
     public var maxInFlightPerConnection = 1_024
     /// Calls the whole server may have in flight; more are answered `resourceExhausted`.
     public var maxInFlight = 8_192
+    /// Where handlers run: on the event loop that read the call (no thread
+    /// hop there and back; best for quick handlers) or on Swift's global pool
+    /// (best when handlers do heavy CPU work). See ARCHITECTURE.md for the measurements.
+    public var handlerExecutor = HandlerExecutor.loop
+
+    /// Where handlers run.
+    public enum HandlerExecutor: String, Sendable {
+        /// The connection's event loop thread, as a task executor.
+        case loop
+        /// Swift's global concurrent executor.
+        case global
+    }
 
     /// Creates a configuration for `address`; only peers holding `secret` get in.
     public init(address: SocketAddress, secret: [UInt8]) {
@@ -87,6 +99,7 @@ public final class RPCServer: Sendable {
     fileprivate var name: String { configuration.name }
     fileprivate var secret: [UInt8] { configuration.secret }
     fileprivate var maxInFlightPerConnection: Int { configuration.maxInFlightPerConnection }
+    fileprivate var handlerExecutor: RPCServerConfiguration.HandlerExecutor { configuration.handlerExecutor }
 
     /// Takes one of the server's call slots; false when all are in use.
     fileprivate func acquireSlot() -> Bool {
@@ -219,12 +232,17 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
     private func start(_ request: RPCRequest, stream: UInt32) {
         let service = server.serviceRef
         let loop = connection.loop
-        running[stream] = Task {
+        let preference: (any TaskExecutor)? = server.handlerExecutor == .loop ? loop : nil
+        running[stream] = Task(executorPreference: preference) {
             let reply = switch await service.handle(request) {
             case .success(let body): Frame(type: .response, flags: request.bodyEncoding.flags, streamID: stream, payload: body)
             case .failure(let error): Frame(type: .error, streamID: stream, payload: error.payload())
             }
-            loop.execute { self.finish(stream, reply) }
+            if loop.inEventLoop {
+                self.finish(stream, reply)
+            } else {
+                loop.execute { self.finish(stream, reply) }
+            }
         }
     }
 

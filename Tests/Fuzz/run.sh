@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes one of Strata's parsers of untrusted input.
 #
-#   Tests/Fuzz/run.sh [TARGET] [SECONDS]    # TARGET: http (default), rpc, template, migration; SECONDS default 600
+#   Tests/Fuzz/run.sh [TARGET] [SECONDS]    # TARGET: http (default), rpc, codec, template, migration; SECONDS default 600
 #
 # Builds StrataFuzz with libFuzzer and AddressSanitizer (swiftc
 # -sanitize=fuzzer,address, linked with lld) into .build-fuzz and runs it on
