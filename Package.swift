@@ -41,7 +41,7 @@ let package = Package(
             resources: [.copy("templates")]
         ),
         .target(name: "StrataData", dependencies: ["StrataCore", "StrataRPC", "StrataSQL"]),
-        .target(name: "StrataLauncher", dependencies: ["StrataCore"]),
+        .target(name: "StrataLauncher", dependencies: ["StrataCore", "StrataIO", "StrataRPC"]),
 
         // Thin executables: parse arguments, wire the parts, run.
         .executableTarget(name: "strata-data", dependencies: ["StrataData"]),

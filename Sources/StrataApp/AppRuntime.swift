@@ -55,7 +55,16 @@ public struct AppRuntime: Sendable {
             }
         }
         let manifest = RouteManifest(version: Self.digest(registry.routes, templates), routes: registry.routes, templates: templates)
-        service.register(RouteManifest.method) { (_: Empty, _) in manifest }
+        service.register(RouteManifest.method, options: RPCMethodOptions(idempotent: true)) { (_: Empty, _) in manifest }
+        // Serving only while the data tier is: without it no module method can work.
+        service.healthCheck = {
+            do {
+                let health: RPCHealth = try await data.call(RPCHealth.method, Empty(), timeout: .seconds(2), idempotent: true)
+                return health.isServing ? health : RPCHealth(serving: false, detail: "the data tier is not serving")
+            } catch {
+                return RPCHealth(serving: false, detail: "the data tier does not answer")
+            }
+        }
         self.service = service
         self.manifest = manifest
     }

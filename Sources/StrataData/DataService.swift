@@ -6,7 +6,7 @@ import StrataSQL
 enum DataService {
     static func make(database: SQLiteDatabase, logger: Logger) -> RPCService {
         var service = RPCService()
-        service.register(DataMethod.query, logger: logger) { (statement: SQLStatement, context) -> QueryResult in
+        service.register(DataMethod.query, options: RPCMethodOptions(idempotent: true), logger: logger) { (statement: SQLStatement, context) -> QueryResult in
             do {
                 return try await database.query(statement.sql, statement.parameters)
             } catch let error as SQLError {
@@ -20,7 +20,15 @@ enum DataService {
                 throw rpcError(error, statement: statement, context: context, logger: logger)
             }
         }
-        service.register(DataMethod.health, logger: logger) { (_: Empty, _) -> DataHealth in
+        service.healthCheck = {
+            do {
+                _ = try await database.query("SELECT 1", [])
+                return RPCHealth(serving: true)
+            } catch {
+                return RPCHealth(serving: false, detail: "the database does not answer")
+            }
+        }
+        service.register(DataMethod.health, options: RPCMethodOptions(idempotent: true), logger: logger) { (_: Empty, _) -> DataHealth in
             _ = try await database.query("SELECT 1", [])
             return DataHealth(engine: "sqlite", pendingMigrations: 0)
         }

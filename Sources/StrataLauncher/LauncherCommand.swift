@@ -8,7 +8,10 @@ import StrataCore
 public enum LauncherCommand {
     static let root = CommandSpec(
         name: "strata", summary: "The Strata launcher.",
-        subcommands: [("up", "run migrations and the whole stack on this machine (SQLite by default)")])
+        subcommands: [
+            ("up", "run migrations and the whole stack on this machine (SQLite by default)"),
+            ("rpc", "call a method on a running tier (health.check, rpc.methods, ...)"),
+        ])
 
     static let up = CommandSpec(
         name: "strata up",
@@ -30,6 +33,9 @@ public enum LauncherCommand {
             "up": { arguments in
                 guard let options = try up.parseOrShowHelp(arguments, environment: environment) else { return 0 }
                 return try await runUp(options, environment: environment)
+            },
+            "rpc": { arguments in
+                await RPCCallCommand.group.run(arguments, ["call": { try await RPCCallCommand.run($0, environment: environment) }])
             },
         ])
     }

@@ -17,7 +17,10 @@ public enum RPCCodec {
         do {
             switch encoding {
             case .binary: return try BinaryEncoder().encode(value)
-            case .json: return Array(try JSONEncoder().encode(value))
+            case .json:
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = .sortedKeys  // stable output for people and diffs
+                return Array(try encoder.encode(value))
             }
         } catch {
             throw RPCError(.internal, "could not encode \(T.self)")

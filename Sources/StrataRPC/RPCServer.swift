@@ -45,6 +45,7 @@ public final class RPCServer: Sendable {
     private let logger: Logger
     private let listener = Mutex<Listener?>(nil)
     private let inFlight = Atomic<Int>(0)
+    private let draining = Atomic<Bool>(false)
     private let connections = Mutex<[ObjectIdentifier: RPCServerConnection]>([:])
 
     /// Creates a server for `service`.
@@ -79,6 +80,7 @@ public final class RPCServer: Sendable {
     /// Stops accepting, tells every peer with GOAWAY to send no new calls,
     /// lets calls in flight finish (up to `grace`), then closes the connections.
     public func shutdown(grace: Duration = .seconds(10)) async {
+        draining.store(true, ordering: .releasing)
         stop()
         let open = connections.withLock { Array($0.values) }
         for handler in open { handler.connection.loop.execute { handler.goAway() } }
@@ -95,6 +97,7 @@ public final class RPCServer: Sendable {
 
     fileprivate var frameDecoder: FrameDecoder { FrameDecoder(maxFrameSize: configuration.maxFrameSize) }
     fileprivate var serviceRef: RPCService { service }
+    fileprivate var isDraining: Bool { draining.load(ordering: .acquiring) }
     fileprivate var log: Logger { logger }
     fileprivate var name: String { configuration.name }
     fileprivate var secret: [UInt8] { configuration.secret }
@@ -233,8 +236,9 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
         let service = server.serviceRef
         let loop = connection.loop
         let preference: (any TaskExecutor)? = server.handlerExecutor == .loop ? loop : nil
+        let draining = server.isDraining
         running[stream] = Task(executorPreference: preference) {
-            let reply = switch await service.handle(request) {
+            let reply = switch await service.handle(request, draining: draining) {
             case .success(let body): Frame(type: .response, flags: request.bodyEncoding.flags, streamID: stream, payload: body)
             case .failure(let error): Frame(type: .error, streamID: stream, payload: error.payload())
             }

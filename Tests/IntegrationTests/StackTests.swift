@@ -101,6 +101,44 @@ final class StackTests: XCTestCase {
         }
     }
 
+    func testOperatorsCallTierMethodsWithStrataRPCCall() throws {
+        let migrate = try start("strata-data", ["migrate", "up", "--database", database, "--migrations", migrations])
+        XCTAssertEqual(migrate.waitForExit(), 0)
+        let data = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations])
+        let dataAddress = try data.waitForReady()
+        let app = try start("strata-app", ["serve", "--listen", "127.0.0.1:0", "--data", dataAddress])
+        let appAddress = try app.waitForReady()
+
+        func call(_ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32?, output: String) {
+            let process = try start("strata", ["rpc", "call"] + arguments, environment: environment)
+            let status = process.waitForExit()
+            return (status, process.output.joined(separator: "\n"))
+        }
+        let health = try call([appAddress, "health.check"])
+        XCTAssertEqual(health.status, 0, health.output)
+        XCTAssertTrue(health.output.contains(#"{"status":"serving"}"#), health.output)
+        let methods = try call([dataAddress, "rpc.methods"])
+        XCTAssertTrue(methods.output.contains(#""idempotent":true,"maxConcurrent":null,"name":"sql.query""#)
+                      || methods.output.contains(#""idempotent":true,"name":"sql.query""#), methods.output)
+        let rows = try call([dataAddress, "sql.query", #"{"sql": "SELECT count(*) AS n FROM guestbook_entries", "parameters": []}"#])
+        XCTAssertEqual(rows.status, 0, rows.output)
+        XCTAssertTrue(rows.output.contains(#"{"columns":["n"],"rows":[[{"i":0}]]}"#), rows.output)
+        let unknown = try call([dataAddress, "no.such"])
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.output.contains("strata rpc call: unimplemented: no method named 'no.such'"), unknown.output)
+        let refused = try call([dataAddress, "health.check"], environment: ["STRATA_RPC_SECRET": "not-the-secret-of-these-tiers"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.output.contains("unauthenticated"), refused.output)
+        let malformed = try call([dataAddress, "sql.query", "{not json"])
+        XCTAssertEqual(malformed.status, 64)
+        XCTAssertTrue(malformed.output.contains("not valid JSON"), malformed.output)
+
+        // With the data tier gone the app tier reports itself not serving.
+        data.stop()
+        let degraded = try call([appAddress, "health.check"])
+        XCTAssertTrue(degraded.output.contains("notServing"), degraded.output)
+    }
+
     func testTiersRefuseToStartWithoutASecretAndPeersWithAnotherOne() throws {
         let migrate = try start("strata-data", ["migrate", "up", "--database", database, "--migrations", migrations])
         XCTAssertEqual(migrate.waitForExit(), 0)

@@ -287,6 +287,54 @@ extension RPCClientServerTests {
         }
     }
 
+    func testBuiltInHealthMethodsAndMetrics() async throws {
+        let caller = client()
+        let health: RPCHealth = try await caller.call(RPCHealth.method, Empty())
+        XCTAssertTrue(health.isServing)
+        let methods: [RPCMethodDescription] = try await caller.call("rpc.methods", Empty())
+        XCTAssertEqual(methods.map(\.name), ["crash", "echo", "fail"])
+        XCTAssertEqual(methods.first?.access, "any peer tier")
+        let _: Echo = try await caller.call("echo", Echo(text: "one"))
+        let _: Echo = try await caller.call("echo", Echo(text: "two"))
+        _ = try? await caller.call("fail", Empty(), as: Empty.self)
+        let metrics: [RPCMethodMetrics] = try await caller.call("rpc.metrics", Empty())
+        let echo = try XCTUnwrap(metrics.first { $0.method == "echo" })
+        XCTAssertEqual(echo.calls, 2)
+        XCTAssertEqual(echo.latencyBuckets.map(\.count).reduce(0, +), 2)
+        let fail = try XCTUnwrap(metrics.first { $0.method == "fail" })
+        XCTAssertEqual(fail.errors, ["notFound": 1])
+        caller.close()
+    }
+
+    func testPerMethodConcurrencyLimit() async throws {
+        var service = RPCService()
+        service.register("narrow", options: RPCMethodOptions(maxConcurrent: 2)) { (input: Echo, _) -> Echo in
+            try await Task.sleep(for: .milliseconds(input.delayMilliseconds))
+            return input
+        }
+        let limited = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
+                                service: service, group: group, logger: Logger(label: "test", level: .error))
+        let caller = client(to: try limited.start())
+        defer { limited.stop() }
+        let codes = await withTaskGroup(of: String.self) { calls in
+            for _ in 0..<5 {
+                calls.addTask {
+                    do {
+                        let _: Echo = try await caller.call("narrow", Echo(text: "x", delayMilliseconds: 300))
+                        return "ok"
+                    } catch {
+                        return (error as? RPCError)?.code.description ?? "\(error)"
+                    }
+                }
+            }
+            return await calls.reduce(into: []) { $0.append($1) }
+        }
+        XCTAssertEqual(codes.sorted(), ["ok", "ok", "resourceExhausted", "resourceExhausted", "resourceExhausted"])
+        // The limit frees up as calls finish.
+        let again: Echo = try await caller.call("narrow", Echo(text: "y", delayMilliseconds: 1))
+        XCTAssertEqual(again.text, "y")
+    }
+
     func testRequestsBeforeTheHandshakeCompletesAreRefused() throws {
         guard let port = address.port else { return XCTFail() }
         let raw = try TestHTTPClient(port: port)
