@@ -17,6 +17,7 @@ public enum AppCommand {
                        help: "RPC address: host:port (port 0 picks one) or unix:/path"),
             OptionSpec("data", env: "STRATA_DATA_URL", value: "ADDRESS", default: "127.0.0.1:7002",
                        help: "the data tier's RPC addresses, comma-separated (host names are re-resolved)"),
+            OptionSpec("data-connections", env: "STRATA_DATA_CONNECTIONS", value: "N", default: "1", help: "RPC connections to each data tier address"),
             .eventLoops,
             .logLevel,
         ],
@@ -42,7 +43,8 @@ public enum AppCommand {
         let loops = try options.int("loops", in: 1...256)
         let secret = try RPCSecret.load(from: environment)
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
-        let data = RPCClient(addresses: dataAddresses, group: group, callerName: "app", secret: secret)
+        let data = RPCClient(addresses: dataAddresses, group: group, callerName: "app", secret: secret,
+                             connectionsPerEndpoint: try options.int("data-connections", in: 1...64) ?? 1)
         do {
             let health: DataHealth = try await data.call(DataMethod.health, Empty(), timeout: .seconds(5))
             logger.info("data tier reachable", ("data", dataAddresses.map(\.description).joined(separator: ",")), ("engine", health.engine))

@@ -22,6 +22,7 @@ public final class RPCClient: Sendable {
     private let secret: [UInt8]
     private let maxFrameSize: Int
     private let pingInterval: Duration
+    private let connectionsPerEndpoint: Int
     /// Whether any address is a host name that must be re-resolved.
     private let hasHostNames: Bool
     private let endpoints: Mutex<(list: [RPCEndpoint], resolvedAt: ContinuousClock.Instant?)>
@@ -44,12 +45,15 @@ public final class RPCClient: Sendable {
 
     /// Creates a client for `addresses`; `callerName` (the calling tier) goes
     /// into HELLO and metadata, and `secret` authenticates both ends. A connection
-    /// quiet for `pingInterval` is pinged, and given up after three.
+    /// quiet for `pingInterval` is pinged, and given up after three. Each
+    /// address gets `connectionsPerEndpoint` connections (spread over the
+    /// group's loops), balanced like separate endpoints.
     public init(
         addresses: [SocketAddress], group: EventLoopGroup, callerName: String, secret: [UInt8],
-        maxFrameSize: Int = 16 << 20, pingInterval: Duration = .seconds(10)
+        maxFrameSize: Int = 16 << 20, pingInterval: Duration = .seconds(10), connectionsPerEndpoint: Int = 1
     ) {
         precondition(!addresses.isEmpty, "an RPC client needs at least one address")
+        self.connectionsPerEndpoint = max(1, connectionsPerEndpoint)
         self.addresses = addresses
         self.group = group
         self.callerName = callerName
@@ -170,7 +174,11 @@ public final class RPCClient: Sendable {
         return endpoints.withLock { state in
             var kept: [RPCEndpoint] = []
             for address in resolved where !kept.contains(where: { $0.address == address }) {
-                kept.append(state.list.first { $0.address == address } ?? RPCEndpoint(address: address) { [self] in try await self.open($0) })
+                let existing = state.list.filter { $0.address == address }.prefix(connectionsPerEndpoint)
+                kept.append(contentsOf: existing)
+                for _ in existing.count..<connectionsPerEndpoint {
+                    kept.append(RPCEndpoint(address: address) { [self] in try await self.open($0) })
+                }
             }
             for gone in state.list where !kept.contains(where: { $0 === gone }) { gone.close() }
             state = (kept, .now)

@@ -91,6 +91,9 @@ public final class RPCServer: Sendable {
         for handler in open { handler.connection.loop.execute { handler.connection.close(afterFlush: true) } }
     }
 
+    /// Open peer connections (for tests).
+    var connectionCount: Int { connections.withLock { $0.count } }
+
     fileprivate func forget(_ handler: RPCServerConnection) {
         _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(handler)) }
     }

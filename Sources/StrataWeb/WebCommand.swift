@@ -21,6 +21,7 @@ public enum WebCommand {
             OptionSpec("host", env: "STRATA_WEB_HOST", value: "HOST", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for all)"),
             OptionSpec("port", env: "STRATA_WEB_PORT", value: "N", default: "8080", help: "HTTP port (0 picks a free one)"),
             OptionSpec("app", env: "STRATA_APP_URL", value: "ADDRESS", default: "127.0.0.1:7001", help: "the application tier's RPC addresses, comma-separated (host names are re-resolved)"),
+            OptionSpec("app-connections", env: "STRATA_APP_CONNECTIONS", value: "N", default: "1", help: "RPC connections to each app tier address"),
             OptionSpec("public", env: "STRATA_PUBLIC_DIR", value: "DIR", help: "folder served under /static/ (default: the bundled assets)"),
             OptionSpec("max-body", env: "STRATA_MAX_BODY_BYTES", value: "BYTES", default: "1048576", help: "largest request body accepted"),
             OptionSpec("idle-timeout", env: "STRATA_HTTP_IDLE_TIMEOUT", value: "SECONDS", default: "60", help: "close keep-alive connections idle this long"),
@@ -78,7 +79,8 @@ public enum WebCommand {
 
         let secret = try RPCSecret.load(from: environment)
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
-        let app = RPCClient(addresses: appAddresses, group: group, callerName: "web", secret: secret)
+        let app = RPCClient(addresses: appAddresses, group: group, callerName: "web", secret: secret,
+                            connectionsPerEndpoint: try options.int("app-connections", in: 1...64) ?? 1)
         let manifest: RouteManifest
         do {
             manifest = try await app.call(RouteManifest.method, Empty(), timeout: .seconds(5))

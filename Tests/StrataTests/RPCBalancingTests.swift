@@ -74,6 +74,15 @@ final class RPCBalancingTests: XCTestCase {
         XCTAssertEqual(after, Array(repeating: "b", count: 4))
     }
 
+    func testSeveralConnectionsPerEndpointShareTheCalls() async throws {
+        let (a, addressA) = try server(named: "a")
+        defer { a.stop() }
+        let client = RPCClient(addresses: [addressA], group: group, callerName: "web", secret: secret, connectionsPerEndpoint: 3)
+        let answers = await callConcurrently(client, count: 30, delay: 50)
+        XCTAssertEqual(answers, Array(repeating: "a", count: 30))
+        XCTAssertEqual(a.connectionCount, 3)
+    }
+
     func testRetryBudgetAllowsABurstButNotARetryStorm() {
         let budget = RetryBudget(burst: 10, ratio: 0.2)
         // A burst of retries up to the balance is allowed at once...
