@@ -18,6 +18,8 @@ public enum AppCommand {
             OptionSpec("data", env: "STRATA_DATA_URL", value: "ADDRESS", default: "127.0.0.1:7002",
                        help: "the data tier's RPC addresses, comma-separated (host names are re-resolved)"),
             OptionSpec("data-connections", env: "STRATA_DATA_CONNECTIONS", value: "N", default: "1", help: "RPC connections to each data tier address"),
+            OptionSpec("templates", env: "STRATA_TEMPLATES_DIR", value: "DIR", help: "folder of templates replacing the modules' templates of the same name"),
+            OptionSpec(switch: "dev", env: "STRATA_DEV", help: "development mode: re-read module templates when the web tier checks for changes"),
             .eventLoops,
             .logLevel,
         ],
@@ -51,7 +53,7 @@ public enum AppCommand {
         } catch {
             throw StartupError("the data tier is not reachable: \(error.message) (is 'strata-data serve' running there? see --data)")
         }
-        let runtime = try AppRuntime(modules: modules, data: data, logger: logger)
+        let runtime = try AppRuntime(modules: modules, data: data, logger: logger, overrides: options.string("templates"), reloadTemplates: options.flag("dev"))
         let server = RPCServer(configuration: RPCServerConfiguration(address: address, secret: secret), service: runtime.service, group: group, logger: logger)
         let bound = try server.start()
         await ShutdownSignal.serve(

@@ -1,38 +1,36 @@
 import StrataCore
 import StrataRPC
 import StrataTemplates
+import Synchronization
 
 /// Turns domain modules into the application tier's RPC service and the
 /// manifest the web tier discovers.
 public struct AppRuntime: Sendable {
     /// The service answering module methods and `strata.manifest`.
     public let service: RPCService
-    /// What the web tier serves.
+    /// What the web tier serves (as first loaded).
     public let manifest: RouteManifest
 
     /// Registers `modules`; fails with every problem listed (duplicate
-    /// methods, routes calling unknown methods, malformed templates).
-    public init(modules: [any DomainModule], data: RPCClient, logger: Logger) throws(AppConfigurationError) {
+    /// methods, routes calling unknown methods, malformed templates). With
+    /// `reloadTemplates` (development mode) the modules' template folders are
+    /// read again whenever the web tier checks the manifest version, so an
+    /// edited template shows up without a restart. Templates in
+    /// `overrides` (a folder laid out like the modules') replace the modules'
+    /// templates of the same name, so a site can restyle a module's pages.
+    public init(
+        modules: [any DomainModule], data: RPCClient, logger: Logger, overrides: String? = nil, reloadTemplates: Bool = false
+    ) throws(AppConfigurationError) {
         var registry = ModuleRegistry()
+        for module in modules { module.register(&registry) }
+        let folders = modules.compactMap { module in module.templates.map { (String(describing: type(of: module)), $0.path) } }
+            + (overrides.map { [(Self.overridesName, $0)] } ?? [])
+        var problems = registry.validate()
         var templates: [String: String] = [:]
-        var problems: [String] = []
-        for module in modules {
-            module.register(&registry)
-            guard let folder = module.templates else { continue }
-            do {
-                for (name, source) in try TemplateLibrary.sources(inDirectory: folder.path) {
-                    if templates[name] != nil { problems.append("template '\(name)' is defined by two modules") }
-                    templates[name] = source
-                }
-            } catch {
-                problems.append("\(type(of: module)): \(error)")
-            }
-        }
-        problems += registry.validate()
         do {
-            _ = try TemplateLibrary(sources: templates)
+            templates = try Self.loadTemplates(folders)
         } catch {
-            problems.append("template \(error)")
+            problems += error.problems
         }
         guard problems.isEmpty else { throw AppConfigurationError(problems: problems) }
 
@@ -54,8 +52,30 @@ public struct AppRuntime: Sendable {
                 }
             }
         }
-        let manifest = RouteManifest(version: Self.digest(registry.routes, templates), routes: registry.routes, templates: templates)
-        service.register(RouteManifest.method, options: RPCMethodOptions(idempotent: true)) { (_: Empty, _) in manifest }
+        let routes = registry.routes
+        let manifest = RouteManifest(version: Self.digest(routes, templates), routes: routes, templates: templates)
+        let current = Mutex(manifest)
+        service.register(RouteManifest.method, options: RPCMethodOptions(idempotent: true)) { (_: Empty, _) in
+            current.withLock { $0 }
+        }
+        service.register(RouteManifest.versionMethod, options: RPCMethodOptions(idempotent: true)) { (_: Empty, _) -> ManifestVersion in
+            if reloadTemplates {
+                do {
+                    let templates = try Self.loadTemplates(folders)
+                    let version = Self.digest(routes, templates)
+                    current.withLock { manifest in
+                        if manifest.version != version {
+                            manifest = RouteManifest(version: version, routes: routes, templates: templates)
+                            logger.info("templates reloaded", ("manifest", version))
+                        }
+                    }
+                } catch {
+                    // Keep serving the last good templates; the author sees why in the log.
+                    logger.warning("templates not reloaded", ("error", "\(error)"))
+                }
+            }
+            return ManifestVersion(version: current.withLock { $0.version })
+        }
         // Serving only while the data tier is: without it no module method can work.
         service.healthCheck = {
             do {
@@ -67,6 +87,32 @@ public struct AppRuntime: Sendable {
         }
         self.service = service
         self.manifest = manifest
+    }
+
+    private static let overridesName = "--templates"
+
+    /// Reads every module's template folder (and the overrides, last) and
+    /// checks that the templates compile together.
+    private static func loadTemplates(_ folders: [(module: String, path: String)]) throws(AppConfigurationError) -> [String: String] {
+        var templates: [String: String] = [:]
+        var problems: [String] = []
+        for (module, path) in folders {
+            do {
+                for (name, source) in try TemplateLibrary.sources(inDirectory: path) {
+                    if templates[name] != nil && module != overridesName { problems.append("template '\(name)' is defined by two modules") }
+                    templates[name] = source
+                }
+            } catch {
+                problems.append("\(module): \(error)")
+            }
+        }
+        do {
+            _ = try TemplateLibrary(sources: templates)
+        } catch {
+            problems.append("template \(error)")
+        }
+        guard problems.isEmpty else { throw AppConfigurationError(problems: problems) }
+        return templates
     }
 
     private static func digest(_ routes: [RouteDescriptor], _ templates: [String: String]) -> String {

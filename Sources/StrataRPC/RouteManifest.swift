@@ -18,6 +18,18 @@ public struct RouteManifest: Codable, Sendable, Equatable {
 
     /// The RPC method that returns the manifest.
     public static let method = "strata.manifest"
+    /// The RPC method that returns only the version, which the web tier polls
+    /// to notice a new app tier (or, in development, edited templates).
+    public static let versionMethod = "strata.manifest.version"
+}
+
+/// The answer of `strata.manifest.version`.
+public struct ManifestVersion: Codable, Sendable, Equatable {
+    /// The manifest's current version.
+    public var version: String
+
+    /// Wraps a version.
+    public init(version: String) { self.version = version }
 }
 
 /// One browser-facing route a module declares.

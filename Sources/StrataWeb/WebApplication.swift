@@ -2,36 +2,66 @@ import StrataCore
 import StrataHTTP
 import StrataRPC
 import StrataTemplates
+import Synchronization
 
 /// The presentation tier's request handling: static assets, the routes
 /// discovered from the application tier, and error pages. Holds no domain code.
 public final class WebApplication: HTTPHandler {
     private let app: RPCClient
     private let staticFiles: StaticFiles
-    private let router: Router<RouteDescriptor>
-    private let templates: TemplateLibrary
+    private let ownTemplates: [String: String]
     private let logger: Logger
     /// Fingerprinted URLs of the static assets, for templates (`{{assets.strata_css}}`).
     private let assets: TemplateValue
+    /// The routes and templates in force; replaced whole when the app tier's manifest changes.
+    private let current: Mutex<Site>
 
     /// URL prefix of static assets.
     static let staticPrefix = "/static/"
 
-    /// Builds the application from a discovered manifest and the web tier's own templates.
-    public init(manifest: RouteManifest, app: RPCClient, staticFiles: StaticFiles, ownTemplates: [String: String], logger: Logger) throws {
-        var sources = ownTemplates
-        for (name, source) in manifest.templates { sources[name] = source }
-        // Strict: a page naming a layout or partial that does not exist fails at start, not as a blank render.
-        templates = try TemplateLibrary(sources: sources, strict: true)
-        var router = Router<RouteDescriptor>()
-        for route in manifest.routes {
-            router.add(route.kind == .page ? .get : .post, route.path, route)
-        }
-        self.router = router
+    /// Builds the application from a discovered manifest (nil when the app
+    /// tier could not be reached yet: dynamic routes then answer 503 until
+    /// `discover` finds it) and the web tier's own templates.
+    public init(manifest: RouteManifest?, app: RPCClient, staticFiles: StaticFiles, ownTemplates: [String: String], logger: Logger) throws {
+        current = Mutex(try Site(manifest: manifest, ownTemplates: ownTemplates))
+        self.ownTemplates = ownTemplates
         self.app = app
         self.staticFiles = staticFiles
         self.logger = logger
         assets = .object(staticFiles.assetURLs().mapValues { .string($0) })
+    }
+
+    /// The manifest version in force (nil before the app tier was reached).
+    public var manifestVersion: String? { site.version }
+
+    private var site: Site { current.withLock { $0 } }
+
+    /// Switches to `manifest`'s routes and templates at once; a manifest
+    /// whose templates do not compile is refused and the old site stays.
+    public func update(to manifest: RouteManifest) throws {
+        let next = try Site(manifest: manifest, ownTemplates: ownTemplates)
+        current.withLock { $0 = next }
+    }
+
+    /// Polls the app tier's manifest version every `interval` until the task
+    /// is cancelled, and swaps in the new routes and templates when it
+    /// changes: when the app tier comes up late, restarts with a new
+    /// version, or (in development mode) has edited templates.
+    public func discover(every interval: Duration) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            do {
+                let latest: ManifestVersion = try await app.call(RouteManifest.versionMethod, Empty(), timeout: .seconds(2), idempotent: true)
+                guard latest.version != manifestVersion else { continue }
+                let manifest: RouteManifest = try await app.call(RouteManifest.method, Empty(), timeout: .seconds(5), idempotent: true)
+                try update(to: manifest)
+                logger.info("routes and templates updated", ("manifest", manifest.version), ("routes", String(manifest.routes.count)))
+            } catch let error as RPCError {
+                logger.debug("app tier not reachable for discovery", ("error", error.message))
+            } catch {
+                logger.error("new manifest refused; serving the previous one", ("error", "\(error)"))
+            }
+        }
     }
 
     /// Answers static files at once on the event loop; pages and forms call
@@ -42,54 +72,63 @@ public final class WebApplication: HTTPHandler {
                 staticFiles.response(for: String(request.path.dropFirst(Self.staticPrefix.count)), request: request)
                     ?? errorPage(.notFound, "There is no file at this address.", requestID: request.requestID))
         }
-        switch router.match(request.method, path: request.path) {
+        let site = self.site
+        switch site.router.match(request.method, path: request.path) {
         case .found(let route, let parameters):
             return .later { [self] in
                 switch route.kind {
-                case .page: await page(route, request, parameters, requestID: request.requestID)
-                case .form: await form(route, request, parameters, requestID: request.requestID)
+                case .page: await page(route, request, parameters, site: site)
+                case .form: await form(route, request, parameters, site: site)
                 }
             }
         case .methodNotAllowed(let allowed):
-            var response = errorPage(.methodNotAllowed, "This address does not accept \(request.method) requests.", requestID: request.requestID)
+            var response = errorPage(.methodNotAllowed, "This address does not accept \(request.method) requests.", requestID: request.requestID, site: site)
             response.headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
             return .response(response)
+        case .notFound where site.version == nil:
+            // No app tier yet: the page may well exist once it is reachable.
+            var response = errorPage(.serviceUnavailable, "The application is starting or unavailable. Please try again shortly.",
+                                     requestID: request.requestID, site: site)
+            response.headers.set("Retry-After", "5")
+            return .response(response)
         case .notFound:
-            return .response(errorPage(.notFound, "There is no page at this address.", requestID: request.requestID))
+            return .response(errorPage(.notFound, "There is no page at this address.", requestID: request.requestID, site: site))
         }
     }
 
-    private func page(_ route: RouteDescriptor, _ request: HTTPRequest, _ parameters: [String: String], requestID: String) async -> HTTPResponse {
+    private func page(_ route: RouteDescriptor, _ request: HTTPRequest, _ parameters: [String: String], site: Site) async -> HTTPResponse {
+        let requestID = request.requestID
         var input = request.queryParameters
         for (key, value) in parameters { input[key] = value }
         // Pages answer GET, which must not change state: safe to retry on another replica.
-        switch await call(route.calls, input: input, request: request, requestID: requestID, idempotent: true) {
+        switch await call(route.calls, input: input, request: request, idempotent: true, site: site) {
         case .failed(let response):
             return response
         case .value(let result):
             do {
-                return .html(try templates.render(route.template ?? "", result, globals: globals(requestID)))
+                return .html(try site.templates.render(route.template ?? "", result, globals: globals(requestID)))
             } catch {
                 logger.error("template failed", ("template", route.template ?? ""), ("error", "\(error)"), ("request_id", requestID))
-                return errorPage(.internalServerError, "Something went wrong on our side.", requestID: requestID)
+                return errorPage(.internalServerError, "Something went wrong on our side.", requestID: requestID, site: site)
             }
         }
     }
 
-    private func form(_ route: RouteDescriptor, _ request: HTTPRequest, _ parameters: [String: String], requestID: String) async -> HTTPResponse {
+    private func form(_ route: RouteDescriptor, _ request: HTTPRequest, _ parameters: [String: String], site: Site) async -> HTTPResponse {
+        let requestID = request.requestID
         let contentType = request.headers["Content-Type"]?.split(separator: ";").first.map { $0.trimmed().lowercased() }
         guard contentType == "application/x-www-form-urlencoded" else {
-            return errorPage(HTTPStatus(415), "Forms must be sent as application/x-www-form-urlencoded.", requestID: requestID)
+            return errorPage(HTTPStatus(415), "Forms must be sent as application/x-www-form-urlencoded.", requestID: requestID, site: site)
         }
         let fields: [(String, String)]
         do {
             fields = try FormDecoding.decode(String(decoding: request.body, as: UTF8.self))
         } catch {
-            return errorPage(.badRequest, "The form data is malformed: \(error.description)", requestID: requestID)
+            return errorPage(.badRequest, "The form data is malformed: \(error.description)", requestID: requestID, site: site)
         }
         var input = Dictionary(fields, uniquingKeysWith: { first, _ in first })
         for (key, value) in parameters { input[key] = value }
-        switch await call(route.calls, input: input, request: request, requestID: requestID, idempotent: false) {
+        switch await call(route.calls, input: input, request: request, idempotent: false, site: site) {
         case .failed(let response):
             return response
         case .value(let result):
@@ -98,8 +137,9 @@ public final class WebApplication: HTTPHandler {
     }
 
     private func call(
-        _ method: String, input: [String: String], request: HTTPRequest, requestID: String, idempotent: Bool
+        _ method: String, input: [String: String], request: HTTPRequest, idempotent: Bool, site: Site
     ) async -> CallOutcome {
+        let requestID = request.requestID
         let metadata = [RPCMetadataKey.requestID: requestID, RPCMetadataKey.clientAddress: request.remoteAddress]
         do {
             let value = try await app.call(method, input, as: TemplateValue.self, metadata: metadata, idempotent: idempotent)
@@ -110,7 +150,7 @@ public final class WebApplication: HTTPHandler {
             }
             let status = ErrorMapping.status(for: error.code)
             let message = ErrorMapping.showsMessage(error.code) ? error.message : "Something went wrong on our side. Please try again."
-            return .failed(errorPage(status, message, requestID: requestID))
+            return .failed(errorPage(status, message, requestID: requestID, site: site))
         }
     }
 
@@ -121,7 +161,8 @@ public final class WebApplication: HTTPHandler {
     }
 
     /// Renders the error page; falls back to plain text if even that fails.
-    func errorPage(_ status: HTTPStatus, _ message: String, requestID: String) -> HTTPResponse {
+    func errorPage(_ status: HTTPStatus, _ message: String, requestID: String, site: Site? = nil) -> HTTPResponse {
+        let templates = (site ?? self.site).templates
         let value = TemplateValue.object([
             "status": .int(Int64(status.code)), "reason": .string(status.reason),
             "message": .string(message), "request_id": .string(requestID),

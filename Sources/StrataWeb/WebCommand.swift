@@ -22,6 +22,8 @@ public enum WebCommand {
             OptionSpec("port", env: "STRATA_WEB_PORT", value: "N", default: "8080", help: "HTTP port (0 picks a free one)"),
             OptionSpec("app", env: "STRATA_APP_URL", value: "ADDRESS", default: "127.0.0.1:7001", help: "the application tier's RPC addresses, comma-separated (host names are re-resolved)"),
             OptionSpec("app-connections", env: "STRATA_APP_CONNECTIONS", value: "N", default: "1", help: "RPC connections to each app tier address"),
+            OptionSpec("discovery-interval", env: "STRATA_DISCOVERY_INTERVAL", value: "SECONDS", default: "2",
+                       help: "how often to check the app tier for new routes and templates"),
             OptionSpec("public", env: "STRATA_PUBLIC_DIR", value: "DIR", help: "folder served under /static/ (default: the bundled assets)"),
             OptionSpec("max-body", env: "STRATA_MAX_BODY_BYTES", value: "BYTES", default: "1048576", help: "largest request body accepted"),
             OptionSpec("idle-timeout", env: "STRATA_HTTP_IDLE_TIMEOUT", value: "SECONDS", default: "60", help: "close keep-alive connections idle this long"),
@@ -81,13 +83,17 @@ public enum WebCommand {
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
         let app = RPCClient(addresses: appAddresses, group: group, callerName: "web", secret: secret,
                             connectionsPerEndpoint: try options.int("app-connections", in: 1...64) ?? 1)
-        let manifest: RouteManifest
+        let discoveryInterval = Duration.seconds(try options.int("discovery-interval", in: 1...3_600) ?? 2)
+        var manifest: RouteManifest?
         do {
-            manifest = try await app.call(RouteManifest.method, Empty(), timeout: .seconds(5))
+            manifest = try await app.call(RouteManifest.method, Empty(), timeout: .seconds(5), idempotent: true)
         } catch {
-            throw StartupError("the application tier is not reachable: \(error.message) (is 'strata-app serve' running there? see --app)")
+            // Serve static files and a 503 for pages meanwhile; discovery keeps looking.
+            logger.warning("the application tier is not reachable yet; pages answer 503 until it is",
+                           ("app", appAddresses.map(\.description).joined(separator: ",")), ("error", error.message))
         }
         let application = try WebApplication(manifest: manifest, app: app, staticFiles: staticFiles, ownTemplates: ownTemplates, logger: logger)
+        let discovery = Task { await application.discover(every: discoveryInterval) }
         var middleware: [any HTTPMiddleware] = [
             RequestIDMiddleware(), AccessLogMiddleware(logger: logger), SecurityHeadersMiddleware(), HealthMiddleware(),
         ]
@@ -95,8 +101,9 @@ public enum WebCommand {
         let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: application))
         let bound = try server.start()
         await ShutdownSignal.serve(
-            logger: logger, listen: bound.description, ("url", "http://\(bound)/"), ("routes", String(manifest.routes.count)),
-            ("manifest", manifest.version), environment: environment)
+            logger: logger, listen: bound.description, ("url", "http://\(bound)/"), ("routes", String(manifest?.routes.count ?? 0)),
+            ("manifest", manifest?.version ?? "none yet"), environment: environment)
+        discovery.cancel()
         await server.shutdown(grace: .seconds(10))
         app.close()
         group.shutdown()

@@ -171,7 +171,6 @@ final class StackTests: XCTestCase {
             ("strata-data", ["migrate", "sideways"], Int32(64)),
             ("strata", ["up", "--port", "99999"], Int32(64)),
             ("strata-app", ["serve", "--listen", "127.0.0.1:0", "--data", "127.0.0.1:1"], Int32(1)),
-            ("strata-web", ["serve", "--port", "0", "--app", "127.0.0.1:1"], Int32(1)),
         ] {
             let process = try start(executable, arguments)
             XCTAssertEqual(process.waitForExit(), code, "\(executable) \(arguments)")
@@ -179,9 +178,76 @@ final class StackTests: XCTestCase {
             XCTAssertEqual(lines.count, 1, "\(executable) \(arguments): \(lines)")
             XCTAssertTrue(lines.first.map { $0.hasPrefix(executable + ": ") || $0.hasPrefix(executable + " ") } ?? false, "\(lines)")
         }
-        let unreachable = try start("strata-web", ["serve", "--port", "0", "--app", "127.0.0.1:1"])
-        unreachable.waitForExit()
-        XCTAssertTrue(unreachable.output.joined().contains("application tier is not reachable"))
+    }
+
+    /// A free loopback port, for a tier that must come back on the same address.
+    private func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Asks `path` until `accept` likes the answer, for at most 15 seconds.
+    private func poll(_ client: () throws -> TestHTTPClient, _ path: String, until accept: (TestHTTPClient.Response) -> Bool) throws -> TestHTTPClient.Response {
+        var last: TestHTTPClient.Response?
+        for _ in 0..<75 {
+            if let response = try? client().request("GET", path) {
+                last = response
+                if accept(response) { return response }
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        throw TestHTTPClient.Failure(description: "GET \(path) never gave the expected answer; last: \(last.map { "\($0.status) \($0.text.prefix(200))" } ?? "none")")
+    }
+
+    func testWebTierWaitsForTheAppTierFollowsItsRestartsAndReloadsTemplatesInDevelopment() throws {
+        let migrate = try start("strata-data", ["migrate", "up", "--database", database, "--migrations", migrations])
+        XCTAssertEqual(migrate.waitForExit(), 0)
+        let data = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations])
+        let dataAddress = try data.waitForReady()
+        let appAddress = "127.0.0.1:\(try freePort())"
+
+        // The web tier starts first: static files and health work, pages say 503.
+        let web = try start("strata-web", ["serve", "--port", "0", "--app", appAddress, "--discovery-interval", "1"])
+        let webPort = try port(of: try web.waitForReady())
+        let connect = { try TestHTTPClient(port: webPort) }
+        let waiting = try connect().request("GET", "/")
+        XCTAssertEqual(waiting.status, 503)
+        XCTAssertEqual(waiting.header("Retry-After"), "5")
+        XCTAssertEqual(try connect().request("GET", "/static/strata.css").status, 200)
+        XCTAssertEqual(try connect().request("GET", "/healthz").status, 200)
+
+        // The app tier arrives, in development mode with a template override.
+        let overrides = folder.url.appendingPathComponent("templates/guestbook")
+        try FileManager.default.createDirectory(at: overrides, withIntermediateDirectories: true)
+        let page = overrides.appendingPathComponent("index.mustache")
+        try "<p>first edition: {{#entries}}{{name}}{{/entries}}</p>\n".write(to: page, atomically: true, encoding: .utf8)
+        var app = try start("strata-app", ["serve", "--listen", appAddress, "--data", dataAddress, "--dev",
+                                           "--templates", folder.url.appendingPathComponent("templates").path])
+        _ = try app.waitForReady()
+        _ = try poll(connect, "/") { $0.status == 200 && $0.text.contains("first edition") }
+
+        // An edited template is served without restarting anything.
+        try "<p>second edition</p>\n".write(to: page, atomically: true, encoding: .utf8)
+        _ = try poll(connect, "/") { $0.text.contains("second edition") }
+
+        // The app tier goes away: pages answer 503, static files still work.
+        app.stop()
+        let gone = try poll(connect, "/") { $0.status == 503 }
+        XCTAssertFalse(gone.text.contains("second edition"))
+        XCTAssertEqual(try connect().request("GET", "/static/strata.css").status, 200)
+
+        // It comes back as a new version (the module's own templates): the web tier follows.
+        app = try start("strata-app", ["serve", "--listen", appAddress, "--data", dataAddress])
+        _ = try app.waitForReady()
+        let back = try poll(connect, "/") { $0.status == 200 && !$0.text.contains("edition") }
+        XCTAssertTrue(back.text.contains("No entries yet"), back.text)
     }
 
     func testEveryExecutableDocumentsItsFlagsAndVariables() throws {
