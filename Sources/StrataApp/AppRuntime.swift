@@ -23,7 +23,9 @@ public struct AppRuntime: Sendable {
     ) throws(AppConfigurationError) {
         var registry = ModuleRegistry()
         for module in modules { module.register(&registry) }
-        let folders = modules.compactMap { module in module.templates.map { (String(describing: type(of: module)), $0.path) } }
+        let folders = modules.compactMap { module in
+            module.templates?.folder(development: reloadTemplates).map { (String(describing: type(of: module)), $0.path) }
+        }
             + (overrides.map { [(Self.overridesName, $0)] } ?? [])
         var problems = registry.validate()
         var templates: [String: String] = [:]

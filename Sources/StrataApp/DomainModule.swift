@@ -7,7 +7,7 @@ import StrataRPC
 ///
 /// ```swift
 /// struct Notes: DomainModule {
-///     var templates: URL? { Bundle.module.url(forResource: "templates", withExtension: nil) }
+///     var templates: ModuleTemplates? { ModuleTemplates(bundle: .module) }
 ///     func register(_ m: inout ModuleRegistry) {
 ///         m.method("notes.list") { (_: Empty, ctx) in NotesPage(notes: try await ctx.db.query(Note.self, "SELECT * FROM notes")) }
 ///         m.page("/notes", calls: "notes.list", template: "notes/index")
@@ -15,9 +15,9 @@ import StrataRPC
 /// }
 /// ```
 public protocol DomainModule: Sendable {
-    /// The folder holding this module's `*.mustache` templates, named by path
-    /// below it (`notes/index`); nil when the module has none.
-    var templates: URL? { get }
+    /// The module's `*.mustache` templates, named by path below their folder
+    /// (`notes/index`); nil when the module has none.
+    var templates: ModuleTemplates? { get }
 
     /// Declares the module's methods and routes.
     func register(_ m: inout ModuleRegistry)
@@ -25,7 +25,7 @@ public protocol DomainModule: Sendable {
 
 extension DomainModule {
     /// No templates by default.
-    public var templates: URL? { nil }
+    public var templates: ModuleTemplates? { nil }
 }
 
 /// Collects what modules declare. Passed to `DomainModule.register(_:)`.

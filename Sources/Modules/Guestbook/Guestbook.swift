@@ -7,7 +7,7 @@ public struct Guestbook: DomainModule {
     /// Creates the module.
     public init() {}
 
-    public var templates: URL? { Bundle.module.url(forResource: "templates", withExtension: nil) }
+    public var templates: ModuleTemplates? { ModuleTemplates(bundle: .module) }
 
     public func register(_ m: inout ModuleRegistry) {
         m.method("guestbook.list") { (_: Empty, ctx) in
