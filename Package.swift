@@ -61,6 +61,8 @@ let package = Package(
             path: "Tests/Fuzz/Targets"),
         // RPC benchmark (echo calls over loopback): Tests/Benchmarks/rpc-bench.sh runs it.
         .executableTarget(name: "StrataRPCBench", dependencies: ["StrataCore", "StrataIO", "StrataRPC"], path: "Tests/Benchmarks/RPC"),
+        // Template rendering benchmark: Tests/Benchmarks/template-bench.sh runs it.
+        .executableTarget(name: "StrataTemplateBench", dependencies: ["StrataTemplates"], path: "Tests/Benchmarks/Templates"),
         .testTarget(
             name: "StrataTests",
             dependencies: [

@@ -27,20 +27,30 @@ struct TemplateRenderer {
                 appendTemplateText(bytes, to: &out)
             case .variable(let path, let escaped, _, _):
                 guard let value = lookup(path) else { continue }
-                var text = value.text
-                if case .lambda(let lambda) = value {
-                    var expanded: [UInt8] = []
-                    try renderLambdaResult(lambda.body(""), delimiters: .standard, template: template, into: &expanded)
-                    text = String(decoding: expanded, as: UTF8.self)
-                }
                 if pendingIndent {
                     out.append(contentsOf: indentation)
                     pendingIndent = false
                 }
-                if escaped {
+                switch value {
+                case .int(let number):
+                    // Digits never need escaping; no String made for them.
+                    Self.appendDecimal(number, to: &out)
+                case .lambda(let lambda):
+                    var expanded: [UInt8] = []
+                    try renderLambdaResult(lambda.body(""), delimiters: .standard, template: template, into: &expanded)
+                    if escaped {
+                        HTMLEscaping.append(String(decoding: expanded, as: UTF8.self), to: &out)
+                    } else {
+                        out.append(contentsOf: expanded)
+                    }
+                case .string(let text) where escaped:
                     HTMLEscaping.append(text, to: &out)
-                } else {
-                    out.append(contentsOf: text.utf8)
+                default:
+                    if escaped {
+                        HTMLEscaping.append(value.text, to: &out)
+                    } else {
+                        out.append(contentsOf: value.text.utf8)
+                    }
                 }
             case .section(let path, let children, let inverted, let raw, let delimiters):
                 let value = lookup(path) ?? .null
@@ -80,6 +90,21 @@ struct TemplateRenderer {
                     try renderer.render(content, template: template, into: &out)
                 }
             }
+        }
+    }
+
+    static func appendDecimal(_ number: Int64, to out: inout [UInt8]) {
+        if number < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, no allocation
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(24 - count)...]))
         }
     }
 
@@ -173,15 +198,25 @@ struct TemplateRenderer {
 public enum HTMLEscaping {
     /// Appends `text` with `& < > " '` replaced by entities.
     public static func append(_ text: String, to out: inout [UInt8]) {
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)
-            case UInt8(ascii: "<"): out.append(contentsOf: "&lt;".utf8)
-            case UInt8(ascii: ">"): out.append(contentsOf: "&gt;".utf8)
-            case UInt8(ascii: "\""): out.append(contentsOf: "&quot;".utf8)
-            case UInt8(ascii: "'"): out.append(contentsOf: "&#39;".utf8)
-            default: out.append(byte)
+        var text = text
+        text.withUTF8 { bytes in
+            // Copy runs of ordinary bytes at once; most values have no special character at all.
+            var runStart = 0
+            for i in 0..<bytes.count {
+                let entity: StaticString
+                switch bytes[i] {
+                case UInt8(ascii: "&"): entity = "&amp;"
+                case UInt8(ascii: "<"): entity = "&lt;"
+                case UInt8(ascii: ">"): entity = "&gt;"
+                case UInt8(ascii: "\""): entity = "&quot;"
+                case UInt8(ascii: "'"): entity = "&#39;"
+                default: continue
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+                out.append(contentsOf: UnsafeBufferPointer(start: entity.utf8Start, count: entity.utf8CodeUnitCount))
+                runStart = i + 1
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         }
     }
 

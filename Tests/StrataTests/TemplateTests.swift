@@ -185,6 +185,23 @@ final class TemplateValueTests: XCTestCase {
         let created: Date
     }
 
+    func testGlobalsReachEveryTemplateBelowThePageData() throws {
+        // The web tier's injection point for assets, the request id and (with
+        // sessions) the CSRF field, user and flash messages.
+        let library = try TemplateLibrary(sources: [
+            "layout": "<head>{{assets.app_css}}</head>{{$content}}{{/content}}<form>{{{csrf_field}}}</form>",
+            "page": "{{<layout}}{{$content}}{{#user}}Hi {{name}}{{/user}} {{flash}} {{request_id}}{{/content}}{{/layout}}",
+        ])
+        let globals = TemplateValue.object([
+            "assets": .object(["app_css": .string("/static/app.1a2b.css")]),
+            "csrf_field": .string(#"<input type="hidden" name="_csrf" value="t0k3n">"#),
+            "user": .object(["name": .string("<Ada>")]), "flash": .string("saved"), "request_id": .string("r1"),
+        ])
+        let page = TemplateValue.object(["flash": .string("page wins")])
+        let output = String(decoding: try library.render("page", page, globals: globals), as: UTF8.self)
+        XCTAssertEqual(output, #"<head>/static/app.1a2b.css</head>Hi &lt;Ada&gt; page wins r1<form><input type="hidden" name="_csrf" value="t0k3n"></form>"#)
+    }
+
     func testEncodableValuesBecomeTemplateData() throws {
         let note = Note(title: "<Hi>", tags: ["a", "b"], pinned: false, rating: nil, created: Date(timeIntervalSince1970: 0))
         let value = try TemplateValue(encoding: note)
