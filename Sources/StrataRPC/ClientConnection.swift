@@ -116,7 +116,7 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
         nextStream = nextStream == UInt32.max ? 1 : nextStream + 1
         call.stream = stream
         pending[stream] = (continuation, call)
-        connection.write(Frame(type: .request, flags: request.bodyEncoding.flags, streamID: stream, payload: request.payload()).encoded())
+        connection.write(request.frame(streamID: stream))
         call.deadline = connection.loop.scheduleTimer(after: timeout) { [self] in
             abandon(call, with: RPCError(.deadlineExceeded, "\(request.method) did not answer within \(timeout)"))
         }

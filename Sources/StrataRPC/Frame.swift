@@ -129,9 +129,14 @@ struct PayloadReader {
 extension ByteBuffer {
     /// Writes a `u16` length and the UTF-8 bytes of `string` (at most 65535 bytes).
     mutating func writeShortString(_ string: String) {
-        let bytes = Array(string.utf8.prefix(Int(UInt16.max)))
-        write(bigEndian: UInt16(bytes.count))
-        write(bytes)
+        let utf8 = string.utf8
+        if utf8.count <= Int(UInt16.max) {
+            write(bigEndian: UInt16(utf8.count))
+            write(utf8)
+        } else {
+            write(bigEndian: UInt16.max)
+            write(utf8.prefix(Int(UInt16.max)))
+        }
     }
 }
 

@@ -29,16 +29,35 @@ public struct RPCRequest: Sendable {
     }
 
     func payload() -> [UInt8] {
-        var buffer = ByteBuffer(capacity: 32 + method.utf8.count + body.count)
+        var buffer = ByteBuffer(capacity: 64 + method.utf8.count + body.count)
+        writePayload(into: &buffer)
+        return buffer.storage
+    }
+
+    /// The whole REQUEST frame in one buffer (no second copy of the payload).
+    func frame(streamID: UInt32) -> [UInt8] {
+        var buffer = ByteBuffer(capacity: Frame.headerSize + 96 + method.utf8.count + body.count)
+        buffer.write(bigEndian: UInt32(0))  // length, filled in below
+        buffer.write(byte: FrameType.request.rawValue)
+        buffer.write(byte: bodyEncoding.flags)
+        buffer.write(bigEndian: streamID)
+        writePayload(into: &buffer)
+        var frame = buffer.storage
+        let length = UInt32(frame.count - 4).bigEndian
+        withUnsafeBytes(of: length) { frame.replaceSubrange(0..<4, with: $0) }
+        return frame
+    }
+
+    private func writePayload(into buffer: inout ByteBuffer) {
         buffer.writeShortString(method)
         buffer.write(bigEndian: timeoutMilliseconds)
-        buffer.write(bigEndian: UInt16(min(metadata.count, Int(UInt16.max))))
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }).prefix(Int(UInt16.max)) {
+        let count = min(metadata.count, Int(UInt16.max))
+        buffer.write(bigEndian: UInt16(count))
+        for (key, value) in metadata.prefix(count) {
             buffer.writeShortString(key)
             buffer.writeShortString(value)
         }
         buffer.write(body)
-        return buffer.storage
     }
 
     init(payload: [UInt8], flags: UInt8) throws(FrameError) {

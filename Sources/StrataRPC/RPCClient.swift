@@ -17,14 +17,14 @@ import Synchronization
 public final class RPCClient: Sendable {
     /// The addresses as configured.
     public let addresses: [SocketAddress]
-    private let group: EventLoopGroup
     private let callerName: String
-    private let secret: [UInt8]
-    private let maxFrameSize: Int
-    private let pingInterval: Duration
+    private let settings: ConnectionSettings
     private let connectionsPerEndpoint: Int
     /// Whether any address is a host name that must be re-resolved.
     private let hasHostNames: Bool
+    /// The endpoints when every address is numeric: fixed, so a call takes no lock to find them.
+    private let fixedEndpoints: [RPCEndpoint]
+    /// The endpoints of host-name addresses, re-resolved every `resolveInterval`.
     private let endpoints: Mutex<(list: [RPCEndpoint], resolvedAt: ContinuousClock.Instant?)>
     private let cursor = Atomic<Int>(0)
     private let retryBudget = RetryBudget()
@@ -53,14 +53,18 @@ public final class RPCClient: Sendable {
         maxFrameSize: Int = 16 << 20, pingInterval: Duration = .seconds(10), connectionsPerEndpoint: Int = 1
     ) {
         precondition(!addresses.isEmpty, "an RPC client needs at least one address")
-        self.connectionsPerEndpoint = max(1, connectionsPerEndpoint)
+        let perEndpoint = max(1, connectionsPerEndpoint)
+        let settings = ConnectionSettings(group: group, callerName: callerName, secret: secret, maxFrameSize: maxFrameSize, pingInterval: pingInterval)
+        self.connectionsPerEndpoint = perEndpoint
         self.addresses = addresses
-        self.group = group
         self.callerName = callerName
-        self.secret = secret
-        self.maxFrameSize = maxFrameSize
-        self.pingInterval = pingInterval
+        self.settings = settings
         hasHostNames = addresses.contains { $0.isHostName }
+        var unique: [SocketAddress] = []
+        for address in addresses where !unique.contains(address) { unique.append(address) }
+        fixedEndpoints = hasHostNames ? [] : unique.flatMap { address in
+            (0..<perEndpoint).map { _ in RPCEndpoint(address: address, open: settings.open) }
+        }
         endpoints = Mutex(([], nil))
     }
 
@@ -97,12 +101,13 @@ public final class RPCClient: Sendable {
                 continue
             }
             guard let endpoint = pick(from: candidates, excluding: tried) else { throw lastError }
-            tried.insert(ObjectIdentifier(endpoint))
+            // An endpoint is remembered only when it failed: the usual call allocates no set.
             let connection: ClientConnection
             do {
                 connection = try await endpoint.connection()
             } catch {
                 // Not sent anywhere yet: safe to try the next endpoint.
+                tried.insert(ObjectIdentifier(endpoint))
                 lastError = error
                 continue
             }
@@ -114,6 +119,7 @@ public final class RPCClient: Sendable {
             case .success(let reply):
                 return reply
             case .failure(let error):
+                tried.insert(ObjectIdentifier(endpoint))
                 let retryable = error.code == .unavailable && (error.notProcessed || idempotent)
                 guard retryable, attempts < Self.maxAttempts, retryBudget.withdrawForRetry() else { throw error }
                 lastError = error
@@ -137,7 +143,7 @@ public final class RPCClient: Sendable {
 
     /// Closes every connection; later calls open new ones.
     public func close() {
-        for endpoint in endpoints.withLock({ $0.list }) { endpoint.close() }
+        for endpoint in fixedEndpoints + endpoints.withLock({ $0.list }) { endpoint.close() }
     }
 
     /// The endpoint with the fewest calls outstanding among those not backing
@@ -162,6 +168,7 @@ public final class RPCClient: Sendable {
 
     /// The endpoints, resolving host names again when they are due.
     private func currentEndpoints() -> [RPCEndpoint] {
+        guard hasHostNames else { return fixedEndpoints }
         let (list, resolvedAt) = endpoints.withLock { ($0.list, $0.resolvedAt) }
         if !list.isEmpty && (!hasHostNames || resolvedAt.map({ ContinuousClock.now - $0 < Self.resolveInterval }) ?? false) {
             return list
@@ -177,7 +184,7 @@ public final class RPCClient: Sendable {
                 let existing = state.list.filter { $0.address == address }.prefix(connectionsPerEndpoint)
                 kept.append(contentsOf: existing)
                 for _ in existing.count..<connectionsPerEndpoint {
-                    kept.append(RPCEndpoint(address: address) { [self] in try await self.open($0) })
+                    kept.append(RPCEndpoint(address: address, open: settings.open))
                 }
             }
             for gone in state.list where !kept.contains(where: { $0 === gone }) { gone.close() }
@@ -186,8 +193,18 @@ public final class RPCClient: Sendable {
         }
     }
 
+}
+
+/// What opening a connection needs, apart from the client itself.
+private struct ConnectionSettings: Sendable {
+    let group: EventLoopGroup
+    let callerName: String
+    let secret: [UInt8]
+    let maxFrameSize: Int
+    let pingInterval: Duration
+
     /// Connects to `address` and completes the authenticated HELLO handshake.
-    private func open(_ address: SocketAddress) async throws -> ClientConnection {
+    @Sendable func open(_ address: SocketAddress) async throws -> ClientConnection {
         let socket = try await Connection.connect(to: address, on: group.next())
         let client = ClientConnection(connection: socket, decoder: FrameDecoder(maxFrameSize: maxFrameSize), secret: secret, name: callerName, pingInterval: pingInterval)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in

@@ -88,7 +88,9 @@ func microseconds(_ nanos: Int64) -> String {
 
 print("| connections | in flight each | calls/s | p50 | p99 | errors |")
 print("|---|---|---|---|---|---|")
-for (connections, inFlight) in [(1, 1), (1, 64), (8, 64)] {
+/// `STRATA_RPC_SCENARIO=1x64` runs one scenario only (for profiling).
+let only = getenv("STRATA_RPC_SCENARIO").map { String(cString: $0) }
+for (connections, inFlight) in [(1, 1), (1, 64), (8, 64)] where only == nil || only == "\(connections)x\(inFlight)" {
     let result = await run(connections: connections, inFlight: inFlight)
     print("| \(connections) | \(inFlight) | \(Int(result.callsPerSecond)) | \(microseconds(result.p50)) | \(microseconds(result.p99)) | \(result.errors) |")
 }
