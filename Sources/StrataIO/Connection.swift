@@ -162,6 +162,8 @@ public final class Connection: Selectable, @unchecked Sendable {
         updateInterest()
     }
 
+    func loopStopped() { close() }
+
     func handleEvents(_ events: UInt32) {
         if events & STRATA_EPOLLOUT != 0 {
             flush()
@@ -348,6 +350,12 @@ private final class PendingConnect: Selectable, @unchecked Sendable {
         } else {
             finish(.success(Connection(fd: fd, loop: loop, peer: address.description)))
         }
+    }
+
+    func loopStopped() {
+        loop.deregister(fd: fd)
+        Glibc.close(fd)
+        finish(.failure(SocketError(operation: "connect \(address)", message: "the event loop stopped")))
     }
 
     private func finish(_ result: Result<Connection, any Error>) {

@@ -7,6 +7,10 @@ import Synchronization
 /// Something registered in a loop's epoll set. Called only on that loop's thread.
 protocol Selectable: AnyObject {
     func handleEvents(_ events: UInt32)
+    /// The loop is stopping: deregister, close the descriptor and mark it
+    /// closed, so nothing closes the same number again later (by then it may
+    /// belong to someone else).
+    func loopStopped()
 }
 
 /// One thread that owns an epoll set, an eventfd for wake-ups and a timer heap.
@@ -169,10 +173,7 @@ public final class EventLoop: @unchecked Sendable {
                 flushScheduledOutput()
             }
         }
-        for (fd, registration) in registrations.enumerated() where registration != nil {
-            _ = strata_epoll_ctl(epollFD, STRATA_EPOLL_CTL_DEL, Int32(fd), 0)
-            close(Int32(fd))
-        }
+        for registration in registrations.compactMap({ $0 }) { registration.loopStopped() }
         registrations.removeAll()
         runPendingJobs()
         close(epollFD)

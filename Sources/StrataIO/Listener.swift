@@ -70,6 +70,8 @@ private final class Acceptor: Selectable, @unchecked Sendable {
         }
     }
 
+    func loopStopped() { stop() }
+
     func stop() {
         guard active else { return }
         active = false
