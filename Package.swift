@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "StrataHTTP", dependencies: ["StrataCore", "StrataIO"]),
         .target(name: "StrataTemplates", dependencies: ["StrataCore"]),
         .target(name: "StrataRPC", dependencies: ["StrataCore", "StrataIO"]),
-        .target(name: "StrataSQL", dependencies: ["StrataCore", "CSQLite", "CPostgres", "CStrataShims"]),
+        .target(name: "StrataSQL", dependencies: ["StrataCore", "StrataIO", "CSQLite", "CPostgres", "CStrataShims"]),
         .target(name: "StrataApp", dependencies: ["StrataCore", "StrataRPC", "StrataSQL", "StrataTemplates"]),
         .target(
             name: "StrataWeb",

@@ -42,8 +42,8 @@ enum DataService {
         case .uniqueViolation: .alreadyExists
         case .foreignKeyViolation, .checkViolation, .notNullViolation: .failedPrecondition
         case .syntax: .invalidArgument
-        case .busy: .unavailable
-        case .cannotOpen: .unavailable
+        case .serializationFailure: .aborted
+        case .busy, .cannotOpen, .unavailable: .unavailable
         case .unsupported: .unimplemented
         case .other: .internal
         }

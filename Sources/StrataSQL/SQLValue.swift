@@ -130,6 +130,10 @@ public struct SQLError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The category of failure.
     public enum Kind: String, Sendable, Codable {
         case uniqueViolation, foreignKeyViolation, checkViolation, notNullViolation
+        /// The transaction lost a conflict (serialization failure, deadlock); retrying may succeed.
+        case serializationFailure
+        /// The engine cannot be reached (connection lost, server shutting down).
+        case unavailable
         case syntax, busy, cannotOpen, unsupported, other
     }
 

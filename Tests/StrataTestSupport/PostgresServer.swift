@@ -47,8 +47,22 @@ public final class PostgresServer: @unchecked Sendable {
         url = "postgres://strata@127.0.0.1:\(port)/postgres"
         let data = folder.appendingPathComponent("data").path
         try run("initdb", ["-D", data, "-U", "strata", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"])
-        let options = "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        try run("pg_ctl", ["-D", data, "-l", folder.appendingPathComponent("server.log").path, "-o", options, "-w", "-t", "60", "start"])
+        try start()
+    }
+
+    private var options: String {
+        "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    }
+
+    private func start() throws {
+        try run("pg_ctl", ["-D", folder.appendingPathComponent("data").path, "-l", folder.appendingPathComponent("server.log").path,
+                           "-o", options, "-w", "-t", "60", "start"])
+    }
+
+    /// Stops the server (connections drop) and starts it again on the same port and data.
+    public func restart() throws {
+        try run("pg_ctl", ["-D", folder.appendingPathComponent("data").path, "-m", "fast", "-w", "-t", "30", "stop"])
+        try start()
     }
 
     /// Stops the server this object started (pg_ctl signals the postmaster

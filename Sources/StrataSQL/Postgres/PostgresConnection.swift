@@ -1,0 +1,206 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPostgres
+import StrataCore
+import StrataIO
+import Synchronization
+
+/// One PostgreSQL connection driven by an event loop: libpq in non-blocking
+/// mode, its socket in the loop's epoll set, so waiting for the server never
+/// holds a thread. Statements run one at a time in arrival order; every call
+/// may come from any thread.
+///
+/// Values always travel as parameters (`PQsendQueryParams`), never inside the SQL.
+public final class PostgresConnection: @unchecked Sendable {
+    /// The loop that owns the connection; all state below is touched only there.
+    public let loop: EventLoop
+    private let connection: OpaquePointer
+    private var watcher: DescriptorWatcher!
+    private var queue: [Operation] = []
+    private var current: Operation?
+    private var connecting: CheckedContinuation<Void, any Error>?
+    private var broken: SQLError?
+    private let failed = Atomic<Bool>(false)
+
+    private struct Operation {
+        let sql: String
+        let parameters: [SQLValue]
+        let continuation: CheckedContinuation<PostgresResult, any Error>
+        var flushed = false
+        var result: PostgresResult?
+    }
+
+    private init(connection: OpaquePointer, loop: EventLoop) {
+        self.connection = connection
+        self.loop = loop
+    }
+
+    deinit { PQfinish(connection) }
+
+    /// Connects to `url` (any libpq connection string or `postgres://` URL;
+    /// `sslmode` and the rest pass through to libpq).
+    public static func connect(to url: String, on loop: EventLoop) async throws -> PostgresConnection {
+        guard let raw = PQconnectStart(url) else { throw SQLError(.unavailable, "out of memory starting a PostgreSQL connection") }
+        guard PQstatus(raw) != CONNECTION_BAD else {
+            let message = Self.message(raw)
+            PQfinish(raw)
+            throw SQLError(.unavailable, "cannot connect to PostgreSQL: \(message)")
+        }
+        PQsetnonblocking(raw, 1)
+        let connection = PostgresConnection(connection: raw, loop: loop)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            loop.execute { connection.beginConnecting(continuation) }
+        }
+        return connection
+    }
+
+    /// Runs one statement with `$1, $2, ...` parameters and returns its rows (or affected count).
+    public func execute(_ sql: String, _ parameters: [SQLValue]) async throws -> PostgresResult {
+        try await withCheckedThrowingContinuation { continuation in
+            loop.execute { self.enqueue(Operation(sql: sql, parameters: parameters, continuation: continuation)) }
+        }
+    }
+
+    /// Whether the connection failed (the server went away); a pool replaces such connections.
+    public var isBroken: Bool { failed.load(ordering: .acquiring) }
+
+    /// Closes the connection; statements still queued fail.
+    public func close() {
+        loop.execute { self.fail(SQLError(.unavailable, "the PostgreSQL connection was closed")) }
+    }
+
+    // MARK: Connecting (on the loop)
+
+    private func beginConnecting(_ continuation: CheckedContinuation<Void, any Error>) {
+        connecting = continuation
+        watcher = DescriptorWatcher(
+            fd: PQsocket(connection), loop: loop,
+            onReady: { [unowned self] _, _ in ready() },
+            onLoopStopped: { [unowned self] in fail(SQLError(.unavailable, "the event loop stopped")) })
+        // libpq's rule: start as if PQconnectPoll had said "writing".
+        watchOrFail(readable: false, writable: true)
+    }
+
+    private func continueConnecting() {
+        switch PQconnectPoll(connection) {
+        case PGRES_POLLING_OK:
+            let continuation = connecting
+            connecting = nil
+            watchOrFail(readable: true, writable: false)
+            continuation?.resume()
+        case PGRES_POLLING_READING:
+            watcher.move(to: PQsocket(connection))
+            watchOrFail(readable: true, writable: false)
+        case PGRES_POLLING_WRITING:
+            watcher.move(to: PQsocket(connection))
+            watchOrFail(readable: false, writable: true)
+        default:
+            fail(SQLError(.unavailable, "cannot connect to PostgreSQL: \(Self.message(connection))"))
+        }
+    }
+
+    private func watchOrFail(readable: Bool, writable: Bool) {
+        do {
+            try watcher.watch(readable: readable, writable: writable)
+        } catch {
+            fail(SQLError(.unavailable, "cannot watch the PostgreSQL socket: \(error)"))
+        }
+    }
+
+    // MARK: Statements (on the loop)
+
+    private func enqueue(_ operation: Operation) {
+        if let broken {
+            operation.continuation.resume(throwing: broken)
+            return
+        }
+        queue.append(operation)
+        if current == nil && connecting == nil { startNext() }
+    }
+
+    private func startNext() {
+        guard current == nil, !queue.isEmpty else { return }
+        var operation = queue.removeFirst()
+        let sent = PostgresParameters.withEncoded(operation.parameters) { values, lengths, formats in
+            PQsendQueryParams(connection, operation.sql, Int32(operation.parameters.count), nil, values, lengths, formats, 0)
+        }
+        guard sent == 1 else {
+            operation.continuation.resume(throwing: SQLError(.unavailable, "PostgreSQL did not take the statement: \(Self.message(connection))"))
+            if PQstatus(connection) == CONNECTION_BAD { fail(SQLError(.unavailable, "the PostgreSQL connection is broken: \(Self.message(connection))")) } else { startNext() }
+            return
+        }
+        current = operation
+        flush()
+    }
+
+    /// Sends what libpq has buffered; waits for writability when the socket is full.
+    private func flush() {
+        switch PQflush(connection) {
+        case 0:
+            current?.flushed = true
+            watchOrFail(readable: true, writable: false)
+        case 1:
+            watchOrFail(readable: true, writable: true)
+        default:
+            fail(SQLError(.unavailable, "lost the PostgreSQL connection: \(Self.message(connection))"))
+        }
+    }
+
+    private func ready() {
+        if connecting != nil {
+            continueConnecting()
+            return
+        }
+        if let operation = current, !operation.flushed { flush() }
+        guard PQconsumeInput(connection) == 1 else {
+            fail(SQLError(.unavailable, "lost the PostgreSQL connection: \(Self.message(connection))"))
+            return
+        }
+        // Notices and notifications may arrive with nothing in flight; libpq keeps them.
+        guard current != nil else { return }
+        while PQisBusy(connection) == 0 {
+            guard let result = PQgetResult(connection) else {
+                finishCurrent()
+                return
+            }
+            defer { PQclear(result) }
+            let outcome = PostgresResult.make(from: result)
+            if current?.result == nil || outcome.error != nil { current?.result = outcome }
+        }
+    }
+
+    private func finishCurrent() {
+        guard let operation = current else { return }
+        current = nil
+        let result = operation.result ?? PostgresResult(columns: [], rows: [], rowsAffected: 0, error: nil)
+        if let error = result.error {
+            operation.continuation.resume(throwing: error)
+        } else {
+            operation.continuation.resume(returning: result)
+        }
+        startNext()
+    }
+
+    /// Fails everything in flight and queued; the connection is unusable afterwards.
+    private func fail(_ error: SQLError) {
+        broken = broken ?? error
+        failed.store(true, ordering: .releasing)
+        watcher?.stop()
+        if let connecting {
+            self.connecting = nil
+            connecting.resume(throwing: error)
+        }
+        if let operation = current {
+            current = nil
+            operation.continuation.resume(throwing: error)
+        }
+        for operation in queue { operation.continuation.resume(throwing: error) }
+        queue.removeAll()
+    }
+
+    static func message(_ connection: OpaquePointer?) -> String {
+        guard let connection, let text = PQerrorMessage(connection) else { return "unknown error" }
+        return String(cString: text).trimmed()
+    }
+}

@@ -1,0 +1,140 @@
+import StrataIO
+import Synchronization
+
+/// A pool of event-loop-driven PostgreSQL connections with a size limit and a
+/// wait queue. A connection found broken (the server restarted, say) is
+/// dropped and a new one opened on demand, so the pool heals by itself.
+public final class PostgresDatabase: Sendable {
+    /// The connection URL as given (log it with `DatabaseURL.description`, which hides the password).
+    let url: String
+    /// Connections open at most.
+    public let maxConnections: Int
+    private let group: EventLoopGroup
+    private let state = Mutex(State())
+
+    private struct State {
+        var idle: [PostgresConnection] = []
+        var open = 0
+        var waiters: [CheckedContinuation<Lease, Never>] = []
+    }
+
+    /// What a waiting caller is handed: a connection, or the right to open one.
+    private enum Lease {
+        case connection(PostgresConnection)
+        case open
+    }
+
+    /// A pool for `url` whose connections live on `group`'s loops.
+    public init(url: String, group: EventLoopGroup, maxConnections: Int = 10) {
+        self.url = url
+        self.group = group
+        self.maxConnections = max(1, maxConnections)
+    }
+
+    /// Runs a query and returns its rows.
+    public func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult {
+        try await withConnection { try await $0.execute(sql, parameters) }.queryResult
+    }
+
+    /// Runs a statement and returns the affected-row count (use `RETURNING` for generated ids).
+    public func run(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult {
+        let result = try await withConnection { try await $0.execute(sql, parameters) }
+        return ExecuteResult(rowsAffected: result.rowsAffected, lastInsertID: 0)
+    }
+
+    /// Runs `body` with a connection of its own, returned to the pool afterwards.
+    public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await acquire()
+        do {
+            let value = try await body(connection)
+            release(connection)
+            return value
+        } catch {
+            release(connection)
+            throw error
+        }
+    }
+
+    /// Connections open now (idle or in use).
+    public var openConnections: Int { state.withLock { $0.open } }
+
+    /// Closes idle connections; those in use close when returned.
+    public func close() {
+        let idle = state.withLock { state in
+            defer { state.idle.removeAll() }
+            state.open -= state.idle.count
+            return state.idle
+        }
+        for connection in idle { connection.close() }
+    }
+
+    private func acquire() async throws -> PostgresConnection {
+        enum Next { case use(PostgresConnection), open, wait }
+        let next: Next = state.withLock { state in
+            if let connection = state.idle.popLast() { return .use(connection) }
+            if state.open < maxConnections {
+                state.open += 1
+                return .open
+            }
+            return .wait
+        }
+        switch next {
+        case .use(let connection):
+            return connection
+        case .open:
+            return try await openConnection()
+        case .wait:
+            let lease = await withCheckedContinuation { continuation in
+                // Checked again under the lock: a connection may have come back meanwhile.
+                let now: Lease? = state.withLock { state in
+                    if let connection = state.idle.popLast() { return .connection(connection) }
+                    if state.open < maxConnections {
+                        state.open += 1
+                        return .open
+                    }
+                    state.waiters.append(continuation)
+                    return nil
+                }
+                if let now { continuation.resume(returning: now) }
+            }
+            switch lease {
+            case .connection(let connection): return connection
+            case .open: return try await openConnection()
+            }
+        }
+    }
+
+    /// Opens a connection for a slot already counted in `open`.
+    private func openConnection() async throws -> PostgresConnection {
+        do {
+            return try await PostgresConnection.connect(to: url, on: group.next())
+        } catch {
+            giveUpSlot()
+            throw error
+        }
+    }
+
+    private func release(_ connection: PostgresConnection) {
+        if connection.isBroken {
+            connection.close()
+            giveUpSlot()
+            return
+        }
+        let waiter: CheckedContinuation<Lease, Never>? = state.withLock { state in
+            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.idle.append(connection)
+            return nil
+        }
+        waiter?.resume(returning: .connection(connection))
+    }
+
+    /// A slot was freed without a connection to hand on: the next waiter may open one.
+    private func giveUpSlot() {
+        let waiter: CheckedContinuation<Lease, Never>? = state.withLock { state in
+            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.open -= 1
+            return nil
+        }
+        waiter?.resume(returning: .open)
+    }
+}

@@ -1,0 +1,118 @@
+import StrataIO
+import StrataSQL
+import StrataTestSupport
+import XCTest
+
+/// The event-loop-driven libpq driver and its pool, against a throwaway
+/// PostgreSQL server (a failure, not a skip, when CI requires PostgreSQL).
+final class PostgresDriverTests: XCTestCase {
+    private var server: PostgresServer!
+    private var group: EventLoopGroup!
+    private var database: PostgresDatabase!
+
+    override func setUpWithError() throws {
+        do {
+            server = try PostgresServer()
+        } catch {
+            if PostgresServer.isRequired { throw error }
+            throw XCTSkip("PostgreSQL is not available: \(error)")
+        }
+        group = EventLoopGroup(loopCount: 2)
+        database = PostgresDatabase(url: server.url, group: group, maxConnections: 4)
+    }
+
+    override func tearDown() {
+        database?.close()
+        group?.shutdown()
+        server?.stop()
+    }
+
+    func testValuesRoundTripAsParameters() async throws {
+        let values: [SQLValue] = [.int(-42), .int(Int64.max), .double(2.5), .text("Zoë <b>'quoted'</b>"), .bool(true), .blob([0, 1, 0xFF]), .null]
+        let result = try await database.query(
+            "SELECT $1::int8 AS a, $2::int8 AS b, $3::float8 AS c, $4::text AS d, $5::bool AS e, $6::bytea AS f, $7::text AS g", values)
+        XCTAssertEqual(result.columns, ["a", "b", "c", "d", "e", "f", "g"])
+        XCTAssertEqual(result.rows, [values])
+        let special = try await database.query("SELECT $1::float8, $2::float8", [.double(.infinity), .double(-.infinity)])
+        XCTAssertEqual(special.rows, [[.double(.infinity), .double(-.infinity)]])
+    }
+
+    func testStatementsReportAffectedRowsAndReturning() async throws {
+        _ = try await database.run("CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL UNIQUE CHECK (body <> ''))", [])
+        let inserted = try await database.query("INSERT INTO notes (body) VALUES ($1), ($2) RETURNING id", [.text("a"), .text("b")])
+        XCTAssertEqual(inserted.rows, [[.int(1)], [.int(2)]])
+        let updated = try await database.run("UPDATE notes SET body = body || '!'", [])
+        XCTAssertEqual(updated.rowsAffected, 2)
+    }
+
+    func testEngineErrorsAreClassified() async throws {
+        _ = try await database.run("CREATE TABLE parents (id int PRIMARY KEY)", [])
+        _ = try await database.run("CREATE TABLE kids (id int PRIMARY KEY, parent int NOT NULL REFERENCES parents (id), age int CHECK (age >= 0))", [])
+        _ = try await database.run("INSERT INTO parents VALUES (1)", [])
+        let cases: [(String, [SQLValue], SQLError.Kind)] = [
+            ("INSERT INTO parents VALUES ($1)", [.int(1)], .uniqueViolation),
+            ("INSERT INTO kids VALUES (1, $1, 3)", [.int(99)], .foreignKeyViolation),
+            ("INSERT INTO kids VALUES (1, 1, $1)", [.int(-1)], .checkViolation),
+            ("INSERT INTO kids (id, parent) VALUES (1, $1)", [.null], .notNullViolation),
+            ("SELEC 1", [], .syntax),
+            ("SELECT * FROM no_such_table", [], .syntax),
+        ]
+        for (sql, parameters, kind) in cases {
+            do {
+                _ = try await database.run(sql, parameters)
+                XCTFail("\(sql) succeeded")
+            } catch let error as SQLError {
+                XCTAssertEqual(error.kind, kind, "\(sql): \(error.message)")
+            }
+        }
+        // The connection that saw the errors is still good.
+        let after = try await database.query("SELECT count(*) FROM parents", [])
+        XCTAssertEqual(after.rows, [[.int(1)]])
+    }
+
+    func testManyConcurrentQueriesShareABoundedPool() async throws {
+        let results = try await withThrowingTaskGroup(of: Int64.self) { tasks in
+            for i in 0..<100 {
+                tasks.addTask { [database] in
+                    let result = try await database!.query("SELECT $1::int8 * 2, pg_sleep(0.005)", [.int(Int64(i))])
+                    return result.rows[0][0].intValue ?? -1
+                }
+            }
+            return try await tasks.reduce(into: []) { $0.append($1) }
+        }
+        XCTAssertEqual(results.sorted(), (0..<100).map { Int64($0 * 2) })
+        XCTAssertLessThanOrEqual(database.openConnections, 4)
+        let backends = try await database.query("SELECT count(*) FROM pg_stat_activity WHERE usename = 'strata' AND backend_type = 'client backend'", [])
+        XCTAssertLessThanOrEqual(backends.rows[0][0].intValue ?? 99, 4)
+    }
+
+    func testThePoolReconnectsAfterTheServerRestarts() async throws {
+        let before = try await database.query("SELECT 1", [])
+        XCTAssertEqual(before.rows, [[.int(1)]])
+        try server.restart()
+        // The old connection fails once (the server closed it); the pool then opens a new one.
+        var answered = false
+        for _ in 0..<3 where !answered {
+            do {
+                let after = try await database.query("SELECT 2", [])
+                XCTAssertEqual(after.rows, [[.int(2)]])
+                answered = true
+            } catch let error as SQLError {
+                XCTAssertEqual(error.kind, .unavailable, error.message)
+            }
+        }
+        XCTAssertTrue(answered, "no answer after the restart")
+    }
+
+    func testAnUnreachableServerIsUnavailable() async throws {
+        let nowhere = PostgresDatabase(url: "postgres://strata@127.0.0.1:1/postgres?connect_timeout=2", group: group)
+        do {
+            _ = try await nowhere.query("SELECT 1", [])
+            XCTFail("connected to nothing")
+        } catch let error as SQLError {
+            XCTAssertEqual(error.kind, .unavailable)
+            XCTAssertTrue(error.message.contains("cannot connect"), error.message)
+        }
+        XCTAssertEqual(nowhere.openConnections, 0)
+    }
+}
