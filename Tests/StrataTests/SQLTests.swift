@@ -119,7 +119,7 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(migration.checksum.count, 64)
     }
 
-    func testMalformedFilesNameFileAndLine() {
+    func testMalformedFilesNameFileAndLine() throws {
         func message(_ name: String, _ contents: String) -> String {
             do {
                 _ = try Migration(file: name, contents: contents)
@@ -129,7 +129,13 @@ final class MigrationTests: XCTestCase {
             }
         }
         XCTAssertEqual(message("M/0001_x.sql", "CREATE TABLE a (b);\n-- migrate:up\nx"), "M/0001_x.sql:1: SQL before the '-- migrate:up' marker")
-        XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up\nx\n-- migrate:sideways\n"), "M/0001_x.sql:3: unknown directive '-- migrate:sideways' (expected '-- migrate:up' or '-- migrate:down')")
+        let variants = try Migration(file: "M/0002_v.sql", contents: "-- migrate:up\ncommon\n-- migrate:up:postgres\npg only\n-- migrate:down\ndrop\n")
+        XCTAssertEqual(variants.up(for: .sqlite), "common")
+        XCTAssertEqual(variants.up(for: .postgres), "pg only")
+        XCTAssertEqual(variants.down(for: .postgres), "drop")
+        XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up\nx\n-- migrate:sideways\n"), "M/0001_x.sql:3: unknown directive '-- migrate:sideways' (expected '-- migrate:up' or '-- migrate:down', optionally followed by ':sqlite' or ':postgres')")
+        XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up:postgres\nx"), "M/0001_x.sql:1: '-- migrate:up:postgres' before the common '-- migrate:up'")
+        XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up\na\n-- migrate:up:postgres\nb\n-- migrate:up:postgres\nc"), "M/0001_x.sql:5: second '-- migrate:up:postgres' marker")
         XCTAssertEqual(message("M/0001_x.sql", "-- migrate:down\nx"), "M/0001_x.sql:1: '-- migrate:down' before any '-- migrate:up'")
         XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up\na\n-- migrate:up\nb"), "M/0001_x.sql:3: second '-- migrate:up' marker")
         XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up\n\n-- migrate:down\nx"), "M/0001_x.sql: the up part is empty")
