@@ -11,7 +11,7 @@ import StrataSQL
 public enum DataCommand {
     static let databaseOption = OptionSpec(
         "database", env: "STRATA_DATABASE_URL", value: "URL", default: ".strata/strata.db",
-        help: "database: an SQLite file path or sqlite:PATH")
+        help: "database: an SQLite file path, sqlite:PATH, or a postgres:// URL")
     static let migrationsOption = OptionSpec(
         "migrations", env: "STRATA_MIGRATIONS_DIR", value: "DIR", default: "Migrations",
         help: "folder of NNNN_name.sql migration files")
@@ -30,6 +30,7 @@ public enum DataCommand {
             OptionSpec("listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:7002",
                        help: "RPC address: host:port (port 0 picks one) or unix:/path"),
             databaseOption, migrationsOption,
+            OptionSpec("pool", env: "STRATA_DATABASE_POOL", value: "N", default: "10", help: "PostgreSQL connections at most"),
             .eventLoops,
             .logLevel,
         ],
@@ -53,34 +54,39 @@ public enum DataCommand {
                     Terminal.printOut(migrate.help)
                     return 64
                 }
-                return try runMigrate(options)
+                return try await runMigrate(options)
             },
         ])
     }
 
-    /// The SQLite file path the options name, with its folder created.
-    static func databasePath(_ options: ParsedOptions) throws -> String {
+    /// Opens the database the options name (an SQLite file gets its folder
+    /// created); PostgreSQL connections live on `group`'s loops.
+    static func openDatabase(_ options: ParsedOptions, group: EventLoopGroup) throws -> (any SQLDatabase, DatabaseURL) {
         let url = try DatabaseURL(parsing: options.string("database") ?? ".strata/strata.db")
-        guard case .sqlite(let path) = url else {
-            throw SQLError(.unsupported, "PostgreSQL is not supported by this build yet; use an SQLite path")
+        switch url {
+        case .sqlite(let path):
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+            return (try SQLiteDatabase(path: path), url)
+        case .postgres(let text):
+            return (PostgresDatabase(url: text, group: group, maxConnections: try options.int("pool", in: 1...1000) ?? 10), url)
         }
-        let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-        return path
     }
 
-    static func runMigrate(_ options: ParsedOptions) throws -> Int32 {
+    static func runMigrate(_ options: ParsedOptions) async throws -> Int32 {
         let action = options.positional[0]
         guard ["status", "up"].contains(action) else {
             throw UsageError(command: "strata-data migrate", message: "unknown command '\(action)'")
         }
         let migrations = try Migrator.load(directory: options.string("migrations") ?? "Migrations")
-        let path = try databasePath(options)
-        let migrator = try Migrator(connection: SQLiteConnection(path: path), migrations: migrations)
+        let group = EventLoopGroup(loopCount: 1)
+        defer { group.shutdown() }
+        let (database, url) = try openDatabase(options, group: group)
+        let migrator = try await Migrator(database: database, migrations: migrations)
         switch action {
         case "status":
-            let rows = try migrator.status()
-            Terminal.printOut("database: \(path)\n")
+            let rows = try await migrator.status()
+            Terminal.printOut("database: \(url)\n")
             if rows.isEmpty { Terminal.printOut("no migrations\n") }
             for row in rows {
                 let state = row.missingFile ? "applied, file missing" : (row.appliedAt.map { "applied \($0)" } ?? "pending")
@@ -90,7 +96,7 @@ public enum DataCommand {
             Terminal.printOut("\(rows.count - pending) applied, \(pending) pending\n")
         default:
             let target = try options.int("to", in: 1...Int.max).map(Int64.init)
-            let applied = try migrator.up(to: target) { migration, millis in
+            let applied = try await migrator.up(to: target) { migration, millis in
                 Terminal.printOut("applied \(String(format: "%04lld", migration.version))_\(migration.name) in \(millis) ms\n")
             }
             Terminal.printOut(applied.isEmpty ? "database is up to date\n" : "applied \(applied.count) migration(s)\n")
@@ -104,18 +110,22 @@ public enum DataCommand {
         let secret = try RPCSecret.load(from: environment)
         let loops = try options.int("loops", in: 1...256)
         let migrations = try Migrator.load(directory: options.string("migrations") ?? "Migrations")
-        let path = try databasePath(options)
-        let pending = try Migrator(connection: SQLiteConnection(path: path), migrations: migrations).pending()
-        guard pending.isEmpty else {
-            throw MigrationError(file: path, line: nil, message: "schema is behind: \(pending.count) migration(s) pending (first: \(pending[0].file)); run 'strata-data migrate up'")
-        }
-        let database = try SQLiteDatabase(path: path)
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
+        let (database, url) = try openDatabase(options, group: group)
+        let pending: [Migration]
+        do {
+            pending = try await Migrator(database: database, migrations: migrations).pending()
+        } catch let error as SQLError {
+            throw StartupError("the database \(url) is not reachable: \(error.message)")
+        }
+        guard pending.isEmpty else {
+            throw MigrationError(file: "\(url)", line: nil, message: "schema is behind: \(pending.count) migration(s) pending (first: \(pending[0].file)); run 'strata-data migrate up'")
+        }
         let server = RPCServer(
             configuration: RPCServerConfiguration(address: address, secret: secret), service: DataService.make(database: database, logger: logger),
             group: group, logger: logger)
         let bound = try server.start()
-        await ShutdownSignal.serve(logger: logger, listen: bound.description, ("database", "sqlite:\(path)"), environment: environment)
+        await ShutdownSignal.serve(logger: logger, listen: bound.description, ("database", url.description), environment: environment)
         await server.shutdown(grace: .seconds(10))
         group.shutdown()
         return 0

@@ -4,7 +4,7 @@ import StrataSQL
 
 /// The data tier's RPC methods over one database.
 enum DataService {
-    static func make(database: SQLiteDatabase, logger: Logger) -> RPCService {
+    static func make(database: any SQLDatabase, logger: Logger) -> RPCService {
         var service = RPCService()
         service.register(DataMethod.query, options: RPCMethodOptions(idempotent: true), logger: logger) { (statement: SQLStatement, context) -> QueryResult in
             do {
@@ -30,7 +30,7 @@ enum DataService {
         }
         service.register(DataMethod.health, options: RPCMethodOptions(idempotent: true), logger: logger) { (_: Empty, _) -> DataHealth in
             _ = try await database.query("SELECT 1", [])
-            return DataHealth(engine: "sqlite", pendingMigrations: 0)
+            return DataHealth(engine: database.engine.rawValue, pendingMigrations: 0)
         }
         return service
     }

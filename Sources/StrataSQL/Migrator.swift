@@ -3,12 +3,13 @@ import Foundation
 /// Applies migration files to a database and reports which are applied.
 ///
 /// Each migration runs in its own transaction together with the row that
-/// records it, so a failing migration leaves nothing half-applied. The
-/// SQLite write lock (`BEGIN IMMEDIATE`) keeps two migrators from interleaving.
-public struct Migrator {
+/// records it, so a failing migration leaves nothing half-applied. Two
+/// migrators never interleave: on SQLite the write lock (`BEGIN IMMEDIATE`),
+/// on PostgreSQL an advisory lock held for the whole run.
+public struct Migrator: Sendable {
     /// The migrations found on disk, ordered by version.
     public let migrations: [Migration]
-    private let connection: SQLiteConnection
+    private let database: any SQLDatabase
 
     /// One row of `status`.
     public struct Status: Sendable, Equatable {
@@ -47,24 +48,26 @@ public struct Migrator {
         return migrations.sorted { $0.version < $1.version }
     }
 
-    /// Creates a migrator over `connection`, creating the migrations table if needed.
-    public init(connection: SQLiteConnection, migrations: [Migration]) throws(SQLError) {
-        self.connection = connection
+    /// Creates a migrator over `database`, creating the migrations table if needed.
+    public init(database: any SQLDatabase, migrations: [Migration]) async throws {
+        self.database = database
         self.migrations = migrations
-        try connection.execute("""
-            CREATE TABLE IF NOT EXISTS strata_migrations (
-                version INTEGER PRIMARY KEY,
-                name TEXT NOT NULL,
-                checksum TEXT NOT NULL,
-                applied_at TEXT NOT NULL,
-                duration_ms INTEGER NOT NULL
-            )
-            """)
+        try await database.withMigrationSession { session in
+            try await session.script("""
+                CREATE TABLE IF NOT EXISTS strata_migrations (
+                    version BIGINT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    checksum TEXT NOT NULL,
+                    applied_at TEXT NOT NULL,
+                    duration_ms BIGINT NOT NULL
+                )
+                """)
+        }
     }
 
     /// Applied and pending migrations, by version.
-    public func status() throws -> [Status] {
-        let applied = try appliedRows()
+    public func status() async throws -> [Status] {
+        let applied = try await appliedRows()
         var rows: [Status] = migrations.map { migration in
             Status(version: migration.version, name: migration.name, appliedAt: applied[migration.version]?.appliedAt, missingFile: false)
         }
@@ -75,8 +78,8 @@ public struct Migrator {
     }
 
     /// Migrations not yet applied, in order.
-    public func pending() throws -> [Migration] {
-        let applied = try appliedRows()
+    public func pending() async throws -> [Migration] {
+        let applied = try await appliedRows()
         return migrations.filter { applied[$0.version] == nil }
     }
 
@@ -85,45 +88,56 @@ public struct Migrator {
     ///
     /// Refuses to run when an applied file has changed since it was applied.
     @discardableResult
-    public func up(to target: Int64? = nil, progress: (Migration, Int) -> Void = { _, _ in }) throws -> [Migration] {
-        let applied = try appliedRows()
-        for migration in migrations {
-            if let row = applied[migration.version], row.checksum != migration.checksum {
-                throw MigrationError(file: migration.file, line: nil, message: "was changed after it was applied (checksum differs); restore it and add a new migration instead")
-            }
-        }
-        var done: [Migration] = []
-        for migration in migrations where applied[migration.version] == nil {
-            if let target, migration.version > target { break }
-            let started = ContinuousClock.now
-            try connection.execute("BEGIN IMMEDIATE")
-            do {
-                // Re-check under the write lock: another migrator may have just applied it.
-                let already = try connection.query("SELECT 1 FROM strata_migrations WHERE version = $1", [.int(migration.version)])
-                if !already.rows.isEmpty {
-                    try connection.execute("ROLLBACK")
-                    continue
+    public func up(to target: Int64? = nil, progress: @Sendable (Migration, Int) -> Void = { _, _ in }) async throws -> [Migration] {
+        let engine = database.engine
+        let migrations = self.migrations
+        return try await database.withMigrationSession { session in
+            let applied = try await Self.appliedRows(session)
+            for migration in migrations {
+                if let row = applied[migration.version], row.checksum != migration.checksum {
+                    throw MigrationError(file: migration.file, line: nil, message: "was changed after it was applied (checksum differs); restore it and add a new migration instead")
                 }
-                try connection.execute(migration.up)
-                let elapsed = ContinuousClock.now - started
-                let millis = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
-                _ = try connection.run(
-                    "INSERT INTO strata_migrations (version, name, checksum, applied_at, duration_ms) VALUES ($1, $2, $3, $4, $5)",
-                    [.int(migration.version), .text(migration.name), .text(migration.checksum), .text(Self.now()), .int(Int64(millis))])
-                try connection.execute("COMMIT")
-                progress(migration, millis)
-                done.append(migration)
-            } catch {
-                try? connection.execute("ROLLBACK")
-                throw MigrationError(file: migration.file, line: nil, message: "failed and was rolled back: \(error.message)")
             }
+            var done: [Migration] = []
+            for migration in migrations where applied[migration.version] == nil {
+                if let target, migration.version > target { break }
+                let started = ContinuousClock.now
+                try await session.begin()
+                do {
+                    // Re-check under the lock: another migrator may have just applied it.
+                    let already = try await session.query("SELECT 1 FROM strata_migrations WHERE version = $1", [.int(migration.version)])
+                    if !already.rows.isEmpty {
+                        try await session.script("ROLLBACK")
+                        continue
+                    }
+                    try await session.script(migration.up(for: engine))
+                    let elapsed = ContinuousClock.now - started
+                    let millis = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+                    _ = try await session.run(
+                        "INSERT INTO strata_migrations (version, name, checksum, applied_at, duration_ms) VALUES ($1, $2, $3, $4, $5)",
+                        [.int(migration.version), .text(migration.name), .text(migration.checksum), .text(Self.now()), .int(Int64(millis))])
+                    try await session.script("COMMIT")
+                    progress(migration, millis)
+                    done.append(migration)
+                } catch {
+                    try? await session.script("ROLLBACK")
+                    let message = (error as? SQLError)?.message ?? "\(error)"
+                    throw MigrationError(file: migration.file, line: nil, message: "failed and was rolled back: \(message)")
+                }
+            }
+            return done
         }
-        return done
     }
 
-    private func appliedRows() throws(SQLError) -> [Int64: (name: String, checksum: String, appliedAt: String)] {
-        let result = try connection.query("SELECT version, name, checksum, applied_at FROM strata_migrations ORDER BY version")
-        var rows: [Int64: (name: String, checksum: String, appliedAt: String)] = [:]
+    private func appliedRows() async throws -> [Int64: AppliedRow] {
+        try await database.withMigrationSession { try await Self.appliedRows($0) }
+    }
+
+    private typealias AppliedRow = (name: String, checksum: String, appliedAt: String)
+
+    private static func appliedRows(_ session: any MigrationSession) async throws -> [Int64: AppliedRow] {
+        let result = try await session.query("SELECT version, name, checksum, applied_at FROM strata_migrations ORDER BY version", [])
+        var rows: [Int64: AppliedRow] = [:]
         for row in result.rows {
             guard let version = row[0].intValue else { continue }
             rows[version] = (row[1].textValue ?? "", row[2].textValue ?? "", row[3].textValue ?? "")

@@ -93,12 +93,47 @@ final class StackTests: XCTestCase {
         // The entry is really in the SQLite file.
         let status = try start("strata-data", ["migrate", "status", "--database", database, "--migrations", migrations])
         XCTAssertEqual(status.waitForExit(), 0)
-        XCTAssertTrue(status.output.contains { $0.contains("1 applied, 0 pending") })
+        XCTAssertTrue(status.output.contains { $0.contains("2 applied, 0 pending") }, "\(status.output)")
 
         for tier in [web, app, data] {
             tier.send(SIGTERM)
             XCTAssertEqual(tier.waitForExit(), 0, "\(tier.output.suffix(3))")
         }
+    }
+
+    func testThreeTiersOnPostgreSQL() throws {
+        let server: PostgresServer
+        do {
+            server = try PostgresServer()
+        } catch {
+            if PostgresServer.isRequired { throw error }
+            throw XCTSkip("PostgreSQL is not available: \(error)")
+        }
+        defer { server.stop() }
+        let migrate = try start("strata-data", ["migrate", "up", "--database", server.url, "--migrations", migrations])
+        XCTAssertEqual(migrate.waitForExit(), 0, migrate.output.joined(separator: "\n"))
+        XCTAssertTrue(migrate.output.contains { $0.contains("applied 0002_guestbook_ids_on_postgres") }, "\(migrate.output)")
+
+        let data = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", server.url, "--migrations", migrations])
+        let dataAddress = try data.waitForReady()
+        XCTAssertFalse(data.output.joined().contains("postgres://strata@127.0.0.1:\(server.port)/postgres\""), "no raw URL in logs")
+        let app = try start("strata-app", ["serve", "--listen", "127.0.0.1:0", "--data", dataAddress])
+        let appAddress = try app.waitForReady()
+        let web = try start("strata-web", ["serve", "--port", "0", "--app", appAddress])
+        let client = try TestHTTPClient(port: try port(of: try web.waitForReady()))
+
+        for name in ["Ada", "Grace"] {
+            let posted = try client.request(
+                "POST", "/entries", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: "name=\(name)&message=Hello+from+PostgreSQL")
+            XCTAssertEqual(posted.status, 303)
+        }
+        let page = try client.request("GET", "/")
+        XCTAssertTrue(page.text.contains("Grace") && page.text.contains("Ada") && page.text.contains("Hello from PostgreSQL"), page.text)
+        XCTAssertTrue(page.text.contains("entry-2"), "ids come from the identity column")
+
+        let status = try start("strata-data", ["migrate", "status", "--database", server.url, "--migrations", migrations])
+        XCTAssertEqual(status.waitForExit(), 0)
+        XCTAssertTrue(status.output.contains { $0.contains("2 applied, 0 pending") }, "\(status.output)")
     }
 
     func testOperatorsCallTierMethodsWithStrataRPCCall() throws {

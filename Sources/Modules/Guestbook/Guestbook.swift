@@ -20,10 +20,11 @@ public struct Guestbook: DomainModule {
             let message = entry.message.trimmingCharacters(in: .whitespacesAndNewlines)
             guard (1...80).contains(name.count) else { throw RPCError(.invalidArgument, "Please give a name of 1 to 80 characters.") }
             guard (1...1000).contains(message.count) else { throw RPCError(.invalidArgument, "Please write a message of 1 to 1000 characters.") }
-            let created = try await ctx.db.execute(
-                "INSERT INTO guestbook_entries (name, message, created_at) VALUES ($1, $2, $3)",
+            let created = try await ctx.db.query(
+                Signed.self, "INSERT INTO guestbook_entries (name, message, created_at) VALUES ($1, $2, $3) RETURNING id",
                 .text(name), .text(message), .text(ISO8601DateFormatter().string(from: Date())))
-            return Signed(id: created.lastInsertID)
+            guard let signed = created.first else { throw RPCError(.internal, "the new entry has no id") }
+            return signed
         }
         m.page("/", calls: "guestbook.list", template: "guestbook/index")
         m.form("/entries", calls: "guestbook.sign", redirect: "/#entry-{id}")

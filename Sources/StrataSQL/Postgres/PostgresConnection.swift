@@ -26,6 +26,8 @@ public final class PostgresConnection: @unchecked Sendable {
     private struct Operation {
         let sql: String
         let parameters: [SQLValue]
+        /// Sent with the simple query protocol: several statements, no parameters.
+        var script = false
         let continuation: CheckedContinuation<PostgresResult, any Error>
         var flushed = false
         var result: PostgresResult?
@@ -62,6 +64,13 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs SQL holding several statements and no parameters (a migration).
+    public func executeScript(_ sql: String) async throws -> PostgresResult {
+        try await withCheckedThrowingContinuation { continuation in
+            loop.execute { self.enqueue(Operation(sql: sql, parameters: [], script: true, continuation: continuation)) }
+        }
+    }
+
     /// Whether the connection failed (the server went away); a pool replaces such connections.
     public var isBroken: Bool { failed.load(ordering: .acquiring) }
 
@@ -76,8 +85,8 @@ public final class PostgresConnection: @unchecked Sendable {
         connecting = continuation
         watcher = DescriptorWatcher(
             fd: PQsocket(connection), loop: loop,
-            onReady: { [unowned self] _, _ in ready() },
-            onLoopStopped: { [unowned self] in fail(SQLError(.unavailable, "the event loop stopped")) })
+            onReady: { [weak self] _, _ in self?.ready() },
+            onLoopStopped: { [weak self] in self?.fail(SQLError(.unavailable, "the event loop stopped")) })
         // libpq's rule: start as if PQconnectPoll had said "writing".
         watchOrFail(readable: false, writable: true)
     }
@@ -122,9 +131,11 @@ public final class PostgresConnection: @unchecked Sendable {
     private func startNext() {
         guard current == nil, !queue.isEmpty else { return }
         var operation = queue.removeFirst()
-        let sent = PostgresParameters.withEncoded(operation.parameters) { values, lengths, formats in
-            PQsendQueryParams(connection, operation.sql, Int32(operation.parameters.count), nil, values, lengths, formats, 0)
-        }
+        let sent = operation.script
+            ? PQsendQuery(connection, operation.sql)
+            : PostgresParameters.withEncoded(operation.parameters) { values, lengths, formats in
+                PQsendQueryParams(connection, operation.sql, Int32(operation.parameters.count), nil, values, lengths, formats, 0)
+            }
         guard sent == 1 else {
             operation.continuation.resume(throwing: SQLError(.unavailable, "PostgreSQL did not take the statement: \(Self.message(connection))"))
             if PQstatus(connection) == CONNECTION_BAD { fail(SQLError(.unavailable, "the PostgreSQL connection is broken: \(Self.message(connection))")) } else { startNext() }

@@ -1,0 +1,91 @@
+/// A database the data tier can serve: SQLite or PostgreSQL behind one interface.
+public protocol SQLDatabase: Sendable {
+    /// Which engine this is (migrations pick their per-engine parts by it).
+    var engine: SQLEngine { get }
+    /// Runs a query with `$1, $2, ...` parameters.
+    func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult
+    /// Runs a write statement.
+    func run(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult
+    /// Runs `body` on one connection of its own, for migrations.
+    func withMigrationSession<T: Sendable>(_ body: (any MigrationSession) async throws -> T) async throws -> T
+}
+
+/// One connection held by the migrator: scripts, statements, and its transactions.
+public protocol MigrationSession {
+    /// Runs SQL that may hold several statements and no parameters (a migration's part).
+    func script(_ sql: String) async throws
+    /// Runs a query with parameters.
+    func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult
+    /// Runs a write statement with parameters.
+    func run(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult
+    /// Begins a transaction that also keeps other migrators out (SQLite:
+    /// `BEGIN IMMEDIATE`, the write lock; PostgreSQL: `BEGIN`, the session
+    /// already holding the migration advisory lock).
+    func begin() async throws
+}
+
+extension SQLiteDatabase: SQLDatabase {
+    public var engine: SQLEngine { .sqlite }
+
+    public func withMigrationSession<T: Sendable>(_ body: (any MigrationSession) async throws -> T) async throws -> T {
+        try await body(SQLiteMigrationSession(database: self))
+    }
+}
+
+/// Statements go through the database's queue one at a time; the write lock
+/// taken by `BEGIN IMMEDIATE` keeps other processes' migrators out.
+private struct SQLiteMigrationSession: MigrationSession {
+    let database: SQLiteDatabase
+
+    func script(_ sql: String) async throws { try await database.withConnection { try $0.execute(sql) } }
+    func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult { try await database.query(sql, parameters) }
+    func run(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult { try await database.run(sql, parameters) }
+    func begin() async throws { try await script("BEGIN IMMEDIATE") }
+}
+
+extension PostgresDatabase: SQLDatabase {
+    public var engine: SQLEngine { .postgres }
+
+    /// Holds one connection and the migration advisory lock for `body`; a
+    /// second migrator waits for the lock up to `lockTimeout`.
+    public func withMigrationSession<T: Sendable>(_ body: (any MigrationSession) async throws -> T) async throws -> T {
+        try await withConnection { connection in
+            let session = PostgresMigrationSession(connection: connection)
+            try await session.lock(timeout: .seconds(30))
+            do {
+                let value = try await body(session)
+                _ = try? await connection.execute("SELECT pg_advisory_unlock($1)", [.int(PostgresMigrationSession.lockKey)])
+                return value
+            } catch {
+                _ = try? await connection.execute("ROLLBACK", [])
+                _ = try? await connection.execute("SELECT pg_advisory_unlock($1)", [.int(PostgresMigrationSession.lockKey)])
+                throw error
+            }
+        }
+    }
+}
+
+private struct PostgresMigrationSession: MigrationSession {
+    /// The advisory lock every Strata migrator takes ("strata" in ASCII).
+    static let lockKey: Int64 = 0x73_74_72_61_74_61
+    let connection: PostgresConnection
+
+    func lock(timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let result = try await connection.execute("SELECT pg_try_advisory_lock($1)", [.int(Self.lockKey)])
+            if result.rows.first?.first == .bool(true) { return }
+            guard ContinuousClock.now < deadline else {
+                throw SQLError(.busy, "another migrator holds the migration lock; gave up after \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    func script(_ sql: String) async throws { _ = try await connection.executeScript(sql) }
+    func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult { try await connection.execute(sql, parameters).queryResult }
+    func run(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult {
+        ExecuteResult(rowsAffected: try await connection.execute(sql, parameters).rowsAffected, lastInsertID: 0)
+    }
+    func begin() async throws { _ = try await connection.execute("BEGIN", []) }
+}
