@@ -12,15 +12,31 @@ public struct Migrator: Sendable {
     private let database: any SQLDatabase
 
     /// One row of `status`.
-    public struct Status: Sendable, Equatable {
+    public struct Status: Sendable, Equatable, Encodable {
         /// The version.
         public let version: Int64
         /// The name.
         public let name: String
         /// When it was applied (UTC, ISO 8601), or nil if pending.
         public let appliedAt: String?
+        /// How long applying it took, when applied.
+        public var durationMilliseconds: Int64? = nil
         /// Whether the file is gone although the database recorded it.
         public let missingFile: Bool
+        /// Whether the file changed after it was applied.
+        public var changed = false
+    }
+
+    /// One step of a plan: what `up` or `down` would run, for `--dry-run`.
+    public struct Step: Sendable, Equatable, Encodable {
+        /// The migration.
+        public let version: Int64
+        /// Its file.
+        public let file: String
+        /// `up` or `down`.
+        public let direction: String
+        /// The exact SQL, bookkeeping statement included.
+        public let sql: String
     }
 
     /// Loads every `*.sql` file in `directory`; fails on the first malformed file or a duplicate version.
@@ -69,10 +85,12 @@ public struct Migrator: Sendable {
     public func status() async throws -> [Status] {
         let applied = try await appliedRows()
         var rows: [Status] = migrations.map { migration in
-            Status(version: migration.version, name: migration.name, appliedAt: applied[migration.version]?.appliedAt, missingFile: false)
+            let row = applied[migration.version]
+            return Status(version: migration.version, name: migration.name, appliedAt: row?.appliedAt, durationMilliseconds: row?.duration,
+                          missingFile: false, changed: row.map { $0.checksum != migration.checksum } ?? false)
         }
         for (version, row) in applied where !migrations.contains(where: { $0.version == version }) {
-            rows.append(Status(version: version, name: row.name, appliedAt: row.appliedAt, missingFile: true))
+            rows.append(Status(version: version, name: row.name, appliedAt: row.appliedAt, durationMilliseconds: row.duration, missingFile: true))
         }
         return rows.sorted { $0.version < $1.version }
     }
@@ -93,11 +111,7 @@ public struct Migrator: Sendable {
         let migrations = self.migrations
         return try await database.withMigrationSession { session in
             let applied = try await Self.appliedRows(session)
-            for migration in migrations {
-                if let row = applied[migration.version], row.checksum != migration.checksum {
-                    throw MigrationError(file: migration.file, line: nil, message: "was changed after it was applied (checksum differs); restore it and add a new migration instead")
-                }
-            }
+            try Self.refuseChanged(migrations, applied)
             var done: [Migration] = []
             for migration in migrations where applied[migration.version] == nil {
                 if let target, migration.version > target { break }
@@ -114,7 +128,7 @@ public struct Migrator: Sendable {
                     let elapsed = ContinuousClock.now - started
                     let millis = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
                     _ = try await session.run(
-                        "INSERT INTO strata_migrations (version, name, checksum, applied_at, duration_ms) VALUES ($1, $2, $3, $4, $5)",
+                        Self.recordSQL,
                         [.int(migration.version), .text(migration.name), .text(migration.checksum), .text(Self.now()), .int(Int64(millis))])
                     try await session.script("COMMIT")
                     progress(migration, millis)
@@ -133,16 +147,113 @@ public struct Migrator: Sendable {
         try await database.withMigrationSession { try await Self.appliedRows($0) }
     }
 
-    private typealias AppliedRow = (name: String, checksum: String, appliedAt: String)
+    private typealias AppliedRow = (name: String, checksum: String, appliedAt: String, duration: Int64)
 
     private static func appliedRows(_ session: any MigrationSession) async throws -> [Int64: AppliedRow] {
-        let result = try await session.query("SELECT version, name, checksum, applied_at FROM strata_migrations ORDER BY version", [])
+        let result = try await session.query("SELECT version, name, checksum, applied_at, duration_ms FROM strata_migrations ORDER BY version", [])
         var rows: [Int64: AppliedRow] = [:]
         for row in result.rows {
             guard let version = row[0].intValue else { continue }
-            rows[version] = (row[1].textValue ?? "", row[2].textValue ?? "", row[3].textValue ?? "")
+            rows[version] = (row[1].textValue ?? "", row[2].textValue ?? "", row[3].textValue ?? "", row[4].intValue ?? 0)
         }
         return rows
+    }
+
+    static let recordSQL = "INSERT INTO strata_migrations (version, name, checksum, applied_at, duration_ms) VALUES ($1, $2, $3, $4, $5)"
+    static let forgetSQL = "DELETE FROM strata_migrations WHERE version = $1"
+
+    /// What `up(to:)` would run, without running it.
+    public func planUp(to target: Int64? = nil) async throws -> [Step] {
+        let applied = try await appliedRows()
+        try Self.refuseChanged(migrations, applied)
+        return migrations.filter { migration in
+            applied[migration.version] == nil && (target.map { migration.version <= $0 } ?? true)
+        }.map { migration in
+            Step(version: migration.version, file: migration.file, direction: "up",
+                 sql: "BEGIN;\n\(migration.up(for: database.engine))\n\(Self.recordSQL.replacingOccurrences(of: "$1", with: String(migration.version)));\nCOMMIT;")
+        }
+    }
+
+    /// What `down` would run: the last `count` applied migrations, or all above `target`, newest first.
+    public func planDown(count: Int? = nil, to target: Int64? = nil) async throws -> [Step] {
+        let applied = try await appliedRows()
+        let versions = applied.keys.sorted(by: >)
+        let chosen = target.map { v in versions.filter { $0 > v } } ?? Array(versions.prefix(count ?? 1))
+        return try chosen.map { version in
+            guard let migration = migrations.first(where: { $0.version == version }) else {
+                throw MigrationError(file: "version \(version)", line: nil, message: "is applied but its file is missing; cannot roll it back")
+            }
+            let down = migration.down(for: database.engine)
+            guard !down.isEmpty else {
+                throw MigrationError(file: migration.file, line: nil, message: "has no '-- migrate:down' part; it cannot be rolled back")
+            }
+            return Step(version: version, file: migration.file, direction: "down",
+                        sql: "BEGIN;\n\(down)\n\(Self.forgetSQL.replacingOccurrences(of: "$1", with: String(version)));\nCOMMIT;")
+        }
+    }
+
+    /// Rolls back the last `count` applied migrations (or all above `target`),
+    /// newest first, each in its own transaction with its bookkeeping row.
+    @discardableResult
+    public func down(count: Int? = nil, to target: Int64? = nil, progress: @Sendable (Migration, Int) -> Void = { _, _ in }) async throws -> [Migration] {
+        let steps = try await planDown(count: count, to: target)
+        let engine = database.engine
+        let migrations = self.migrations
+        return try await database.withMigrationSession { session in
+            var done: [Migration] = []
+            for step in steps {
+                guard let migration = migrations.first(where: { $0.version == step.version }) else { continue }
+                let started = ContinuousClock.now
+                try await session.begin()
+                do {
+                    let still = try await session.query("SELECT 1 FROM strata_migrations WHERE version = $1", [.int(migration.version)])
+                    if still.rows.isEmpty {
+                        try await session.script("ROLLBACK")
+                        continue
+                    }
+                    try await session.script(migration.down(for: engine))
+                    _ = try await session.run(Self.forgetSQL, [.int(migration.version)])
+                    try await session.script("COMMIT")
+                    let elapsed = ContinuousClock.now - started
+                    progress(migration, Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
+                    done.append(migration)
+                } catch {
+                    try? await session.script("ROLLBACK")
+                    let message = (error as? SQLError)?.message ?? "\(error)"
+                    throw MigrationError(file: migration.file, line: nil, message: "rollback failed and was undone: \(message)")
+                }
+            }
+            return done
+        }
+    }
+
+    /// Problems between the files and the database: changed files, applied
+    /// versions without a file, and pending files older than applied ones (gaps).
+    public func validate() async throws -> [String] {
+        let applied = try await appliedRows()
+        var problems: [String] = []
+        for migration in migrations {
+            if let row = applied[migration.version], row.checksum != migration.checksum {
+                problems.append("\(migration.file): changed after it was applied (checksum differs)")
+            }
+        }
+        for (version, row) in applied.sorted(by: { $0.key < $1.key }) where !migrations.contains(where: { $0.version == version }) {
+            problems.append("version \(version) (\(row.name)) is applied but has no file")
+        }
+        if let newest = applied.keys.max() {
+            for migration in migrations where applied[migration.version] == nil && migration.version < newest {
+                problems.append("\(migration.file): pending, but older than the applied version \(newest) (a gap)")
+            }
+        }
+        return problems
+    }
+
+    private static func refuseChanged(_ migrations: [Migration], _ applied: [Int64: AppliedRow]) throws {
+        for migration in migrations {
+            if let row = applied[migration.version], row.checksum != migration.checksum {
+                throw MigrationError(file: migration.file, line: nil, message: "was changed after it was applied (checksum differs); restore it and add a new migration instead")
+            }
+        }
     }
 
     private static func now() -> String {

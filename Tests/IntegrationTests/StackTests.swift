@@ -101,6 +101,56 @@ final class StackTests: XCTestCase {
         }
     }
 
+    func testMigrateCommandsForOperators() throws {
+        let dir = folder.path + "/migrations"
+        func migrate(_ arguments: [String]) throws -> (status: Int32?, output: String) {
+            let process = try start("strata-data", ["migrate"] + arguments + ["--database", database, "--migrations", dir])
+            let status = process.waitForExit()
+            return (status, process.output.joined(separator: "\n"))
+        }
+        let created = try migrate(["create", "add_notes"])
+        XCTAssertEqual(created.status, 0, created.output)
+        XCTAssertTrue(created.output.contains("0001_add_notes.sql"), created.output)
+        try "-- migrate:up\nCREATE TABLE notes (body TEXT);\n-- migrate:down\nDROP TABLE notes;\n"
+            .write(toFile: dir + "/0001_add_notes.sql", atomically: true, encoding: .utf8)
+        try "-- migrate:up\nCREATE TABLE tags (name TEXT);\n".write(toFile: dir + "/0002_add_tags.sql", atomically: true, encoding: .utf8)
+
+        let plan = try migrate(["up", "--dry-run"])
+        XCTAssertEqual(plan.status, 0)
+        XCTAssertTrue(plan.output.contains("CREATE TABLE notes (body TEXT);") && plan.output.contains("-- up ") && plan.output.contains("INSERT INTO strata_migrations"), plan.output)
+        XCTAssertTrue(try migrate(["status"]).output.contains("0 applied, 2 pending"), "a dry run changes nothing")
+
+        let up = try migrate(["up", "--to", "1"])
+        XCTAssertTrue(up.output.contains("applied 0001_add_notes in"), up.output)
+        let json = try migrate(["status", "--json"])
+        XCTAssertTrue(json.output.contains(#""missingFile":false"#) && json.output.contains(#""version":2"#), json.output)
+        XCTAssertEqual(try migrate(["up"]).status, 0)
+
+        // 0002 has no down part: rolling it back is refused, naming the file.
+        let refused = try migrate(["down"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.output.contains("0002_add_tags.sql") && refused.output.contains("no '-- migrate:down' part"), refused.output)
+        XCTAssertEqual(try migrate(["down", "--to", "0", "--dry-run"]).status, 1, "the plan is refused as a whole")
+
+        try FileManager.default.removeItem(atPath: dir + "/0002_add_tags.sql")
+        let missing = try migrate(["validate"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.output.contains("version 2 (add_tags) is applied but has no file"), missing.output)
+
+        try "-- migrate:up\nCREATE TABLE tags (name TEXT);\n-- migrate:down\nDROP TABLE tags;\n".write(toFile: dir + "/0002_add_tags.sql", atomically: true, encoding: .utf8)
+        let changed = try migrate(["validate"])
+        XCTAssertTrue(changed.output.contains("0002_add_tags.sql: changed after it was applied"), changed.output)
+
+        // Put the recorded file back (same bytes as applied) and roll back for real.
+        try "-- migrate:up\nCREATE TABLE tags (name TEXT);\n".write(toFile: dir + "/0002_add_tags.sql", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try migrate(["validate"]).status, 0)
+        let redo = try migrate(["redo"])
+        XCTAssertEqual(redo.status, 1, "0002 still has no down part: \(redo.output)")
+        let downOne = try migrate(["down", "--to", "1", "--dry-run"])
+        XCTAssertEqual(downOne.status, 1)
+        XCTAssertTrue(try migrate(["status"]).output.contains("2 applied, 0 pending"))
+    }
+
     func testThreeTiersOnPostgreSQL() throws {
         let server: PostgresServer
         do {

@@ -129,6 +129,36 @@ final class MigratorTests: XCTestCase {
         }
     }
 
+    func testDownRollsBackNewestFirstAndDryRunsChangeNothing() async throws {
+        try write("0001_a.sql", "-- migrate:up\nCREATE TABLE a (x TEXT);\n-- migrate:down\nDROP TABLE a;")
+        try write("0002_b.sql", "-- migrate:up\nCREATE TABLE b (x TEXT);\n-- migrate:down\nDROP TABLE b;")
+        for database in try await databases() {
+            let migrator = try await Migrator(database: database, migrations: Migrator.load(directory: folder.path))
+            let plannedUp = try await migrator.planUp()
+            XCTAssertEqual(plannedUp.map(\.version), [1, 2])
+            XCTAssertTrue(plannedUp[0].sql.contains("CREATE TABLE a (x TEXT);"))
+            let stillPending = try await migrator.pending().count
+            XCTAssertEqual(stillPending, 2, "planning applies nothing")
+            try await migrator.up()
+            let plannedDown = try await migrator.planDown(count: 1)
+            XCTAssertEqual(plannedDown.map(\.version), [2])
+            XCTAssertTrue(plannedDown[0].sql.contains("DROP TABLE b;") && plannedDown[0].sql.contains("DELETE FROM strata_migrations"))
+            let undone = try await migrator.down(count: 1).map(\.version)
+            XCTAssertEqual(undone, [2])
+            let pending = try await migrator.pending().map(\.version)
+            XCTAssertEqual(pending, [2])
+            try await migrator.up()
+            let all = try await migrator.down(to: 0).map(\.version)
+            XCTAssertEqual(all, [2, 1], "newest first on \(database.engine)")
+            do {
+                _ = try await database.query("SELECT * FROM a", [])
+                XCTFail("table a survived on \(database.engine)")
+            } catch {}
+            let problems = try await migrator.validate()
+            XCTAssertEqual(problems, [])
+        }
+    }
+
     func testTwoMigratorsAtOnceApplyEachMigrationOnce() async throws {
         try write("0001_slow.sql", "-- migrate:up\nCREATE TABLE counter (n INTEGER);\nINSERT INTO counter VALUES (1);")
         try write("0002_more.sql", "-- migrate:up\nUPDATE counter SET n = n + 1;")
