@@ -48,8 +48,7 @@ public struct Database: Sendable {
             return try await client.call(method, statement, metadata: [RPCMetadataKey.requestID: requestID], timeout: remaining, idempotent: idempotent)
         } catch {
             // Engine messages name tables and columns: log them, pass on only the code.
-            logger.warning("data tier call failed", ("code", "\(error.code)"), ("error", error.message), ("request_id", requestID))
-            throw RPCError(error.code, Self.publicMessage(error.code))
+            throw failure(error)
         }
     }
 
@@ -57,6 +56,7 @@ public struct Database: Sendable {
         switch code {
         case .alreadyExists: "a record with these values already exists"
         case .failedPrecondition: "the change conflicts with existing data"
+        case .aborted: "the change collided with another one; please try again"
         case .unavailable, .deadlineExceeded: "the database is not available right now"
         default: "the database could not complete the request"
         }

@@ -35,6 +35,8 @@ public enum DataCommand {
                        help: "RPC address: host:port (port 0 picks one) or unix:/path"),
             databaseOption, migrationsOption,
             OptionSpec("pool", env: "STRATA_DATABASE_POOL", value: "N", default: "10", help: "PostgreSQL connections at most"),
+            OptionSpec("transaction-lease", env: "STRATA_TRANSACTION_LEASE", value: "SECONDS", default: "10",
+                       help: "an interactive transaction idle this long is rolled back"),
             .eventLoops,
             .logLevel,
         ],
@@ -199,9 +201,21 @@ public enum DataCommand {
         guard pending.isEmpty else {
             throw MigrationError(file: "\(url)", line: nil, message: "schema is behind: \(pending.count) migration(s) pending (first: \(pending[0].file)); run 'strata-data migrate up'")
         }
+        let lease = Duration.seconds(try options.int("transaction-lease", in: 1...3600) ?? 10)
+        let transactions = Transactions(lease: lease)
         let server = RPCServer(
-            configuration: RPCServerConfiguration(address: address, secret: secret), service: DataService.make(database: database, logger: logger),
+            configuration: RPCServerConfiguration(address: address, secret: secret),
+            service: DataService.make(database: database, logger: logger, transactions: transactions),
             group: group, logger: logger)
+        // Idle transactions give their connection back once the lease is over.
+        let sweeper = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                let expired = await transactions.expire()
+                if expired > 0 { logger.warning("rolled back idle transactions", ("count", String(expired)), ("lease", "\(lease)")) }
+            }
+        }
+        defer { sweeper.cancel() }
         let bound = try server.start()
         await ShutdownSignal.serve(logger: logger, listen: bound.description, ("database", url.description), environment: environment)
         await server.shutdown(grace: .seconds(10))

@@ -4,22 +4,76 @@ import StrataSQL
 
 /// The data tier's RPC methods over one database.
 enum DataService {
-    static func make(database: any SQLDatabase, logger: Logger) -> RPCService {
+    static func make(database: any SQLDatabase, logger: Logger, transactions: Transactions = Transactions(lease: .seconds(10))) -> RPCService {
         var service = RPCService()
-        service.register(DataMethod.query, options: RPCMethodOptions(idempotent: true), logger: logger) { (statement: SQLStatement, context) -> QueryResult in
+        // A statement runs in the transaction it names (bound to the caller's connection), else on its own.
+        @Sendable func perform<T: Sendable>(
+            _ statement: SQLStatement, _ context: RPCContext,
+            alone: @Sendable () async throws -> T, inside: @Sendable (any SQLTransaction) async throws -> T
+        ) async throws -> T {
             do {
-                return try await database.query(statement.sql, statement.parameters)
+                if let id = statement.transaction {
+                    return try await inside(try transactions.use(id, connectionID: context.connectionID))
+                }
+                return try await alone()
             } catch let error as SQLError {
                 throw rpcError(error, statement: statement, context: context, logger: logger)
             }
+        }
+        service.register(DataMethod.query, options: RPCMethodOptions(idempotent: true), logger: logger) { (statement: SQLStatement, context) -> QueryResult in
+            try await perform(statement, context, alone: { try await database.query(statement.sql, statement.parameters) },
+                              inside: { try await $0.query(statement.sql, statement.parameters) })
         }
         service.register(DataMethod.execute, logger: logger) { (statement: SQLStatement, context) -> ExecuteResult in
+            try await perform(statement, context, alone: { try await database.run(statement.sql, statement.parameters) },
+                              inside: { try await $0.run(statement.sql, statement.parameters) })
+        }
+        service.register(DataMethod.begin, logger: logger) { (begin: BeginTransaction, context) -> TransactionID in
             do {
-                return try await database.run(statement.sql, statement.parameters)
+                return try await transactions.begin(on: database, isolation: begin.isolation, connectionID: context.connectionID)
             } catch let error as SQLError {
-                throw rpcError(error, statement: statement, context: context, logger: logger)
+                throw rpcError(error, statement: SQLStatement("BEGIN"), context: context, logger: logger)
             }
         }
+        service.register(DataMethod.commit, logger: logger) { (id: TransactionID, context) -> Empty in
+            do {
+                try await transactions.end(id.transaction, connectionID: context.connectionID, commit: true)
+            } catch let error as SQLError {
+                throw rpcError(error, statement: SQLStatement("COMMIT"), context: context, logger: logger)
+            }
+            return Empty()
+        }
+        service.register(DataMethod.rollback, logger: logger) { (id: TransactionID, context) -> Empty in
+            try await transactions.end(id.transaction, connectionID: context.connectionID, commit: false)
+            return Empty()
+        }
+        service.register(DataMethod.batch, logger: logger) { (batch: SQLBatch, context) -> [ExecuteResult] in
+            let transaction: any SQLTransaction
+            do {
+                transaction = try await database.begin(isolation: .serializable)
+            } catch let error as SQLError {
+                throw rpcError(error, statement: SQLStatement("BEGIN"), context: context, logger: logger)
+            }
+            var results: [ExecuteResult] = []
+            for statement in batch.statements {
+                do {
+                    results.append(try await transaction.run(statement.sql, statement.parameters))
+                } catch let error as SQLError {
+                    await transaction.rollback()
+                    throw rpcError(error, statement: statement, context: context, logger: logger)
+                } catch {
+                    await transaction.rollback()
+                    throw error
+                }
+            }
+            do {
+                try await transaction.commit()
+            } catch let error as SQLError {
+                throw rpcError(error, statement: SQLStatement("COMMIT"), context: context, logger: logger)
+            }
+            return results
+        }
+        service.connectionClosed = { id in Task { await transactions.connectionClosed(id) } }
         service.healthCheck = {
             do {
                 _ = try await database.query("SELECT 1", [])

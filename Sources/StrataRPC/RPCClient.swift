@@ -141,6 +141,24 @@ public final class RPCClient: Sendable {
         }
     }
 
+    /// A handle that sends every call on one connection, for state the server
+    /// binds to a connection (the data tier's transactions). No balancing or
+    /// retries: if that connection fails, the calls fail `unavailable`.
+    public func pinned() async throws(RPCError) -> PinnedRPCConnection {
+        let candidates = currentEndpoints()
+        var tried: Set<ObjectIdentifier> = []
+        var lastError = RPCError(.unavailable, "no endpoint for \(addresses.map(\.description).joined(separator: ", "))")
+        while let endpoint = pick(from: candidates, excluding: tried) {
+            do {
+                return PinnedRPCConnection(endpoint: endpoint, connection: try await endpoint.connection(), callerName: callerName)
+            } catch {
+                tried.insert(ObjectIdentifier(endpoint))
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
     /// Closes every connection; later calls open new ones.
     public func close() {
         for endpoint in fixedEndpoints + endpoints.withLock({ $0.list }) { endpoint.close() }
@@ -211,5 +229,29 @@ private struct ConnectionSettings: Sendable {
             socket.loop.execute { client.beginHandshake(continuation) }
         }
         return client
+    }
+}
+
+/// Calls that must all travel on one connection (see `RPCClient.pinned()`).
+public struct PinnedRPCConnection: Sendable {
+    let endpoint: RPCEndpoint
+    let connection: ClientConnection
+    let callerName: String
+
+    /// Calls `method` with a typed argument on the pinned connection.
+    public func call<Input: Encodable, Output: Decodable>(
+        _ method: String, _ input: Input, as output: Output.Type = Output.self,
+        metadata: [String: String] = [:], timeout: Duration = .seconds(30)
+    ) async throws(RPCError) -> Output {
+        var metadata = metadata
+        metadata[RPCMetadataKey.caller] = metadata[RPCMetadataKey.caller] ?? callerName
+        let milliseconds = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let request = RPCRequest(method: method, timeoutMilliseconds: max(1, milliseconds), metadata: metadata, body: try RPCCodec.encode(input))
+        let reply = try await endpoint.send(request, on: connection, timeout: timeout).get()
+        do {
+            return try RPCCodec.decode(Output.self, from: reply)
+        } catch {
+            throw RPCError(.internal, "\(method) returned a result this caller cannot decode: \(error.message)")
+        }
     }
 }

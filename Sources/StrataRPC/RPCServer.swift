@@ -119,6 +119,9 @@ public final class RPCServer: Sendable {
 
 /// One client connection's state. Lives on the connection's loop.
 private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable {
+    private static let nextID = Atomic<UInt64>(1)
+    /// Unique in this process; handed to handlers as `RPCContext.connectionID`.
+    let id = RPCServerConnection.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
     private var goingAway = false
     let connection: Connection
     let server: RPCServer
@@ -154,6 +157,7 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
 
     func connectionClosed(_ connection: Connection) {
         server.forget(self)
+        server.serviceRef.connectionClosed(id)
         for task in running.values {
             task.cancel()
             server.releaseSlot()
@@ -240,8 +244,9 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
         let loop = connection.loop
         let preference: (any TaskExecutor)? = server.handlerExecutor == .loop ? loop : nil
         let draining = server.isDraining
+        let id = self.id
         running[stream] = Task(executorPreference: preference) {
-            let reply = switch await service.handle(request, draining: draining) {
+            let reply = switch await service.handle(request, draining: draining, connectionID: id) {
             case .success(let body): Frame(type: .response, flags: request.bodyEncoding.flags, streamID: stream, payload: body)
             case .failure(let error): Frame(type: .error, streamID: stream, payload: error.payload())
             }

@@ -9,6 +9,9 @@ public struct RPCContext: Sendable {
     public let metadata: [String: String]
     /// When the caller stops waiting, if it said.
     public let deadline: ContinuousClock.Instant?
+    /// Identifies the peer connection the call came on, for state bound to it
+    /// (the data tier's transactions); `RPCService.connectionClosed` says when it ends.
+    public var connectionID: UInt64 = 0
 
     /// The request id for logs, if the caller sent one.
     public var requestID: String? { metadata[RPCMetadataKey.requestID] }
@@ -42,6 +45,9 @@ public struct RPCService: Sendable {
     /// What `health.check` reports while the server is not draining; by
     /// default always serving. Tiers check what they depend on (the database).
     public var healthCheck: @Sendable () async -> RPCHealth = { RPCHealth(serving: true) }
+
+    /// Called when a peer connection closes, with its `RPCContext.connectionID`.
+    public var connectionClosed: @Sendable (UInt64) -> Void = { _ in }
 
     /// Creates a service with only the built-in methods.
     public init() {}
@@ -82,7 +88,7 @@ public struct RPCService: Sendable {
 
     /// Runs the handler for `request`; every failure comes back as an `RPCError`.
     /// `draining` makes `health.check` report not serving.
-    func handle(_ request: RPCRequest, draining: Bool = false) async -> Result<[UInt8], RPCError> {
+    func handle(_ request: RPCRequest, draining: Bool = false, connectionID: UInt64 = 0) async -> Result<[UInt8], RPCError> {
         guard let method = registered[request.method] else {
             if let builtin = RPCBuiltin(rawValue: request.method) {
                 return await answer(builtin, request, draining: draining)
@@ -99,7 +105,9 @@ public struct RPCService: Sendable {
         let deadline = request.timeoutMilliseconds == 0 ? nil : started + .milliseconds(Int(request.timeoutMilliseconds))
         let result: Result<[UInt8], RPCError>
         do {
-            result = .success(try await method.handler(request, RPCContext(method: request.method, metadata: request.metadata, deadline: deadline)))
+            var context = RPCContext(method: request.method, metadata: request.metadata, deadline: deadline)
+            context.connectionID = connectionID
+            result = .success(try await method.handler(request, context))
         } catch let error as RPCError {
             result = .failure(error)
         } catch is CancellationError {

@@ -8,6 +8,8 @@ public protocol SQLDatabase: Sendable {
     func run(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult
     /// Runs `body` on one connection of its own, for migrations.
     func withMigrationSession<T: Sendable>(_ body: (any MigrationSession) async throws -> T) async throws -> T
+    /// Begins an interactive transaction on a connection of its own.
+    func begin(isolation: SQLIsolation) async throws -> any SQLTransaction
 }
 
 /// One connection held by the migrator: scripts, statements, and its transactions.
@@ -28,7 +30,19 @@ extension SQLiteDatabase: SQLDatabase {
     public var engine: SQLEngine { .sqlite }
 
     public func withMigrationSession<T: Sendable>(_ body: (any MigrationSession) async throws -> T) async throws -> T {
-        try await body(SQLiteMigrationSession(database: self))
+        try await transactionLock.withLock { try await body(SQLiteMigrationSession(database: self)) }
+    }
+
+    public func begin(isolation: SQLIsolation) async throws -> any SQLTransaction {
+        await transactionLock.lock()
+        do {
+            // IMMEDIATE takes the write lock now, so the transaction cannot fail later for lack of it.
+            try await withConnection { try $0.execute("BEGIN IMMEDIATE") }
+        } catch {
+            transactionLock.unlock()
+            throw error
+        }
+        return SQLiteTransaction(database: self)
     }
 }
 
@@ -38,8 +52,9 @@ private struct SQLiteMigrationSession: MigrationSession {
     let database: SQLiteDatabase
 
     func script(_ sql: String) async throws { try await database.withConnection { try $0.execute(sql) } }
-    func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult { try await database.query(sql, parameters) }
-    func run(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult { try await database.run(sql, parameters) }
+    // The session already holds the database's transaction lock: go to the connection directly.
+    func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult { try await database.withConnection { try $0.query(sql, parameters) } }
+    func run(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult { try await database.withConnection { try $0.run(sql, parameters) } }
     func begin() async throws { try await script("BEGIN IMMEDIATE") }
 }
 
@@ -62,6 +77,17 @@ extension PostgresDatabase: SQLDatabase {
                 throw error
             }
         }
+    }
+
+    public func begin(isolation: SQLIsolation) async throws -> any SQLTransaction {
+        let connection = try await acquire()
+        do {
+            _ = try await connection.execute("BEGIN ISOLATION LEVEL \(isolation.postgres)", [])
+        } catch {
+            release(connection)
+            throw error
+        }
+        return PostgresTransaction(connection: connection, pool: self)
     }
 }
 

@@ -5,12 +5,39 @@ public struct SQLStatement: Codable, Sendable, Equatable {
     public var sql: String
     /// The values, in placeholder order.
     public var parameters: [SQLValue]
+    /// The interactive transaction to run in (from `sql.begin`), or nil for its own.
+    public var transaction: String?
 
     /// Creates a statement.
-    public init(_ sql: String, _ parameters: [SQLValue] = []) {
+    public init(_ sql: String, _ parameters: [SQLValue] = [], transaction: String? = nil) {
         self.sql = sql
         self.parameters = parameters
+        self.transaction = transaction
     }
+}
+
+/// `sql.begin`'s argument.
+public struct BeginTransaction: Codable, Sendable {
+    /// The isolation level.
+    public var isolation: SQLIsolation
+    /// Creates the argument.
+    public init(isolation: SQLIsolation) { self.isolation = isolation }
+}
+
+/// Names an open transaction (`sql.begin`'s answer; `sql.commit`'s and `sql.rollback`'s argument).
+public struct TransactionID: Codable, Sendable, Equatable {
+    /// The data tier's token for it.
+    public var transaction: String
+    /// Wraps a token.
+    public init(_ transaction: String) { self.transaction = transaction }
+}
+
+/// `sql.batch`'s argument: statements applied together or not at all.
+public struct SQLBatch: Codable, Sendable {
+    /// The statements, in order.
+    public var statements: [SQLStatement]
+    /// Creates a batch.
+    public init(_ statements: [SQLStatement]) { self.statements = statements }
 }
 
 /// Names of the data tier's RPC methods.
@@ -21,6 +48,15 @@ public enum DataMethod {
     public static let execute = "sql.execute"
     /// `Empty` → `DataHealth`: answers when the engine is reachable.
     public static let health = "data.health"
+    /// `BeginTransaction` → `TransactionID`: opens an interactive transaction
+    /// bound to the calling connection, rolled back when idle for longer than its lease.
+    public static let begin = "sql.begin"
+    /// `TransactionID` → `Empty`.
+    public static let commit = "sql.commit"
+    /// `TransactionID` → `Empty`.
+    public static let rollback = "sql.rollback"
+    /// `SQLBatch` → `[ExecuteResult]`: every statement or none.
+    public static let batch = "sql.batch"
 }
 
 /// The data tier's health answer.

@@ -7,6 +7,9 @@ public final class SQLiteDatabase: @unchecked Sendable {
     // The queue is the only place `connection` is touched.
     private let queue: DispatchQueue
     private let connection: SQLiteConnection
+    /// Held by a transaction from BEGIN to its end; statements outside it wait,
+    /// or they would run inside someone else's transaction on the one connection.
+    let transactionLock = AsyncLock()
 
     /// Opens the database file at `path`.
     public init(path: String) throws(SQLError) {
@@ -25,12 +28,12 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     /// Runs a query.
     public func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult {
-        try await withConnection { try $0.query(sql, parameters) }
+        try await transactionLock.withLock { try await withConnection { try $0.query(sql, parameters) } }
     }
 
     /// Runs a write statement.
     public func run(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult {
-        try await withConnection { try $0.run(sql, parameters) }
+        try await transactionLock.withLock { try await withConnection { try $0.run(sql, parameters) } }
     }
 }
 

@@ -68,7 +68,7 @@ public final class PostgresDatabase: Sendable {
         for connection in idle { connection.close() }
     }
 
-    private func acquire() async throws -> PostgresConnection {
+    func acquire() async throws -> PostgresConnection {
         enum Next { case use(PostgresConnection), open, wait }
         let next: Next = state.withLock { state in
             if let connection = state.idle.popLast() { return .use(connection) }
@@ -114,7 +114,7 @@ public final class PostgresDatabase: Sendable {
         }
     }
 
-    private func release(_ connection: PostgresConnection) {
+    func release(_ connection: PostgresConnection) {
         if connection.isBroken {
             connection.close()
             giveUpSlot()

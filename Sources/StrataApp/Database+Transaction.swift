@@ -1,0 +1,91 @@
+import StrataCore
+import StrataRPC
+import StrataSQL
+
+extension Database {
+    /// Runs `body` in one transaction: everything it does commits together, or
+    /// nothing does (a thrown error rolls back). A transaction that lost a
+    /// conflict (`aborted`: serialization failure, deadlock) runs again, up to
+    /// `attempts` times in all, so `body` must be safe to repeat.
+    ///
+    /// ```swift
+    /// try await ctx.db.transaction { tx in
+    ///     try await tx.execute("UPDATE accounts SET balance = balance - $1 WHERE id = $2", .int(amount), .int(from))
+    ///     try await tx.execute("UPDATE accounts SET balance = balance + $1 WHERE id = $2", .int(amount), .int(to))
+    /// }
+    /// ```
+    public func transaction<T: Sendable>(
+        isolation: SQLIsolation = .serializable, attempts: Int = 3, _ body: (Transaction) async throws -> T
+    ) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await once(isolation: isolation, body)
+            } catch let error as RPCError where error.code == .aborted && attempt < attempts {
+                attempt += 1
+                logger.info("transaction retried after a conflict", ("attempt", String(attempt)), ("request_id", requestID))
+            }
+        }
+    }
+
+    private func once<T: Sendable>(isolation: SQLIsolation, _ body: (Transaction) async throws -> T) async throws -> T {
+        let remaining = deadline.map { $0 - .now } ?? .seconds(30)
+        guard remaining > .zero else { throw RPCError(.deadlineExceeded, "the request ran out of time") }
+        let transaction: Transaction
+        do {
+            let connection = try await client.pinned()
+            let id: TransactionID = try await connection.call(DataMethod.begin, BeginTransaction(isolation: isolation), timeout: remaining)
+            transaction = Transaction(database: self, connection: connection, id: id)
+        } catch {
+            throw failure(error)
+        }
+        do {
+            let value = try await body(transaction)
+            try await transaction.send(DataMethod.commit, transaction.id, as: Empty.self)
+            return value
+        } catch {
+            _ = try? await transaction.send(DataMethod.rollback, transaction.id, as: Empty.self)
+            throw error
+        }
+    }
+
+    /// Logs the data tier's real message and hands on only a message safe to show.
+    func failure(_ error: RPCError) -> RPCError {
+        logger.warning("data tier call failed", ("code", "\(error.code)"), ("error", error.message), ("request_id", requestID))
+        return RPCError(error.code, Self.publicMessage(error.code))
+    }
+}
+
+/// The statements of one transaction (see `Database.transaction`).
+public struct Transaction: Sendable {
+    let database: Database
+    let connection: PinnedRPCConnection
+    let id: TransactionID
+
+    /// Runs a query inside the transaction and decodes each row into a `T`.
+    public func query<T: Decodable>(_ type: T.Type, _ sql: String, _ parameters: SQLValue...) async throws -> [T] {
+        let result: QueryResult = try await send(DataMethod.query, SQLStatement(sql, parameters, transaction: id.transaction), as: QueryResult.self)
+        do {
+            return try RowDecoder().decode(T.self, from: result)
+        } catch {
+            database.logger.error("row decoding failed", ("type", "\(T.self)"), ("error", "\(error)"), ("request_id", database.requestID))
+            throw RPCError(.internal, "the stored data does not match \(T.self)")
+        }
+    }
+
+    /// Runs an INSERT, UPDATE or DELETE inside the transaction.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: SQLValue...) async throws -> ExecuteResult {
+        try await send(DataMethod.execute, SQLStatement(sql, parameters, transaction: id.transaction), as: ExecuteResult.self)
+    }
+
+    func send<Input: Encodable, Output: Decodable>(_ method: String, _ input: Input, as output: Output.Type) async throws -> Output {
+        let remaining = database.deadline.map { $0 - .now } ?? .seconds(30)
+        guard remaining > .zero else { throw RPCError(.deadlineExceeded, "the request ran out of time") }
+        do {
+            return try await connection.call(method, input, metadata: [RPCMetadataKey.requestID: database.requestID], timeout: remaining)
+        } catch {
+            throw database.failure(error)
+        }
+    }
+}
