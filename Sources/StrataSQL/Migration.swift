@@ -32,6 +32,10 @@ public struct Migration: Sendable, Equatable {
     public let checksum: String
     /// Engine-specific parts, keyed `up:postgres`, `down:sqlite`, ...
     let variants: [String: String]
+    /// Set by `-- migrate:no-transaction`: the SQL cannot run inside a
+    /// transaction (`CREATE INDEX CONCURRENTLY`), so it runs on its own and a
+    /// failure part-way cannot be rolled back.
+    public let runsOutsideTransaction: Bool
 
     /// The up SQL for `engine`: its own part if the file has one, else the common one.
     public func up(for engine: SQLEngine) -> String { variants["up:\(engine.rawValue)"] ?? up }
@@ -57,11 +61,17 @@ public struct Migration: Sendable, Equatable {
         }
         var parts: [String: [Substring]] = [:]
         var section: String?
+        var outside = false
         let known = ["up", "down"] + SQLEngine.allCases.flatMap { ["up:\($0.rawValue)", "down:\($0.rawValue)"] }
         for (index, line) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmed(" \t\r")
             if trimmed.hasPrefix("-- migrate:") {
                 let directive = String(trimmed.dropFirst("-- migrate:".count))
+                if directive == "no-transaction" {
+                    guard parts.isEmpty else { throw MigrationError(file: file, line: index + 1, message: "'-- migrate:no-transaction' must come before '-- migrate:up'") }
+                    outside = true
+                    continue
+                }
                 guard known.contains(directive) else {
                     throw MigrationError(file: file, line: index + 1, message: "unknown directive '\(trimmed)' (expected '-- migrate:up' or '-- migrate:down', optionally followed by ':sqlite' or ':postgres')")
                 }
@@ -92,6 +102,7 @@ public struct Migration: Sendable, Equatable {
         self.up = upSQL
         self.down = text["down"] ?? ""
         self.variants = text.filter { $0.key.contains(":") }
+        self.runsOutsideTransaction = outside
         self.checksum = Digest.hex(Digest.sha256(Array(contents.utf8)))
     }
 }

@@ -39,27 +39,32 @@ public struct Migrator: Sendable {
         public let sql: String
     }
 
-    /// Loads every `*.sql` file in `directory`; fails on the first malformed file or a duplicate version.
+    /// Loads every `*.sql` file in `directory`, or in each folder of a
+    /// comma-separated list (the project's `Migrations` and modules' own
+    /// folders); versions must be unique across all of them and apply in
+    /// version order. Fails on the first malformed file or a duplicate version.
     public static func load(directory: String) throws(MigrationError) -> [Migration] {
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".sql") }.sorted()
-        } catch {
-            throw MigrationError(file: directory, line: nil, message: "cannot read the migrations folder (set --migrations or STRATA_MIGRATIONS_DIR)")
-        }
         var migrations: [Migration] = []
         var seen: [Int64: String] = [:]
-        for name in names {
-            let path = directory + "/" + name
-            guard let contents = FileManager.default.contents(atPath: path), let text = String(data: contents, encoding: .utf8) else {
-                throw MigrationError(file: path, line: nil, message: "cannot be read as UTF-8 text")
+        for folder in directory.split(separator: ",").map({ String($0).trimmed() }) where !folder.isEmpty {
+            let names: [String]
+            do {
+                names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".sql") }.sorted()
+            } catch {
+                throw MigrationError(file: folder, line: nil, message: "cannot read the migrations folder (set --migrations or STRATA_MIGRATIONS_DIR)")
             }
-            let migration = try Migration(file: path, contents: text)
-            if let other = seen[migration.version] {
-                throw MigrationError(file: path, line: nil, message: "version \(migration.version) is also used by \(other)")
+            for name in names {
+                let path = folder + "/" + name
+                guard let contents = FileManager.default.contents(atPath: path), let text = String(data: contents, encoding: .utf8) else {
+                    throw MigrationError(file: path, line: nil, message: "cannot be read as UTF-8 text")
+                }
+                let migration = try Migration(file: path, contents: text)
+                if let other = seen[migration.version] {
+                    throw MigrationError(file: path, line: nil, message: "version \(migration.version) is also used by \(other)")
+                }
+                seen[migration.version] = path
+                migrations.append(migration)
             }
-            seen[migration.version] = path
-            migrations.append(migration)
         }
         return migrations.sorted { $0.version < $1.version }
     }
@@ -116,6 +121,23 @@ public struct Migrator: Sendable {
             for migration in migrations where applied[migration.version] == nil {
                 if let target, migration.version > target { break }
                 let started = ContinuousClock.now
+                if migration.runsOutsideTransaction {
+                    // Re-check under the migration lock (SQLite: this session holds the database's).
+                    let already = try await session.query("SELECT 1 FROM strata_migrations WHERE version = $1", [.int(migration.version)])
+                    if !already.rows.isEmpty { continue }
+                    do {
+                        try await session.script(migration.up(for: engine))
+                    } catch {
+                        let message = (error as? SQLError)?.message ?? "\(error)"
+                        throw MigrationError(file: migration.file, line: nil, message: "failed outside a transaction (marked no-transaction), so what ran before the failure stays; fix the database by hand, then run up again: \(message)")
+                    }
+                    let elapsed = ContinuousClock.now - started
+                    let millis = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+                    _ = try await session.run(Self.recordSQL, [.int(migration.version), .text(migration.name), .text(migration.checksum), .text(Self.now()), .int(Int64(millis))])
+                    progress(migration, millis)
+                    done.append(migration)
+                    continue
+                }
                 try await session.begin()
                 do {
                     // Re-check under the lock: another migrator may have just applied it.
@@ -169,8 +191,10 @@ public struct Migrator: Sendable {
         return migrations.filter { migration in
             applied[migration.version] == nil && (target.map { migration.version <= $0 } ?? true)
         }.map { migration in
-            Step(version: migration.version, file: migration.file, direction: "up",
-                 sql: "BEGIN;\n\(migration.up(for: database.engine))\n\(Self.recordSQL.replacingOccurrences(of: "$1", with: String(migration.version)));\nCOMMIT;")
+            let record = Self.recordSQL.replacingOccurrences(of: "$1", with: String(migration.version)) + ";"
+            let body = migration.up(for: database.engine)
+            return Step(version: migration.version, file: migration.file, direction: "up",
+                        sql: migration.runsOutsideTransaction ? "-- no transaction\n\(body)\n\(record)" : "BEGIN;\n\(body)\n\(record)\nCOMMIT;")
         }
     }
 

@@ -159,6 +159,27 @@ final class MigratorTests: XCTestCase {
         }
     }
 
+    func testNoTransactionMigrationsAndSeveralFolders() async throws {
+        let moduleFolder = folder.path + "/module"
+        try FileManager.default.createDirectory(atPath: moduleFolder, withIntermediateDirectories: true)
+        try write("0001_table.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT);")
+        // Owned by a module, in its own folder; PostgreSQL refuses CONCURRENTLY inside a transaction.
+        try "-- migrate:no-transaction\n-- migrate:up\nCREATE INDEX items_label ON items (label);\n-- migrate:up:postgres\nCREATE INDEX CONCURRENTLY items_label ON items (label);\n"
+            .write(toFile: moduleFolder + "/0002_index.sql", atomically: true, encoding: .utf8)
+        let migrations = try Migrator.load(directory: "\(folder.path), \(moduleFolder)")
+        XCTAssertEqual(migrations.map(\.version), [1, 2])
+        XCTAssertEqual(migrations.map(\.runsOutsideTransaction), [false, true])
+        for database in try await databases() {
+            let migrator = try await Migrator(database: database, migrations: migrations)
+            let plan = try await migrator.planUp()
+            XCTAssertTrue(plan[1].sql.hasPrefix("-- no transaction"), plan[1].sql)
+            let applied = try await migrator.up().map(\.version)
+            XCTAssertEqual(applied, [1, 2], "\(database.engine)")
+        }
+        try "-- migrate:up\nSELECT 1;".write(toFile: moduleFolder + "/0001_clash.sql", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Migrator.load(directory: "\(folder.path),\(moduleFolder)")) { XCTAssertTrue("\($0)".contains("version 1 is also used by")) }
+    }
+
     func testTwoMigratorsAtOnceApplyEachMigrationOnce() async throws {
         try write("0001_slow.sql", "-- migrate:up\nCREATE TABLE counter (n INTEGER);\nINSERT INTO counter VALUES (1);")
         try write("0002_more.sql", "-- migrate:up\nUPDATE counter SET n = n + 1;")
