@@ -61,6 +61,10 @@ let package = Package(
             path: "Tests/Fuzz/Targets"),
         // RPC benchmark (echo calls over loopback): Tests/Benchmarks/rpc-bench.sh runs it.
         .executableTarget(name: "StrataRPCBench", dependencies: ["StrataCore", "StrataIO", "StrataRPC"], path: "Tests/Benchmarks/RPC"),
+        // Data-tier benchmark (SQLite and a throwaway PostgreSQL): Tests/Benchmarks/data-bench.sh runs it.
+        .executableTarget(
+            name: "StrataDataBench", dependencies: ["StrataCore", "StrataIO", "StrataRPC", "StrataSQL", "StrataData", "StrataTestSupport"],
+            path: "Tests/Benchmarks/Data"),
         // Template rendering benchmark: Tests/Benchmarks/template-bench.sh runs it.
         .executableTarget(name: "StrataTemplateBench", dependencies: ["StrataTemplates"], path: "Tests/Benchmarks/Templates"),
         .testTarget(

@@ -25,13 +25,7 @@ public struct Database: Sendable {
     /// Runs a query (a SELECT, or a write with `RETURNING`) and returns the raw rows.
     public func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult {
         // Only a read may run twice without harm, so only a read may be retried elsewhere.
-        try await call(DataMethod.query, SQLStatement(sql, parameters), idempotent: Self.isRead(sql))
-    }
-
-    /// Whether `sql` only reads: it starts with SELECT (not `WITH`, which may hide a write).
-    static func isRead(_ sql: String) -> Bool {
-        let start = sql.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "(" }.prefix(7).lowercased()
-        return start.hasPrefix("select ") || start.hasPrefix("select\n")
+        try await call(DataMethod.query, SQLStatement(sql, parameters), idempotent: SQLStatement.isPlainSelect(sql))
     }
 
     /// Runs an INSERT, UPDATE or DELETE.

@@ -2,9 +2,11 @@ import StrataCore
 import StrataRPC
 import StrataSQL
 
-/// The data tier's RPC methods over one database.
-enum DataService {
-    static func make(database: any SQLDatabase, logger: Logger, transactions: Transactions = Transactions(lease: .seconds(10))) -> RPCService {
+/// The data tier's RPC methods over one database (what `strata-data serve`
+/// answers; embed it to serve a database from another process).
+public enum DataService {
+    /// The service answering `sql.*` and `data.health` over `database`.
+    public static func make(database: any SQLDatabase, logger: Logger, transactions: Transactions = Transactions(lease: .seconds(10))) -> RPCService {
         var service = RPCService()
         // A statement runs in the transaction it names (bound to the caller's connection), else on its own.
         @Sendable func perform<T: Sendable>(

@@ -7,8 +7,9 @@ import Synchronization
 /// RPC connection that began it and holds a database connection until
 /// commit or rollback; one whose caller went away, or that sat idle longer
 /// than `lease`, is rolled back and its connection returned.
-final class Transactions: Sendable {
-    let lease: Duration
+public final class Transactions: Sendable {
+    /// How long a transaction may sit idle before it is rolled back.
+    public let lease: Duration
     private let open = Mutex<[String: Entry]>([:])
 
     private struct Entry {
@@ -17,7 +18,8 @@ final class Transactions: Sendable {
         var lastUsed: ContinuousClock.Instant
     }
 
-    init(lease: Duration) { self.lease = lease }
+    /// An empty registry whose transactions expire after `lease` idle.
+    public init(lease: Duration) { self.lease = lease }
 
     func begin(on database: any SQLDatabase, isolation: SQLIsolation, connectionID: UInt64) async throws -> TransactionID {
         let transaction = try await database.begin(isolation: isolation)

@@ -16,6 +16,16 @@ public struct SQLStatement: Codable, Sendable, Equatable {
     }
 }
 
+extension SQLStatement {
+    /// Whether `sql` is a plain read: it starts with SELECT (a `WITH` may
+    /// hide a write, and `INSERT ... RETURNING` writes). Reads may go to a
+    /// read-only connection and may be retried.
+    public static func isPlainSelect(_ sql: String) -> Bool {
+        let start = sql.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" || $0 == "(" }.prefix(7).lowercased()
+        return start.hasPrefix("select") && (start.count == 6 || !(start.last!.isLetter || start.last!.isNumber || start.last! == "_"))
+    }
+}
+
 /// `sql.begin`'s argument.
 public struct BeginTransaction: Codable, Sendable {
     /// The isolation level.

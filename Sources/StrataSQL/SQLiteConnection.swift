@@ -13,9 +13,9 @@ public final class SQLiteConnection {
     private var statements: [String: OpaquePointer] = [:]
 
     /// Opens (creating if needed) the database file at `path`.
-    public init(path: String, synchronous: String = "FULL") throws(SQLError) {
+    public init(path: String, synchronous: String = "FULL", readOnly: Bool = false) throws(SQLError) {
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &db, flags, nil)
         guard status == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
@@ -25,7 +25,9 @@ public final class SQLiteConnection {
         handle = db
         sqlite3_busy_timeout(db, 5000)
         sqlite3_extended_result_codes(db, 1)
-        try execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=\(synchronous == "NORMAL" ? "NORMAL" : "FULL");")
+        // A reader inherits WAL mode from the file (set by the writer, which opens first).
+        try execute(readOnly ? "PRAGMA foreign_keys=ON;"
+                    : "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=\(synchronous == "NORMAL" ? "NORMAL" : "FULL");")
     }
 
     deinit {

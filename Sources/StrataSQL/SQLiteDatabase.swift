@@ -1,23 +1,34 @@
 import Dispatch
+import Synchronization
 
-/// An SQLite database used from async code: the connection lives on its own
-/// serial queue, so blocking disk I/O and busy waits never run on an event
-/// loop or a cooperative-pool thread.
+/// An SQLite database used from async code: one writer connection and a
+/// few read-only connections, each on its own serial queue, so blocking disk
+/// I/O and busy waits never run on an event loop or a cooperative-pool
+/// thread. WAL mode lets the readers run while the writer writes.
 public final class SQLiteDatabase: @unchecked Sendable {
-    // The queue is the only place `connection` is touched.
+    // Each queue is the only place its connection is touched.
     private let queue: DispatchQueue
     private let connection: SQLiteConnection
-    /// Held by a transaction from BEGIN to its end; statements outside it wait,
-    /// or they would run inside someone else's transaction on the one connection.
+    private let readers: [(queue: DispatchQueue, connection: SQLiteConnection)]
+    private let nextReader = Atomic<Int>(0)
+    /// Held by a transaction from BEGIN to its end; writes outside it wait,
+    /// or they would run inside someone else's transaction on the writer.
     let transactionLock = AsyncLock()
 
-    /// Opens the database file at `path`.
-    public init(path: String) throws(SQLError) {
-        connection = try SQLiteConnection(path: path)
-        queue = DispatchQueue(label: "strata.sqlite")
+    /// Opens the database file at `path` with `readers` read-only connections
+    /// besides the writer; `synchronous` is `FULL` (a committed write survives
+    /// power loss) or `NORMAL` (faster; the last commits may be lost on power loss).
+    public init(path: String, readers: Int = 3, synchronous: String = "FULL") throws(SQLError) {
+        connection = try SQLiteConnection(path: path, synchronous: synchronous)
+        queue = DispatchQueue(label: "strata.sqlite.writer")
+        var opened: [(DispatchQueue, SQLiteConnection)] = []
+        for index in 0..<max(0, readers) {
+            opened.append((DispatchQueue(label: "strata.sqlite.reader\(index)"), try SQLiteConnection(path: path, readOnly: true)))
+        }
+        self.readers = opened
     }
 
-    /// Runs `body` with the connection on the database's queue.
+    /// Runs `body` with the writer connection on its queue.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
@@ -26,9 +37,18 @@ public final class SQLiteDatabase: @unchecked Sendable {
         }
     }
 
-    /// Runs a query.
+    /// Runs a query: a plain SELECT on a reader (it sees the last committed
+    /// state), anything else (`INSERT ... RETURNING`) on the writer.
     public func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult {
-        try await transactionLock.withLock { try await withConnection { try $0.query(sql, parameters) } }
+        if !readers.isEmpty && SQLStatement.isPlainSelect(sql) {
+            let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue % readers.count
+            return try await withCheckedThrowingContinuation { continuation in
+                readers[index].queue.async {
+                    continuation.resume(with: Result { try self.readers[index].connection.query(sql, parameters) })
+                }
+            }
+        }
+        return try await transactionLock.withLock { try await withConnection { try $0.query(sql, parameters) } }
     }
 
     /// Runs a write statement.

@@ -1,0 +1,115 @@
+// Data-tier benchmark: single-row select by primary key and single-row
+// update, through the data tier's RPC from one client and in-process (no RPC),
+// at 1 and 64 in flight, on SQLite and on a throwaway PostgreSQL server.
+//
+//   swift run -c release StrataDataBench [SECONDS]
+//
+// Run by Tests/Benchmarks/data-bench.sh; prints a Markdown table.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import StrataCore
+import StrataIO
+import StrataRPC
+import StrataSQL
+import StrataTestSupport
+import StrataData
+import Synchronization
+
+let seconds = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 4
+let rows = 10_000
+let secret = Digest.randomBytes(32)
+let loops = EventLoopGroup(loopCount: 2)
+
+final class Samples: Sendable {
+    private let all = Mutex<[Int64]>([])
+    let failures = Atomic<Int>(0)
+    func add(_ batch: [Int64]) { all.withLock { $0.append(contentsOf: batch) } }
+    func sorted() -> [Int64] { all.withLock { $0.sorted() } }
+}
+
+/// Runs `operation` from `inFlight` tasks for `seconds`; returns ops/s, p50 and p99 in µs, errors.
+func measure(inFlight: Int, _ operation: @escaping @Sendable (Int) async throws -> Void) async -> (Double, Double, Double, Int) {
+    let samples = Samples()
+    let start = ContinuousClock.now
+    let end = start + .seconds(seconds)
+    await withTaskGroup(of: Void.self) { workers in
+        for worker in 0..<inFlight {
+            workers.addTask {
+                var latencies: [Int64] = []
+                var i = worker
+                while ContinuousClock.now < end {
+                    let sent = ContinuousClock.now
+                    do { try await operation(i) } catch { samples.failures.wrappingAdd(1, ordering: .relaxed) }
+                    let elapsed = ContinuousClock.now - sent
+                    latencies.append(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+                    i += 7919
+                }
+                samples.add(latencies)
+            }
+        }
+    }
+    let elapsed = ContinuousClock.now - start
+    let total = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let sorted = samples.sorted()
+    func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000 }
+    return (Double(sorted.count) / total, percentile(0.5), percentile(0.99), samples.failures.load(ordering: .relaxed))
+}
+
+func bench(_ label: String, _ database: any SQLDatabase) async throws {
+    _ = try await database.run("DROP TABLE IF EXISTS world", [])
+    _ = try await database.run("CREATE TABLE world (id INTEGER PRIMARY KEY, randomnumber INTEGER NOT NULL)", [])
+    _ = try await database.run("INSERT INTO world SELECT i, i * 7 % 10000 FROM generate_series(1, \(rows)) AS i", [])
+        .rowsAffected == 0 ? () : ()
+    let server = RPCServer(
+        configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
+        service: DataService.make(database: database, logger: Logger(label: "data", level: .error)), group: loops,
+        logger: Logger(label: "data", level: .error))
+    let client = RPCClient(address: try server.start(), group: loops, callerName: "bench", secret: secret)
+    defer { client.close(); server.stop() }
+    let select = "SELECT id, randomnumber FROM world WHERE id = $1"
+    let update = "UPDATE world SET randomnumber = $2 WHERE id = $1"
+    for inFlight in [1, 64] {
+        let cases: [(String, @Sendable (Int) async throws -> Void)] = [
+            ("PK select via RPC", { i in let _: QueryResult = try await client.call(DataMethod.query, SQLStatement(select, [.int(Int64(i % rows + 1))])) }),
+            ("PK select in-process", { i in _ = try await database.query(select, [.int(Int64(i % rows + 1))]) }),
+            ("update via RPC", { i in let _: ExecuteResult = try await client.call(DataMethod.execute, SQLStatement(update, [.int(Int64(i % rows + 1)), .int(Int64(i % 10_000))])) }),
+            ("update in-process", { i in _ = try await database.run(update, [.int(Int64(i % rows + 1)), .int(Int64(i % 10_000))]) }),
+        ]
+        for (name, operation) in cases {
+            let (rate, p50, p99, errors) = await measure(inFlight: inFlight, operation)
+            print("| \(name) | \(label) | \(inFlight) | \(Int(rate)) | \(String(format: "%.0f", p50)) µs | \(String(format: "%.0f", p99)) µs | \(errors) |")
+        }
+    }
+}
+
+print("| operation | engine | in flight | ops/s | p50 | p99 | errors |")
+print("|---|---|---|---|---|---|---|")
+let folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-data-bench-\(getpid())")
+try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: folder) }
+let sqlite = try SQLiteDatabase(path: folder.appendingPathComponent("bench.db").path)
+_ = try await sqlite.run("CREATE TABLE IF NOT EXISTS numbers (i INTEGER)", [])
+try await bench("sqlite", SQLiteBench(sqlite))
+if let postgres = try? PostgresServer() {
+    defer { postgres.stop() }
+    try await bench("postgres", PostgresDatabase(url: postgres.url, group: loops, maxConnections: 16))
+} else {
+    print("(PostgreSQL not available: rows skipped)")
+}
+
+/// SQLite has no generate_series by default: fill the table with a recursive CTE instead.
+struct SQLiteBench: SQLDatabase {
+    let base: SQLiteDatabase
+    init(_ base: SQLiteDatabase) { self.base = base }
+    var engine: SQLEngine { base.engine }
+    func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult { try await base.query(sql, parameters) }
+    func run(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult {
+        try await base.run(sql.replacingOccurrences(
+            of: "SELECT i, i * 7 % 10000 FROM generate_series(1, \(rows)) AS i",
+            with: "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < \(rows)) SELECT i, i * 7 % 10000 FROM s"), parameters)
+    }
+    func withMigrationSession<T: Sendable>(_ body: (any MigrationSession) async throws -> T) async throws -> T { try await base.withMigrationSession(body) }
+    func begin(isolation: SQLIsolation) async throws -> any SQLTransaction { try await base.begin(isolation: isolation) }
+}
