@@ -1,3 +1,4 @@
+import Foundation
 /// Decodes query rows into `Decodable` types, matching properties to column names.
 ///
 /// A type mismatch names the column: "column 'created_at' holds text, expected Int".
@@ -63,6 +64,7 @@ private struct RowContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         case .text: "text"
         case .blob: "a blob"
         case .bool: "a boolean"
+        case .timestamp: "a timestamp"
         }
         return RowDecodingError(description: "column '\(key.stringValue)' holds \(held), expected \(expected)")
     }
@@ -122,7 +124,17 @@ private struct RowContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         let v = try value(key)
         if type == [UInt8].self, case .blob(let bytes) = v { return bytes as! T }
         if type == SQLValue.self { return v as! T }
-        throw RowDecodingError(description: "column '\(key.stringValue)' cannot be decoded as \(type); use a String, number, Bool, [UInt8] or SQLValue property")
+        if type == Date.self {
+            // Timestamps come as such from PostgreSQL and as ISO 8601 text from SQLite.
+            switch v {
+            case .timestamp(let micros): return Date(timeIntervalSince1970: Double(micros) / 1_000_000) as! T
+            case .text(let text):
+                if let micros = SQLTimestamp.parse(text) { return Date(timeIntervalSince1970: Double(micros) / 1_000_000) as! T }
+                throw RowDecodingError(description: "column '\(key.stringValue)' holds text that is not a timestamp ('\(text.prefix(40))'), expected Date")
+            default: throw mismatch(key, v, type)
+            }
+        }
+        throw RowDecodingError(description: "column '\(key.stringValue)' cannot be decoded as \(type); use a String, number, Bool, Date, [UInt8] or SQLValue property")
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {

@@ -8,6 +8,8 @@ public enum SQLValue: Sendable, Hashable {
     case text(String)
     case blob([UInt8])
     case bool(Bool)
+    /// A moment in UTC, as microseconds since 1970-01-01T00:00:00Z.
+    case timestamp(Int64)
 
     /// The value as an integer, if it is one (booleans count as 0 and 1).
     public var intValue: Int64? {
@@ -26,11 +28,12 @@ public enum SQLValue: Sendable, Hashable {
 }
 
 /// Wire form: `null`, or an object with one key naming the type:
-/// `{"i":1}`, `{"d":1.5}`, `{"t":"text"}`, `{"x":"<hex>"}`, `{"b":true}`.
+/// `{"i":1}`, `{"d":1.5}`, `{"t":"text"}`, `{"x":"<hex>"}`, `{"b":true}`,
+/// `{"ts":1700000000000000}` (microseconds since the epoch, UTC).
 /// Tagging keeps 64-bit integers, doubles and blobs apart in JSON.
 extension SQLValue: Codable {
     private enum Key: String, CodingKey {
-        case i, d, t, x, b
+        case i, d, t, x, b, ts
     }
 
     public init(from decoder: any Decoder) throws {
@@ -40,13 +43,14 @@ extension SQLValue: Codable {
         }
         let container = try decoder.container(keyedBy: Key.self)
         guard let key = container.allKeys.first, container.allKeys.count == 1 else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "an SQL value is null or an object with one of the keys i, d, t, x, b"))
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "an SQL value is null or an object with one of the keys i, d, t, x, b, ts"))
         }
         switch key {
         case .i: self = .int(try container.decode(Int64.self, forKey: key))
         case .d: self = .double(try container.decode(Double.self, forKey: key))
         case .t: self = .text(try container.decode(String.self, forKey: key))
         case .b: self = .bool(try container.decode(Bool.self, forKey: key))
+        case .ts: self = .timestamp(try container.decode(Int64.self, forKey: key))
         case .x:
             let hex = try container.decode(String.self, forKey: key)
             guard let bytes = Self.bytes(fromHex: hex) else {
@@ -70,6 +74,7 @@ extension SQLValue: Codable {
         case .text(let v): try container.encode(v, forKey: .t)
         case .bool(let v): try container.encode(v, forKey: .b)
         case .blob(let v): try container.encode(Digest.hex(v), forKey: .x)
+        case .timestamp(let v): try container.encode(v, forKey: .ts)
         }
     }
 

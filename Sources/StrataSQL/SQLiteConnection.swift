@@ -103,6 +103,7 @@ public final class SQLiteConnection {
             case .bool(let v): status = sqlite3_bind_int64(statement, index, v ? 1 : 0)
             case .double(let v): status = sqlite3_bind_double(statement, index, v)
             case .text(let v): status = sqlite3_bind_text(statement, index, v, -1, transient)
+            case .timestamp(let v): status = sqlite3_bind_text(statement, index, SQLTimestamp.format(v), -1, transient)
             case .blob(let v): status = v.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), transient) }
             }
             guard status == SQLITE_OK else { throw Self.error(status, String(cString: sqlite3_errmsg(handle))) }

@@ -37,6 +37,12 @@ final class PostgresDriverTests: XCTestCase {
         XCTAssertEqual(special.rows, [[.double(.infinity), .double(-.infinity)]])
     }
 
+    func testTimestampsRoundTripInUTC() async throws {
+        let micros: Int64 = 1_700_000_000_123_456
+        let result = try await database.query("SELECT $1::timestamptz AS at, $1::timestamp AS local, now() > $1::timestamptz AS later", [.timestamp(micros)])
+        XCTAssertEqual(result.rows, [[.timestamp(micros), .timestamp(micros), .bool(true)]])
+    }
+
     func testStatementsReportAffectedRowsAndReturning() async throws {
         _ = try await database.run("CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL UNIQUE CHECK (body <> ''))", [])
         let inserted = try await database.query("INSERT INTO notes (body) VALUES ($1), ($2) RETURNING id", [.text("a"), .text("b")])

@@ -100,6 +100,33 @@ final class SQLiteTests: XCTestCase {
     }
 }
 
+final class SQLTimestampTests: XCTestCase {
+    func testFormatAndParse() throws {
+        XCTAssertEqual(SQLTimestamp.format(1_700_000_000_123_456), "2023-11-14T22:13:20.123456Z")
+        XCTAssertEqual(SQLTimestamp.format(-1), "1969-12-31T23:59:59.999999Z")
+        XCTAssertEqual(SQLTimestamp.parse("2023-11-14T22:13:20.123456Z"), 1_700_000_000_123_456)
+        XCTAssertEqual(SQLTimestamp.parse("2023-11-14 22:13:20.12+00"), 1_700_000_000_120_000)
+        XCTAssertEqual(SQLTimestamp.parse("2023-11-15 00:13:20+02:00"), 1_700_000_000_000_000)
+        XCTAssertEqual(SQLTimestamp.parse("2023-11-14 22:13:20"), 1_700_000_000_000_000)
+        for bad in ["", "2023-13-01T00:00:00Z", "2023-11-14T22:13", "2023-11-14T22:13:20.Z", "2023-11-14T22:13:20Zjunk", "yyyy-mm-ddThh:mm:ssZ"] {
+            XCTAssertNil(SQLTimestamp.parse(bad), bad)
+        }
+    }
+
+    func testSQLiteStoresTimestampsAsSortableTextAndRowsDecodeDates() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let connection = try SQLiteConnection(path: folder.path + "/t.db")
+        try connection.execute("CREATE TABLE events (at TEXT NOT NULL)")
+        _ = try connection.run("INSERT INTO events VALUES ($1), ($2)", [.timestamp(2_000_000), .timestamp(-1_000_000)])
+        let result = try connection.query("SELECT at FROM events ORDER BY at", [])
+        XCTAssertEqual(result.rows, [[.text("1969-12-31T23:59:59.000000Z")], [.text("1970-01-01T00:00:02.000000Z")]])
+        struct Event: Decodable { let at: Date }
+        let events = try RowDecoder().decode(Event.self, from: result)
+        XCTAssertEqual(events.map(\.at.timeIntervalSince1970), [-1, 2])
+    }
+}
+
 final class MigrationTests: XCTestCase {
     private var folder: TemporaryFolder!
 

@@ -54,6 +54,8 @@ public final class PostgresConnection: @unchecked Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             loop.execute { connection.beginConnecting(continuation) }
         }
+        // Timestamps come back in UTC whatever the server's default zone.
+        _ = try await connection.execute("SET TIME ZONE 'UTC'", [])
         return connection
     }
 

@@ -58,6 +58,7 @@ public struct PostgresResult: Sendable {
 /// | int | decimal text | int2, int4, int8, oid |
 /// | double | shortest round-trip text, `Infinity`, `NaN` | float4, float8, numeric |
 /// | bool | `t` / `f` | bool |
+/// | timestamp | ISO 8601 UTC text | timestamp, timestamptz (the session's zone is UTC) |
 /// | text | UTF-8 | every other type (timestamps, json, uuid ... as their text) |
 /// | blob | binary parameter | bytea (`\x` hex) |
 enum PostgresValue {
@@ -74,6 +75,7 @@ enum PostgresValue {
             default: return Double(text).map(SQLValue.double) ?? .text(text)
             }
         case 17: return hex(bytes).map(SQLValue.blob) ?? .text(text)
+        case 1114, 1184: return SQLTimestamp.parse(text).map(SQLValue.timestamp) ?? .text(text)
         default: return .text(text)
         }
     }
@@ -123,6 +125,7 @@ enum PostgresParameters {
                 bytes = Array((value.isNaN ? "NaN" : value.isInfinite ? (value < 0 ? "-Infinity" : "Infinity") : "\(value)").utf8)
             case .text(let value): bytes = Array(value.utf8)
             case .bool(let value): bytes = [value ? UInt8(ascii: "t") : UInt8(ascii: "f")]
+            case .timestamp(let value): bytes = Array(SQLTimestamp.format(value).utf8)
             case .blob(let value):
                 bytes = value
                 format = 1
