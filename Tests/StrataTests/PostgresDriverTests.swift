@@ -51,6 +51,19 @@ final class PostgresDriverTests: XCTestCase {
         XCTAssertEqual(updated.rowsAffected, 2)
     }
 
+    func testPreparedStatementsSurviveTableChanges() async throws {
+        _ = try await database.run("CREATE TABLE things (a int)", [])
+        _ = try await database.run("INSERT INTO things VALUES (1)", [])
+        // Run often enough that every pooled connection has it prepared.
+        for _ in 0..<8 { _ = try await database.query("SELECT * FROM things WHERE a = $1", [.int(1)]) }
+        _ = try await database.run("ALTER TABLE things ADD COLUMN b text DEFAULT 'x'", [])
+        for _ in 0..<8 {
+            let result = try await database.query("SELECT * FROM things WHERE a = $1", [.int(1)])
+            XCTAssertEqual(result.columns, ["a", "b"])
+            XCTAssertEqual(result.rows, [[.int(1), .text("x")]])
+        }
+    }
+
     func testEngineErrorsAreClassified() async throws {
         _ = try await database.run("CREATE TABLE parents (id int PRIMARY KEY)", [])
         _ = try await database.run("CREATE TABLE kids (id int PRIMARY KEY, parent int NOT NULL REFERENCES parents (id), age int CHECK (age >= 0))", [])

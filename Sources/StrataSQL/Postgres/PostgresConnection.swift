@@ -21,6 +21,10 @@ public final class PostgresConnection: @unchecked Sendable {
     private var current: Operation?
     private var connecting: CheckedContinuation<Void, any Error>?
     private var broken: SQLError?
+    /// Prepared statements by SQL text: parsed and planned once per connection.
+    private var prepared: [String: String] = [:]
+    private var preparedNames = 0
+    static let maxPrepared = 256
     private let failed = Atomic<Bool>(false)
 
     private struct Operation {
@@ -28,6 +32,10 @@ public final class PostgresConnection: @unchecked Sendable {
         let parameters: [SQLValue]
         /// Sent with the simple query protocol: several statements, no parameters.
         var script = false
+        /// Set while the statement is being prepared (the first time this connection sees it).
+        var preparing: String?
+        /// Whether the statement already ran again after its cached plan went stale.
+        var replanned = false
         let continuation: CheckedContinuation<PostgresResult, any Error>
         var flushed = false
         var result: PostgresResult?
@@ -133,11 +141,24 @@ public final class PostgresConnection: @unchecked Sendable {
     private func startNext() {
         guard current == nil, !queue.isEmpty else { return }
         var operation = queue.removeFirst()
-        let sent = operation.script
-            ? PQsendQuery(connection, operation.sql)
-            : PostgresParameters.withEncoded(operation.parameters) { values, lengths, formats in
+        let sent: Int32
+        if operation.script {
+            sent = PQsendQuery(connection, operation.sql)
+        } else if let name = prepared[operation.sql] {
+            sent = PostgresParameters.withEncoded(operation.parameters) { values, lengths, formats in
+                PQsendQueryPrepared(connection, name, Int32(operation.parameters.count), values, lengths, formats, 0)
+            }
+        } else if !operation.parameters.isEmpty && prepared.count < Self.maxPrepared {
+            // Statements with parameters are the ones that repeat: prepare them first.
+            preparedNames += 1
+            let name = "s\(preparedNames)"
+            operation.preparing = name
+            sent = PQsendPrepare(connection, name, operation.sql, Int32(operation.parameters.count), nil)
+        } else {
+            sent = PostgresParameters.withEncoded(operation.parameters) { values, lengths, formats in
                 PQsendQueryParams(connection, operation.sql, Int32(operation.parameters.count), nil, values, lengths, formats, 0)
             }
+        }
         guard sent == 1 else {
             operation.continuation.resume(throwing: SQLError(.unavailable, "PostgreSQL did not take the statement: \(Self.message(connection))"))
             if PQstatus(connection) == CONNECTION_BAD { fail(SQLError(.unavailable, "the PostgreSQL connection is broken: \(Self.message(connection))")) } else { startNext() }
@@ -184,8 +205,30 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     private func finishCurrent() {
-        guard let operation = current else { return }
+        guard var operation = current else { return }
         current = nil
+        if let name = operation.preparing {
+            if operation.result?.error == nil {
+                // Prepared: now run it, ahead of everything else queued.
+                prepared[operation.sql] = name
+                operation.preparing = nil
+                operation.result = nil
+                operation.flushed = false
+                queue.insert(operation, at: 0)
+                startNext()
+                return
+            }
+        } else if let error = operation.result?.error, !operation.replanned, prepared[operation.sql] != nil,
+                  error.message.contains("cached plan must not change result type") {
+            // The table changed under the prepared statement (ALTER TABLE): prepare it afresh, once.
+            prepared[operation.sql] = nil
+            operation.replanned = true
+            operation.result = nil
+            operation.flushed = false
+            queue.insert(operation, at: 0)
+            startNext()
+            return
+        }
         let result = operation.result ?? PostgresResult(columns: [], rows: [], rowsAffected: 0, error: nil)
         if let error = result.error {
             operation.continuation.resume(throwing: error)

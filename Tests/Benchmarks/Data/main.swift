@@ -62,8 +62,10 @@ func bench(_ label: String, _ database: any SQLDatabase) async throws {
     _ = try await database.run("CREATE TABLE world (id INTEGER PRIMARY KEY, randomnumber INTEGER NOT NULL)", [])
     _ = try await database.run("INSERT INTO world SELECT i, i * 7 % 10000 FROM generate_series(1, \(rows)) AS i", [])
         .rowsAffected == 0 ? () : ()
+    var configuration = RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret)
+    if getenv("STRATA_RPC_HANDLERS").map({ String(cString: $0) }) == "global" { configuration.handlerExecutor = .global }
     let server = RPCServer(
-        configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
+        configuration: configuration,
         service: DataService.make(database: database, logger: Logger(label: "data", level: .error)), group: loops,
         logger: Logger(label: "data", level: .error))
     let client = RPCClient(address: try server.start(), group: loops, callerName: "bench", secret: secret)
