@@ -1,4 +1,5 @@
 import Dispatch
+import StrataIO
 import Synchronization
 
 /// An SQLite database used from async code: one writer connection and a
@@ -16,9 +17,11 @@ public final class SQLiteDatabase: @unchecked Sendable {
     let transactionLock = AsyncLock()
 
     /// Opens the database file at `path` with `readers` read-only connections
-    /// besides the writer; `synchronous` is `FULL` (a committed write survives
-    /// power loss) or `NORMAL` (faster; the last commits may be lost on power loss).
-    public init(path: String, readers: Int = 3, synchronous: String = "FULL") throws(SQLError) {
+    /// besides the writer (default: one per core but one, at least one: each
+    /// is a thread, and on two cores a second reader measured slower);
+    /// `synchronous` is `FULL` (a committed write survives power loss) or
+    /// `NORMAL` (faster; the last commits may be lost on power loss).
+    public init(path: String, readers: Int = max(1, System.coreCount - 1), synchronous: String = "FULL") throws(SQLError) {
         connection = try SQLiteConnection(path: path, synchronous: synchronous)
         queue = DispatchQueue(label: "strata.sqlite.writer")
         var opened: [(DispatchQueue, SQLiteConnection)] = []

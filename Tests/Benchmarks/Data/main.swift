@@ -91,7 +91,7 @@ print("|---|---|---|---|---|---|---|")
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-data-bench-\(getpid())")
 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: folder) }
-let sqlite = try SQLiteDatabase(path: folder.appendingPathComponent("bench.db").path)
+let sqlite = try SQLiteDatabase(path: folder.appendingPathComponent("bench.db").path, readers: getenv("STRATA_SQLITE_READERS").flatMap { Int(String(cString: $0)) } ?? 3)
 _ = try await sqlite.run("CREATE TABLE IF NOT EXISTS numbers (i INTEGER)", [])
 try await bench("sqlite", SQLiteBench(sqlite))
 if let postgres = try? PostgresServer() {
