@@ -48,18 +48,21 @@ public final class WebApplication: HTTPHandler {
     /// changes: when the app tier comes up late, restarts with a new
     /// version, or (in development mode) has edited templates.
     public func discover(every interval: Duration) async {
+        var refused: String?  // a version whose templates did not compile is not fetched again
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
+            var manifest: RouteManifest?
             do {
                 let latest: ManifestVersion = try await app.call(RouteManifest.versionMethod, Empty(), timeout: .seconds(2), idempotent: true)
-                guard latest.version != manifestVersion else { continue }
-                let manifest: RouteManifest = try await app.call(RouteManifest.method, Empty(), timeout: .seconds(5), idempotent: true)
-                try update(to: manifest)
-                logger.info("routes and templates updated", ("manifest", manifest.version), ("routes", String(manifest.routes.count)))
+                guard latest.version != manifestVersion, latest.version != refused else { continue }
+                manifest = try await app.call(RouteManifest.method, Empty(), timeout: .seconds(5), idempotent: true)
+                try update(to: manifest!)
+                logger.info("routes and templates updated", ("manifest", manifest!.version), ("routes", String(manifest!.routes.count)))
             } catch let error as RPCError {
                 logger.debug("app tier not reachable for discovery", ("error", error.message))
             } catch {
-                logger.error("new manifest refused; serving the previous one", ("error", "\(error)"))
+                refused = manifest?.version
+                logger.error("new manifest refused; serving the previous one", ("manifest", refused ?? "?"), ("error", "\(error)"))
             }
         }
     }
