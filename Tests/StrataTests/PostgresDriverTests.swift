@@ -1,6 +1,7 @@
 import StrataIO
 import StrataSQL
 import StrataTestSupport
+import Synchronization
 import XCTest
 
 /// The event-loop-driven libpq driver and its pool, against a throwaway
@@ -105,6 +106,30 @@ final class PostgresDriverTests: XCTestCase {
         XCTAssertLessThanOrEqual(backends.rows[0][0].intValue ?? 99, 4)
     }
 
+    func testACallerWaitingForABusyPoolCanGiveUp() async throws {
+        let narrow = PostgresDatabase(url: server.url, group: group, maxConnections: 1)
+        defer { narrow.close() }
+        let holderDone = Flag()
+        let holder = Task {
+            defer { holderDone.set() }
+            return try await narrow.query("SELECT pg_sleep(1)", [])
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let waiter = Task { try await narrow.query("SELECT 1", []) }
+        try await Task.sleep(for: .milliseconds(100))
+        waiter.cancel()
+        do {
+            _ = try await waiter.value
+            XCTFail("the cancelled caller got a connection")
+        } catch let error as SQLError {
+            XCTAssertEqual(error.kind, .busy)
+        }
+        XCTAssertFalse(holderDone.isSet, "the waiter left the queue while the only connection was still busy")
+        _ = try await holder.value
+        let after = try await narrow.query("SELECT 2", [])
+        XCTAssertEqual(after.rows, [[.int(2)]], "the pool still works")
+    }
+
     func testThePoolReconnectsAfterTheServerRestarts() async throws {
         let before = try await database.query("SELECT 1", [])
         XCTAssertEqual(before.rows, [[.int(1)]])
@@ -134,4 +159,11 @@ final class PostgresDriverTests: XCTestCase {
         }
         XCTAssertEqual(nowhere.openConnections, 0)
     }
+}
+
+/// A thread-safe one-way switch for tests.
+private final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

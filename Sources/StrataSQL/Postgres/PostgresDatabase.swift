@@ -15,7 +15,8 @@ public final class PostgresDatabase: Sendable {
     private struct State {
         var idle: [PostgresConnection] = []
         var open = 0
-        var waiters: [CheckedContinuation<Lease, Never>] = []
+        var waiters: [(id: Int, continuation: CheckedContinuation<Lease, any Error>)] = []
+        var nextWaiter = 0
     }
 
     /// What a waiting caller is handed: a connection, or the right to open one.
@@ -84,18 +85,37 @@ public final class PostgresDatabase: Sendable {
         case .open:
             return try await openConnection()
         case .wait:
-            let lease = await withCheckedContinuation { continuation in
-                // Checked again under the lock: a connection may have come back meanwhile.
-                let now: Lease? = state.withLock { state in
-                    if let connection = state.idle.popLast() { return .connection(connection) }
-                    if state.open < maxConnections {
-                        state.open += 1
-                        return .open
+            // A caller that gives up (its RPC deadline passed, its task was
+            // cancelled) leaves the queue instead of waiting on.
+            let id = state.withLock { state in
+                state.nextWaiter += 1
+                return state.nextWaiter
+            }
+            let lease = try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
+                    // Checked again under the lock: a connection may have come back meanwhile.
+                    let now: Lease? = state.withLock { state in
+                        if let connection = state.idle.popLast() { return .connection(connection) }
+                        if state.open < maxConnections {
+                            state.open += 1
+                            return .open
+                        }
+                        if Task.isCancelled { return nil }  // cancelled before it queued: do not queue
+                        state.waiters.append((id, continuation))
+                        return nil
                     }
-                    state.waiters.append(continuation)
-                    return nil
+                    if let now {
+                        continuation.resume(returning: now)
+                    } else if Task.isCancelled && !state.withLock({ $0.waiters.contains { $0.id == id } }) {
+                        continuation.resume(throwing: SQLError(.busy, "gave up waiting for one of the \(maxConnections) PostgreSQL connections"))
+                    }
                 }
-                if let now { continuation.resume(returning: now) }
+            } onCancel: {
+                let waiter = state.withLock { state -> CheckedContinuation<Lease, any Error>? in
+                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return state.waiters.remove(at: index).continuation
+                }
+                waiter?.resume(throwing: SQLError(.busy, "gave up waiting for one of the \(maxConnections) PostgreSQL connections"))
             }
             switch lease {
             case .connection(let connection): return connection
@@ -120,8 +140,8 @@ public final class PostgresDatabase: Sendable {
             giveUpSlot()
             return
         }
-        let waiter: CheckedContinuation<Lease, Never>? = state.withLock { state in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+        let waiter: CheckedContinuation<Lease, any Error>? = state.withLock { state in
+            if !state.waiters.isEmpty { return state.waiters.removeFirst().continuation }
             state.idle.append(connection)
             return nil
         }
@@ -130,8 +150,8 @@ public final class PostgresDatabase: Sendable {
 
     /// A slot was freed without a connection to hand on: the next waiter may open one.
     private func giveUpSlot() {
-        let waiter: CheckedContinuation<Lease, Never>? = state.withLock { state in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+        let waiter: CheckedContinuation<Lease, any Error>? = state.withLock { state in
+            if !state.waiters.isEmpty { return state.waiters.removeFirst().continuation }
             state.open -= 1
             return nil
         }
