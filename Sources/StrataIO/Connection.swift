@@ -34,8 +34,8 @@ extension ConnectionHandler {
 ///
 /// The mutable state is marked `@exclusivity(unchecked)`: it is touched only
 /// on the owning loop's thread, one callback at a time, so accesses cannot
-/// overlap, and the runtime checks cost strata-web about 0.7 µs of CPU per
-/// request (a quarter of its user time; see ARCHITECTURE.md).
+/// overlap, and the runtime checks cost strata-web about 0.4 µs of CPU per
+/// request, a sixth of its user time (see ARCHITECTURE.md).
 public final class Connection: Selectable, @unchecked Sendable {
     /// The loop that owns this connection.
     public let loop: EventLoop
