@@ -21,6 +21,9 @@ public struct TemplateLibrary: Sendable {
 
     /// Every partial and parent tag (with a fixed name) that names no template
     /// in the library, in template order.
+    /// Whether a template named `name` is loaded.
+    public func contains(_ name: String) -> Bool { templates[name] != nil }
+
     public func unresolvedReferences() -> [TemplateError] {
         var problems: [TemplateError] = []
         for name in templates.keys.sorted() {

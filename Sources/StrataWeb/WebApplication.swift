@@ -163,14 +163,17 @@ public final class WebApplication: HTTPHandler {
         case failed(HTTPResponse)
     }
 
-    /// Renders the error page; falls back to plain text if even that fails.
+    /// Renders the error page: `strata/error-<code>` when a module or the
+    /// site's `--templates` provides one, else `strata/error` (which they may
+    /// override too); falls back to plain text if even that fails.
     func errorPage(_ status: HTTPStatus, _ message: String, requestID: String, site: Site? = nil) -> HTTPResponse {
         let templates = (site ?? self.site).templates
+        let specific = "strata/error-\(status.code)"
         let value = TemplateValue.object([
             "status": .int(Int64(status.code)), "reason": .string(status.reason),
             "message": .string(message), "request_id": .string(requestID),
         ])
-        guard let body = try? templates.render("strata/error", value, globals: globals(requestID)) else {
+        guard let body = try? templates.render(templates.contains(specific) ? specific : "strata/error", value, globals: globals(requestID)) else {
             return .text("\(status.code) \(status.reason): \(message)\n", status: status)
         }
         return .html(body, status: status)

@@ -317,6 +317,13 @@ final class StackTests: XCTestCase {
                                            "--templates", folder.url.appendingPathComponent("templates").path])
         _ = try app.waitForReady()
         _ = try poll(connect, "/") { $0.status == 200 && $0.text.contains("first edition") }
+        // Error pages are templates a site may override, per status.
+        let errors = folder.url.appendingPathComponent("templates/strata")
+        try FileManager.default.createDirectory(at: errors, withIntermediateDirectories: true)
+        try "<p>Lost? ({{status}}, request {{request_id}})</p>\n".write(to: errors.appendingPathComponent("error-404.mustache"), atomically: true, encoding: .utf8)
+        let custom = try poll(connect, "/no/such/page") { $0.text.contains("Lost?") }
+        XCTAssertEqual(custom.status, 404)
+        XCTAssertTrue(custom.text.contains("(404, request \(custom.header("X-Request-ID") ?? "?"))"), custom.text)
 
         // An edited template is served without restarting anything.
         try "<p>second edition</p>\n".write(to: page, atomically: true, encoding: .utf8)
