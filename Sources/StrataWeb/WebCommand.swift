@@ -26,6 +26,10 @@ public enum WebCommand {
                        help: "how often to check the app tier for new routes and templates"),
             OptionSpec("public", env: "STRATA_PUBLIC_DIR", value: "DIR", help: "folder served under /static/ (default: the bundled assets)"),
             OptionSpec("max-body", env: "STRATA_MAX_BODY_BYTES", value: "BYTES", default: "1048576", help: "largest request body accepted"),
+            OptionSpec("rate-limit", env: "STRATA_RATE_LIMIT", value: "N", default: "50",
+                       help: "requests per second per client (bursts of twice that); 0 turns the limit off"),
+            OptionSpec("trusted-proxies", env: "STRATA_TRUSTED_PROXIES", value: "ADDRESSES",
+                       help: "proxies whose X-Forwarded-For names the client, comma-separated"),
             OptionSpec("idle-timeout", env: "STRATA_HTTP_IDLE_TIMEOUT", value: "SECONDS", default: "60", help: "close keep-alive connections idle this long"),
             OptionSpec("head-timeout", env: "STRATA_HTTP_HEAD_TIMEOUT", value: "SECONDS", default: "10", help: "time allowed to send a whole request head"),
             OptionSpec("body-timeout", env: "STRATA_HTTP_BODY_TIMEOUT", value: "SECONDS", default: "30", help: "longest pause allowed while a request body arrives"),
@@ -97,6 +101,14 @@ public enum WebCommand {
         var middleware: [any HTTPMiddleware] = [
             RequestIDMiddleware(), AccessLogMiddleware(logger: logger), SecurityHeadersMiddleware(), HealthMiddleware(),
         ]
+        let rate = try options.int("rate-limit", in: 0...1_000_000) ?? 50
+        if rate > 0 {
+            let proxies = Set((options.string("trusted-proxies") ?? "").split(separator: ",").map { String($0).trimmed() }.filter { !$0.isEmpty })
+            middleware.append(RateLimitMiddleware(
+                general: .init(rate: Double(rate), burst: Double(rate * 2)),
+                stricter: [("/login", .init(rate: 1, burst: 10)), ("/signup", .init(rate: 1, burst: 10))],
+                trustedProxies: proxies))
+        }
         if options.flag("bench") { middleware.insert(BenchmarkEndpoints(), at: 0) }
         let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: application))
         let bound = try server.start()

@@ -39,7 +39,7 @@ head -c 49152 /dev/urandom | base64 -w 0 > "$work/public/64k.txt"   # 65,536 byt
 chmod 644 "$work/public/"*
 
 # The whole stack (the app and data tiers idle during this benchmark).
-STRATA_BENCH=1 STRATA_LOG_LEVEL=warning STRATA_EVENT_LOOPS=$LOOPS STRATA_PUBLIC_DIR="$work/public" \
+STRATA_BENCH=1 STRATA_RATE_LIMIT=0 STRATA_LOG_LEVEL=warning STRATA_EVENT_LOOPS=$LOOPS STRATA_PUBLIC_DIR="$work/public" \
     "$bin/strata" up --port "$STRATA_PORT" --database "$work/bench.db" > "$work/strata.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q "Strata is running" "$work/strata.log" && break; sleep 0.2; done

@@ -35,7 +35,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-STRATA_LOG_LEVEL=warning "$bin/strata" up --port "$PORT" --database "$work/bench.db" > "$work/strata.log" 2>&1 &
+STRATA_RATE_LIMIT=0 STRATA_LOG_LEVEL=warning "$bin/strata" up --port "$PORT" --database "$work/bench.db" > "$work/strata.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do grep -q "Strata is running" "$work/strata.log" && break; sleep 0.2; done
 grep -q "Strata is running" "$work/strata.log" || { cat "$work/strata.log"; exit 1; }

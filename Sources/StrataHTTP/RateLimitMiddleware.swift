@@ -1,0 +1,115 @@
+import Synchronization
+
+/// Per-client rate limits (token buckets): every client may make `rate`
+/// requests a second with bursts up to `burst`; paths under a stricter prefix
+/// (sign-in and sign-up pages, say) have their own, smaller bucket. Over the
+/// limit a request gets 429 with `Retry-After`.
+///
+/// The client is the peer address, or the first address of
+/// `X-Forwarded-For` when the peer is one of `trustedProxies` (a header from
+/// anyone else could name any address and dodge the limit).
+public struct RateLimitMiddleware: HTTPMiddleware {
+    /// A limit: sustained requests per second and the burst allowed above it.
+    public struct Limit: Sendable {
+        /// Requests per second.
+        public var rate: Double
+        /// Requests allowed at once beyond the rate.
+        public var burst: Double
+
+        /// A limit of `rate` per second with bursts of `burst`.
+        public init(rate: Double, burst: Double) {
+            self.rate = rate
+            self.burst = burst
+        }
+    }
+
+    private let general: Limit
+    private let stricter: [(prefix: String, limit: Limit)]
+    private let trustedProxies: Set<String>
+    private let buckets: Buckets
+
+    /// Limits every client to `general`, and to `stricter` limits on paths with those prefixes.
+    public init(
+        general: Limit = Limit(rate: 50, burst: 100),
+        stricter: [(prefix: String, limit: Limit)] = [("/login", Limit(rate: 1, burst: 10)), ("/signup", Limit(rate: 1, burst: 10))],
+        trustedProxies: Set<String> = []
+    ) {
+        self.general = general
+        self.stricter = stricter
+        self.trustedProxies = trustedProxies
+        buckets = Buckets()
+    }
+
+    public func intercept(_ request: inout HTTPRequest) -> HTTPResponse? {
+        let client = clientAddress(request)
+        var key = client
+        var limit = general
+        if let strict = stricter.first(where: { request.path.hasPrefix($0.prefix) }) {
+            key = strict.prefix + " " + client
+            limit = strict.limit
+        }
+        guard let wait = buckets.take(key, limit: limit, now: ContinuousClock.now) else { return nil }
+        var response = HTTPResponse.text("429 Too Many Requests: slow down and try again in \(wait) s\n", status: HTTPStatus(429))
+        response.headers.add("Retry-After", String(wait))
+        return response
+    }
+
+    /// The address the limit applies to.
+    func clientAddress(_ request: HTTPRequest) -> String {
+        let peer = Self.host(of: request.remoteAddress)
+        guard trustedProxies.contains(peer), let forwarded = request.headers["X-Forwarded-For"],
+              let first = forwarded.split(separator: ",").first?.trimmed(), !first.isEmpty
+        else { return peer }
+        return first
+    }
+
+    /// `1.2.3.4:5678` → `1.2.3.4`; `[::1]:80` → `::1`.
+    static func host(of address: String) -> String {
+        if address.hasPrefix("["), let end = address.firstIndex(of: "]") {
+            return String(address[address.index(after: address.startIndex)..<end])
+        }
+        guard let colon = address.lastIndex(of: ":"), address.firstIndex(of: ":") == colon else { return address }
+        return String(address[..<colon])
+    }
+}
+
+/// Token buckets by key, in shards so the event loops seldom meet on one lock.
+final class Buckets: Sendable {
+    private struct Bucket: Sendable {
+        var tokens: Double
+        var updated: ContinuousClock.Instant
+    }
+
+    private static let shardCount = 16
+    /// A shard with more keys than this drops its full buckets (they carry no state).
+    private static let maxKeysPerShard = 4_096
+    private final class Shard: Sendable {
+        let buckets = Mutex<[String: Bucket]>([:])
+    }
+
+    private let shards = (0..<Buckets.shardCount).map { _ in Shard() }
+
+    /// Takes a token for `key`; nil when allowed, else the whole seconds to wait.
+    func take(_ key: String, limit: RateLimitMiddleware.Limit, now: ContinuousClock.Instant) -> Int? {
+        var hasher = Hasher()
+        hasher.combine(key)
+        let shard = shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(Self.shardCount))]
+        return shard.buckets.withLock { buckets in
+            var bucket = buckets[key] ?? Bucket(tokens: limit.burst, updated: now)
+            let elapsed = now - bucket.updated
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            bucket.tokens = min(limit.burst, bucket.tokens + seconds * limit.rate)
+            bucket.updated = now
+            guard bucket.tokens >= 1 else {
+                buckets[key] = bucket
+                return max(1, Int(((1 - bucket.tokens) / limit.rate).rounded(.up)))
+            }
+            bucket.tokens -= 1
+            if buckets.count >= Self.maxKeysPerShard {
+                buckets = buckets.filter { $0.value.tokens < limit.burst - 1 }
+            }
+            buckets[key] = bucket
+            return nil
+        }
+    }
+}
