@@ -63,8 +63,8 @@ public struct RateLimitMiddleware: HTTPMiddleware {
         return first
     }
 
-    /// `1.2.3.4:5678` → `1.2.3.4`; `[::1]:80` → `::1`.
-    static func host(of address: String) -> String {
+    /// The host part of a peer address: `1.2.3.4:5678` → `1.2.3.4`; `[::1]:80` → `::1`.
+    public static func host(of address: String) -> String {
         if address.hasPrefix("["), let end = address.firstIndex(of: "]") {
             return String(address[address.index(after: address.startIndex)..<end])
         }

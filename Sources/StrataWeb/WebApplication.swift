@@ -15,6 +15,10 @@ public final class WebApplication: HTTPHandler {
     private let assets: TemplateValue
     /// The routes and templates in force; replaced whole when the app tier's manifest changes.
     private let current: Mutex<Site>
+    /// Key of the CSRF tokens (derived from the RPC secret, so every replica agrees).
+    private let csrfKey: [UInt8]
+    /// Proxies whose `X-Forwarded-Proto` says whether the browser used TLS.
+    private let trustedProxies: Set<String>
 
     /// URL prefix of static assets.
     static let staticPrefix = "/static/"
@@ -22,8 +26,14 @@ public final class WebApplication: HTTPHandler {
     /// Builds the application from a discovered manifest (nil when the app
     /// tier could not be reached yet: dynamic routes then answer 503 until
     /// `discover` finds it) and the web tier's own templates.
-    public init(manifest: RouteManifest?, app: RPCClient, staticFiles: StaticFiles, ownTemplates: [String: String], logger: Logger) throws {
+    /// `secret` (the RPC secret) keys the CSRF tokens; `trustedProxies` may vouch for TLS.
+    public init(
+        manifest: RouteManifest?, app: RPCClient, staticFiles: StaticFiles, ownTemplates: [String: String], logger: Logger,
+        secret: [UInt8], trustedProxies: Set<String> = []
+    ) throws {
         current = Mutex(try Site(manifest: manifest, ownTemplates: ownTemplates))
+        csrfKey = Digest.hmacSHA256(key: secret, Array("strata csrf tokens".utf8))
+        self.trustedProxies = trustedProxies
         self.ownTemplates = ownTemplates
         self.app = app
         self.staticFiles = staticFiles
@@ -101,6 +111,7 @@ public final class WebApplication: HTTPHandler {
 
     private func page(_ route: RouteDescriptor, _ request: HTTPRequest, _ parameters: [String: String], site: Site) async -> HTTPResponse {
         let requestID = request.requestID
+        let session = BrowserSession(request: request)
         var input = request.queryParameters
         for (key, value) in parameters { input[key] = value }
         // Pages answer GET, which must not change state: safe to retry on another replica.
@@ -109,7 +120,9 @@ public final class WebApplication: HTTPHandler {
             return response
         case .value(let result):
             do {
-                return .html(try site.templates.render(route.template ?? "", result, globals: globals(requestID)))
+                var response = HTTPResponse.html(try site.templates.render(route.template ?? "", result, globals: globals(requestID, session: session)))
+                if session.isNew { response.headers.add("Set-Cookie", session.cookieHeader(secure: cameOverTLS(request))) }
+                return response
             } catch {
                 logger.error("template failed", ("template", route.template ?? ""), ("error", "\(error)"), ("request_id", requestID))
                 return errorPage(.internalServerError, "Something went wrong on our side.", requestID: requestID, site: site)
@@ -129,7 +142,13 @@ public final class WebApplication: HTTPHandler {
         } catch {
             return errorPage(.badRequest, "The form data is malformed: \(error.description)", requestID: requestID, site: site)
         }
-        var input = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+        // Every unsafe form must carry this browser's token: another site can make a
+        // browser post here, but cannot read our cookie or compute the token.
+        guard BrowserSession(request: request).acceptsForm(fields, key: csrfKey) else {
+            return errorPage(.forbidden, "This form has expired or was sent from another site. Go back, reload the page and try again.",
+                             requestID: requestID, site: site)
+        }
+        var input = Dictionary(fields.filter { $0.0 != BrowserSession.fieldName }, uniquingKeysWith: { first, _ in first })
         for (key, value) in parameters { input[key] = value }
         switch await call(route.calls, input: input, request: request, idempotent: false, site: site) {
         case .failed(let response):
@@ -180,9 +199,21 @@ public final class WebApplication: HTTPHandler {
     }
 
     /// What every template can use besides its own data: `assets` (fingerprinted
-    /// static URLs) and `request_id`.
-    private func globals(_ requestID: String) -> TemplateValue {
-        .object(["assets": assets, "request_id": .string(requestID)])
+    /// static URLs), `request_id`, and with a session `csrf_token` and
+    /// `csrf_field` (the hidden input every form needs: `{{{csrf_field}}}`).
+    private func globals(_ requestID: String, session: BrowserSession? = nil) -> TemplateValue {
+        var values: [String: TemplateValue] = ["assets": assets, "request_id": .string(requestID)]
+        if let session {
+            values["csrf_token"] = .string(session.csrfToken(key: csrfKey))
+            values["csrf_field"] = .string(session.csrfField(key: csrfKey))
+        }
+        return .object(values)
+    }
+
+    /// Whether the browser used TLS: only a trusted proxy's `X-Forwarded-Proto` can say so (we serve plain HTTP).
+    private func cameOverTLS(_ request: HTTPRequest) -> Bool {
+        trustedProxies.contains(RateLimitMiddleware.host(of: request.remoteAddress))
+            && request.headers["X-Forwarded-Proto"]?.lowercased() == "https"
     }
 
     /// Replaces `{field}` in a redirect target with the result's (percent-encoded) field value.

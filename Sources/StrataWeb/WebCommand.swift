@@ -96,14 +96,16 @@ public enum WebCommand {
             logger.warning("the application tier is not reachable yet; pages answer 503 until it is",
                            ("app", appAddresses.map(\.description).joined(separator: ",")), ("error", error.message))
         }
-        let application = try WebApplication(manifest: manifest, app: app, staticFiles: staticFiles, ownTemplates: ownTemplates, logger: logger)
+        let proxies = Set((options.string("trusted-proxies") ?? "").split(separator: ",").map { String($0).trimmed() }.filter { !$0.isEmpty })
+        let application = try WebApplication(
+            manifest: manifest, app: app, staticFiles: staticFiles, ownTemplates: ownTemplates, logger: logger,
+            secret: secret, trustedProxies: proxies)
         let discovery = Task { await application.discover(every: discoveryInterval) }
         var middleware: [any HTTPMiddleware] = [
             RequestIDMiddleware(), AccessLogMiddleware(logger: logger), SecurityHeadersMiddleware(), HealthMiddleware(),
         ]
         let rate = try options.int("rate-limit", in: 0...1_000_000) ?? 50
         if rate > 0 {
-            let proxies = Set((options.string("trusted-proxies") ?? "").split(separator: ",").map { String($0).trimmed() }.filter { !$0.isEmpty })
             middleware.append(RateLimitMiddleware(
                 general: .init(rate: Double(rate), burst: Double(rate * 2)),
                 stricter: [("/login", .init(rate: 1, burst: 10)), ("/signup", .init(rate: 1, burst: 10))],

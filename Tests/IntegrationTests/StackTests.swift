@@ -33,6 +33,13 @@ final class StackTests: XCTestCase {
         return process
     }
 
+    /// The session cookie a page set and the CSRF token in its form, to post as that browser.
+    private func formCredentials(_ page: TestHTTPClient.Response) throws -> (cookie: String, token: String) {
+        let cookie = try XCTUnwrap(page.header("Set-Cookie")?.split(separator: ";").first.map(String.init), "no session cookie")
+        let token = try XCTUnwrap(page.text.firstMatch(of: /name="_csrf" value="([0-9a-f]+)"/)?.1, "no CSRF field in:\n\(page.text)")
+        return (cookie, String(token))
+    }
+
     private func port(of address: String) throws -> Int {
         guard let text = address.split(separator: ":").last, let port = Int(text) else {
             throw TestHTTPClient.Failure(description: "no port in \(address)")
@@ -60,9 +67,21 @@ final class StackTests: XCTestCase {
         let stylesheet = try XCTUnwrap(empty.text.firstMatch(of: /<link rel="stylesheet" href="(\/static\/strata\.[0-9a-f]{10}\.css)">/)?.1,
                                        "the layout links the fingerprinted stylesheet:\n\(empty.text)")
 
+        // The page set the session cookie and put this session's CSRF token in the form.
+        let cookie = try XCTUnwrap(empty.header("Set-Cookie"))
+        XCTAssertTrue(cookie.hasSuffix("; Path=/; HttpOnly; SameSite=Lax"), cookie)
+        let (session, token) = try formCredentials(empty)
+        let form = [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", session)]
+
+        let forged = try client.request(
+            "POST", "/entries", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: "name=Mallory&message=forged")
+        XCTAssertEqual(forged.status, 403, "a form without this browser's token is refused")
+        let wrongToken = try client.request("POST", "/entries", headers: form, body: "_csrf=\(String(repeating: "0", count: 40))&name=Mallory&message=x")
+        XCTAssertEqual(wrongToken.status, 403)
+
         let posted = try client.request(
-            "POST", "/entries", headers: [("Content-Type", "application/x-www-form-urlencoded")],
-            body: "name=Ada+Lovelace&message=Hello+%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+            "POST", "/entries", headers: form,
+            body: "_csrf=\(token)&name=Ada+Lovelace&message=Hello+%3Cscript%3Ealert(1)%3C%2Fscript%3E")
         XCTAssertEqual(posted.status, 303)
         XCTAssertEqual(posted.header("Location"), "/#entry-1")
 
@@ -82,7 +101,7 @@ final class StackTests: XCTestCase {
         XCTAssertTrue(missing.text.contains("Not Found"))
         XCTAssertNotNil(missing.header("X-Request-ID"))
 
-        let invalid = try client.request("POST", "/entries", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: "name=&message=hi")
+        let invalid = try client.request("POST", "/entries", headers: form, body: "_csrf=\(token)&name=&message=hi")
         XCTAssertEqual(invalid.status, 422)
         XCTAssertTrue(invalid.text.contains("Please give a name"))
 
@@ -183,9 +202,11 @@ final class StackTests: XCTestCase {
         let web = try start("strata-web", ["serve", "--port", "0", "--app", appAddress])
         let client = try TestHTTPClient(port: try port(of: try web.waitForReady()))
 
+        let (session, token) = try formCredentials(try client.request("GET", "/"))
         for name in ["Ada", "Grace"] {
             let posted = try client.request(
-                "POST", "/entries", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: "name=\(name)&message=Hello+from+PostgreSQL")
+                "POST", "/entries", headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", session)],
+                body: "_csrf=\(token)&name=\(name)&message=Hello+from+PostgreSQL")
             XCTAssertEqual(posted.status, 303)
         }
         let page = try client.request("GET", "/")
