@@ -2,17 +2,28 @@ import StrataCore
 
 /// An HTTP request method. Methods that are not `isKnown` are answered 501.
 public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The method name as sent, such as `GET`.
     public let rawValue: String
+    /// A method by name.
     public init(rawValue: String) { self.rawValue = rawValue }
 
+    /// The GET method.
     public static let get = HTTPMethod(rawValue: "GET")
+    /// The HEAD method.
     public static let head = HTTPMethod(rawValue: "HEAD")
+    /// The POST method.
     public static let post = HTTPMethod(rawValue: "POST")
+    /// The PUT method.
     public static let put = HTTPMethod(rawValue: "PUT")
+    /// The PATCH method.
     public static let patch = HTTPMethod(rawValue: "PATCH")
+    /// The DELETE method.
     public static let delete = HTTPMethod(rawValue: "DELETE")
+    /// The OPTIONS method.
     public static let options = HTTPMethod(rawValue: "OPTIONS")
+    /// The TRACE method.
     public static let trace = HTTPMethod(rawValue: "TRACE")
+    /// The CONNECT method.
     public static let connect = HTTPMethod(rawValue: "CONNECT")
 
     /// Whether this server implements the method (the nine of RFC 9110 plus PATCH).
@@ -44,23 +55,41 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code) \(reason)" }
 
+    /// 200.
     public static let ok = HTTPStatus(200)
+    /// 204.
     public static let noContent = HTTPStatus(204)
+    /// 303.
     public static let seeOther = HTTPStatus(303)
+    /// 304.
     public static let notModified = HTTPStatus(304)
+    /// 400.
     public static let badRequest = HTTPStatus(400)
+    /// 403.
     public static let forbidden = HTTPStatus(403)
+    /// 404.
     public static let notFound = HTTPStatus(404)
+    /// 405.
     public static let methodNotAllowed = HTTPStatus(405)
+    /// 408.
     public static let requestTimeout = HTTPStatus(408)
+    /// 413.
     public static let payloadTooLarge = HTTPStatus(413)
+    /// 414.
     public static let uriTooLong = HTTPStatus(414)
+    /// 422.
     public static let unprocessableContent = HTTPStatus(422)
+    /// 431.
     public static let headersTooLarge = HTTPStatus(431)
+    /// 500.
     public static let internalServerError = HTTPStatus(500)
+    /// 501.
     public static let notImplemented = HTTPStatus(501)
+    /// 502.
     public static let badGateway = HTTPStatus(502)
+    /// 503.
     public static let serviceUnavailable = HTTPStatus(503)
+    /// 505.
     public static let versionNotSupported = HTTPStatus(505)
 
     static func standardReason(_ code: Int) -> String {

@@ -19,11 +19,11 @@ public struct TemplateLibrary: Sendable {
         if strict, let first = unresolvedReferences().first { throw first }
     }
 
-    /// Every partial and parent tag (with a fixed name) that names no template
-    /// in the library, in template order.
     /// Whether a template named `name` is loaded.
     public func contains(_ name: String) -> Bool { templates[name] != nil }
 
+    /// Every partial and parent tag (with a fixed name) that names no template
+    /// in the library, in template order.
     public func unresolvedReferences() -> [TemplateError] {
         var problems: [TemplateError] = []
         for name in templates.keys.sorted() {
