@@ -55,41 +55,41 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code) \(reason)" }
 
-    /// 200.
+    /// 200 OK.
     public static let ok = HTTPStatus(200)
-    /// 204.
+    /// 204 No Content.
     public static let noContent = HTTPStatus(204)
-    /// 303.
+    /// 303 See Other.
     public static let seeOther = HTTPStatus(303)
-    /// 304.
+    /// 304 Not Modified.
     public static let notModified = HTTPStatus(304)
-    /// 400.
+    /// 400 Bad Request.
     public static let badRequest = HTTPStatus(400)
-    /// 403.
+    /// 403 Forbidden.
     public static let forbidden = HTTPStatus(403)
-    /// 404.
+    /// 404 Not Found.
     public static let notFound = HTTPStatus(404)
-    /// 405.
+    /// 405 Method Not Allowed.
     public static let methodNotAllowed = HTTPStatus(405)
-    /// 408.
+    /// 408 Request Timeout.
     public static let requestTimeout = HTTPStatus(408)
-    /// 413.
+    /// 413 Content Too Large.
     public static let payloadTooLarge = HTTPStatus(413)
-    /// 414.
+    /// 414 URI Too Long.
     public static let uriTooLong = HTTPStatus(414)
-    /// 422.
+    /// 422 Unprocessable Content.
     public static let unprocessableContent = HTTPStatus(422)
-    /// 431.
+    /// 431 Request Header Fields Too Large.
     public static let headersTooLarge = HTTPStatus(431)
-    /// 500.
+    /// 500 Internal Server Error.
     public static let internalServerError = HTTPStatus(500)
-    /// 501.
+    /// 501 Not Implemented.
     public static let notImplemented = HTTPStatus(501)
-    /// 502.
+    /// 502 Bad Gateway.
     public static let badGateway = HTTPStatus(502)
-    /// 503.
+    /// 503 Service Unavailable.
     public static let serviceUnavailable = HTTPStatus(503)
-    /// 505.
+    /// 505 HTTP Version Not Supported.
     public static let versionNotSupported = HTTPStatus(505)
 
     static func standardReason(_ code: Int) -> String {
