@@ -60,9 +60,13 @@ public struct ModuleRegistry: Sendable {
     }
 
     /// Declares a form: `POST path` calls `method` with the form fields and
-    /// path parameters, then redirects to `redirect` (`{field}` is filled from the result).
-    public mutating func form(_ path: String, calls method: String, redirect: String) {
-        routes.append(RouteDescriptor(kind: .form, path: path, calls: method, redirect: redirect))
+    /// path parameters, then redirects to `redirect` (`{field}` is filled from
+    /// the result). With `shownOn` (the path of the page holding the form), a
+    /// method that throws `RPCError(.invalidArgument, message, details: [field: problem])`
+    /// gets that page rendered again with `form.message`, `form.errors` and
+    /// `form.values`, instead of an error page.
+    public mutating func form(_ path: String, calls method: String, redirect: String, shownOn page: String? = nil) {
+        routes.append(RouteDescriptor(kind: .form, path: path, calls: method, redirect: redirect, shownOn: page))
     }
 
     /// Checks that every route calls a registered method.

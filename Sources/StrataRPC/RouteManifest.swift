@@ -53,14 +53,20 @@ public struct RouteDescriptor: Codable, Sendable, Equatable {
     /// For forms: where to send the browser afterwards; `{field}` is replaced
     /// by that field of the method's result.
     public var redirect: String?
+    /// For forms: the page that shows the form. When the method answers
+    /// `invalidArgument`, that page is rendered again (status 422) with
+    /// `form.message`, `form.errors` (the error's details, by field) and
+    /// `form.values` (what the user typed), so nothing is lost.
+    public var shownOn: String?
 
     /// Creates a route.
-    public init(kind: Kind, path: String, calls: String, template: String? = nil, redirect: String? = nil) {
+    public init(kind: Kind, path: String, calls: String, template: String? = nil, redirect: String? = nil, shownOn: String? = nil) {
         self.kind = kind
         self.path = path
         self.calls = calls
         self.template = template
         self.redirect = redirect
+        self.shownOn = shownOn
     }
 
     /// The HTTP method the route answers.

@@ -116,7 +116,7 @@ public final class WebApplication: HTTPHandler {
         for (key, value) in parameters { input[key] = value }
         // Pages answer GET, which must not change state: safe to retry on another replica.
         switch await call(route.calls, input: input, request: request, idempotent: true, site: site) {
-        case .failed(let response):
+        case .failed(let response, _):
             return response
         case .value(let result):
             do {
@@ -151,8 +151,8 @@ public final class WebApplication: HTTPHandler {
         var input = Dictionary(fields.filter { $0.0 != BrowserSession.fieldName }, uniquingKeysWith: { first, _ in first })
         for (key, value) in parameters { input[key] = value }
         switch await call(route.calls, input: input, request: request, idempotent: false, site: site) {
-        case .failed(let response):
-            return response
+        case .failed(let response, let error):
+            return await formPageAgain(route, error, input: input, request: request, site: site) ?? response
         case .value(let result):
             return .redirect(to: Self.fill(route.redirect ?? "/", from: result))
         }
@@ -172,14 +172,34 @@ public final class WebApplication: HTTPHandler {
             }
             let status = ErrorMapping.status(for: error.code)
             let message = ErrorMapping.showsMessage(error.code) ? error.message : "Something went wrong on our side. Please try again."
-            return .failed(errorPage(status, message, requestID: requestID, site: site))
+            return .failed(errorPage(status, message, requestID: requestID, site: site), error)
         }
     }
 
-    /// A call's result, or the error page to answer with instead.
+    /// A call's result, or the error page to answer with instead (and the error).
     private enum CallOutcome {
         case value(TemplateValue)
-        case failed(HTTPResponse)
+        case failed(HTTPResponse, RPCError)
+    }
+
+    /// The page holding a form, rendered again with the form's problems and
+    /// the user's input (422), or nil when that page cannot be rendered.
+    private func formPageAgain(
+        _ route: RouteDescriptor, _ error: RPCError, input: [String: String], request: HTTPRequest, site: Site
+    ) async -> HTTPResponse? {
+        guard error.code == .invalidArgument, let path = route.shownOn,
+              case .found(let page, let parameters) = site.router.match(.get, path: path), let template = page.template,
+              case .value(let data) = await call(page.calls, input: parameters, request: request, idempotent: true, site: site)
+        else { return nil }
+        var members: [String: TemplateValue] = if case .object(let members) = data { members } else { ["data": data] }
+        members["form"] = .object([
+            "message": .string(error.message),
+            "errors": .object(error.details.mapValues { .string($0) }),
+            "values": .object(input.mapValues { .string($0) }),
+        ])
+        let session = BrowserSession(request: request)
+        guard let body = try? site.templates.render(template, .object(members), globals: globals(request.requestID, session: session)) else { return nil }
+        return .html(body, status: .unprocessableContent)
     }
 
     /// Renders the error page: `strata/error-<code>` when a module or the

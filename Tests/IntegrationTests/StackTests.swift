@@ -101,9 +101,13 @@ final class StackTests: XCTestCase {
         XCTAssertTrue(missing.text.contains("Not Found"))
         XCTAssertNotNil(missing.header("X-Request-ID"))
 
-        let invalid = try client.request("POST", "/entries", headers: form, body: "_csrf=\(token)&name=&message=hi")
+        // Invalid input: the page comes back with the problem next to the field and the input kept.
+        let invalid = try client.request("POST", "/entries", headers: form, body: "_csrf=\(token)&name=&message=Kept+%3Cb%3Etext%3C%2Fb%3E")
         XCTAssertEqual(invalid.status, 422)
-        XCTAssertTrue(invalid.text.contains("Please give a name"))
+        XCTAssertTrue(invalid.text.contains(#"<p class="field-error">Please give a name of 1 to 80 characters.</p>"#), invalid.text)
+        XCTAssertTrue(invalid.text.contains(">Kept &lt;b&gt;text&lt;/b&gt;</textarea>"), "the input is kept, escaped")
+        XCTAssertTrue(invalid.text.contains("Ada Lovelace"), "the rest of the page is there too")
+        XCTAssertTrue(invalid.text.contains(#"name="_csrf""#), "and the form can be sent again")
 
         let wrongMethod = try client.request("DELETE", "/entries")
         XCTAssertEqual(wrongMethod.status, 405)

@@ -18,8 +18,12 @@ public struct Guestbook: DomainModule {
         m.method("guestbook.sign") { (entry: NewEntry, ctx) in
             let name = entry.name.trimmingCharacters(in: .whitespacesAndNewlines)
             let message = entry.message.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard (1...80).contains(name.count) else { throw RPCError(.invalidArgument, "Please give a name of 1 to 80 characters.") }
-            guard (1...1000).contains(message.count) else { throw RPCError(.invalidArgument, "Please write a message of 1 to 1000 characters.") }
+            var problems: [String: String] = [:]
+            if !(1...80).contains(name.count) { problems["name"] = "Please give a name of 1 to 80 characters." }
+            if !(1...1000).contains(message.count) { problems["message"] = "Please write a message of 1 to 1000 characters." }
+            if !problems.isEmpty {
+                throw RPCError(.invalidArgument, problems["name"] ?? problems["message"]!, details: problems)
+            }
             let created = try await ctx.db.query(
                 Signed.self, "INSERT INTO guestbook_entries (name, message, created_at) VALUES ($1, $2, $3) RETURNING id",
                 .text(name), .text(message), .text(ISO8601DateFormatter().string(from: Date())))
@@ -27,7 +31,7 @@ public struct Guestbook: DomainModule {
             return signed
         }
         m.page("/", calls: "guestbook.list", template: "guestbook/index")
-        m.form("/entries", calls: "guestbook.sign", redirect: "/#entry-{id}")
+        m.form("/entries", calls: "guestbook.sign", redirect: "/#entry-{id}", shownOn: "/")
     }
 }
 
