@@ -34,7 +34,7 @@ extension SQLiteDatabase: SQLDatabase {
     }
 
     public func begin(isolation: SQLIsolation) async throws -> any SQLTransaction {
-        await transactionLock.lock()
+        try await transactionLock.lock()
         do {
             // IMMEDIATE takes the write lock now, so the transaction cannot fail later for lack of it.
             try await withConnection { try $0.execute("BEGIN IMMEDIATE") }

@@ -127,6 +127,30 @@ final class SQLTimestampTests: XCTestCase {
     }
 }
 
+final class SQLiteTransactionTests: XCTestCase {
+    func testAStatementWaitingForATransactionCanGiveUp() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let database = try SQLiteDatabase(path: folder.path + "/t.db")
+        _ = try await database.run("CREATE TABLE t (x INTEGER)", [])
+        let transaction = try await database.begin(isolation: .serializable)
+        _ = try await transaction.run("INSERT INTO t VALUES (1)", [])
+        let waiting = Task { try await database.run("INSERT INTO t VALUES (2)", []) }
+        try await Task.sleep(for: .milliseconds(50))
+        waiting.cancel()
+        do {
+            _ = try await waiting.value
+            XCTFail("the cancelled statement ran inside someone else's transaction")
+        } catch let error as SQLError {
+            XCTAssertEqual(error.kind, .busy)
+        }
+        await transaction.rollback()
+        _ = try await database.run("INSERT INTO t VALUES (3)", [])
+        let rows = try await database.query("SELECT x FROM t", [])
+        XCTAssertEqual(rows.rows, [[.int(3)]], "the rolled-back and the cancelled inserts left nothing")
+    }
+}
+
 final class MigrationTests: XCTestCase {
     private var folder: TemporaryFolder!
 
