@@ -19,6 +19,8 @@ public final class WebApplication: HTTPHandler {
     private let csrfKey: [UInt8]
     /// Proxies whose `X-Forwarded-Proto` says whether the browser used TLS.
     private let trustedProxies: Set<String>
+    /// Whether the last discovery check reached the app tier (for `/readyz`).
+    private let appReachable = Atomic<Bool>(false)
 
     /// URL prefix of static assets.
     static let staticPrefix = "/static/"
@@ -32,6 +34,7 @@ public final class WebApplication: HTTPHandler {
         secret: [UInt8], trustedProxies: Set<String> = []
     ) throws {
         current = Mutex(try Site(manifest: manifest, ownTemplates: ownTemplates))
+        appReachable.store(manifest != nil, ordering: .relaxed)
         csrfKey = Digest.hmacSHA256(key: secret, Array("strata csrf tokens".utf8))
         self.trustedProxies = trustedProxies
         self.ownTemplates = ownTemplates
@@ -39,6 +42,21 @@ public final class WebApplication: HTTPHandler {
         self.staticFiles = staticFiles
         self.logger = logger
         assets = .object(staticFiles.assetURLs().mapValues { .string($0) })
+    }
+
+    /// `/readyz`: 200 once routes are discovered and the app tier answered the
+    /// last check; 503 with the reason otherwise (`/healthz` only says the process lives).
+    private func readiness() -> HTTPResponse {
+        var response: HTTPResponse
+        if site.version == nil {
+            response = .text("not ready: the application tier has not been reached yet\n", status: .serviceUnavailable)
+        } else if !appReachable.load(ordering: .relaxed) {
+            response = .text("not ready: the application tier does not answer\n", status: .serviceUnavailable)
+        } else {
+            response = .text("ready\n")
+        }
+        response.headers.add("Cache-Control", "no-store")
+        return response
     }
 
     /// The manifest version in force (nil before the app tier was reached).
@@ -64,11 +82,13 @@ public final class WebApplication: HTTPHandler {
             var manifest: RouteManifest?
             do {
                 let latest: ManifestVersion = try await app.call(RouteManifest.versionMethod, Empty(), timeout: .seconds(2), idempotent: true)
+                appReachable.store(true, ordering: .relaxed)
                 guard latest.version != manifestVersion, latest.version != refused else { continue }
                 manifest = try await app.call(RouteManifest.method, Empty(), timeout: .seconds(5), idempotent: true)
                 try update(to: manifest!)
                 logger.info("routes and templates updated", ("manifest", manifest!.version), ("routes", String(manifest!.routes.count)))
             } catch let error as RPCError {
+                appReachable.store(false, ordering: .relaxed)
                 logger.debug("app tier not reachable for discovery", ("error", error.message))
             } catch {
                 refused = manifest?.version
@@ -80,6 +100,9 @@ public final class WebApplication: HTTPHandler {
     /// Answers static files at once on the event loop; pages and forms call
     /// the application tier in a task.
     public func handle(_ request: HTTPRequest) -> HTTPOutcome {
+        if request.path == "/readyz", request.method == .get || request.method == .head {
+            return .response(readiness())
+        }
         if request.path.hasPrefix(Self.staticPrefix), request.method == .get || request.method == .head {
             return .response(
                 staticFiles.response(for: String(request.path.dropFirst(Self.staticPrefix.count)), request: request)

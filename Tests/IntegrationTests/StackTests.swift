@@ -343,6 +343,7 @@ final class StackTests: XCTestCase {
         XCTAssertEqual(waiting.header("Retry-After"), "5")
         XCTAssertEqual(try connect().request("GET", "/static/strata.css").status, 200)
         XCTAssertEqual(try connect().request("GET", "/healthz").status, 200)
+        XCTAssertEqual(try connect().request("GET", "/readyz").status, 503, "alive but not ready without the app tier")
 
         // The app tier arrives, in development mode with a template override.
         let overrides = folder.url.appendingPathComponent("templates/guestbook")
@@ -353,6 +354,7 @@ final class StackTests: XCTestCase {
                                            "--templates", folder.url.appendingPathComponent("templates").path])
         _ = try app.waitForReady()
         _ = try poll(connect, "/") { $0.status == 200 && $0.text.contains("first edition") }
+        _ = try poll(connect, "/readyz") { $0.status == 200 }
         // Error pages are templates a site may override, per status.
         let errors = folder.url.appendingPathComponent("templates/strata")
         try FileManager.default.createDirectory(at: errors, withIntermediateDirectories: true)
@@ -368,6 +370,7 @@ final class StackTests: XCTestCase {
         // The app tier goes away: pages answer 503, static files still work.
         app.stop()
         let gone = try poll(connect, "/") { $0.status == 503 }
+        _ = try poll(connect, "/readyz") { $0.status == 503 }
         XCTAssertFalse(gone.text.contains("second edition"))
         XCTAssertEqual(try connect().request("GET", "/static/strata.css").status, 200)
 
