@@ -29,8 +29,7 @@ extension Database {
     }
 
     private func once<T: Sendable>(isolation: SQLIsolation, _ body: (Transaction) async throws -> T) async throws -> T {
-        let remaining = deadline.map { $0 - .now } ?? .seconds(30)
-        guard remaining > .zero else { throw RPCError(.deadlineExceeded, "the request ran out of time") }
+        let remaining = try remainingTime()
         let transaction: Transaction
         do {
             let connection = try await client.pinned()
@@ -64,13 +63,8 @@ public struct Transaction: Sendable {
 
     /// Runs a query inside the transaction and decodes each row into a `T`.
     public func query<T: Decodable>(_ type: T.Type, _ sql: String, _ parameters: SQLValue...) async throws -> [T] {
-        let result: QueryResult = try await send(DataMethod.query, SQLStatement(sql, parameters, transaction: id.transaction), as: QueryResult.self)
-        do {
-            return try RowDecoder().decode(T.self, from: result)
-        } catch {
-            database.logger.error("row decoding failed", ("type", "\(T.self)"), ("error", "\(error)"), ("request_id", database.requestID))
-            throw RPCError(.internal, "the stored data does not match \(T.self)")
-        }
+        let result = try await send(DataMethod.query, SQLStatement(sql, parameters, transaction: id.transaction), as: QueryResult.self)
+        return try database.decodeRows(T.self, result)
     }
 
     /// Runs an INSERT, UPDATE or DELETE inside the transaction.
@@ -80,8 +74,7 @@ public struct Transaction: Sendable {
     }
 
     func send<Input: Encodable, Output: Decodable>(_ method: String, _ input: Input, as output: Output.Type) async throws -> Output {
-        let remaining = database.deadline.map { $0 - .now } ?? .seconds(30)
-        guard remaining > .zero else { throw RPCError(.deadlineExceeded, "the request ran out of time") }
+        let remaining = try database.remainingTime()
         do {
             return try await connection.call(method, input, metadata: [RPCMetadataKey.requestID: database.requestID], timeout: remaining)
         } catch {

@@ -12,7 +12,11 @@ public struct Database: Sendable {
 
     /// Runs a query and decodes each row into a `T` by column name.
     public func query<T: Decodable>(_ type: T.Type, _ sql: String, _ parameters: SQLValue...) async throws -> [T] {
-        let result = try await query(sql, parameters)
+        try decodeRows(T.self, try await query(sql, parameters))
+    }
+
+    /// Rows as `T`s; a mismatch is logged with the column and reported without it.
+    func decodeRows<T: Decodable>(_ type: T.Type, _ result: QueryResult) throws(RPCError) -> [T] {
         do {
             return try RowDecoder().decode(T.self, from: result)
         } catch {
@@ -35,15 +39,20 @@ public struct Database: Sendable {
     }
 
     private func call<Output: Decodable>(_ method: String, _ statement: SQLStatement, idempotent: Bool) async throws -> Output {
-        // The data tier gets only what is left of the caller's time.
-        let remaining = deadline.map { $0 - .now } ?? .seconds(30)
-        guard remaining > .zero else { throw RPCError(.deadlineExceeded, "the request ran out of time") }
+        let remaining = try remainingTime()
         do {
             return try await client.call(method, statement, metadata: [RPCMetadataKey.requestID: requestID], timeout: remaining, idempotent: idempotent)
         } catch {
             // Engine messages name tables and columns: log them, pass on only the code.
             throw failure(error)
         }
+    }
+
+    /// What is left of the caller's time: the data tier gets no more.
+    func remainingTime() throws(RPCError) -> Duration {
+        let remaining = deadline.map { $0 - .now } ?? .seconds(30)
+        guard remaining > .zero else { throw RPCError(.deadlineExceeded, "the request ran out of time") }
+        return remaining
     }
 
     static func publicMessage(_ code: RPCErrorCode) -> String {

@@ -45,6 +45,31 @@ public enum Digest {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The bytes an even-length hexadecimal text spells (either case); nil
+    /// for anything else.
+    public static func bytes<C: Collection>(fromHex text: C) -> [UInt8]? where C.Element == UInt8 {
+        guard text.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count / 2)
+        var high: UInt8?
+        for character in text {
+            let value: UInt8
+            switch character {
+            case 48...57: value = character - 48
+            case 97...102: value = character - 87
+            case 65...70: value = character - 55
+            default: return nil
+            }
+            if let first = high {
+                out.append(first << 4 | value)
+                high = nil
+            } else {
+                high = value
+            }
+        }
+        return out
+    }
+
     /// `count` cryptographically secure random bytes.
     public static func randomBytes(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)

@@ -30,17 +30,16 @@ public final class Transactions: Sendable {
 
     /// The transaction `id`, if the caller's connection owns it; refreshes its lease.
     func use(_ id: String, connectionID: UInt64) throws(RPCError) -> any SQLTransaction {
-        let found: (any SQLTransaction)?? = open.withLock { open in
-            guard var entry = open[id] else { return .none }
-            guard entry.connectionID == connectionID else { return .some(nil) }
+        try open.withLock { (open) throws(RPCError) -> any SQLTransaction in
+            guard var entry = open[id] else {
+                throw RPCError(.failedPrecondition, "no open transaction \(id.prefix(8))…: it ended or its lease expired")
+            }
+            guard entry.connectionID == connectionID else {
+                throw RPCError(.permissionDenied, "the transaction belongs to another connection")
+            }
             entry.lastUsed = .now
             open[id] = entry
-            return .some(entry.transaction)
-        }
-        switch found {
-        case .none: throw RPCError(.failedPrecondition, "no open transaction \(id.prefix(8))…: it ended or its lease expired")
-        case .some(.none): throw RPCError(.permissionDenied, "the transaction belongs to another connection")
-        case .some(.some(let transaction)): return transaction
+            return entry.transaction
         }
     }
 
@@ -53,22 +52,23 @@ public final class Transactions: Sendable {
 
     /// Rolls back the transactions of a closed connection.
     func connectionClosed(_ connectionID: UInt64) async {
-        let orphans = open.withLock { open in
-            let ids = open.filter { $0.value.connectionID == connectionID }.map(\.key)
-            return ids.compactMap { open.removeValue(forKey: $0)?.transaction }
-        }
-        for transaction in orphans { await transaction.rollback() }
+        await rollBack { $0.connectionID == connectionID }
     }
 
     /// Rolls back transactions idle past the lease; returns how many.
     @discardableResult
     func expire(now: ContinuousClock.Instant = .now) async -> Int {
-        let expired = open.withLock { open in
-            let ids = open.filter { now - $0.value.lastUsed > lease }.map(\.key)
+        await rollBack { now - $0.lastUsed > lease }
+    }
+
+    @discardableResult
+    private func rollBack(where chosen: (Entry) -> Bool) async -> Int {
+        let ended = open.withLock { open in
+            let ids = open.filter { chosen($0.value) }.map(\.key)
             return ids.compactMap { open.removeValue(forKey: $0)?.transaction }
         }
-        for transaction in expired { await transaction.rollback() }
-        return expired.count
+        for transaction in ended { await transaction.rollback() }
+        return ended.count
     }
 
     /// Transactions open now.

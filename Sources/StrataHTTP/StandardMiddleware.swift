@@ -34,7 +34,7 @@ public struct AccessLogMiddleware: HTTPMiddleware {
     public func finish(_ request: HTTPRequest, _ response: inout HTTPResponse) {
         guard logger.level <= .info else { return }
         let elapsed = ContinuousClock.now - request.receivedAt
-        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        let micros = elapsed.wholeMicroseconds
         logger.info("request", ("method", request.method.rawValue), ("path", request.path),
                     ("status", String(response.status.code)), ("bytes", String(response.body.count)),
                     ("us", String(micros)), ("client", request.remoteAddress), ("request_id", request.requestID))

@@ -36,6 +36,9 @@ public final class EventLoop: @unchecked Sendable {
     /// number, so this stays dense and a lookup per event costs no hashing.
     @exclusivity(unchecked) private var registrations: [(any Selectable)?] = []
     @exclusivity(unchecked) private var timers = TimerQueue()
+    /// A job was queued from the loop itself (no eventfd signal): the next
+    /// `epoll_wait` must not block.
+    @exclusivity(unchecked) private var queuedFromLoop = false
     /// Connections whose queued output is written at the end of this iteration.
     @exclusivity(unchecked) private var flushQueue: [Connection] = []
     /// When the current iteration's events arrived. Per-request bookkeeping
@@ -75,7 +78,10 @@ public final class EventLoop: @unchecked Sendable {
         pending.withLock { $0.append(job) }
         // On the loop itself (a task with this loop as its executor, say) the
         // job runs after the current events anyway: no wake-up needed.
-        if inEventLoop { return }
+        if inEventLoop {
+            queuedFromLoop = true
+            return
+        }
         if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
             _ = strata_eventfd_signal(wakeFD)
         }
@@ -147,7 +153,7 @@ public final class EventLoop: @unchecked Sendable {
         var events = [UInt32](repeating: 0, count: Int(capacity))
         while !stopRequested.load(ordering: .acquiring) {
             // Jobs queued from the loop itself (which does not wake it) run without waiting.
-            let timeout = pending.withLock({ $0.isEmpty }) ? timers.millisecondsUntilNext(now: .now) ?? -1 : 0
+            let timeout = queuedFromLoop ? 0 : timers.millisecondsUntilNext(now: .now) ?? -1
             let count = strata_epoll_wait(epollFD, &fds, &events, capacity, timeout)
             if count < 0 && errno != EINTR {
                 preconditionFailure("epoll_wait failed: \(String(cString: strerror(errno)))")
@@ -183,6 +189,7 @@ public final class EventLoop: @unchecked Sendable {
     private func runPendingJobs() {
         // Jobs queued while these run wait for the next iteration, so a job
         // that re-queues itself cannot starve I/O.
+        queuedFromLoop = false
         let jobs = pending.withLock { jobs in
             let taken = jobs
             jobs.removeAll(keepingCapacity: true)

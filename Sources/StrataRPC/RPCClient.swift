@@ -76,8 +76,6 @@ public final class RPCClient: Sendable {
         _ method: String, body: [UInt8], encoding: RPCBodyEncoding = .binary, metadata: [String: String] = [:],
         timeout: Duration = .seconds(30), idempotent: Bool = false
     ) async throws(RPCError) -> [UInt8] {
-        var metadata = metadata
-        metadata[RPCMetadataKey.caller] = metadata[RPCMetadataKey.caller] ?? callerName
         let deadline = ContinuousClock.now + timeout
         retryBudget.recordCall()
         let candidates = currentEndpoints()
@@ -113,8 +111,7 @@ public final class RPCClient: Sendable {
             }
             attempts += 1
             sentSinceRound = true
-            let milliseconds = UInt32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
-            let request = RPCRequest(method: method, timeoutMilliseconds: max(1, milliseconds), metadata: metadata, body: body, bodyEncoding: encoding)
+            let request = RPCRequest(method, body: body, encoding: encoding, metadata: metadata, caller: callerName, timeout: remaining)
             switch await endpoint.send(request, on: connection, timeout: remaining) {
             case .success(let reply):
                 return reply
@@ -132,13 +129,8 @@ public final class RPCClient: Sendable {
         _ method: String, _ input: Input, as output: Output.Type = Output.self,
         metadata: [String: String] = [:], timeout: Duration = .seconds(30), idempotent: Bool = false
     ) async throws(RPCError) -> Output {
-        let body = try RPCCodec.encode(input)
-        let reply = try await call(method, body: body, metadata: metadata, timeout: timeout, idempotent: idempotent)
-        do {
-            return try RPCCodec.decode(Output.self, from: reply)
-        } catch {
-            throw RPCError(.internal, "\(method) returned a result this caller cannot decode: \(error.message)")
-        }
+        let reply = try await call(method, body: try RPCCodec.encode(input), metadata: metadata, timeout: timeout, idempotent: idempotent)
+        return try decodeReply(Output.self, of: method, reply)
     }
 
     /// A handle that sends every call on one connection, for state the server
@@ -243,15 +235,27 @@ public struct PinnedRPCConnection: Sendable {
         _ method: String, _ input: Input, as output: Output.Type = Output.self,
         metadata: [String: String] = [:], timeout: Duration = .seconds(30)
     ) async throws(RPCError) -> Output {
+        let request = RPCRequest(method, body: try RPCCodec.encode(input), encoding: .binary, metadata: metadata, caller: callerName, timeout: timeout)
+        return try decodeReply(Output.self, of: method, try await endpoint.send(request, on: connection, timeout: timeout).get())
+    }
+}
+
+/// A typed result; a reply that does not decode is the callee's fault, reported as `internal`.
+private func decodeReply<Output: Decodable>(_ type: Output.Type, of method: String, _ reply: [UInt8]) throws(RPCError) -> Output {
+    do {
+        return try RPCCodec.decode(Output.self, from: reply)
+    } catch {
+        throw RPCError(.internal, "\(method) returned a result this caller cannot decode: \(error.message)")
+    }
+}
+
+extension RPCRequest {
+    /// A request as a client sends it: the calling tier in the metadata
+    /// unless given, and the time left as the deadline (at least 1 ms; 0 would mean none).
+    init(_ method: String, body: [UInt8], encoding: RPCBodyEncoding, metadata: [String: String], caller: String, timeout: Duration) {
         var metadata = metadata
-        metadata[RPCMetadataKey.caller] = metadata[RPCMetadataKey.caller] ?? callerName
-        let milliseconds = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let request = RPCRequest(method: method, timeoutMilliseconds: max(1, milliseconds), metadata: metadata, body: try RPCCodec.encode(input))
-        let reply = try await endpoint.send(request, on: connection, timeout: timeout).get()
-        do {
-            return try RPCCodec.decode(Output.self, from: reply)
-        } catch {
-            throw RPCError(.internal, "\(method) returned a result this caller cannot decode: \(error.message)")
-        }
+        metadata[RPCMetadataKey.caller] = metadata[RPCMetadataKey.caller] ?? caller
+        self.init(method: method, timeoutMilliseconds: max(1, UInt32(clamping: timeout.wholeMilliseconds)), metadata: metadata, body: body,
+                  bodyEncoding: encoding)
     }
 }

@@ -1,3 +1,4 @@
+import StrataCore
 import Synchronization
 
 /// Counts and latencies of one method's calls, for `rpc.metrics`.
@@ -17,7 +18,7 @@ final class RPCMethodStats: Sendable {
     private let state = Mutex(State())
 
     func record(_ error: RPCErrorCode?, after elapsed: Duration) {
-        let micros = max(1, elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)
+        let micros = max(1, elapsed.wholeMicroseconds)
         let bucket = min(Self.bucketCount - 1, Int.bitWidth - (micros - 1).leadingZeroBitCount)
         state.withLock { state in
             state.calls += 1

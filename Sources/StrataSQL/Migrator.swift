@@ -1,4 +1,5 @@
 import Foundation
+import StrataCore
 
 /// Applies migration files to a database and reports which are applied.
 ///
@@ -121,44 +122,30 @@ public struct Migrator: Sendable {
             for migration in migrations where applied[migration.version] == nil {
                 if let target, migration.version > target { break }
                 let started = ContinuousClock.now
-                if migration.runsOutsideTransaction {
-                    // Re-check under the migration lock (SQLite: this session holds the database's).
-                    let already = try await session.query("SELECT 1 FROM strata_migrations WHERE version = $1", [.int(migration.version)])
-                    if !already.rows.isEmpty { continue }
-                    do {
-                        try await session.script(migration.up(for: engine))
-                    } catch {
-                        let message = (error as? SQLError)?.message ?? "\(error)"
-                        throw MigrationError(file: migration.file, line: nil, message: "failed outside a transaction (marked no-transaction), so what ran before the failure stays; fix the database by hand, then run up again: \(message)")
-                    }
-                    let elapsed = ContinuousClock.now - started
-                    let millis = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
-                    _ = try await session.run(Self.recordSQL, [.int(migration.version), .text(migration.name), .text(migration.checksum), .text(Self.now()), .int(Int64(millis))])
-                    progress(migration, millis)
-                    done.append(migration)
-                    continue
-                }
-                try await session.begin()
+                // Marked no-transaction (CREATE INDEX CONCURRENTLY): run as is; a failure part-way stays.
+                let transactional = !migration.runsOutsideTransaction
+                if transactional { try await session.begin() }
                 do {
                     // Re-check under the lock: another migrator may have just applied it.
                     let already = try await session.query("SELECT 1 FROM strata_migrations WHERE version = $1", [.int(migration.version)])
                     if !already.rows.isEmpty {
-                        try await session.script("ROLLBACK")
+                        if transactional { try await session.script("ROLLBACK") }
                         continue
                     }
                     try await session.script(migration.up(for: engine))
-                    let elapsed = ContinuousClock.now - started
-                    let millis = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+                    let millis = Int((ContinuousClock.now - started).wholeMilliseconds)
                     _ = try await session.run(
                         Self.recordSQL,
                         [.int(migration.version), .text(migration.name), .text(migration.checksum), .text(Self.now()), .int(Int64(millis))])
-                    try await session.script("COMMIT")
+                    if transactional { try await session.script("COMMIT") }
                     progress(migration, millis)
                     done.append(migration)
                 } catch {
+                    guard transactional else {
+                        throw MigrationError(file: migration.file, line: nil, message: "failed outside a transaction (marked no-transaction), so what ran before the failure stays; fix the database by hand, then run up again: \(Self.reason(error))")
+                    }
                     try? await session.script("ROLLBACK")
-                    let message = (error as? SQLError)?.message ?? "\(error)"
-                    throw MigrationError(file: migration.file, line: nil, message: "failed and was rolled back: \(message)")
+                    throw MigrationError(file: migration.file, line: nil, message: "failed and was rolled back: \(Self.reason(error))")
                 }
             }
             return done
@@ -238,13 +225,11 @@ public struct Migrator: Sendable {
                     try await session.script(migration.down(for: engine))
                     _ = try await session.run(Self.forgetSQL, [.int(migration.version)])
                     try await session.script("COMMIT")
-                    let elapsed = ContinuousClock.now - started
-                    progress(migration, Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
+                    progress(migration, Int((ContinuousClock.now - started).wholeMilliseconds))
                     done.append(migration)
                 } catch {
                     try? await session.script("ROLLBACK")
-                    let message = (error as? SQLError)?.message ?? "\(error)"
-                    throw MigrationError(file: migration.file, line: nil, message: "rollback failed and was undone: \(message)")
+                    throw MigrationError(file: migration.file, line: nil, message: "rollback failed and was undone: \(Self.reason(error))")
                 }
             }
             return done
@@ -270,6 +255,11 @@ public struct Migrator: Sendable {
             }
         }
         return problems
+    }
+
+    /// The engine's message for a failed statement.
+    private static func reason(_ error: any Error) -> String {
+        (error as? SQLError)?.message ?? "\(error)"
     }
 
     private static func refuseChanged(_ migrations: [Migration], _ applied: [Int64: AppliedRow]) throws {

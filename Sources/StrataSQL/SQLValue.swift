@@ -53,7 +53,7 @@ extension SQLValue: Codable {
         case .ts: self = .timestamp(try container.decode(Int64.self, forKey: key))
         case .x:
             let hex = try container.decode(String.self, forKey: key)
-            guard let bytes = Self.bytes(fromHex: hex) else {
+            guard let bytes = Digest.bytes(fromHex: hex.utf8) else {
                 throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "blob is not even-length hexadecimal")
             }
             self = .blob(bytes)
@@ -75,29 +75,6 @@ extension SQLValue: Codable {
         case .bool(let v): try container.encode(v, forKey: .b)
         case .blob(let v): try container.encode(Digest.hex(v), forKey: .x)
         case .timestamp(let v): try container.encode(v, forKey: .ts)
-        }
-    }
-
-    private static func bytes(fromHex hex: String) -> [UInt8]? {
-        let chars = Array(hex.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(chars.count / 2)
-        var i = 0
-        while i < chars.count {
-            guard let high = hexDigit(chars[i]), let low = hexDigit(chars[i + 1]) else { return nil }
-            out.append(high << 4 | low)
-            i += 2
-        }
-        return out
-    }
-
-    private static func hexDigit(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: c - 48
-        case 97...102: c - 87
-        case 65...70: c - 55
-        default: nil
         }
     }
 }

@@ -186,13 +186,7 @@ final class StackTests: XCTestCase {
     }
 
     func testThreeTiersOnPostgreSQL() throws {
-        let server: PostgresServer
-        do {
-            server = try PostgresServer()
-        } catch {
-            if PostgresServer.isRequired { throw error }
-            throw XCTSkip("PostgreSQL is not available: \(error)")
-        }
+        guard let server = try PostgresServer.startIfAvailable() else { throw XCTSkip("PostgreSQL is not installed") }
         defer { server.stop() }
         let migrate = try start("strata-data", ["migrate", "up", "--database", server.url, "--migrations", migrations])
         XCTAssertEqual(migrate.waitForExit(), 0, migrate.output.joined(separator: "\n"))
@@ -301,19 +295,6 @@ final class StackTests: XCTestCase {
         }
     }
 
-    /// A free loopback port, for a tier that must come back on the same address.
-    private func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// Asks `path` until `accept` likes the answer, for at most 15 seconds.
     private func poll(_ client: () throws -> TestHTTPClient, _ path: String, until accept: (TestHTTPClient.Response) -> Bool) throws -> TestHTTPClient.Response {
         var last: TestHTTPClient.Response?
@@ -332,7 +313,7 @@ final class StackTests: XCTestCase {
         XCTAssertEqual(migrate.waitForExit(), 0)
         let data = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations])
         let dataAddress = try data.waitForReady()
-        let appAddress = "127.0.0.1:\(try freePort())"
+        let appAddress = "127.0.0.1:\(Loopback.freePort())"
 
         // The web tier starts first: static files and health work, pages say 503.
         let web = try start("strata-web", ["serve", "--port", "0", "--app", appAddress, "--discovery-interval", "1"])

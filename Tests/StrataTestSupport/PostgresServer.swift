@@ -25,6 +25,17 @@ public final class PostgresServer: @unchecked Sendable {
         public let description: String
     }
 
+    /// A started server, or nil where PostgreSQL is not installed (and not
+    /// required: with `STRATA_REQUIRE_POSTGRES=1`, as in CI, that throws).
+    public static func startIfAvailable() throws -> PostgresServer? {
+        do {
+            return try PostgresServer()
+        } catch let error as Unavailable {
+            if isRequired { throw error }
+            return nil
+        }
+    }
+
     /// Whether a missing PostgreSQL must fail the run instead of skipping.
     public static var isRequired: Bool { ProcessInfo.processInfo.environment["STRATA_REQUIRE_POSTGRES"] == "1" }
 
@@ -43,7 +54,7 @@ public final class PostgresServer: @unchecked Sendable {
         if let user = runAs, let account = getpwnam(user) {
             chown(folder.path, account.pointee.pw_uid, account.pointee.pw_gid)
         }
-        port = Self.freePort()
+        port = Loopback.freePort()
         url = "postgres://strata@127.0.0.1:\(port)/postgres"
         let data = folder.appendingPathComponent("data").path
         try run("initdb", ["-D", data, "-U", "strata", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"])
@@ -117,22 +128,5 @@ public final class PostgresServer: @unchecked Sendable {
             return folder
         }
         return nil
-    }
-
-    /// Asks the kernel for a free loopback port.
-    private static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length)
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -207,27 +207,18 @@ public final class PostgresConnection: @unchecked Sendable {
     private func finishCurrent() {
         guard var operation = current else { return }
         current = nil
-        if let name = operation.preparing {
-            if operation.result?.error == nil {
-                // Prepared: now run it, ahead of everything else queued.
-                prepared[operation.sql] = name
-                operation.preparing = nil
-                operation.result = nil
-                operation.flushed = false
-                queue.insert(operation, at: 0)
-                startNext()
-                return
-            }
-        } else if let error = operation.result?.error, !operation.replanned, prepared[operation.sql] != nil,
-                  error.message.contains("cached plan must not change result type") {
+        if let name = operation.preparing, operation.result?.error == nil {
+            // Prepared: now run it.
+            prepared[operation.sql] = name
+            operation.preparing = nil
+            return runAgain(operation)
+        }
+        if operation.preparing == nil, let error = operation.result?.error, !operation.replanned, prepared[operation.sql] != nil,
+           error.message.contains("cached plan must not change result type") {
             // The table changed under the prepared statement (ALTER TABLE): prepare it afresh, once.
             prepared[operation.sql] = nil
             operation.replanned = true
-            operation.result = nil
-            operation.flushed = false
-            queue.insert(operation, at: 0)
-            startNext()
-            return
+            return runAgain(operation)
         }
         let result = operation.result ?? PostgresResult(columns: [], rows: [], rowsAffected: 0, error: nil)
         if let error = result.error {
@@ -235,6 +226,15 @@ public final class PostgresConnection: @unchecked Sendable {
         } else {
             operation.continuation.resume(returning: result)
         }
+        startNext()
+    }
+
+    /// Sends `operation` again ahead of everything queued (its second step).
+    private func runAgain(_ operation: Operation) {
+        var operation = operation
+        operation.result = nil
+        operation.flushed = false
+        queue.insert(operation, at: 0)
         startNext()
     }
 

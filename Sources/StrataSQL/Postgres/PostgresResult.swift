@@ -1,4 +1,5 @@
 import CPostgres
+import StrataCore
 
 /// What one PostgreSQL statement returned: rows (text-format values converted
 /// by column type), the affected-row count, or the error.
@@ -82,25 +83,8 @@ enum PostgresValue {
 
     /// bytea's text output: `\x` then two hex digits per byte.
     private static func hex(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
-        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "\\"), bytes[1] == UInt8(ascii: "x"), bytes.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count - 2) / 2)
-        var i = 2
-        while i < bytes.count {
-            guard let high = digit(bytes[i]), let low = digit(bytes[i + 1]) else { return nil }
-            out.append(high << 4 | low)
-            i += 2
-        }
-        return out
-    }
-
-    private static func digit(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: c - 48
-        case 97...102: c - 87
-        case 65...70: c - 55
-        default: nil
-        }
+        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "\\"), bytes[1] == UInt8(ascii: "x") else { return nil }
+        return Digest.bytes(fromHex: bytes.dropFirst(2))
     }
 }
 
