@@ -21,8 +21,14 @@ extension SQLStatement {
     /// hide a write, and `INSERT ... RETURNING` writes). Reads may go to a
     /// read-only connection and may be retried.
     public static func isPlainSelect(_ sql: String) -> Bool {
-        let start = sql.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" || $0 == "(" }.prefix(7).lowercased()
-        return start.hasPrefix("select") && (start.count == 6 || !(start.last!.isLetter || start.last!.isNumber || start.last! == "_"))
+        // Runs for every statement: compare bytes, no lowercased copy.
+        var rest = sql.utf8.drop { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 || $0 == UInt8(ascii: "(") }.makeIterator()
+        for expected in "select".utf8 {
+            guard let byte = rest.next(), byte | 0x20 == expected else { return false }
+        }
+        guard let next = rest.next() else { return true }
+        let isWordByte = (next | 0x20 >= 97 && next | 0x20 <= 122) || (next >= 48 && next <= 57) || next == UInt8(ascii: "_")
+        return !isWordByte
     }
 }
 

@@ -127,6 +127,17 @@ final class SQLTimestampTests: XCTestCase {
     }
 }
 
+final class SQLStatementTests: XCTestCase {
+    func testOnlyPlainSelectsCountAsReads() {
+        for read in ["SELECT 1", "  (select x FROM t)", "Select\n1", "select", "\tSELECT*FROM t"] {
+            XCTAssertTrue(SQLStatement.isPlainSelect(read), read)
+        }
+        for write in ["selection", "INSERT INTO t VALUES (1) RETURNING id", "WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x", "", "sel"] {
+            XCTAssertFalse(SQLStatement.isPlainSelect(write), write)
+        }
+    }
+}
+
 final class SQLiteTransactionTests: XCTestCase {
     func testAStatementWaitingForATransactionCanGiveUp() async throws {
         let folder = try TemporaryFolder()
