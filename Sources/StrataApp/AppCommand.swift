@@ -17,7 +17,7 @@ public enum AppCommand {
                        help: "RPC address: host:port (port 0 picks one) or unix:/path"),
             OptionSpec("data", env: "STRATA_DATA_URL", value: "ADDRESS", default: "127.0.0.1:7002",
                        help: "the data tier's RPC addresses, comma-separated (host names are re-resolved)"),
-            OptionSpec("data-connections", env: "STRATA_DATA_CONNECTIONS", value: "N", default: "1", help: "RPC connections to each data tier address"),
+            OptionSpec("data-connections", env: "STRATA_DATA_CONNECTIONS", value: "N", help: "RPC connections to each data tier address (default: one per event loop, so handlers call without a thread hand-off)"),
             OptionSpec("templates", env: "STRATA_TEMPLATES_DIR", value: "DIR", help: "folder of templates replacing the modules' templates of the same name"),
             OptionSpec(switch: "dev", env: "STRATA_DEV", help: "development mode: re-read module templates when the web tier checks for changes"),
             .eventLoops,
@@ -46,7 +46,7 @@ public enum AppCommand {
         let secret = try RPCSecret.load(from: environment)
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
         let data = RPCClient(addresses: dataAddresses, group: group, callerName: "app", secret: secret,
-                             connectionsPerEndpoint: try options.int("data-connections", in: 1...64) ?? 1)
+                             connectionsPerEndpoint: try options.int("data-connections", in: 1...64) ?? group.loops.count)
         do {
             let health: DataHealth = try await data.call(DataMethod.health, Empty(), timeout: .seconds(5))
             logger.info("data tier reachable", ("data", dataAddresses.map(\.description).joined(separator: ",")), ("engine", health.engine))

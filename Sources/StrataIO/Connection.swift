@@ -69,8 +69,15 @@ public final class Connection: Selectable, @unchecked Sendable {
     @exclusivity(unchecked) private var closeWhenFlushed = false
     @exclusivity(unchecked) private var corked = false
     @exclusivity(unchecked) private var flushScheduled = false
+    /// Buffers queued since the last write attempt.
+    @exclusivity(unchecked) private var unflushed = 0
     @exclusivity(unchecked) private var wantsRead = true
     @exclusivity(unchecked) private var registeredEvents: UInt32 = 0
+
+    /// Buffers queued in one iteration that are written without waiting for
+    /// its end. Measured with 64 RPC calls in flight on one connection: no
+    /// early write 74k calls/s, after 8 buffers 140k, after 16 or 32 160k.
+    static let earlyFlushCount = 32
 
     init(fd: Int32, loop: EventLoop, peer: String) {
         self.fd = fd
@@ -104,8 +111,16 @@ public final class Connection: Selectable, @unchecked Sendable {
     private func enqueue(_ item: Pending, count: Int) {
         outbound.append(item)
         outboundBytes += count
+        unflushed += 1
         // While corked, `uncork()` flushes and updates interest once for all writes.
         guard !corked else { return }
+        if flushScheduled && unflushed >= Self.earlyFlushCount {
+            // Waiting for the end of the iteration would hold a long batch
+            // back until the last piece is ready, and the peer would idle
+            // meanwhile: send this part now, so both sides work at once.
+            flush()
+            return
+        }
         if outbound.count == 1 && !flushScheduled && registeredEvents & STRATA_EPOLLOUT == 0 {
             // Written at the end of the loop's current iteration, together with
             // whatever else is queued by then: answers to many multiplexed RPC
@@ -195,6 +210,7 @@ public final class Connection: Selectable, @unchecked Sendable {
     }
 
     private func flush() {
+        unflushed = 0
         while let first = outbound.first {
             let written: Int
             if case .file(let file, let offset, let end) = first {
@@ -267,17 +283,20 @@ public final class Connection: Selectable, @unchecked Sendable {
     private func consume(_ written: Int) {
         var remaining = written
         outboundBytes -= written
-        while remaining > 0, case .bytes(let bytes) = outbound[0] {
+        var done = 0
+        while remaining > 0, case .bytes(let bytes) = outbound[done] {
             let available = bytes.count - outboundOffset
             if remaining >= available {
                 remaining -= available
-                outbound.removeFirst()
+                done += 1
                 outboundOffset = 0
             } else {
                 outboundOffset += remaining
                 remaining = 0
             }
         }
+        // One shift for the whole batch, not one per buffer.
+        outbound.removeFirst(done)
     }
 
     private func updateInterest() {

@@ -44,10 +44,16 @@ public final class EventLoop: @unchecked Sendable {
     /// When the current iteration's events arrived. Per-request bookkeeping
     /// (activity times, receive times) reads this instead of the clock.
     @exclusivity(unchecked) public private(set) var now = ContinuousClock.now
+    /// How long the loop keeps polling after a busy iteration before it
+    /// blocks in the kernel (see `BusyPoll`).
+    private let busyPoll: Duration
 
     /// Creates a loop and starts its thread.
-    public static func start(index: Int = 0) -> EventLoop {
-        let loop = EventLoop(index: index)
+    ///
+    /// - Parameter busyPoll: how long to keep polling without blocking after
+    ///   an iteration that did work; zero blocks at once. See `BusyPoll`.
+    public static func start(index: Int = 0, busyPoll: Duration = BusyPoll.configured) -> EventLoop {
+        let loop = EventLoop(index: index, busyPoll: busyPoll)
         var thread = pthread_t()
         let context = Unmanaged.passRetained(loop).toOpaque()
         let status = pthread_create(&thread, nil, { context in
@@ -60,8 +66,9 @@ public final class EventLoop: @unchecked Sendable {
         return loop
     }
 
-    private init(index: Int) {
+    private init(index: Int, busyPoll: Duration) {
         self.index = index
+        self.busyPoll = busyPoll
         epollFD = strata_epoll_create()
         wakeFD = strata_eventfd()
         precondition(epollFD >= 0 && wakeFD >= 0, "epoll/eventfd creation failed: \(errno)")
@@ -151,13 +158,21 @@ public final class EventLoop: @unchecked Sendable {
         let capacity: Int32 = 256
         var fds = [Int32](repeating: 0, count: Int(capacity))
         var events = [UInt32](repeating: 0, count: Int(capacity))
+        var busy = false
         while !stopRequested.load(ordering: .acquiring) {
-            // Jobs queued from the loop itself (which does not wake it) run without waiting.
-            let timeout = queuedFromLoop ? 0 : timers.millisecondsUntilNext(now: .now) ?? -1
-            let count = strata_epoll_wait(epollFD, &fds, &events, capacity, timeout)
-            if count < 0 && errno != EINTR {
-                preconditionFailure("epoll_wait failed: \(String(cString: strerror(errno)))")
+            var count: Int32 = 0
+            if busy && !busyPoll.isZero && !queuedFromLoop {
+                count = poll(for: busyPoll, fds: &fds, events: &events, capacity: capacity)
             }
+            if count == 0 {
+                // Jobs queued from the loop itself (which does not wake it) run without waiting.
+                let timeout = queuedFromLoop ? 0 : timers.millisecondsUntilNext(now: .now) ?? -1
+                count = strata_epoll_wait(epollFD, &fds, &events, capacity, timeout)
+                if count < 0 && errno != EINTR {
+                    preconditionFailure("epoll_wait failed: \(String(cString: strerror(errno)))")
+                }
+            }
+            busy = count > 0
             now = .now
             for i in 0..<Int(max(count, 0)) {
                 let fd = Int(fds[i])
@@ -186,6 +201,19 @@ public final class EventLoop: @unchecked Sendable {
         close(wakeFD)
     }
 
+    /// Polls without blocking until an event arrives or `duration` passes.
+    /// Returns the number of events (0 when none came in time).
+    private func poll(for duration: Duration, fds: inout [Int32], events: inout [UInt32], capacity: Int32) -> Int32 {
+        let until = ContinuousClock.now + duration
+        repeat {
+            let count = strata_epoll_wait(epollFD, &fds, &events, capacity, 0)
+            if count != 0 { return max(count, 0) }
+            // Let a thread of another tier on this core run instead of spinning against it.
+            sched_yield()
+        } while ContinuousClock.now < until && !stopRequested.load(ordering: .relaxed)
+        return 0
+    }
+
     private func runPendingJobs() {
         // Jobs queued while these run wait for the next iteration, so a job
         // that re-queues itself cannot starve I/O.
@@ -206,8 +234,8 @@ public final class EventLoopGroup: Sendable {
     private let cursor = Atomic<Int>(0)
 
     /// Starts `count` loops (default: one per online core).
-    public init(loopCount count: Int = System.coreCount) {
-        loops = (0..<max(1, count)).map { EventLoop.start(index: $0) }
+    public init(loopCount count: Int = System.coreCount, busyPoll: Duration = BusyPoll.configured) {
+        loops = (0..<max(1, count)).map { EventLoop.start(index: $0, busyPoll: busyPoll) }
     }
 
     /// The next loop in round-robin order.

@@ -100,7 +100,13 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
         let loop = connection.loop
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: Reply) in
-                loop.execute { self.start(request, call: call, timeout: timeout, continuation: continuation) }
+                // A caller already on this connection's loop (a handler of the
+                // web or app tier) starts the call without a hand-off.
+                if loop.inEventLoop {
+                    start(request, call: call, timeout: timeout, continuation: continuation)
+                } else {
+                    loop.execute { self.start(request, call: call, timeout: timeout, continuation: continuation) }
+                }
             }
         } onCancel: {
             loop.execute { self.abandon(call, with: RPCError(.cancelled, "the call was cancelled")) }

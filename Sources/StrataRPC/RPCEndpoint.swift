@@ -6,7 +6,10 @@ import Synchronization
 /// after it drops), the calls outstanding on it, and a back-off after failures.
 final class RPCEndpoint: Sendable {
     let address: SocketAddress
-    private let open: @Sendable (SocketAddress) async throws -> ClientConnection
+    /// The loop this endpoint's connections live on. Callers running on it
+    /// reach the socket without a hand-off to another thread.
+    let loop: EventLoop
+    private let open: @Sendable (SocketAddress, EventLoop) async throws -> ClientConnection
     private let state = Mutex<State>(State())
     private let outstandingCalls = Atomic<Int>(0)
 
@@ -17,8 +20,9 @@ final class RPCEndpoint: Sendable {
         var retryAt: ContinuousClock.Instant?
     }
 
-    init(address: SocketAddress, open: @escaping @Sendable (SocketAddress) async throws -> ClientConnection) {
+    init(address: SocketAddress, loop: EventLoop, open: @escaping @Sendable (SocketAddress, EventLoop) async throws -> ClientConnection) {
         self.address = address
+        self.loop = loop
         self.open = open
     }
 
@@ -55,8 +59,9 @@ final class RPCEndpoint: Sendable {
         let task: Task<ClientConnection, any Error> = state.withLock { state in
             if let connecting = state.connecting { return connecting }
             let address = self.address
+            let loop = self.loop
             let open = self.open
-            let connecting = Task { try await open(address) }
+            let connecting = Task { try await open(address, loop) }
             state.connecting = connecting
             return connecting
         }

@@ -21,7 +21,7 @@ public enum WebCommand {
             OptionSpec("host", env: "STRATA_WEB_HOST", value: "HOST", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for all)"),
             OptionSpec("port", env: "STRATA_WEB_PORT", value: "N", default: "8080", help: "HTTP port (0 picks a free one)"),
             OptionSpec("app", env: "STRATA_APP_URL", value: "ADDRESS", default: "127.0.0.1:7001", help: "the application tier's RPC addresses, comma-separated (host names are re-resolved)"),
-            OptionSpec("app-connections", env: "STRATA_APP_CONNECTIONS", value: "N", default: "1", help: "RPC connections to each app tier address"),
+            OptionSpec("app-connections", env: "STRATA_APP_CONNECTIONS", value: "N", help: "RPC connections to each app tier address (default: one per event loop, so handlers call without a thread hand-off)"),
             OptionSpec("discovery-interval", env: "STRATA_DISCOVERY_INTERVAL", value: "SECONDS", default: "2",
                        help: "how often to check the app tier for new routes and templates"),
             OptionSpec("public", env: "STRATA_PUBLIC_DIR", value: "DIR", help: "folder served under /static/ (default: the bundled assets)"),
@@ -86,7 +86,7 @@ public enum WebCommand {
         let secret = try RPCSecret.load(from: environment)
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
         let app = RPCClient(addresses: appAddresses, group: group, callerName: "web", secret: secret,
-                            connectionsPerEndpoint: try options.int("app-connections", in: 1...64) ?? 1)
+                            connectionsPerEndpoint: try options.int("app-connections", in: 1...64) ?? group.loops.count)
         let discoveryInterval = Duration.seconds(try options.int("discovery-interval", in: 1...3_600) ?? 2)
         var manifest: RouteManifest?
         do {

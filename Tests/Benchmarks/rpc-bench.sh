@@ -6,8 +6,9 @@
 #   DURATION=10 Tests/Benchmarks/rpc-bench.sh
 #
 # Prints Markdown tables: calls/s with p50/p99 latency for 1 connection with
-# 1 and 64 calls in flight and 8 connections with 64 each, with the server's
-# handlers on its event loop (default) and on the global pool; then wrk with
+# 1 and 64 calls in flight and 8 connections with 64 each: callers and
+# handlers on event loops as in the tiers, then callers or handlers on the
+# global pool, then without busy polling; then wrk with
 # one connection on the guestbook page (one SQL query behind it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,11 +21,17 @@ swift build -c release --product StrataRPCBench >/dev/null
 swift build -c release >/dev/null
 bin=$(swift build -c release --show-bin-path)
 
-echo "## RPC echo, handlers on the server's loop"
+echo "## RPC echo, callers on the client's loop, handlers on the server's loop (as the tiers run)"
 "$bin/StrataRPCBench" "$DURATION"
+echo
+echo "## RPC echo, callers on the global pool"
+STRATA_RPC_CALLERS=global "$bin/StrataRPCBench" "$DURATION"
 echo
 echo "## RPC echo, handlers on the global pool"
 STRATA_RPC_HANDLERS=global "$bin/StrataRPCBench" "$DURATION"
+echo
+echo "## RPC echo, no busy polling (STRATA_BUSY_POLL_US=0)"
+STRATA_BUSY_POLL_US=0 "$bin/StrataRPCBench" "$DURATION"
 echo
 
 work=$(mktemp -d /tmp/strata-rpc-bench-XXXXXX)

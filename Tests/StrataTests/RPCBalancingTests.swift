@@ -83,6 +83,30 @@ final class RPCBalancingTests: XCTestCase {
         XCTAssertEqual(a.connectionCount, 3)
     }
 
+    func testACallerOnALoopUsesTheConnectionOnThatLoop() async throws {
+        var service = RPCService()
+        service.register("connection") { (_: Ask, context) -> UInt64 in context.connectionID }
+        let server = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
+                               service: service, group: group, logger: Logger(label: "test", level: .error))
+        let address = try server.start()
+        defer { server.stop() }
+        let client = RPCClient(addresses: [address], group: group, callerName: "web", secret: secret, connectionsPerEndpoint: 2)
+        // Sequential calls from each loop: no load to balance, so each loop keeps to its own connection.
+        var seen: [[UInt64]] = []
+        for loop in group.loops {
+            let ids = await Task(executorPreference: loop) {
+                var ids: [UInt64] = []
+                for _ in 0..<10 { ids.append((try? await client.call("connection", Ask(delayMilliseconds: 0), as: UInt64.self)) ?? 0) }
+                return ids
+            }.value
+            seen.append(ids)
+        }
+        XCTAssertEqual(Set(seen[0]).count, 1, "\(seen)")
+        XCTAssertEqual(Set(seen[1]).count, 1, "\(seen)")
+        XCTAssertNotEqual(seen[0][0], seen[1][0], "the two loops shared one connection: \(seen)")
+        XCTAssertFalse(seen.joined().contains(0))
+    }
+
     func testRetryBudgetAllowsABurstButNotARetryStorm() {
         let budget = RetryBudget(burst: 10, ratio: 0.2)
         // A burst of retries up to the balance is allowed at once...

@@ -19,9 +19,10 @@ struct Payload: Codable, Sendable {
 
 let seconds = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 5
 /// `STRATA_RPC_HANDLERS=global` runs the server's handlers on the global pool instead of its loop;
-/// `STRATA_RPC_CALLERS=loop` runs the calling tasks on the client's loop instead of the global pool.
+/// `STRATA_RPC_CALLERS=global` runs the calling tasks on the global pool instead of the client's
+/// loop (the tiers call from handlers running on their loops, as the default here does).
 let handlersOnLoop = getenv("STRATA_RPC_HANDLERS").map { String(cString: $0) } != "global"
-let callersOnLoop = getenv("STRATA_RPC_CALLERS").map { String(cString: $0) } == "loop"
+let callersOnLoop = getenv("STRATA_RPC_CALLERS").map { String(cString: $0) } != "global"
 let secret = Digest.randomBytes(32)
 let serverLoops = EventLoopGroup(loopCount: 1)
 let clientLoops = EventLoopGroup(loopCount: 1)
