@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
@@ -78,3 +79,5 @@ int strata_accept(int fd, struct sockaddr *addr, unsigned int *len) {
     *len = l;
     return c;
 }
+
+void strata_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }

@@ -58,6 +58,9 @@ public final class EventLoop: @unchecked Sendable {
         let context = Unmanaged.passRetained(loop).toOpaque()
         let status = pthread_create(&thread, nil, { context in
             let loop = Unmanaged<EventLoop>.fromOpaque(context!).takeRetainedValue()
+            // Named for `top -H` and perf; otherwise it inherits the name of
+            // whichever pool thread created it.
+            strata_set_thread_name("strata-loop-\(loop.index)")
             loop.run()
             return nil
         }, context)

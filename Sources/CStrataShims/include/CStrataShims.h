@@ -15,6 +15,9 @@ int strata_epoll_ctl(int epfd, int op, int fd, uint32_t events);
 int strata_epoll_wait(int epfd, int32_t *fds, uint32_t *events, int max_events, int timeout_ms);
 
 int strata_epoll_create(void);
+
+/// Names the calling thread (15 characters at most), for top -H and perf.
+void strata_set_thread_name(const char *name);
 int strata_eventfd(void);
 int strata_eventfd_signal(int fd);
 int strata_eventfd_drain(int fd);
