@@ -47,20 +47,23 @@ public final class EventLoop: @unchecked Sendable {
     /// How long the loop keeps polling after a busy iteration before it
     /// blocks in the kernel (see `BusyPoll`).
     private let busyPoll: Duration
+    private var threadName = ""
 
     /// Creates a loop and starts its thread.
     ///
     /// - Parameter busyPoll: how long to keep polling without blocking after
     ///   an iteration that did work; zero blocks at once. See `BusyPoll`.
-    public static func start(index: Int = 0, busyPoll: Duration = BusyPoll.configured) -> EventLoop {
+    /// - Parameter name: the thread's name in `top -H` and profiles (15 characters at most).
+    public static func start(index: Int = 0, name: String? = nil, busyPoll: Duration = BusyPoll.configured) -> EventLoop {
         let loop = EventLoop(index: index, busyPoll: busyPoll)
+        loop.threadName = name ?? "strata-loop-\(index)"
         var thread = pthread_t()
         let context = Unmanaged.passRetained(loop).toOpaque()
         let status = pthread_create(&thread, nil, { context in
             let loop = Unmanaged<EventLoop>.fromOpaque(context!).takeRetainedValue()
             // Named for `top -H` and perf; otherwise it inherits the name of
             // whichever pool thread created it.
-            strata_set_thread_name("strata-loop-\(loop.index)")
+            strata_set_thread_name(loop.threadName)
             loop.run()
             return nil
         }, context)

@@ -79,6 +79,34 @@ extension SQLValue: Codable {
     }
 }
 
+/// In the binary RPC encoding a value is just the tagged scalar of its kind,
+/// which keeps every kind apart without the keys JSON needs.
+extension SQLValue: TaggedScalarCodable {
+    public var taggedScalar: TaggedScalar {
+        switch self {
+        case .null: .null
+        case .int(let v): .int(v)
+        case .double(let v): .double(v)
+        case .text(let v): .string(v)
+        case .blob(let v): .bytes(v)
+        case .bool(let v): .bool(v)
+        case .timestamp(let v): .timestamp(v)
+        }
+    }
+
+    public init(taggedScalar: TaggedScalar) {
+        switch taggedScalar {
+        case .null: self = .null
+        case .int(let v): self = .int(v)
+        case .double(let v): self = .double(v)
+        case .string(let v): self = .text(v)
+        case .bytes(let v): self = .blob(v)
+        case .bool(let v): self = .bool(v)
+        case .timestamp(let v): self = .timestamp(v)
+        }
+    }
+}
+
 /// The rows a query returned.
 public struct QueryResult: Codable, Sendable, Equatable {
     /// Column names, in select order.

@@ -1,16 +1,19 @@
-import Dispatch
 import StrataIO
 import Synchronization
 
 /// An SQLite database used from async code: one writer connection and a
-/// few read-only connections, each on its own serial queue, so blocking disk
-/// I/O and busy waits never run on an event loop or a cooperative-pool
+/// few read-only connections, each on a thread of its own, so blocking disk
+/// I/O and busy waits never run on an I/O event loop or a cooperative-pool
 /// thread. WAL mode lets the readers run while the writer writes.
+///
+/// The threads are `EventLoop`s with no sockets: a job queue that polls
+/// briefly before it sleeps (see `BusyPoll`). Handing a query over costs far
+/// less than waking a sleeping `DispatchQueue` thread each time.
 public final class SQLiteDatabase: @unchecked Sendable {
-    // Each queue is the only place its connection is touched.
-    private let queue: DispatchQueue
+    // Each thread is the only place its connection is touched.
+    private let thread: EventLoop
     private let connection: SQLiteConnection
-    private let readers: [(queue: DispatchQueue, connection: SQLiteConnection)]
+    private let readers: [(thread: EventLoop, connection: SQLiteConnection)]
     private let nextReader = Atomic<Int>(0)
     /// Held by a transaction from BEGIN to its end; writes outside it wait,
     /// or they would run inside someone else's transaction on the writer.
@@ -23,18 +26,23 @@ public final class SQLiteDatabase: @unchecked Sendable {
     /// `NORMAL` (faster; the last commits may be lost on power loss).
     public init(path: String, readers: Int = max(1, System.coreCount - 1), synchronous: String = "FULL") throws(SQLError) {
         connection = try SQLiteConnection(path: path, synchronous: synchronous)
-        queue = DispatchQueue(label: "strata.sqlite.writer")
-        var opened: [(DispatchQueue, SQLiteConnection)] = []
+        var opened: [(EventLoop, SQLiteConnection)] = []
         for index in 0..<max(0, readers) {
-            opened.append((DispatchQueue(label: "strata.sqlite.reader\(index)"), try SQLiteConnection(path: path, readOnly: true)))
+            opened.append((EventLoop.start(index: index, name: "sqlite-read-\(index)"), try SQLiteConnection(path: path, readOnly: true)))
         }
+        thread = EventLoop.start(name: "sqlite-write")
         self.readers = opened
+    }
+
+    deinit {
+        thread.shutdown()
+        for reader in readers { reader.thread.shutdown() }
     }
 
     /// Runs `body` with the writer connection on its queue.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async {
+            thread.execute {
                 continuation.resume(with: Result { try body(self.connection) })
             }
         }
@@ -46,7 +54,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
         if !readers.isEmpty && SQLStatement.isPlainSelect(sql) {
             let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue % readers.count
             return try await withCheckedThrowingContinuation { continuation in
-                readers[index].queue.async {
+                readers[index].thread.execute {
                     continuation.resume(with: Result { try self.readers[index].connection.query(sql, parameters) })
                 }
             }

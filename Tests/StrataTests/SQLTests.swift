@@ -1,5 +1,6 @@
 import XCTest
 import StrataTestSupport
+import StrataRPC
 @testable import StrataSQL
 
 final class SQLiteTests: XCTestCase {
@@ -81,6 +82,20 @@ final class SQLiteTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode([SQLValue].self, from: data), values)
         XCTAssertThrowsError(try JSONDecoder().decode(SQLValue.self, from: Data(#"{"x":"abc"}"#.utf8)))
         XCTAssertThrowsError(try JSONDecoder().decode(SQLValue.self, from: Data(#"{"i":1,"t":"a"}"#.utf8)))
+    }
+
+    func testSQLValuesTravelAsTaggedScalarsInTheBinaryEncoding() throws {
+        let values: [SQLValue] = [.null, .int(Int64.min), .int(-1), .double(1.0), .double(-0.5), .text("1"), .text(""),
+                                  .blob([]), .blob([0xDE, 0xAD]), .bool(false), .bool(true), .timestamp(-1), .timestamp(1_700_000_000_000_000)]
+        let encoded = try RPCCodec.encode(values)
+        XCTAssertEqual(try RPCCodec.decode([SQLValue].self, from: encoded), values)
+        // One tag per value, no keys: an int is tag 0x03 and its zigzag varint.
+        XCTAssertEqual(try RPCCodec.encode(SQLValue.int(1)), [0x03, 0x02])
+        XCTAssertEqual(try RPCCodec.encode(SQLValue.text("a")), [0x06, 0x01, 0x61])
+        // Inside other types too, and a composite where a value belongs is refused.
+        let result = QueryResult(columns: ["id", "at"], rows: [[.int(7), .timestamp(42)], [.null, .blob([1])]])
+        XCTAssertEqual(try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode(result)), result)
+        XCTAssertThrowsError(try RPCCodec.decode(SQLValue.self, from: try RPCCodec.encode([1, 2])))
     }
 
     func testDatabaseURLParsingAndRedaction() throws {

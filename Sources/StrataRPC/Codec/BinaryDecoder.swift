@@ -1,4 +1,5 @@
 import Foundation
+import StrataCore
 
 /// Decodes `Decodable` values from Strata's binary body format (see ARCHITECTURE.md).
 ///
@@ -187,7 +188,27 @@ private final class BinaryInput {
             let micros = Varint.unzigzag(try varint(&position))
             return unsafeBitCast(Date(timeIntervalSince1970: Double(micros) / 1_000_000), to: T.self)
         }
+        if let scalarType = T.self as? any TaggedScalarCodable.Type {
+            return try scalarType.init(taggedScalar: try scalar(at: offset, codingPath)) as! T
+        }
         return try T(from: ValueDecoder(input: self, offset: offset, codingPath: codingPath))
+    }
+
+    /// The tagged scalar at `offset`; a composite there is a type mismatch.
+    func scalar(at offset: Int, _ codingPath: [any CodingKey]) throws -> TaggedScalar {
+        switch tag(at: offset) {
+        case .null: return .null
+        case .false, .true: return .bool(try bool(at: offset, codingPath))
+        case .int, .uint: return .int(try integer(Int64.self, at: offset, codingPath))
+        case .float: return .double(try double(at: offset, codingPath))
+        case .string: return .string(try string(at: offset, codingPath))
+        case .bytes: return .bytes(try byteArray(at: offset))
+        case .timestamp:
+            var position = offset + 1
+            return .timestamp(Varint.unzigzag(try varint(&position)))
+        default:
+            throw DecodingError.typeMismatch(TaggedScalar.self, .init(codingPath: codingPath, debugDescription: "expected a scalar, found an array or map"))
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import StrataCore
 
 /// Encodes `Encodable` values in Strata's binary body format (see ARCHITECTURE.md).
 ///
@@ -94,6 +95,20 @@ private final class Composite {
         appendKey(value)  // same layout as a key: length, then UTF-8
     }
 
+    func append(_ scalar: TaggedScalar, codingPath: [any CodingKey]) throws {
+        switch scalar {
+        case .null: bytes.append(BinaryTag.null.rawValue)
+        case .bool(let value): append(value)
+        case .int(let value): append(signed: value)
+        case .double(let value): append(value)
+        case .string(let value): append(value)
+        case .bytes(let value): append(bytes: value)
+        case .timestamp(let micros):
+            bytes.append(BinaryTag.timestamp.rawValue)
+            Varint.append(Varint.zigzag(micros), to: &bytes)
+        }
+    }
+
     func append(bytes value: some Collection<UInt8>) {
         bytes.append(BinaryTag.bytes.rawValue)
         Varint.append(UInt64(value.count), to: &bytes)
@@ -126,6 +141,8 @@ private final class Composite {
                 throw EncodingError.invalidValue(date, .init(codingPath: codingPath, debugDescription: "date out of range"))
             }
             Varint.append(Varint.zigzag(Int64(micros)), to: &bytes)
+        } else if let scalar = value as? any TaggedScalarCodable {
+            try append(scalar.taggedScalar, codingPath: codingPath)
         } else {
             let encoder = ValueEncoder(target: self, codingPath: codingPath)
             try value.encode(to: encoder)

@@ -36,7 +36,8 @@ func measure(inFlight: Int, _ operation: @escaping @Sendable (Int) async throws 
     let end = start + .seconds(seconds)
     await withTaskGroup(of: Void.self) { workers in
         for worker in 0..<inFlight {
-            workers.addTask {
+            // Callers run on the loops, as the app tier's handlers do.
+            workers.addTask(executorPreference: loops.loops[worker % loops.loops.count]) {
                 var latencies: [Int64] = []
                 var i = worker
                 while ContinuousClock.now < end {
@@ -69,7 +70,9 @@ func bench(_ label: String, _ database: any SQLDatabase) async throws {
         configuration: configuration,
         service: DataService.make(database: database, logger: Logger(label: "data", level: .error)), group: loops,
         logger: Logger(label: "data", level: .error))
-    let client = RPCClient(address: try server.start(), group: loops, callerName: "bench", secret: secret)
+    // One connection per loop, as the app tier opens by default.
+    let client = RPCClient(addresses: [try server.start()], group: loops, callerName: "bench", secret: secret,
+                           connectionsPerEndpoint: loops.loops.count)
     defer { client.close(); server.stop() }
     let select = "SELECT id, randomnumber FROM world WHERE id = $1"
     let update = "UPDATE world SET randomnumber = $2 WHERE id = $1"
@@ -80,7 +83,9 @@ func bench(_ label: String, _ database: any SQLDatabase) async throws {
             ("update via RPC", { i in let _: ExecuteResult = try await client.call(DataMethod.execute, SQLStatement(update, [.int(Int64(i % rows + 1)), .int(Int64(i % 10_000))])) }),
             ("update in-process", { i in _ = try await database.run(update, [.int(Int64(i % rows + 1)), .int(Int64(i % 10_000))]) }),
         ]
-        for (name, operation) in cases {
+        // STRATA_DATA_CASE=... runs only the cases whose name contains it (for profiling).
+        let only = getenv("STRATA_DATA_CASE").map { String(cString: $0) }
+        for (name, operation) in cases where only.map({ "\(name) \(label) \(inFlight)".contains($0) }) ?? true {
             let (rate, p50, p99, errors) = await measure(inFlight: inFlight, operation)
             print("| \(name) | \(label) | \(inFlight) | \(Int(rate)) | \(String(format: "%.0f", p50)) µs | \(String(format: "%.0f", p99)) µs | \(errors) |")
         }
