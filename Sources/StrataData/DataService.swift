@@ -50,30 +50,12 @@ public enum DataService {
             return Empty()
         }
         service.register(DataMethod.batch, logger: logger) { (batch: SQLBatch, context) -> [ExecuteResult] in
-            let transaction: any SQLTransaction
             do {
-                transaction = try await database.begin(isolation: .serializable)
-            } catch let error as SQLError {
-                throw rpcError(error, statement: SQLStatement("BEGIN"), context: context, logger: logger)
+                return try await database.batch(batch.statements, isolation: .serializable)
+            } catch let failure as BatchFailure {
+                let statement = batch.statements.indices.contains(failure.index) ? batch.statements[failure.index] : SQLStatement("BEGIN/COMMIT")
+                throw rpcError(failure.error, statement: statement, context: context, logger: logger)
             }
-            var results: [ExecuteResult] = []
-            for statement in batch.statements {
-                do {
-                    results.append(try await transaction.run(statement.sql, statement.parameters))
-                } catch let error as SQLError {
-                    await transaction.rollback()
-                    throw rpcError(error, statement: statement, context: context, logger: logger)
-                } catch {
-                    await transaction.rollback()
-                    throw error
-                }
-            }
-            do {
-                try await transaction.commit()
-            } catch let error as SQLError {
-                throw rpcError(error, statement: SQLStatement("COMMIT"), context: context, logger: logger)
-            }
-            return results
         }
         service.connectionClosed = { id in Task { await transactions.connectionClosed(id) } }
         service.healthCheck = {

@@ -10,6 +10,19 @@ public protocol SQLDatabase: Sendable {
     func withMigrationSession<T: Sendable>(_ body: (any MigrationSession) async throws -> T) async throws -> T
     /// Begins an interactive transaction on a connection of its own.
     func begin(isolation: SQLIsolation) async throws -> any SQLTransaction
+    /// Runs write statements as one transaction: all of them or none. A
+    /// failure throws `BatchFailure`, naming the statement.
+    func batch(_ statements: [SQLStatement], isolation: SQLIsolation) async throws -> [ExecuteResult]
+}
+
+/// A batch failed: nothing of it was applied.
+public struct BatchFailure: Error, Sendable, CustomStringConvertible {
+    /// The position of the statement that failed, or -1 when BEGIN or COMMIT did.
+    public let index: Int
+    /// What the engine said.
+    public let error: SQLError
+
+    public var description: String { index < 0 ? "\(error)" : "statement \(index + 1) of the batch: \(error)" }
 }
 
 /// One connection held by the migrator: scripts, statements, and its transactions.
@@ -43,6 +56,36 @@ extension SQLiteDatabase: SQLDatabase {
             throw error
         }
         return SQLiteTransaction(database: self)
+    }
+
+    /// One job on the writer thread: BEGIN IMMEDIATE, the statements, COMMIT
+    /// (SQLite transactions are serializable whatever `isolation` says).
+    public func batch(_ statements: [SQLStatement], isolation: SQLIsolation) async throws -> [ExecuteResult] {
+        try await transactionLock.withLock {
+            try await withConnection { connection in
+                do {
+                    try connection.execute("BEGIN IMMEDIATE")
+                } catch let error as SQLError {
+                    throw BatchFailure(index: -1, error: error)
+                }
+                var results: [ExecuteResult] = []
+                for (index, statement) in statements.enumerated() {
+                    do {
+                        results.append(try connection.run(statement.sql, statement.parameters))
+                    } catch let error as SQLError {
+                        try? connection.execute("ROLLBACK")
+                        throw BatchFailure(index: index, error: error)
+                    }
+                }
+                do {
+                    try connection.execute("COMMIT")
+                } catch let error as SQLError {
+                    try? connection.execute("ROLLBACK")
+                    throw BatchFailure(index: -1, error: error)
+                }
+                return results
+            }
+        }
     }
 }
 
@@ -88,6 +131,14 @@ extension PostgresDatabase: SQLDatabase {
             throw error
         }
         return PostgresTransaction(connection: connection, pool: self)
+    }
+
+    /// Sent in pipeline mode: the whole batch costs one round trip to the server.
+    public func batch(_ statements: [SQLStatement], isolation: SQLIsolation) async throws -> [ExecuteResult] {
+        let results = try await withConnection { connection in
+            try await connection.pipeline(statements.map { ($0.sql, $0.parameters) }, isolation: isolation)
+        }
+        return results.map { ExecuteResult(rowsAffected: $0.rowsAffected, lastInsertID: 0) }
     }
 }
 

@@ -48,6 +48,41 @@ final class PostgresDriverTests: XCTestCase {
         XCTAssertEqual(updated.rowsAffected, 2)
     }
 
+    func testABatchTravelsAsOnePipelineAndFailsAsAWhole() async throws {
+        let connection = try await PostgresConnection.connect(to: server.url, on: group.loops[0])
+        defer { connection.close() }
+        _ = try await connection.execute("CREATE TABLE stock (item text PRIMARY KEY, n int NOT NULL CHECK (n >= 0))", [])
+        let results = try await connection.pipeline([
+            ("INSERT INTO stock VALUES ($1, $2), ($3, $2)", [.text("pen"), .int(5), .text("ink")]),
+            ("UPDATE stock SET n = n - $1", [.int(2)]),
+            ("DELETE FROM stock WHERE item = $1", [.text("none")]),
+        ], isolation: .serializable)
+        XCTAssertEqual(results.map(\.rowsAffected), [2, 2, 0])
+        // The second statement breaks the CHECK: the first is undone, the third never runs.
+        do {
+            _ = try await connection.pipeline([
+                ("UPDATE stock SET n = n + 1 WHERE item = $1", [.text("pen")]),
+                ("UPDATE stock SET n = n - $1", [.int(4)]),
+                ("DELETE FROM stock", []),
+            ], isolation: .readCommitted)
+            XCTFail("a failing batch committed")
+        } catch let failure as BatchFailure {
+            XCTAssertEqual(failure.index, 1)
+            XCTAssertEqual(failure.error.kind, .checkViolation)
+        }
+        // The connection is out of pipeline mode and out of the aborted transaction.
+        let rows = try await connection.execute("SELECT item, n FROM stock ORDER BY item", [])
+        XCTAssertEqual(rows.rows, [[.text("ink"), .int(3)], [.text("pen"), .int(3)]])
+        // Statements and batches queued behind one another keep their order.
+        async let first = connection.pipeline([("UPDATE stock SET n = n + 1", [])], isolation: .serializable)
+        async let single = connection.execute("SELECT sum(n) FROM stock", [])
+        async let second = connection.pipeline([("UPDATE stock SET n = n + 10", [])], isolation: .serializable)
+        let (a, b, c) = try await (first, single, second)
+        XCTAssertEqual(a.map(\.rowsAffected), [2])
+        XCTAssertEqual(c.map(\.rowsAffected), [2])
+        XCTAssertTrue([[SQLValue.int(8)], [.int(28)], [.int(6)]].contains(b.rows.first ?? []), "\(b.rows)")
+    }
+
     func testPreparedStatementsSurviveTableChanges() async throws {
         _ = try await database.run("CREATE TABLE things (a int)", [])
         _ = try await database.run("INSERT INTO things VALUES (1)", [])

@@ -36,9 +36,45 @@ public final class PostgresConnection: @unchecked Sendable {
         var preparing: String?
         /// Whether the statement already ran again after its cached plan went stale.
         var replanned = false
-        let continuation: CheckedContinuation<PostgresResult, any Error>
+        /// Who waits for a single statement (nil for a pipeline, which answers through its own).
+        let continuation: CheckedContinuation<PostgresResult, any Error>?
         var flushed = false
         var result: PostgresResult?
+        /// Set for a batch sent in pipeline mode (see `pipeline(_:isolation:)`).
+        var pipeline: Pipeline?
+
+        init(sql: String, parameters: [SQLValue], script: Bool = false, continuation: CheckedContinuation<PostgresResult, any Error>) {
+            self.sql = sql
+            self.parameters = parameters
+            self.script = script
+            self.continuation = continuation
+        }
+
+        init(pipeline: Pipeline) {
+            sql = ""
+            parameters = []
+            continuation = nil
+            self.pipeline = pipeline
+        }
+
+        func resume(throwing error: any Error) {
+            continuation?.resume(throwing: error)
+            pipeline?.continuation.resume(throwing: error)
+        }
+    }
+
+    /// A batch in flight in pipeline mode: BEGIN, the statements, COMMIT, then a sync.
+    private struct Pipeline {
+        let statements: [(sql: String, parameters: [SQLValue])]
+        let isolation: SQLIsolation
+        let continuation: CheckedContinuation<[PostgresResult], any Error>
+        /// The command whose results arrive now: 0 is BEGIN, 1...n the statements, n + 1 COMMIT.
+        var command = 0
+        var results: [PostgresResult] = []
+        /// The first failure and the statement it belongs to (-1: BEGIN or COMMIT).
+        var failure: (index: Int, error: SQLError)?
+        /// After a failure the transaction is left aborted: ROLLBACK is on its way.
+        var rollingBack = false
     }
 
     private init(connection: OpaquePointer, loop: EventLoop) {
@@ -78,6 +114,19 @@ public final class PostgresConnection: @unchecked Sendable {
     public func executeScript(_ sql: String) async throws -> PostgresResult {
         try await withCheckedThrowingContinuation { continuation in
             loop.execute { self.enqueue(Operation(sql: sql, parameters: [], script: true, continuation: continuation)) }
+        }
+    }
+
+    /// Runs `statements` as one transaction at `isolation` in libpq's pipeline
+    /// mode: BEGIN, every statement and COMMIT leave together and the server
+    /// answers them in one round trip instead of one per statement. On a
+    /// failure the rest are skipped, the transaction is rolled back, and
+    /// `BatchFailure` names the statement.
+    public func pipeline(_ statements: [(sql: String, parameters: [SQLValue])], isolation: SQLIsolation) async throws -> [PostgresResult] {
+        try await withCheckedThrowingContinuation { (batch: CheckedContinuation<[PostgresResult], any Error>) in
+            loop.execute {
+                self.enqueue(Operation(pipeline: Pipeline(statements: statements, isolation: isolation, continuation: batch)))
+            }
         }
     }
 
@@ -131,7 +180,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private func enqueue(_ operation: Operation) {
         if let broken {
-            operation.continuation.resume(throwing: broken)
+            operation.resume(throwing: broken)
             return
         }
         queue.append(operation)
@@ -142,7 +191,9 @@ public final class PostgresConnection: @unchecked Sendable {
         guard current == nil, !queue.isEmpty else { return }
         var operation = queue.removeFirst()
         let sent: Int32
-        if operation.script {
+        if let pipeline = operation.pipeline {
+            sent = sendPipeline(pipeline)
+        } else if operation.script {
             sent = PQsendQuery(connection, operation.sql)
         } else if let name = prepared[operation.sql] {
             sent = PostgresParameters.withEncoded(operation.parameters) { values, lengths, formats in
@@ -160,7 +211,13 @@ public final class PostgresConnection: @unchecked Sendable {
             }
         }
         guard sent == 1 else {
-            operation.continuation.resume(throwing: SQLError(.unavailable, "PostgreSQL did not take the statement: \(Self.message(connection))"))
+            if operation.pipeline != nil, PQpipelineStatus(connection) != PQ_PIPELINE_OFF {
+                // Whatever part of the batch libpq took is discarded with the pipeline.
+                fail(SQLError(.unavailable, "PostgreSQL did not take the batch: \(Self.message(connection))"))
+                operation.resume(throwing: broken!)
+                return
+            }
+            operation.resume(throwing: SQLError(.unavailable, "PostgreSQL did not take the statement: \(Self.message(connection))"))
             if PQstatus(connection) == CONNECTION_BAD { fail(SQLError(.unavailable, "the PostgreSQL connection is broken: \(Self.message(connection))")) } else { startNext() }
             return
         }
@@ -193,6 +250,7 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         // Notices and notifications may arrive with nothing in flight; libpq keeps them.
         guard current != nil else { return }
+        if current?.pipeline != nil { return readPipelineResults() }
         while PQisBusy(connection) == 0 {
             guard let result = PQgetResult(connection) else {
                 finishCurrent()
@@ -222,9 +280,9 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         let result = operation.result ?? PostgresResult(columns: [], rows: [], rowsAffected: 0, error: nil)
         if let error = result.error {
-            operation.continuation.resume(throwing: error)
+            operation.continuation?.resume(throwing: error)
         } else {
-            operation.continuation.resume(returning: result)
+            operation.continuation?.resume(returning: result)
         }
         startNext()
     }
@@ -235,6 +293,86 @@ public final class PostgresConnection: @unchecked Sendable {
         operation.result = nil
         operation.flushed = false
         queue.insert(operation, at: 0)
+        startNext()
+    }
+
+    // MARK: Pipelines (on the loop)
+
+    /// Queues the whole batch in libpq: BEGIN, the statements, COMMIT and a sync point.
+    private func sendPipeline(_ pipeline: Pipeline) -> Int32 {
+        guard PQenterPipelineMode(connection) == 1 else { return 0 }
+        func send(_ sql: String, _ parameters: [SQLValue]) -> Bool {
+            PostgresParameters.withEncoded(parameters) { values, lengths, formats in
+                PQsendQueryParams(connection, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
+            } == 1
+        }
+        guard send("BEGIN ISOLATION LEVEL \(pipeline.isolation.postgres)", []) else { return 0 }
+        for statement in pipeline.statements {
+            guard send(statement.sql, statement.parameters) else { return 0 }
+        }
+        guard send("COMMIT", []), PQpipelineSync(connection) == 1 else { return 0 }
+        return 1
+    }
+
+    /// Collects a pipeline's results as they arrive. Each command's results end
+    /// with a NULL from `PQgetResult`; after a failure the remaining commands
+    /// come back `PGRES_PIPELINE_ABORTED`; the sync point ends the batch.
+    private func readPipelineResults() {
+        guard var pipeline = current?.pipeline else { return }
+        var nullsInARow = 0
+        while PQisBusy(connection) == 0 {
+            if pipeline.rollingBack {
+                // Normal mode again: ROLLBACK's result, then the end.
+                guard let result = PQgetResult(connection) else { return finishPipeline(pipeline) }
+                PQclear(result)
+                continue
+            }
+            guard let result = PQgetResult(connection) else {
+                // One NULL ends a command's results; a second in a row means
+                // nothing more has arrived yet: wait for the socket.
+                nullsInARow += 1
+                if nullsInARow > 1 { break }
+                pipeline.command += 1
+                continue
+            }
+            nullsInARow = 0
+            let status = PQresultStatus(result)
+            let outcome = status == PGRES_PIPELINE_SYNC || status == PGRES_PIPELINE_ABORTED ? nil : PostgresResult.make(from: result)
+            PQclear(result)
+            if status == PGRES_PIPELINE_SYNC {
+                _ = PQexitPipelineMode(connection)
+                guard pipeline.failure != nil, PQtransactionStatus(connection) == PQTRANS_INERROR else {
+                    return finishPipeline(pipeline)
+                }
+                // The failed statement left the transaction open and aborted.
+                pipeline.rollingBack = true
+                guard PQsendQueryParams(connection, "ROLLBACK", 0, nil, nil, nil, nil, 0) == 1 else {
+                    return fail(SQLError(.unavailable, "lost the PostgreSQL connection: \(Self.message(connection))"))
+                }
+                current?.pipeline = pipeline
+                current?.flushed = false
+                return flush()
+            }
+            guard let outcome else { continue }
+            let statement = pipeline.command - 1
+            if let error = outcome.error {
+                if pipeline.failure == nil {
+                    pipeline.failure = (statement >= 0 && statement < pipeline.statements.count ? statement : -1, error)
+                }
+            } else if statement >= 0 && statement < pipeline.statements.count {
+                pipeline.results.append(outcome)
+            }
+        }
+        current?.pipeline = pipeline
+    }
+
+    private func finishPipeline(_ pipeline: Pipeline) {
+        current = nil
+        if let failure = pipeline.failure {
+            pipeline.continuation.resume(throwing: BatchFailure(index: failure.index, error: failure.error))
+        } else {
+            pipeline.continuation.resume(returning: pipeline.results)
+        }
         startNext()
     }
 
@@ -249,9 +387,9 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         if let operation = current {
             current = nil
-            operation.continuation.resume(throwing: error)
+            operation.resume(throwing: error)
         }
-        for operation in queue { operation.continuation.resume(throwing: error) }
+        for operation in queue { operation.resume(throwing: error) }
         queue.removeAll()
     }
 

@@ -82,6 +82,24 @@ func bench(_ label: String, _ database: any SQLDatabase) async throws {
             ("PK select in-process", { i in _ = try await database.query(select, [.int(Int64(i % rows + 1))]) }),
             ("update via RPC", { i in let _: ExecuteResult = try await client.call(DataMethod.execute, SQLStatement(update, [.int(Int64(i % rows + 1)), .int(Int64(i % 10_000))])) }),
             ("update in-process", { i in _ = try await database.run(update, [.int(Int64(i % rows + 1)), .int(Int64(i % 10_000))]) }),
+            ("batch of 10 updates via RPC", { i in
+                let statements = (0..<10).map { k in SQLStatement(update, [.int(Int64((i * 10 + k) % rows + 1)), .int(Int64(k))]) }
+                let _: [ExecuteResult] = try await client.call(DataMethod.batch, SQLBatch(statements))
+            }),
+            ("batch of 10 updates in-process", { i in
+                _ = try await database.batch((0..<10).map { k in SQLStatement(update, [.int(Int64((i * 10 + k) % rows + 1)), .int(Int64(k))]) },
+                                             isolation: .serializable)
+            }),
+            ("10 updates one by one in a transaction, in-process", { i in
+                let transaction = try await database.begin(isolation: .serializable)
+                do {
+                    for k in 0..<10 { _ = try await transaction.run(update, [.int(Int64((i * 10 + k) % rows + 1)), .int(Int64(k))]) }
+                    try await transaction.commit()
+                } catch {
+                    await transaction.rollback()
+                    throw error
+                }
+            }),
         ]
         // STRATA_DATA_CASE=... runs only the cases whose name contains it (for profiling).
         let only = getenv("STRATA_DATA_CASE").map { String(cString: $0) }
