@@ -16,7 +16,7 @@ let package = Package(
         // C bindings
         .target(
             name: "CStrataShims",
-            linkerSettings: [.linkedLibrary("crypto")]
+            linkerSettings: [.linkedLibrary("crypto"), .linkedLibrary("crypt")]
         ),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
@@ -28,7 +28,11 @@ let package = Package(
         .target(name: "StrataTemplates", dependencies: ["StrataCore"]),
         .target(name: "StrataRPC", dependencies: ["StrataCore", "StrataIO"]),
         .target(name: "StrataSQL", dependencies: ["StrataCore", "StrataIO", "CSQLite", "CPostgres", "CStrataShims"]),
-        .target(name: "StrataApp", dependencies: ["StrataCore", "StrataRPC", "StrataSQL", "StrataTemplates"]),
+        .target(
+            name: "StrataApp",
+            dependencies: ["StrataCore", "StrataRPC", "StrataSQL", "StrataTemplates"],
+            resources: [.copy("Auth/templates")]
+        ),
         .target(
             name: "StrataWeb",
             dependencies: ["StrataCore", "StrataHTTP", "StrataRPC", "StrataTemplates"],

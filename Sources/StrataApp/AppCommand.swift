@@ -8,7 +8,7 @@ import StrataSQL
 public enum AppCommand {
     static let root = CommandSpec(
         name: "strata-app", summary: "The application tier: domain modules behind the internal RPC boundary.",
-        subcommands: [("serve", "answer RPC calls from the presentation tier")])
+        subcommands: [("serve", "answer RPC calls from the presentation tier"), ("users", "create and manage user accounts")])
 
     static let serve = CommandSpec(
         name: "strata-app serve", summary: "Answer RPC calls from the presentation tier.",
@@ -20,6 +20,7 @@ public enum AppCommand {
             OptionSpec("data-connections", env: "STRATA_DATA_CONNECTIONS", value: "N", help: "RPC connections to each data tier address (default: one per event loop, so handlers call without a thread hand-off)"),
             OptionSpec("templates", env: "STRATA_TEMPLATES_DIR", value: "DIR", help: "folder of templates replacing the modules' templates of the same name"),
             OptionSpec(switch: "dev", env: "STRATA_DEV", help: "development mode: re-read module templates when the web tier checks for changes"),
+            OptionSpec(switch: "no-signup", env: "STRATA_NO_SIGNUP", help: "visitors cannot create accounts (operators still can: strata-app users create)"),
             .eventLoops,
             .logLevel,
         ],
@@ -34,6 +35,10 @@ public enum AppCommand {
             "serve": { arguments in
                 guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
                 return try await runServe(options, modules: modules, environment: environment)
+            },
+            "users": { arguments in
+                guard let options = try UsersCommand.spec.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                return try await UsersCommand.run(options, environment: environment)
             },
         ])
     }
@@ -53,7 +58,8 @@ public enum AppCommand {
         } catch {
             throw StartupError("the data tier is not reachable: \(error.message) (is 'strata-data serve' running there? see --data)")
         }
-        let runtime = try AppRuntime(modules: modules, data: data, logger: logger, overrides: options.string("templates"), reloadTemplates: options.flag("dev"))
+        let runtime = try AppRuntime(modules: modules, data: data, logger: logger, overrides: options.string("templates"), reloadTemplates: options.flag("dev"),
+                                     signupEnabled: !options.flag("no-signup"))
         let server = RPCServer(configuration: RPCServerConfiguration(address: address, secret: secret), service: runtime.service, group: group, logger: logger)
         let bound = try server.start()
         await ShutdownSignal.serve(

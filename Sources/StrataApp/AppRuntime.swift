@@ -18,9 +18,14 @@ public struct AppRuntime: Sendable {
     /// edited template shows up without a restart. Templates in
     /// `overrides` (a folder laid out like the modules') replace the modules'
     /// templates of the same name, so a site can restyle a module's pages.
+    ///
+    /// The built-in `AuthModule` comes first; `signupEnabled` says whether
+    /// visitors may create accounts.
     public init(
-        modules: [any DomainModule], data: RPCClient, logger: Logger, overrides: String? = nil, reloadTemplates: Bool = false
+        modules: [any DomainModule], data: RPCClient, logger: Logger, overrides: String? = nil, reloadTemplates: Bool = false,
+        signupEnabled: Bool = true
     ) throws(AppConfigurationError) {
+        let modules: [any DomainModule] = [AuthModule(signupEnabled: signupEnabled)] + modules
         var registry = ModuleRegistry()
         for module in modules { module.register(&registry) }
         let folders = modules.compactMap { module in
@@ -37,17 +42,28 @@ public struct AppRuntime: Sendable {
         guard problems.isEmpty else { throw AppConfigurationError(problems: problems) }
 
         var service = RPCService()
-        for (name, handler) in registry.handlers {
-            service.registerRaw(name) { request, rpc in
+        for (name, method) in registry.methods {
+            let options = RPCMethodOptions(access: method.access.description, idempotent: method.idempotent)
+            service.registerRaw(name, options: options) { request, rpc in
                 let requestID = rpc.requestID ?? "-"
-                let context = ModuleContext(
-                    requestID: requestID, logger: logger,
-                    db: Database(client: data, requestID: requestID, logger: logger, deadline: rpc.deadline),
-                    metadata: rpc.metadata, deadline: rpc.deadline)
+                let db = Database(client: data, requestID: requestID, logger: logger, deadline: rpc.deadline)
                 do {
-                    return try await handler(request, context)
+                    // Identity comes from the credentials in the call, checked here; the web tier only passes them on.
+                    let user = try await Accounts(db).identify(rpc.metadata)
+                    let context = ModuleContext(requestID: requestID, logger: logger, db: db, metadata: rpc.metadata, deadline: rpc.deadline, user: user)
+                    try await method.access.check(context)
+                    let reply = try await method.handler(request, context)
+                    if let user, rpc.metadata[RPCMetadataKey.wantsViewer] == "1", request.bodyEncoding == .binary,
+                       let withViewer = try RPCCodec.addingEntry("viewer", user, toMap: reply) {
+                        return withViewer
+                    }
+                    return reply
                 } catch let error as RPCError {
                     throw error
+                } catch let error as FieldErrors {
+                    throw error.rpcError
+                } catch is CancellationError {
+                    throw RPCError(.cancelled, "the call was cancelled")
                 } catch {
                     logger.error("method failed", ("method", name), ("error", "\(error)"), ("request_id", requestID))
                     throw RPCError(.internal, "internal error")

@@ -84,6 +84,16 @@ public enum RPCMetadataKey {
     public static let caller = "caller"
     /// The browser's address, as seen by the web tier.
     public static let clientAddress = "client-address"
+    /// The browser's session token (its session cookie), for the app tier to resolve.
+    public static let session = "session"
+    /// An API token from an `Authorization: Bearer` header.
+    public static let bearerToken = "bearer-token"
+    /// `1` when the input is text fields (a form, a query string, path
+    /// parameters) to be converted to the method's typed argument.
+    public static let fieldInput = "field-input"
+    /// `1` when the caller wants the signed-in user added to an object
+    /// result as `viewer` (the web tier asks for pages, to show who is signed in).
+    public static let wantsViewer = "wants-viewer"
 }
 
 /// ERROR payload: `u16 code | string message | u16 n | n × (string key, string value)`;

@@ -51,6 +51,37 @@ public enum RPCCodec {
     }
 }
 
+extension RPCCodec {
+    /// A binary-encoded map with one more entry, `key: value`, spliced in
+    /// without decoding the rest; nil when `map` is not a map (an array or
+    /// scalar result is left alone). Used to add `viewer` to page results.
+    public static func addingEntry<T: Encodable>(_ key: String, _ value: T, toMap map: [UInt8]) throws(RPCError) -> [UInt8]? {
+        var count: UInt64 = 0
+        var start = 0
+        if !map.isEmpty {
+            guard map[0] == BinaryTag.map.rawValue else { return nil }
+            var shift: UInt64 = 0
+            var index = 1
+            while true {
+                guard index < map.count, shift < 64 else { return nil }
+                let byte = map[index]
+                count |= UInt64(byte & 0x7F) << shift
+                index += 1
+                if byte & 0x80 == 0 { break }
+                shift += 7
+            }
+            start = index
+        }
+        var out: [UInt8] = [BinaryTag.map.rawValue]
+        Varint.append(count + 1, to: &out)
+        out.append(contentsOf: map[start...])
+        Varint.append(UInt64(key.utf8.count), to: &out)
+        out.append(contentsOf: key.utf8)
+        out.append(contentsOf: try encode(value))
+        return out
+    }
+}
+
 /// An argument or result with no fields.
 public struct Empty: Codable, Sendable, Equatable {
     /// Creates the empty value.

@@ -40,6 +40,8 @@ public struct RouteDescriptor: Codable, Sendable, Equatable {
         case page
         /// POST with a form body: call the method, then redirect to `redirect`.
         case form
+        /// JSON in, JSON out, at `verb` and `path`.
+        case api
     }
 
     /// The kind.
@@ -58,17 +60,29 @@ public struct RouteDescriptor: Codable, Sendable, Equatable {
     /// `form.message`, `form.errors` (the error's details, by field) and
     /// `form.values` (what the user typed), so nothing is lost.
     public var shownOn: String?
+    /// For API routes: the HTTP method (`GET`, `POST`, `PUT`, `PATCH`, `DELETE`).
+    public var verb: String?
 
     /// Creates a route.
-    public init(kind: Kind, path: String, calls: String, template: String? = nil, redirect: String? = nil, shownOn: String? = nil) {
+    public init(
+        kind: Kind, path: String, calls: String, template: String? = nil, redirect: String? = nil, shownOn: String? = nil,
+        verb: String? = nil
+    ) {
         self.kind = kind
         self.path = path
         self.calls = calls
         self.template = template
         self.redirect = redirect
         self.shownOn = shownOn
+        self.verb = verb
     }
 
     /// The HTTP method the route answers.
-    public var httpMethod: String { kind == .page ? "GET" : "POST" }
+    public var httpMethod: String {
+        switch kind {
+        case .page: "GET"
+        case .form: "POST"
+        case .api: verb ?? "GET"
+        }
+    }
 }

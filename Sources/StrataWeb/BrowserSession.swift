@@ -19,15 +19,29 @@ struct BrowserSession {
     /// Whether the response must set the cookie (the browser had none, or a malformed one).
     let isNew: Bool
 
-    /// The session `request` carries, or a new one.
+    /// The session `request` carries, or a new one. Anonymous browsers get
+    /// 32 hex digits; the app tier issues 64 on sign-in (and resolves only those).
     init(request: HTTPRequest) {
-        if let id = Self.cookie(Self.cookieName, in: request), id.utf8.count == 32, id.utf8.allSatisfy({ Self.isHex($0) }) {
+        if let id = Self.cookie(Self.cookieName, in: request), [32, 64].contains(id.utf8.count), id.utf8.allSatisfy({ Self.isHex($0) }) {
             self.id = id
             isNew = false
         } else {
-            id = Digest.hex(Digest.randomBytes(16))
-            isNew = true
+            self = Self.anonymous()
         }
+    }
+
+    private init(id: String, isNew: Bool) {
+        self.id = id
+        self.isNew = isNew
+    }
+
+    /// A fresh anonymous session (after sign-out, say).
+    static func anonymous() -> BrowserSession { BrowserSession(id: Digest.hex(Digest.randomBytes(16)), isNew: true) }
+
+    /// The session the app tier started (a sign-in): a 64-hex token.
+    static func signedIn(_ token: String) -> BrowserSession? {
+        guard token.utf8.count == 64, token.utf8.allSatisfy({ isHex($0) }) else { return nil }
+        return BrowserSession(id: token, isNew: true)
     }
 
     /// The CSRF token for this session under `key`.
@@ -37,7 +51,12 @@ struct BrowserSession {
 
     /// Whether a submitted form carries this session's token.
     func acceptsForm(_ fields: [(String, String)], key: [UInt8]) -> Bool {
-        guard !isNew, let sent = fields.first(where: { $0.0 == Self.fieldName })?.1 else { return false }
+        accepts(fields.first(where: { $0.0 == Self.fieldName })?.1, key: key)
+    }
+
+    /// Whether `sent` (a form field or the `X-CSRF-Token` header) is this session's token.
+    func accepts(_ sent: String?, key: [UInt8]) -> Bool {
+        guard !isNew, let sent else { return false }
         return Digest.constantTimeEquals(Array(sent.utf8), Array(csrfToken(key: key).utf8))
     }
 

@@ -27,3 +27,11 @@ enum ErrorMapping {
         }
     }
 }
+
+extension RPCError {
+    /// Seconds to wait before trying again, when the app tier said (its sign-in throttle does).
+    var retryAfter: String? {
+        guard code == .resourceExhausted else { return nil }
+        return details["retry-after"] ?? "1"
+    }
+}

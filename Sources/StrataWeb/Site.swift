@@ -19,7 +19,7 @@ final class Site: Sendable {
         templates = try TemplateLibrary(sources: sources, strict: true)
         var router = Router<RouteDescriptor>()
         for route in manifest?.routes ?? [] {
-            router.add(route.kind == .page ? .get : .post, route.path, route)
+            router.add(HTTPMethod(rawValue: route.httpMethod), route.path, route)
         }
         self.router = router
         version = manifest?.version

@@ -7,7 +7,7 @@ import Synchronization
 /// The presentation tier's request handling: static assets, the routes
 /// discovered from the application tier, and error pages. Holds no domain code.
 public final class WebApplication: HTTPHandler {
-    private let app: RPCClient
+    let app: RPCClient
     private let staticFiles: StaticFiles
     private let ownTemplates: [String: String]
     private let logger: Logger
@@ -16,7 +16,7 @@ public final class WebApplication: HTTPHandler {
     /// The routes and templates in force; replaced whole when the app tier's manifest changes.
     private let current: Mutex<Site>
     /// Key of the CSRF tokens (derived from the RPC secret, so every replica agrees).
-    private let csrfKey: [UInt8]
+    let csrfKey: [UInt8]
     /// Proxies whose `X-Forwarded-Proto` says whether the browser used TLS.
     private let trustedProxies: Set<String>
     /// Whether the last discovery check reached the app tier (for `/readyz`).
@@ -115,6 +115,7 @@ public final class WebApplication: HTTPHandler {
                 switch route.kind {
                 case .page: await page(route, request, parameters, site: site)
                 case .form: await form(route, request, parameters, site: site)
+                case .api: await api(route, request, parameters)
                 }
             }
         case .methodNotAllowed(let allowed):
@@ -139,18 +140,29 @@ public final class WebApplication: HTTPHandler {
         for (key, value) in parameters { input[key] = value }
         // Pages answer GET, which must not change state: safe to retry on another replica.
         switch await call(route.calls, input: input, request: request, idempotent: true, site: site) {
-        case .failed(let response, _):
-            return response
+        case .failed(let response, let error):
+            return error.code == .unauthenticated ? signInFirst(request) : response
         case .value(let result):
+            let flash = Flash.message(in: request, key: csrfKey)
             do {
-                var response = HTTPResponse.html(try site.templates.render(route.template ?? "", result, globals: globals(requestID, session: session)))
+                let body = try site.templates.render(route.template ?? "", result, globals: globals(requestID, session: session, flash: flash))
+                var response = HTTPResponse.html(body)
                 if session.isNew { response.headers.add("Set-Cookie", session.cookieHeader(secure: cameOverTLS(request))) }
+                if flash != nil { response.headers.add("Set-Cookie", Flash.clearing) }
+                // A page may show who is signed in: no shared cache may keep it.
+                response.headers.set("Cache-Control", "private, no-cache")
                 return response
             } catch {
                 logger.error("template failed", ("template", route.template ?? ""), ("error", "\(error)"), ("request_id", requestID))
                 return errorPage(.internalServerError, "Something went wrong on our side.", requestID: requestID, site: site)
             }
         }
+    }
+
+    /// A page or form that needs a signed-in user: to the sign-in page, and back here afterwards.
+    private func signInFirst(_ request: HTTPRequest) -> HTTPResponse {
+        let back = request.method == .get ? request.target : "/"
+        return .redirect(to: "/login?next=" + FormDecoding.percentEncode(back))
     }
 
     private func form(_ route: RouteDescriptor, _ request: HTTPRequest, _ parameters: [String: String], site: Site) async -> HTTPResponse {
@@ -175,28 +187,74 @@ public final class WebApplication: HTTPHandler {
         for (key, value) in parameters { input[key] = value }
         switch await call(route.calls, input: input, request: request, idempotent: false, site: site) {
         case .failed(let response, let error):
+            if error.code == .unauthenticated { return signInFirst(request) }
             return await formPageAgain(route, error, input: input, request: request, site: site) ?? response
         case .value(let result):
-            return .redirect(to: Self.fill(route.redirect ?? "/", from: result))
+            var response = HTTPResponse.redirect(to: Self.redirectTarget(route.redirect ?? "/", from: result))
+            let secure = cameOverTLS(request)
+            // The auth module starts (a 64-hex token) or ends ("") the signed-in session.
+            if let token = result["strata_session"]?.text {
+                let session = BrowserSession.signedIn(token) ?? .anonymous()
+                response.headers.add("Set-Cookie", session.cookieHeader(secure: secure))
+            }
+            if let message = result["flash"]?.text, !message.isEmpty {
+                response.headers.add("Set-Cookie", Flash.cookie(message, key: csrfKey, secure: secure))
+            }
+            return response
         }
     }
 
+    /// Where a form sends the browser: `{field}` filled from the result; a
+    /// target that is one whole field must be a path on this site.
+    static func redirectTarget(_ template: String, from result: TemplateValue) -> String {
+        if template.hasPrefix("{"), template.hasSuffix("}"), template.dropFirst().firstIndex(of: "{") == nil {
+            let target = result[String(template.dropFirst().dropLast())]?.text ?? "/"
+            return target.hasPrefix("/") && !target.hasPrefix("//") && !target.contains("\\") ? target : "/"
+        }
+        return fill(template, from: result)
+    }
+
+    /// Calls a page's or form's method with text fields, passing on the
+    /// browser's session for the app tier to resolve (and asking for `viewer`).
     private func call(
         _ method: String, input: [String: String], request: HTTPRequest, idempotent: Bool, site: Site
     ) async -> CallOutcome {
         let requestID = request.requestID
-        let metadata = [RPCMetadataKey.requestID: requestID, RPCMetadataKey.clientAddress: request.remoteAddress]
+        var metadata = metadata(for: request)
+        metadata[RPCMetadataKey.session] = BrowserSession(request: request).id
+        metadata[RPCMetadataKey.fieldInput] = "1"
+        metadata[RPCMetadataKey.wantsViewer] = "1"
         do {
             let value = try await app.call(method, input, as: TemplateValue.self, metadata: metadata, idempotent: idempotent)
             return .value(value)
         } catch {
-            if !ErrorMapping.showsMessage(error.code) {
-                logger.warning("call failed", ("method", method), ("code", "\(error.code)"), ("error", error.message), ("request_id", requestID))
-            }
-            let status = ErrorMapping.status(for: error.code)
+            let status = failureStatus(error, method: method, requestID: requestID)
             let message = ErrorMapping.showsMessage(error.code) ? error.message : "Something went wrong on our side. Please try again."
-            return .failed(errorPage(status, message, requestID: requestID, site: site), error)
+            var response = errorPage(status, message, requestID: requestID, site: site)
+            if let wait = error.retryAfter { response.headers.set("Retry-After", wait) }
+            return .failed(response, error)
         }
+    }
+
+    /// What every call to the app tier carries: the request id and the browser's address.
+    func metadata(for request: HTTPRequest) -> [String: String] {
+        [RPCMetadataKey.requestID: request.requestID, RPCMetadataKey.clientAddress: clientAddress(request)]
+    }
+
+    /// The HTTP status for a failed call; failures that are ours, not the user's, are logged.
+    func failureStatus(_ error: RPCError, method: String, requestID: String) -> HTTPStatus {
+        if !ErrorMapping.showsMessage(error.code) {
+            logger.warning("call failed", ("method", method), ("code", "\(error.code)"), ("error", error.message), ("request_id", requestID))
+        }
+        return ErrorMapping.status(for: error.code)
+    }
+
+    /// The browser's address: a trusted proxy's `X-Forwarded-For`, else the peer (for the app tier's sign-in throttle).
+    private func clientAddress(_ request: HTTPRequest) -> String {
+        let peer = RateLimitMiddleware.host(of: request.remoteAddress)
+        guard trustedProxies.contains(peer), let first = request.headers["X-Forwarded-For"]?.split(separator: ",").first?.trimmed(),
+              !first.isEmpty else { return peer }
+        return first
     }
 
     /// A call's result, or the error page to answer with instead (and the error).
@@ -242,10 +300,13 @@ public final class WebApplication: HTTPHandler {
     }
 
     /// What every template can use besides its own data: `assets` (fingerprinted
-    /// static URLs), `request_id`, and with a session `csrf_token` and
-    /// `csrf_field` (the hidden input every form needs: `{{{csrf_field}}}`).
-    private func globals(_ requestID: String, session: BrowserSession? = nil) -> TemplateValue {
+    /// static URLs), `request_id`, `flash` (a one-time message), and with a
+    /// session `csrf_token` and `csrf_field` (the hidden input every form
+    /// needs: `{{{csrf_field}}}`). Pages also get `viewer`, the signed-in
+    /// user, in their data.
+    private func globals(_ requestID: String, session: BrowserSession? = nil, flash: String? = nil) -> TemplateValue {
         var values: [String: TemplateValue] = ["assets": assets, "request_id": .string(requestID)]
+        if let flash { values["flash"] = .string(flash) }
         if let session {
             values["csrf_token"] = .string(session.csrfToken(key: csrfKey))
             values["csrf_field"] = .string(session.csrfField(key: csrfKey))

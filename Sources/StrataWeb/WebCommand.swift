@@ -108,7 +108,8 @@ public enum WebCommand {
         if rate > 0 {
             middleware.append(RateLimitMiddleware(
                 general: .init(rate: Double(rate), burst: Double(rate * 2)),
-                stricter: [("/login", .init(rate: 1, burst: 10)), ("/signup", .init(rate: 1, burst: 10))],
+                // The auth module's password forms: worth guessing at, so slower.
+                stricter: ["/login", "/signup", "/account/password"].map { ($0, .init(rate: 1, burst: 10)) },
                 trustedProxies: proxies))
         }
         if options.flag("bench") { middleware.insert(BenchmarkEndpoints(), at: 0) }

@@ -10,20 +10,14 @@ public struct Guestbook: DomainModule {
     public var templates: ModuleTemplates? { ModuleTemplates(bundle: .module) }
 
     public func register(_ m: inout ModuleRegistry) {
-        m.method("guestbook.list") { (_: Empty, ctx) in
+        m.method("guestbook.list", access: .public, idempotent: true) { (_: Empty, ctx) in
             let entries = try await ctx.db.query(
                 Entry.self, "SELECT id, name, message, created_at FROM guestbook_entries ORDER BY id DESC LIMIT 50")
             return GuestbookPage(entries: entries, count: entries.count)
         }
-        m.method("guestbook.sign") { (entry: NewEntry, ctx) in
+        m.method("guestbook.sign", access: .public) { (entry: NewEntry, ctx) in
             let name = entry.name.trimmingCharacters(in: .whitespacesAndNewlines)
             let message = entry.message.trimmingCharacters(in: .whitespacesAndNewlines)
-            var problems: [String: String] = [:]
-            if !(1...80).contains(name.count) { problems["name"] = "Please give a name of 1 to 80 characters." }
-            if !(1...1000).contains(message.count) { problems["message"] = "Please write a message of 1 to 1000 characters." }
-            if !problems.isEmpty {
-                throw RPCError(.invalidArgument, problems["name"] ?? problems["message"]!, details: problems)
-            }
             let created = try await ctx.db.query(
                 Signed.self, "INSERT INTO guestbook_entries (name, message, created_at) VALUES ($1, $2, $3) RETURNING id",
                 .text(name), .text(message), .text(ISO8601DateFormatter().string(from: Date())))
@@ -47,9 +41,14 @@ struct GuestbookPage: Codable, Sendable {
     let count: Int
 }
 
-struct NewEntry: Codable, Sendable {
+struct NewEntry: Codable, Sendable, Validatable {
     let name: String
     let message: String
+
+    func validate(_ v: inout Validation) {
+        v.length("name", name, 1...80)
+        v.length("message", message, 1...1000)
+    }
 }
 
 struct Signed: Codable, Sendable {

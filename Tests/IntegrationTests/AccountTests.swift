@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import StrataTestSupport
+import XCTest
+
+/// The built-in auth module through the real tiers: sign-up, sign-in and
+/// sign-out with session rotation, access rules, API tokens on the JSON API,
+/// CSRF on cookie-authenticated API calls, the sign-in throttle, and the
+/// operator's `strata-app users` commands.
+final class AccountTests: XCTestCase {
+    private var folder: TemporaryFolder!
+    private var processes: [TierProcess] = []
+    private let secret = ["STRATA_RPC_SECRET": "account-test-secret-0123456789"]
+
+    override func setUpWithError() throws { folder = try TemporaryFolder() }
+
+    override func tearDown() {
+        for process in processes.reversed() { process.stop() }
+        folder.remove()
+    }
+
+    private func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> TierProcess {
+        let process = try TierProcess(executable, arguments, environment: secret.merging(environment) { $1 }, directory: folder.url)
+        processes.append(process)
+        return process
+    }
+
+    /// A browser: keeps the session cookie it is given, like a real one.
+    final class Browser {
+        let client: TestHTTPClient
+        var cookies: [String: String] = [:]
+        /// The address a (trusted) proxy in front of the web tier reports for this browser.
+        let address: String
+        init(_ client: TestHTTPClient, address: String) {
+            self.client = client
+            self.address = address
+        }
+
+        @discardableResult
+        func go(_ method: String, _ path: String, form: [(String, String)]? = nil, headers: [(String, String)] = []) throws -> TestHTTPClient.Response {
+            var all = headers + [("X-Forwarded-For", address)]
+            if !cookies.isEmpty { all.append(("Cookie", cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))) }
+            var body: String?
+            if let form {
+                all.append(("Content-Type", "application/x-www-form-urlencoded"))
+                body = form.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+            }
+            let response = try client.request(method, path, headers: all, body: body)
+            for (name, value) in response.headers where name.lowercased() == "set-cookie" {
+                let pair = value.split(separator: ";")[0].split(separator: "=", maxSplits: 1).map(String.init)
+                if value.contains("Max-Age=0") || pair.count < 2 || pair[1].isEmpty { cookies[pair[0]] = nil } else { cookies[pair[0]] = pair[1] }
+            }
+            return response
+        }
+
+        /// The CSRF token in a page's form.
+        func token(on path: String) throws -> String {
+            let page = try go("GET", path)
+            return String(try XCTUnwrap(page.text.firstMatch(of: /name="_csrf" value="([0-9a-f]+)"/)?.1, "no form on \(path): \(page.status)"))
+        }
+    }
+
+    func testSignUpSignInAccessRulesTokensAndThrottling() throws {
+        let database = folder.path + "/accounts.db"
+        let migrations = repositoryRoot.appendingPathComponent("Migrations").path
+        XCTAssertEqual(try start("strata-data", ["migrate", "up", "--database", database, "--migrations", migrations]).waitForExit(), 0)
+        let dataAddress = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations]).waitForReady()
+        let appAddress = try start("strata-app", ["serve", "--listen", "127.0.0.1:0", "--data", dataAddress]).waitForReady()
+        let webAddress = try start("strata-web", ["serve", "--port", "0", "--app", appAddress, "--rate-limit", "0",
+                                                      "--trusted-proxies", "127.0.0.1"]).waitForReady()
+        let port = try XCTUnwrap(Int(webAddress.split(separator: ":").last ?? ""))
+        let ann = Browser(try TestHTTPClient(port: port), address: "203.0.113.5")
+
+        // A page behind a rule sends an anonymous browser to sign in, and back afterwards.
+        let account = try ann.go("GET", "/account")
+        XCTAssertEqual(account.status, 303)
+        XCTAssertEqual(account.header("Location"), "/login?next=%2Faccount")
+
+        // Sign-up: typed field errors first, then an account and a signed-in session.
+        var csrf = try ann.token(on: "/signup")
+        let anonymousSession = try XCTUnwrap(ann.cookies["strata_session"])
+        let weak = try ann.go("POST", "/signup", form: [("_csrf", csrf), ("email", "not-an-email"), ("name", ""), ("password", "short")])
+        XCTAssertEqual(weak.status, 422)
+        XCTAssertTrue(weak.text.contains("Email must be an email address"), weak.text)
+        XCTAssertTrue(weak.text.contains("Name is required"))
+        XCTAssertTrue(weak.text.contains("Password must be 8 to 1024 characters"))
+        XCTAssertTrue(weak.text.contains(#"value="not-an-email""#), "what the user typed is kept")
+        let signup = try ann.go("POST", "/signup", form: [("_csrf", csrf), ("email", "Ann@Example.com"), ("name", "Ann"), ("password", "correct horse")])
+        XCTAssertEqual(signup.status, 303, signup.text)
+        let signedIn = try XCTUnwrap(ann.cookies["strata_session"])
+        XCTAssertNotEqual(signedIn, anonymousSession, "signing in issues a new session id")
+        XCTAssertEqual(signedIn.count, 64)
+        XCTAssertTrue(try XCTUnwrap(signup.header("Set-Cookie")).contains("HttpOnly; SameSite=Lax"))
+        let home = try ann.go("GET", "/")
+        XCTAssertTrue(home.text.contains(#"<a href="/account">Ann</a>"#), "the layout shows who is signed in")
+        XCTAssertTrue(home.text.contains("Welcome, Ann!"), "the flash message shows once")
+        XCTAssertFalse(try ann.go("GET", "/").text.contains("Welcome, Ann!"), "and only once")
+
+        // The same email in another case is taken.
+        let other = Browser(try TestHTTPClient(port: port), address: "203.0.113.6")
+        let taken = try other.go("POST", "/signup", form: [("_csrf", try other.token(on: "/signup")), ("email", "ann@EXAMPLE.com"), ("name", "Imposter"), ("password", "longenough")])
+        XCTAssertEqual(taken.status, 422)
+        XCTAssertTrue(taken.text.contains("Email is already registered"), taken.text)
+
+        // API tokens: created on the account page, shown once, accepted as bearer tokens, revocable.
+        csrf = try ann.token(on: "/account")
+        XCTAssertEqual(try ann.go("POST", "/account/tokens", form: [("_csrf", csrf), ("name", "laptop")]).status, 303)
+        let tokenPage = try ann.go("GET", "/account")
+        let token = String(try XCTUnwrap(tokenPage.text.firstMatch(of: /(strata_[0-9a-f]{64})/)?.1, tokenPage.text))
+        XCTAssertFalse(try ann.go("GET", "/account").text.contains(token), "a token is shown once")
+        let api = try TestHTTPClient(port: port)
+        let me = try api.request("GET", "/api/me", headers: [("Authorization", "Bearer \(token)")])
+        XCTAssertEqual(me.status, 200)
+        XCTAssertEqual(me.header("Content-Type"), "application/json")
+        XCTAssertTrue(me.text.contains(#""email":"Ann@Example.com""#), me.text)
+        let anonymous = try api.request("GET", "/api/me")
+        XCTAssertEqual(anonymous.status, 401)
+        XCTAssertTrue(anonymous.text.contains(#""code":"unauthenticated""#), anonymous.text)
+        XCTAssertEqual(try api.request("GET", "/api/me", headers: [("Authorization", "Bearer strata_\(String(repeating: "0", count: 64))")]).status, 401)
+        XCTAssertEqual(try api.request("GET", "/api/me", headers: [("Authorization", "Basic abc")]).status, 401)
+        XCTAssertEqual(try ann.go("GET", "/api/me").status, 200, "the session cookie works for safe API calls")
+
+        // Sign-out ends the session on the server: the old cookie is worthless.
+        csrf = try ann.token(on: "/")
+        XCTAssertEqual(try ann.go("POST", "/logout", form: [("_csrf", csrf)]).status, 303)
+        XCTAssertNotEqual(ann.cookies["strata_session"], signedIn)
+        let replay = try api.request("GET", "/api/me", headers: [("Cookie", "strata_session=\(signedIn)")])
+        XCTAssertEqual(replay.status, 401)
+
+        // Sign-in: a wrong password is a field error; five for one account from one address, then 429 with Retry-After.
+        csrf = try ann.token(on: "/login?next=/account")
+        for _ in 0..<5 {
+            let wrong = try ann.go("POST", "/login", form: [("_csrf", csrf), ("email", "ann@example.com"), ("password", "wrong password"), ("next", "/account")])
+            XCTAssertEqual(wrong.status, 422)
+            XCTAssertTrue(wrong.text.contains("The email or password is not right."))
+        }
+        let throttled = try ann.go("POST", "/login", form: [("_csrf", csrf), ("email", "ann@example.com"), ("password", "correct horse"), ("next", "/account")])
+        XCTAssertEqual(throttled.status, 429)
+        XCTAssertNotNil(throttled.header("Retry-After"))
+        // The owner signing in from elsewhere is not locked out by those failures.
+        let elsewhere = Browser(try TestHTTPClient(port: port), address: "198.51.100.7")
+        let fine = try elsewhere.go("POST", "/login", form: [("_csrf", try elsewhere.token(on: "/login")), ("email", "ann@example.com"),
+                                                              ("password", "correct horse"), ("next", "//evil.example")])
+        XCTAssertEqual(fine.status, 303, fine.text)
+        XCTAssertEqual(fine.header("Location"), "/", "an off-site next is refused")
+
+        // A cookie-authenticated API call that changes state needs the CSRF header.
+        XCTAssertEqual(try elsewhere.go("GET", "/api/me").status, 200)
+
+        // Operators manage accounts from the command line.
+        let create = try start("strata-app", ["users", "create", "root@example.com", "--admin", "--data", dataAddress],
+                               environment: ["STRATA_PASSWORD": "operator password"])
+        XCTAssertEqual(create.waitForExit(), 0, create.output.joined(separator: "\n"))
+        XCTAssertTrue(create.output.contains { $0.contains("created user 2 root@example.com (admin)") }, "\(create.output)")
+        let duplicate = try start("strata-app", ["users", "create", "ROOT@example.com", "--data", dataAddress], environment: ["STRATA_PASSWORD": "operator password"])
+        XCTAssertEqual(duplicate.waitForExit(), 1)
+        XCTAssertTrue(duplicate.output.contains { $0.contains("email is already registered") }, "\(duplicate.output)")
+        let grant = try start("strata-app", ["users", "grant", "ann@example.com", "editor", "--data", dataAddress])
+        XCTAssertEqual(grant.waitForExit(), 0, grant.output.joined(separator: "\n"))
+        let list = try start("strata-app", ["users", "list", "--data", dataAddress])
+        XCTAssertEqual(list.waitForExit(), 0)
+        XCTAssertTrue(list.output.contains { $0.contains("Ann@Example.com") && $0.contains("editor") }, "\(list.output)")
+        XCTAssertTrue(list.output.contains { $0.contains("root@example.com") && $0.contains("admin") }, "\(list.output)")
+        XCTAssertEqual(try elsewhere.go("GET", "/api/me").status, 401, "a role change ends the user's sessions")
+        let unknown = try start("strata-app", ["users", "grant", "nobody@example.com", "x", "--data", dataAddress])
+        XCTAssertEqual(unknown.waitForExit(), 1)
+    }
+}
