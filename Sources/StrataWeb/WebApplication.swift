@@ -188,7 +188,7 @@ public final class WebApplication: HTTPHandler {
         switch await call(route.calls, input: input, request: request, idempotent: false, site: site) {
         case .failed(let response, let error):
             if error.code == .unauthenticated { return signInFirst(request) }
-            return await formPageAgain(route, error, input: input, request: request, site: site) ?? response
+            return await formPageAgain(route, error, input: input, pathParameters: parameters, request: request, site: site) ?? response
         case .value(let result):
             var response = HTTPResponse.redirect(to: Self.redirectTarget(route.redirect ?? "/", from: result))
             let secure = cameOverTLS(request)
@@ -266,10 +266,11 @@ public final class WebApplication: HTTPHandler {
     /// The page holding a form, rendered again with the form's problems and
     /// the user's input (422), or nil when that page cannot be rendered.
     private func formPageAgain(
-        _ route: RouteDescriptor, _ error: RPCError, input: [String: String], request: HTTPRequest, site: Site
+        _ route: RouteDescriptor, _ error: RPCError, input: [String: String], pathParameters: [String: String], request: HTTPRequest, site: Site
     ) async -> HTTPResponse? {
-        guard error.code == .invalidArgument, let path = route.shownOn,
-              case .found(let page, let parameters) = site.router.match(.get, path: path), let template = page.template,
+        guard error.code == .invalidArgument, let pattern = route.shownOn,
+              case .found(let page, let parameters) = site.router.match(.get, path: Self.path(pattern, filledFrom: pathParameters)),
+              let template = page.template,
               case .value(let data) = await call(page.calls, input: parameters, request: request, idempotent: true, site: site)
         else { return nil }
         var members: [String: TemplateValue] = if case .object(let members) = data { members } else { ["data": data] }
@@ -318,6 +319,13 @@ public final class WebApplication: HTTPHandler {
     private func cameOverTLS(_ request: HTTPRequest) -> Bool {
         trustedProxies.contains(RateLimitMiddleware.host(of: request.remoteAddress))
             && request.headers["X-Forwarded-Proto"]?.lowercased() == "https"
+    }
+
+    /// `/projects/:project` with the form's own `:project` (its path parameters), percent-encoded.
+    static func path(_ pattern: String, filledFrom parameters: [String: String]) -> String {
+        pattern.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            segment.hasPrefix(":") ? FormDecoding.percentEncode(parameters[String(segment.dropFirst())] ?? "") : String(segment)
+        }.joined(separator: "/")
     }
 
     /// Replaces `{field}` in a redirect target with the result's (percent-encoded) field value.

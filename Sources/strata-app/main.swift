@@ -1,10 +1,11 @@
 import Guestbook
+import Tasks
 import StrataApp
 #if canImport(Glibc)
 import Glibc
 #endif
 
 // The modules this application tier hosts.
-let modules: [any DomainModule] = [Guestbook()]
+let modules: [any DomainModule] = [Tasks(), Guestbook()]
 
 exit(await AppCommand.main(Array(CommandLine.arguments.dropFirst()), modules: modules))

@@ -60,7 +60,7 @@ final class StackTests: XCTestCase {
         let webPort = try port(of: try web.waitForReady())
 
         let client = try TestHTTPClient(port: webPort)
-        let empty = try client.request("GET", "/")
+        let empty = try client.request("GET", "/guestbook")
         XCTAssertEqual(empty.status, 200)
         XCTAssertEqual(empty.header("Content-Type"), "text/html; charset=utf-8")
         XCTAssertTrue(empty.text.contains("No entries yet"))
@@ -74,18 +74,18 @@ final class StackTests: XCTestCase {
         let form = [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", session)]
 
         let forged = try client.request(
-            "POST", "/entries", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: "name=Mallory&message=forged")
+            "POST", "/guestbook", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: "name=Mallory&message=forged")
         XCTAssertEqual(forged.status, 403, "a form without this browser's token is refused")
-        let wrongToken = try client.request("POST", "/entries", headers: form, body: "_csrf=\(String(repeating: "0", count: 40))&name=Mallory&message=x")
+        let wrongToken = try client.request("POST", "/guestbook", headers: form, body: "_csrf=\(String(repeating: "0", count: 40))&name=Mallory&message=x")
         XCTAssertEqual(wrongToken.status, 403)
 
         let posted = try client.request(
-            "POST", "/entries", headers: form,
+            "POST", "/guestbook", headers: form,
             body: "_csrf=\(token)&name=Ada+Lovelace&message=Hello+%3Cscript%3Ealert(1)%3C%2Fscript%3E")
         XCTAssertEqual(posted.status, 303)
-        XCTAssertEqual(posted.header("Location"), "/#entry-1")
+        XCTAssertEqual(posted.header("Location"), "/guestbook#entry-1")
 
-        let page = try client.request("GET", "/")
+        let page = try client.request("GET", "/guestbook")
         XCTAssertTrue(page.text.contains("Ada Lovelace"))
         XCTAssertTrue(page.text.contains("Hello &lt;script&gt;alert(1)&lt;/script&gt;"), "user input must be escaped")
         XCTAssertFalse(page.text.contains("<script>alert(1)"))
@@ -102,21 +102,21 @@ final class StackTests: XCTestCase {
         XCTAssertNotNil(missing.header("X-Request-ID"))
 
         // Invalid input: the page comes back with the problem next to the field and the input kept.
-        let invalid = try client.request("POST", "/entries", headers: form, body: "_csrf=\(token)&name=&message=Kept+%3Cb%3Etext%3C%2Fb%3E")
+        let invalid = try client.request("POST", "/guestbook", headers: form, body: "_csrf=\(token)&name=&message=Kept+%3Cb%3Etext%3C%2Fb%3E")
         XCTAssertEqual(invalid.status, 422)
         XCTAssertTrue(invalid.text.contains(#"<p class="field-error">Name is required</p>"#), invalid.text)
         XCTAssertTrue(invalid.text.contains(">Kept &lt;b&gt;text&lt;/b&gt;</textarea>"), "the input is kept, escaped")
         XCTAssertTrue(invalid.text.contains("Ada Lovelace"), "the rest of the page is there too")
         XCTAssertTrue(invalid.text.contains(#"name="_csrf""#), "and the form can be sent again")
 
-        let wrongMethod = try client.request("DELETE", "/entries")
+        let wrongMethod = try client.request("DELETE", "/guestbook")
         XCTAssertEqual(wrongMethod.status, 405)
-        XCTAssertEqual(wrongMethod.header("Allow"), "POST")
+        XCTAssertEqual(wrongMethod.header("Allow"), "GET, POST")
 
         // The entry is really in the SQLite file.
         let status = try start("strata-data", ["migrate", "status", "--database", database, "--migrations", migrations])
         XCTAssertEqual(status.waitForExit(), 0)
-        XCTAssertTrue(status.output.contains { $0.contains("3 applied, 0 pending") }, "\(status.output)")
+        XCTAssertTrue(status.output.contains { $0.contains("4 applied, 0 pending") }, "\(status.output)")
 
         for tier in [web, app, data] {
             tier.send(SIGTERM)
@@ -200,20 +200,20 @@ final class StackTests: XCTestCase {
         let web = try start("strata-web", ["serve", "--port", "0", "--app", appAddress])
         let client = try TestHTTPClient(port: try port(of: try web.waitForReady()))
 
-        let (session, token) = try formCredentials(try client.request("GET", "/"))
+        let (session, token) = try formCredentials(try client.request("GET", "/guestbook"))
         for name in ["Ada", "Grace"] {
             let posted = try client.request(
-                "POST", "/entries", headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", session)],
+                "POST", "/guestbook", headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", session)],
                 body: "_csrf=\(token)&name=\(name)&message=Hello+from+PostgreSQL")
             XCTAssertEqual(posted.status, 303)
         }
-        let page = try client.request("GET", "/")
+        let page = try client.request("GET", "/guestbook")
         XCTAssertTrue(page.text.contains("Grace") && page.text.contains("Ada") && page.text.contains("Hello from PostgreSQL"), page.text)
         XCTAssertTrue(page.text.contains("entry-2"), "ids come from the identity column")
 
         let status = try start("strata-data", ["migrate", "status", "--database", server.url, "--migrations", migrations])
         XCTAssertEqual(status.waitForExit(), 0)
-        XCTAssertTrue(status.output.contains { $0.contains("3 applied, 0 pending") }, "\(status.output)")
+        XCTAssertTrue(status.output.contains { $0.contains("4 applied, 0 pending") }, "\(status.output)")
     }
 
     func testOperatorsCallTierMethodsWithStrataRPCCall() throws {
@@ -319,7 +319,7 @@ final class StackTests: XCTestCase {
         let web = try start("strata-web", ["serve", "--port", "0", "--app", appAddress, "--discovery-interval", "1"])
         let webPort = try port(of: try web.waitForReady())
         let connect = { try TestHTTPClient(port: webPort) }
-        let waiting = try connect().request("GET", "/")
+        let waiting = try connect().request("GET", "/guestbook")
         XCTAssertEqual(waiting.status, 503)
         XCTAssertEqual(waiting.header("Retry-After"), "5")
         XCTAssertEqual(try connect().request("GET", "/static/strata.css").status, 200)
@@ -334,7 +334,7 @@ final class StackTests: XCTestCase {
         var app = try start("strata-app", ["serve", "--listen", appAddress, "--data", dataAddress, "--dev",
                                            "--templates", folder.url.appendingPathComponent("templates").path])
         _ = try app.waitForReady()
-        _ = try poll(connect, "/") { $0.status == 200 && $0.text.contains("first edition") }
+        _ = try poll(connect, "/guestbook") { $0.status == 200 && $0.text.contains("first edition") }
         _ = try poll(connect, "/readyz") { $0.status == 200 }
         // Error pages are templates a site may override, per status.
         let errors = folder.url.appendingPathComponent("templates/strata")
@@ -346,11 +346,11 @@ final class StackTests: XCTestCase {
 
         // An edited template is served without restarting anything.
         try "<p>second edition</p>\n".write(to: page, atomically: true, encoding: .utf8)
-        _ = try poll(connect, "/") { $0.text.contains("second edition") }
+        _ = try poll(connect, "/guestbook") { $0.text.contains("second edition") }
 
         // The app tier goes away: pages answer 503, static files still work.
         app.stop()
-        let gone = try poll(connect, "/") { $0.status == 503 }
+        let gone = try poll(connect, "/guestbook") { $0.status == 503 }
         _ = try poll(connect, "/readyz") { $0.status == 503 }
         XCTAssertFalse(gone.text.contains("second edition"))
         XCTAssertEqual(try connect().request("GET", "/static/strata.css").status, 200)
@@ -358,7 +358,7 @@ final class StackTests: XCTestCase {
         // It comes back as a new version (the module's own templates): the web tier follows.
         app = try start("strata-app", ["serve", "--listen", appAddress, "--data", dataAddress])
         _ = try app.waitForReady()
-        let back = try poll(connect, "/") { $0.status == 200 && !$0.text.contains("edition") }
+        let back = try poll(connect, "/guestbook") { $0.status == 200 && !$0.text.contains("edition") }
         XCTAssertTrue(back.text.contains("No entries yet"), back.text)
     }
 
@@ -389,7 +389,7 @@ final class StackTests: XCTestCase {
         XCTAssertTrue(up.output.contains { $0.hasPrefix("web  | ") && $0.contains("msg=ready") })
 
         let client = try TestHTTPClient(port: port)
-        XCTAssertEqual(try client.request("GET", "/").status, 200)
+        XCTAssertEqual(try client.request("GET", "/guestbook").status, 200)
 
         up.send(SIGTERM)
         XCTAssertEqual(up.waitForExit(seconds: 30), 0, up.output.suffix(5).joined(separator: "\n"))

@@ -24,8 +24,8 @@ public struct Guestbook: DomainModule {
             guard let signed = created.first else { throw RPCError(.internal, "the new entry has no id") }
             return signed
         }
-        m.page("/", calls: "guestbook.list", template: "guestbook/index")
-        m.form("/entries", calls: "guestbook.sign", redirect: "/#entry-{id}", shownOn: "/")
+        m.page("/guestbook", calls: "guestbook.list", template: "guestbook/index")
+        m.form("/guestbook", calls: "guestbook.sign", redirect: "/guestbook#entry-{id}", shownOn: "/guestbook")
     }
 }
 
