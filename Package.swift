@@ -48,7 +48,7 @@ let package = Package(
             name: "Tasks",
             dependencies: ["StrataApp"],
             path: "Sources/Modules/Tasks",
-            resources: [.copy("templates")]
+            resources: [.copy("templates"), .copy("public")]
         ),
         .target(name: "StrataData", dependencies: ["StrataCore", "StrataRPC", "StrataSQL"]),
         .target(name: "StrataLauncher", dependencies: ["StrataCore", "StrataIO", "StrataRPC"]),

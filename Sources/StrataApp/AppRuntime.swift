@@ -33,6 +33,20 @@ public struct AppRuntime: Sendable {
         }
             + (overrides.map { [(Self.overridesName, $0)] } ?? [])
         var problems = registry.validate()
+        var moduleAssets: [String: [UInt8]] = [:]
+        for module in modules {
+            do {
+                for (path, bytes) in try module.assets?.files(limit: Self.assetLimit) ?? [:] {
+                    if moduleAssets[path] != nil { problems.append("asset '\(path)' is provided by two modules") }
+                    moduleAssets[path] = bytes
+                }
+            } catch let error as AppConfigurationError {
+                problems += error.problems
+            } catch {
+                problems.append("\(type(of: module)): cannot read its assets: \(error)")
+            }
+        }
+        let assets = moduleAssets
         var templates: [String: String] = [:]
         do {
             templates = try Self.loadTemplates(folders)
@@ -71,7 +85,7 @@ public struct AppRuntime: Sendable {
             }
         }
         let routes = registry.routes
-        let manifest = RouteManifest(version: Self.digest(routes, templates), routes: routes, templates: templates)
+        let manifest = RouteManifest(version: Self.digest(routes, templates, assets), routes: routes, templates: templates, assets: assets)
         let current = Mutex(manifest)
         service.register(RouteManifest.method, options: RPCMethodOptions(idempotent: true)) { (_: Empty, _) in
             current.withLock { $0 }
@@ -80,10 +94,10 @@ public struct AppRuntime: Sendable {
             if reloadTemplates {
                 do {
                     let templates = try Self.loadTemplates(folders)
-                    let version = Self.digest(routes, templates)
+                    let version = Self.digest(routes, templates, assets)
                     current.withLock { manifest in
                         if manifest.version != version {
-                            manifest = RouteManifest(version: version, routes: routes, templates: templates)
+                            manifest = RouteManifest(version: version, routes: routes, templates: templates, assets: assets)
                             logger.info("templates reloaded", ("manifest", version))
                         }
                     }
@@ -133,9 +147,13 @@ public struct AppRuntime: Sendable {
         return templates
     }
 
-    private static func digest(_ routes: [RouteDescriptor], _ templates: [String: String]) -> String {
-        var text = routes.map { "\($0.kind) \($0.path) \($0.calls) \($0.template ?? "") \($0.redirect ?? "")" }.joined(separator: "\n")
+    /// Module assets travel inside the manifest, so they are kept small.
+    static let assetLimit = 4 << 20
+
+    private static func digest(_ routes: [RouteDescriptor], _ templates: [String: String], _ assets: [String: [UInt8]]) -> String {
+        var text = routes.map { "\($0.kind) \($0.httpMethod) \($0.path) \($0.calls) \($0.template ?? "") \($0.redirect ?? "")" }.joined(separator: "\n")
         for (name, source) in templates.sorted(by: { $0.key < $1.key }) { text += "\n\(name)\n\(source)" }
+        for (path, bytes) in assets.sorted(by: { $0.key < $1.key }) { text += "\n\(path) " + Digest.hex(Digest.sha256(bytes)) }
         return String(Digest.hex(Digest.sha256(Array(text.utf8))).prefix(16))
     }
 }

@@ -22,6 +22,9 @@ public protocol DomainModule: Sendable {
     /// (`notes/index`); nil when the module has none.
     var templates: ModuleTemplates? { get }
 
+    /// The module's static files (`public/` in its bundle); nil when it has none.
+    var assets: ModuleAssets? { get }
+
     /// Declares the module's methods and routes.
     func register(_ m: inout ModuleRegistry)
 }
@@ -29,6 +32,8 @@ public protocol DomainModule: Sendable {
 extension DomainModule {
     /// No templates by default.
     public var templates: ModuleTemplates? { nil }
+    /// No static files by default.
+    public var assets: ModuleAssets? { nil }
 }
 
 /// The HTTP methods a JSON API route can answer.

@@ -26,3 +26,40 @@ public struct ModuleTemplates: Sendable {
         return bundled
     }
 }
+
+/// A module's static files (stylesheets, scripts, images): the `public`
+/// folder copied into its resource bundle. The application tier hands them
+/// to the web tier with the templates, which serves them under
+/// `/static/modules/` with fingerprinted URLs (`{{assets.modules_tasks_css}}`
+/// for `public/tasks.css`).
+///
+/// ```swift
+/// var assets: ModuleAssets? { ModuleAssets(bundle: .module) }
+/// ```
+public struct ModuleAssets: Sendable {
+    /// The bundled folder.
+    public let folder: URL?
+
+    /// The `public` resource folder of `bundle`.
+    public init(bundle: Bundle) {
+        folder = bundle.url(forResource: "public", withExtension: nil)
+    }
+
+    /// Every file below the folder by relative path; refuses more than `limit` bytes in all.
+    func files(limit: Int) throws -> [String: [UInt8]] {
+        guard let folder else { return [:] }
+        var files: [String: [UInt8]] = [:]
+        var total = 0
+        let base = folder.standardizedFileURL.path
+        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey]) else { return [:] }
+        for case let url as URL in walker where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+            let path = String(url.standardizedFileURL.path.dropFirst(base.count + 1))
+            guard !path.split(separator: "/").contains(where: { $0.hasPrefix(".") }) else { continue }
+            let bytes = Array(try Data(contentsOf: url))
+            total += bytes.count
+            guard total <= limit else { throw AppConfigurationError(problems: ["module assets exceed \(limit) bytes (serve large files from the web tier's --public folder)"]) }
+            files[path] = bytes
+        }
+        return files
+    }
+}

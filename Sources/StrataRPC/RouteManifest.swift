@@ -8,12 +8,15 @@ public struct RouteManifest: Codable, Sendable, Equatable {
     public var routes: [RouteDescriptor]
     /// Template sources by name (`guestbook/index`).
     public var templates: [String: String]
+    /// The modules' static files by path (`tasks.css`), served under `/static/modules/`.
+    public var assets: [String: [UInt8]]?
 
     /// Creates a manifest.
-    public init(version: String, routes: [RouteDescriptor], templates: [String: String]) {
+    public init(version: String, routes: [RouteDescriptor], templates: [String: String], assets: [String: [UInt8]] = [:]) {
         self.version = version
         self.routes = routes
         self.templates = templates
+        self.assets = assets.isEmpty ? nil : assets
     }
 
     /// The RPC method that returns the manifest.

@@ -1,3 +1,4 @@
+import Foundation
 import StrataCore
 import StrataHTTP
 import StrataRPC
@@ -11,8 +12,10 @@ public final class WebApplication: HTTPHandler {
     private let staticFiles: StaticFiles
     private let ownTemplates: [String: String]
     private let logger: Logger
-    /// Fingerprinted URLs of the static assets, for templates (`{{assets.strata_css}}`).
-    private let assets: TemplateValue
+    /// Fingerprinted URLs of the web tier's own static files (`strata_css`); the site adds the modules'.
+    private let ownAssets: [String: String]
+    /// Where module assets of discovered manifests are written, one folder per version.
+    private let assetsRoot: String
     /// The routes and templates in force; replaced whole when the app tier's manifest changes.
     private let current: Mutex<Site>
     /// Key of the CSRF tokens (derived from the RPC secret, so every replica agrees).
@@ -33,7 +36,9 @@ public final class WebApplication: HTTPHandler {
         manifest: RouteManifest?, app: RPCClient, staticFiles: StaticFiles, ownTemplates: [String: String], logger: Logger,
         secret: [UInt8], trustedProxies: Set<String> = []
     ) throws {
-        current = Mutex(try Site(manifest: manifest, ownTemplates: ownTemplates))
+        ownAssets = staticFiles.assetURLs()
+        assetsRoot = FileManager.default.temporaryDirectory.appendingPathComponent("strata-web-\(getpid())-modules").path
+        current = Mutex(try Site(manifest: manifest, ownTemplates: ownTemplates, ownAssets: ownAssets, assetsRoot: assetsRoot))
         appReachable.store(manifest != nil, ordering: .relaxed)
         csrfKey = Digest.hmacSHA256(key: secret, Array("strata csrf tokens".utf8))
         self.trustedProxies = trustedProxies
@@ -41,7 +46,6 @@ public final class WebApplication: HTTPHandler {
         self.app = app
         self.staticFiles = staticFiles
         self.logger = logger
-        assets = .object(staticFiles.assetURLs().mapValues { .string($0) })
     }
 
     /// `/readyz`: 200 once routes are discovered and the app tier answered the
@@ -67,8 +71,13 @@ public final class WebApplication: HTTPHandler {
     /// Switches to `manifest`'s routes and templates at once; a manifest
     /// whose templates do not compile is refused and the old site stays.
     public func update(to manifest: RouteManifest) throws {
-        let next = try Site(manifest: manifest, ownTemplates: ownTemplates)
-        current.withLock { $0 = next }
+        let next = try Site(manifest: manifest, ownTemplates: ownTemplates, ownAssets: ownAssets, assetsRoot: assetsRoot)
+        let previous = current.withLock { site in
+            defer { site = next }
+            return site.version
+        }
+        // The old version's module files go; a request still holding that site gets a 404 for them at worst.
+        if let previous, previous != next.version { try? FileManager.default.removeItem(atPath: assetsRoot + "/" + previous) }
     }
 
     /// Polls the app tier's manifest version every `interval` until the task
@@ -102,6 +111,11 @@ public final class WebApplication: HTTPHandler {
     public func handle(_ request: HTTPRequest) -> HTTPOutcome {
         if request.path == "/readyz", request.method == .get || request.method == .head {
             return .response(readiness())
+        }
+        if request.path.hasPrefix(Site.modulePrefix), request.method == .get || request.method == .head {
+            return .response(
+                site.moduleFiles?.response(for: String(request.path.dropFirst(Site.modulePrefix.count)), request: request)
+                    ?? errorPage(.notFound, "There is no file at this address.", requestID: request.requestID))
         }
         if request.path.hasPrefix(Self.staticPrefix), request.method == .get || request.method == .head {
             return .response(
@@ -145,7 +159,7 @@ public final class WebApplication: HTTPHandler {
         case .value(let result):
             let flash = Flash.message(in: request, key: csrfKey)
             do {
-                let body = try site.templates.render(route.template ?? "", result, globals: globals(requestID, session: session, flash: flash))
+                let body = try site.templates.render(route.template ?? "", result, globals: globals(requestID, session: session, flash: flash, site: site))
                 var response = HTTPResponse.html(body)
                 if session.isNew { response.headers.add("Set-Cookie", session.cookieHeader(secure: cameOverTLS(request))) }
                 if flash != nil { response.headers.add("Set-Cookie", Flash.clearing) }
@@ -280,7 +294,7 @@ public final class WebApplication: HTTPHandler {
             "values": .object(input.mapValues { .string($0) }),
         ])
         let session = BrowserSession(request: request)
-        guard let body = try? site.templates.render(template, .object(members), globals: globals(request.requestID, session: session)) else { return nil }
+        guard let body = try? site.templates.render(template, .object(members), globals: globals(request.requestID, session: session, site: site)) else { return nil }
         return .html(body, status: .unprocessableContent)
     }
 
@@ -288,13 +302,14 @@ public final class WebApplication: HTTPHandler {
     /// site's `--templates` provides one, else `strata/error` (which they may
     /// override too); falls back to plain text if even that fails.
     func errorPage(_ status: HTTPStatus, _ message: String, requestID: String, site: Site? = nil) -> HTTPResponse {
-        let templates = (site ?? self.site).templates
+        let site = site ?? self.site
+        let templates = site.templates
         let specific = "strata/error-\(status.code)"
         let value = TemplateValue.object([
             "status": .int(Int64(status.code)), "reason": .string(status.reason),
             "message": .string(message), "request_id": .string(requestID),
         ])
-        guard let body = try? templates.render(templates.contains(specific) ? specific : "strata/error", value, globals: globals(requestID)) else {
+        guard let body = try? templates.render(templates.contains(specific) ? specific : "strata/error", value, globals: globals(requestID, site: site)) else {
             return .text("\(status.code) \(status.reason): \(message)\n", status: status)
         }
         return .html(body, status: status)
@@ -305,8 +320,8 @@ public final class WebApplication: HTTPHandler {
     /// session `csrf_token` and `csrf_field` (the hidden input every form
     /// needs: `{{{csrf_field}}}`). Pages also get `viewer`, the signed-in
     /// user, in their data.
-    private func globals(_ requestID: String, session: BrowserSession? = nil, flash: String? = nil) -> TemplateValue {
-        var values: [String: TemplateValue] = ["assets": assets, "request_id": .string(requestID)]
+    private func globals(_ requestID: String, session: BrowserSession? = nil, flash: String? = nil, site: Site? = nil) -> TemplateValue {
+        var values: [String: TemplateValue] = ["assets": (site ?? self.site).assets, "request_id": .string(requestID)]
         if let flash { values["flash"] = .string(flash) }
         if let session {
             values["csrf_token"] = .string(session.csrfToken(key: csrfKey))

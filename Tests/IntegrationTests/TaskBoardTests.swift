@@ -43,7 +43,16 @@ final class TaskBoardTests: XCTestCase {
         let ann = Browser(try TestHTTPClient(port: port), address: "192.0.2.1")
         let bob = Browser(try TestHTTPClient(port: port), address: "192.0.2.2")
 
-        XCTAssertTrue(try ann.go("GET", "/").text.contains("A task board for your team"), "visitors see what the board is")
+        let landing = try ann.go("GET", "/")
+        XCTAssertTrue(landing.text.contains("A task board for your team"), "visitors see what the board is")
+        // The module's own stylesheet travels with its templates and is served fingerprinted.
+        let stylesheet = String(try XCTUnwrap(landing.text.firstMatch(of: /href="(\/static\/modules\/tasks\.[0-9a-f]{10}\.css)"/)?.1, landing.text))
+        let css = try ann.go("GET", stylesheet)
+        XCTAssertEqual(css.status, 200)
+        XCTAssertEqual(css.header("Content-Type"), "text/css; charset=utf-8")
+        XCTAssertEqual(css.header("Cache-Control"), "public, max-age=31536000, immutable")
+        XCTAssertTrue(css.text.contains("table.tasks"))
+        XCTAssertEqual(try ann.go("GET", "/static/modules/..%2Fstrata.css").status, 404)
         try ann.signUp(email: "ann@example.com", name: "Ann")
         try bob.signUp(email: "bob@example.com", name: "Bob")
 

@@ -10,6 +10,7 @@ public struct Tasks: DomainModule {
     public init() {}
 
     public var templates: ModuleTemplates? { ModuleTemplates(bundle: .module) }
+    public var assets: ModuleAssets? { ModuleAssets(bundle: .module) }
 
     public func register(_ m: inout ModuleRegistry) {
         m.method("tasks.home", access: .public, idempotent: true) { (_: Empty, ctx) -> Home in
