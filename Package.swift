@@ -50,12 +50,18 @@ let package = Package(
             path: "Sources/Modules/Tasks",
             resources: [.copy("templates"), .copy("public")]
         ),
+        .target(
+            name: "Bench",
+            dependencies: ["StrataApp"],
+            path: "Sources/Modules/Bench",
+            resources: [.copy("templates")]
+        ),
         .target(name: "StrataData", dependencies: ["StrataCore", "StrataRPC", "StrataSQL"]),
         .target(name: "StrataLauncher", dependencies: ["StrataCore", "StrataIO", "StrataRPC"]),
 
         // Thin executables: parse arguments, wire the parts, run.
         .executableTarget(name: "strata-data", dependencies: ["StrataData"]),
-        .executableTarget(name: "strata-app", dependencies: ["StrataApp", "Guestbook", "Tasks"]),
+        .executableTarget(name: "strata-app", dependencies: ["StrataApp", "Guestbook", "Tasks", "Bench"]),
         .executableTarget(name: "strata-web", dependencies: ["StrataWeb"]),
         // Depending on the tier executables makes `swift run strata up` build them too.
         .executableTarget(

@@ -21,20 +21,22 @@ public enum AppCommand {
             OptionSpec("templates", env: "STRATA_TEMPLATES_DIR", value: "DIR", help: "folder of templates replacing the modules' templates of the same name"),
             OptionSpec(switch: "dev", env: "STRATA_DEV", help: "development mode: re-read module templates when the web tier checks for changes"),
             OptionSpec(switch: "no-signup", env: "STRATA_NO_SIGNUP", help: "visitors cannot create accounts (operators still can: strata-app users create)"),
+            OptionSpec(switch: "bench", env: "STRATA_BENCH", help: "also host the benchmark modules (/db, /queries, /fortunes, /updates)"),
             .eventLoops,
             .logLevel,
         ],
         notes: ["environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)"])
 
-    /// Runs the command line `arguments` (without the program name) with `modules`; returns the exit status.
+    /// Runs the command line `arguments` (without the program name) with
+    /// `modules`, and `benchmarkModules` too under `--bench`; returns the exit status.
     public static func main(
-        _ arguments: [String], modules: [any DomainModule],
+        _ arguments: [String], modules: [any DomainModule], benchmarkModules: [any DomainModule] = [],
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async -> Int32 {
         await root.run(arguments, [
             "serve": { arguments in
                 guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
-                return try await runServe(options, modules: modules, environment: environment)
+                return try await runServe(options, modules: modules + (options.flag("bench") ? benchmarkModules : []), environment: environment)
             },
             "users": { arguments in
                 guard let options = try UsersCommand.spec.parseOrShowHelp(arguments, environment: environment) else { return 0 }

@@ -38,6 +38,12 @@ public struct Database: Sendable {
         try await call(DataMethod.execute, SQLStatement(sql, parameters), idempotent: false)
     }
 
+    /// Runs an INSERT, UPDATE or DELETE whose parameters are built up at run time.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult {
+        try await call(DataMethod.execute, SQLStatement(sql, parameters), idempotent: false)
+    }
+
     private func call<Output: Decodable>(_ method: String, _ statement: SQLStatement, idempotent: Bool) async throws -> Output {
         let remaining = try remainingTime()
         do {

@@ -23,6 +23,8 @@ public enum LauncherCommand {
             OptionSpec("migrations", env: "STRATA_MIGRATIONS_DIR", value: "DIR", default: "Migrations", help: "folder of migration files"),
             OptionSpec("app-listen", env: "STRATA_APP_LISTEN", value: "ADDRESS", default: "127.0.0.1:0", help: "RPC address of the app tier (port 0 picks one)"),
             OptionSpec("data-listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:0", help: "RPC address of the data tier (port 0 picks one)"),
+            OptionSpec(switch: "bench", env: "STRATA_BENCH",
+                       help: "benchmark mode: the TechEmpower endpoints (/plaintext, /json, /db, /queries, /fortunes, /updates), rate limit off"),
             .logLevel,
         ],
         notes: ["environment:\n  STRATA_RPC_SECRET  secret the tiers authenticate each other with (default: a new random one per run)"])
@@ -51,7 +53,7 @@ public enum LauncherCommand {
             executables: executables, database: options.string("database") ?? ".strata/strata.db", migrations: migrations,
             webHost: options.string("host") ?? "127.0.0.1", webPort: port,
             appListen: options.string("app-listen") ?? "127.0.0.1:0", dataListen: options.string("data-listen") ?? "127.0.0.1:0",
-            logLevel: options.string("log-level") ?? "info", environment: environmentWithSecret(environment))
+            logLevel: options.string("log-level") ?? "info", environment: benchmarkEnvironment(environmentWithSecret(environment), options.flag("bench")))
         // The stack waits on semaphores for its children; give it a thread of
         // its own rather than block one of the few cooperative-pool threads.
         return await withCheckedContinuation { continuation in
@@ -66,6 +68,16 @@ public enum LauncherCommand {
         if (environment["STRATA_RPC_SECRET"] ?? "").isEmpty {
             environment["STRATA_RPC_SECRET"] = Digest.hex(Digest.randomBytes(32))
         }
+        return environment
+    }
+
+    /// In benchmark mode every tier gets `STRATA_BENCH=1`, and the web tier's
+    /// rate limit is off unless set (a load generator is one client).
+    static func benchmarkEnvironment(_ environment: [String: String], _ bench: Bool) -> [String: String] {
+        guard bench else { return environment }
+        var environment = environment
+        environment["STRATA_BENCH"] = "1"
+        if environment["STRATA_RATE_LIMIT"] == nil { environment["STRATA_RATE_LIMIT"] = "0" }
         return environment
     }
 

@@ -161,7 +161,11 @@ public final class WebApplication: HTTPHandler {
             do {
                 let body = try site.templates.render(route.template ?? "", result, globals: globals(requestID, session: session, flash: flash, site: site))
                 var response = HTTPResponse.html(body)
-                if session.isNew { response.headers.add("Set-Cookie", session.cookieHeader(secure: cameOverTLS(request))) }
+                // A new browser gets the cookie only when the page holds a form
+                // (its CSRF token): a page without one (a feed, a benchmark) costs no session.
+                if session.isNew && body.firstRange(of: Array(session.csrfToken(key: csrfKey).utf8)) != nil {
+                    response.headers.add("Set-Cookie", session.cookieHeader(secure: cameOverTLS(request)))
+                }
                 if flash != nil { response.headers.add("Set-Cookie", Flash.clearing) }
                 // A page may show who is signed in: no shared cache may keep it.
                 response.headers.set("Cache-Control", "private, no-cache")

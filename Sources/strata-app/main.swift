@@ -1,3 +1,4 @@
+import Bench
 import Guestbook
 import Tasks
 import StrataApp
@@ -5,7 +6,7 @@ import StrataApp
 import Glibc
 #endif
 
-// The modules this application tier hosts.
+// The modules this application tier hosts; the benchmark one only with --bench.
 let modules: [any DomainModule] = [Tasks(), Guestbook()]
 
-exit(await AppCommand.main(Array(CommandLine.arguments.dropFirst()), modules: modules))
+exit(await AppCommand.main(Array(CommandLine.arguments.dropFirst()), modules: modules, benchmarkModules: [Bench()]))
