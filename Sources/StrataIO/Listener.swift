@@ -4,30 +4,39 @@ import Glibc
 import CStrataShims
 import Synchronization
 
-/// Accepts connections on every loop of a group and hands each to `onAccept`
-/// on the loop that accepted it.
-///
-/// TCP listeners bind one socket per loop with `SO_REUSEPORT`, so the kernel
-/// spreads new connections across loops without a shared accept lock.
+/// Accepts connections and hands each to `onAccept` on the loop that will own it.
 public final class Listener: Sendable {
+    /// How new connections are spread over a group's loops.
+    public enum Distribution: Sendable {
+        /// One socket per loop with `SO_REUSEPORT`: the kernel spreads
+        /// connections by a hash of their addresses, without a shared accept
+        /// lock. Right for many short-lived clients (browsers).
+        case kernel
+        /// One socket; each new connection goes to the next loop in turn.
+        /// Right for a few long-lived connections (RPC peers), which a hash
+        /// could put on the same loop and leave the other cores idle.
+        case roundRobin
+    }
+
     /// The bound address; for port 0, the port the kernel chose.
     public let address: SocketAddress
     private let acceptors: [Acceptor]
 
-    /// Binds `address` on every loop of `group`.
+    /// Binds `address` for `group`'s loops.
     public init(
-        address: SocketAddress, group: EventLoopGroup, backlog: Int32 = 1024,
+        address: SocketAddress, group: EventLoopGroup, distribution: Distribution = .kernel, backlog: Int32 = 1024,
         onAccept: @escaping @Sendable (Connection) -> Void
     ) throws(SocketError) {
         var bound = address
         var acceptors: [Acceptor] = []
         let loops: [EventLoop]
-        if case .unix = address { loops = [group.loops[0]] } else { loops = group.loops }
+        if case .unix = address { loops = [group.loops[0]] } else if distribution == .roundRobin { loops = [group.loops[0]] } else { loops = group.loops }
+        let targets = distribution == .roundRobin ? group.loops : nil
         do throws(SocketError) {
             for loop in loops {
                 let fd = try Socket.listen(on: bound, reusePort: loops.count > 1, backlog: backlog)
                 bound = SocketAddress.local(of: fd, fallback: bound)
-                acceptors.append(Acceptor(fd: fd, loop: loop, onAccept: onAccept))
+                acceptors.append(Acceptor(fd: fd, loop: loop, targets: targets ?? [loop], onAccept: onAccept))
             }
         } catch {
             for acceptor in acceptors { Glibc.close(acceptor.fd) }
@@ -52,12 +61,16 @@ public final class Listener: Sendable {
 private final class Acceptor: Selectable, @unchecked Sendable {
     let fd: Int32
     let loop: EventLoop
+    /// The loops new connections go to, in turn.
+    private let targets: [EventLoop]
+    private var next = 0
     let onAccept: @Sendable (Connection) -> Void
     private var active = false
 
-    init(fd: Int32, loop: EventLoop, onAccept: @escaping @Sendable (Connection) -> Void) {
+    init(fd: Int32, loop: EventLoop, targets: [EventLoop], onAccept: @escaping @Sendable (Connection) -> Void) {
         self.fd = fd
         self.loop = loop
+        self.targets = targets
         self.onAccept = onAccept
     }
 
@@ -95,7 +108,15 @@ private final class Acceptor: Selectable, @unchecked Sendable {
             }
             let peer = Self.describe(&storage)
             if storage.ss_family != sa_family_t(AF_UNIX) { Socket.setNoDelay(client) }
-            onAccept(Connection(fd: client, loop: loop, peer: peer))
+            let target = targets[next % targets.count]
+            next &+= 1
+            let connection = Connection(fd: client, loop: target, peer: peer)
+            if target === loop {
+                onAccept(connection)
+            } else {
+                let onAccept = self.onAccept
+                target.execute { onAccept(connection) }
+            }
         }
     }
 

@@ -59,7 +59,8 @@ public final class RPCServer: Sendable {
     /// Starts listening and returns the bound address.
     @discardableResult
     public func start() throws(SocketError) -> SocketAddress {
-        let listener = try Listener(address: configuration.address, group: group) { [self] connection in
+        // Peers keep a few long-lived connections: spread them over the loops in turn.
+        let listener = try Listener(address: configuration.address, group: group, distribution: .roundRobin) { [self] connection in
             let handler = RPCServerConnection(connection: connection, server: self)
             connections.withLock { $0[ObjectIdentifier(handler)] = handler }
             do {

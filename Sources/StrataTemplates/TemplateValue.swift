@@ -1,3 +1,4 @@
+import StrataCore
 import Foundation
 
 /// A value a template can show: what JSON can express, plus Swift closures.
@@ -99,6 +100,28 @@ extension TemplateValue: Decodable {
             self = .double(value)
         } else {
             self = .string(try single.decode(String.self))
+        }
+    }
+}
+
+extension TemplateValue: TaggedValueDecodable {
+    /// Template data straight from the binary RPC encoding (what the web tier
+    /// receives from the app tier): blobs become hex text, timestamps their microseconds.
+    public init(taggedValue: TaggedValue) {
+        switch taggedValue {
+        case .scalar(.null): self = .null
+        case .scalar(.bool(let value)): self = .bool(value)
+        case .scalar(.int(let value)), .scalar(.timestamp(let value)): self = .int(value)
+        case .scalar(.double(let value)): self = .double(value)
+        case .scalar(.string(let value)): self = .string(value)
+        case .scalar(.bytes(let value)): self = .string(Digest.hex(value))
+        case .array(let items): self = .array(items.map(TemplateValue.init(taggedValue:)))
+        case .map(let entries):
+            var members: [String: TemplateValue] = [:]
+            members.reserveCapacity(entries.count)
+            // The first of duplicate keys wins, as the encoding's readers agree.
+            for (key, value) in entries where members[key] == nil { members[key] = TemplateValue(taggedValue: value) }
+            self = .object(members)
         }
     }
 }

@@ -34,7 +34,7 @@ public enum WebCommand {
             OptionSpec("head-timeout", env: "STRATA_HTTP_HEAD_TIMEOUT", value: "SECONDS", default: "10", help: "time allowed to send a whole request head"),
             OptionSpec("body-timeout", env: "STRATA_HTTP_BODY_TIMEOUT", value: "SECONDS", default: "30", help: "longest pause allowed while a request body arrives"),
             OptionSpec("max-connections", env: "STRATA_HTTP_MAX_CONNECTIONS", value: "N", default: "16384", help: "open connections above which new ones get 503"),
-            OptionSpec("handler-executor", env: "STRATA_HTTP_EXECUTOR", value: "loop|global", default: "global",
+            OptionSpec("handler-executor", env: "STRATA_HTTP_EXECUTOR", value: "loop|global", default: "loop",
                        help: "where page and form handlers run: the connection's event loop or Swift's global pool"),
             OptionSpec(switch: "bench", env: "STRATA_BENCH", help: "also answer the benchmark endpoints /plaintext and /json"),
             .eventLoops,
@@ -73,7 +73,7 @@ public enum WebCommand {
         configuration.headTimeout = .seconds(try options.int("head-timeout", in: 1...3_600) ?? 10)
         configuration.bodyTimeout = .seconds(try options.int("body-timeout", in: 1...3_600) ?? 30)
         configuration.maxConnections = try options.int("max-connections", in: 1...1_000_000) ?? 16_384
-        guard let executor = HTTPServerConfiguration.HandlerExecutor(rawValue: options.string("handler-executor") ?? "global") else {
+        guard let executor = HTTPServerConfiguration.HandlerExecutor(rawValue: options.string("handler-executor") ?? "loop") else {
             throw UsageError(command: "strata-web serve", message: "--handler-executor must be 'loop' or 'global'")
         }
         configuration.handlerExecutor = executor

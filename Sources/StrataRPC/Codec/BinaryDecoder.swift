@@ -188,10 +188,43 @@ private final class BinaryInput {
             let micros = Varint.unzigzag(try varint(&position))
             return unsafeBitCast(Date(timeIntervalSince1970: Double(micros) / 1_000_000), to: T.self)
         }
+        if let anyShape = T.self as? any TaggedValueDecodable.Type {
+            return anyShape.init(taggedValue: try tree(at: offset, codingPath)) as! T
+        }
         if let scalarType = T.self as? any TaggedScalarCodable.Type {
             return try scalarType.init(taggedScalar: try scalar(at: offset, codingPath)) as! T
         }
         return try T(from: ValueDecoder(input: self, offset: offset, codingPath: codingPath))
+    }
+
+    /// The whole value at `offset` as a tree (the body was checked by `skip` before decoding began).
+    func tree(at offset: Int, _ codingPath: [any CodingKey]) throws -> TaggedValue {
+        var position = offset + 1
+        switch tag(at: offset) {
+        case .array:
+            let count = try length(&position)
+            var items: [TaggedValue] = []
+            items.reserveCapacity(count)
+            for _ in 0..<count {
+                items.append(try tree(at: position, codingPath))
+                position = try skip(position, depth: 0)
+            }
+            return .array(items)
+        case .map:
+            let count = try length(&position, unit: 2)
+            var entries: [(key: String, value: TaggedValue)] = []
+            entries.reserveCapacity(count)
+            for _ in 0..<count {
+                let key = try text(at: position, codingPath)
+                let keyLength = try length(&position)
+                position += keyLength
+                entries.append((key, try tree(at: position, codingPath)))
+                position = try skip(position, depth: 0)
+            }
+            return .map(entries)
+        default:
+            return .scalar(try scalar(at: offset, codingPath))
+        }
     }
 
     /// The tagged scalar at `offset`; a composite there is a type mismatch.
