@@ -17,6 +17,13 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
     private var lastReceived = ContinuousClock.now
     private let open = Atomic<Bool>(true)
     private var pending: [UInt32: (reply: Reply, call: Call)] = [:]
+    /// Calls beyond `maxInFlight`, waiting for an answer to make room, oldest first.
+    private var waiting: [(request: RPCRequest, call: Call, timeout: Duration, reply: Reply)] = []
+    /// Calls sent and unanswered at most: a server's default limit per
+    /// connection (`RPCServerConfiguration.maxInFlightPerConnection`). More
+    /// would be refused `resourceExhausted`; queued here they wait their turn,
+    /// as an HTTP/2 client does at the peer's MAX_CONCURRENT_STREAMS.
+    static let maxInFlight = 1_024
     private var nextStream: UInt32 = 1
     /// From the server's GOAWAY: calls on later streams were not and will not be run.
     private var lastProcessedStream: UInt32?
@@ -118,6 +125,16 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
             continuation.resume(returning: .failure(RPCError(.unavailable, "connection to \(connection.peer) is closed").markedNotProcessed()))
             return
         }
+        if pending.count >= Self.maxInFlight {
+            waiting.append((request, call, timeout, continuation))
+            call.deadline = connection.loop.scheduleTimer(after: timeout) { [self] in
+                guard let index = waiting.firstIndex(where: { $0.call === call }) else { return }
+                // Never sent: safe to try elsewhere.
+                waiting.remove(at: index).reply.resume(returning: .failure(
+                    RPCError(.deadlineExceeded, "\(request.method) waited for a free slot on \(connection.peer) past its deadline").markedNotProcessed()))
+            }
+            return
+        }
         let stream = nextStream
         nextStream = nextStream == UInt32.max ? 1 : nextStream + 1
         call.stream = stream
@@ -128,8 +145,21 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
         }
     }
 
+    /// Sends the oldest waiting call, now that an answer made room.
+    private func startWaiting() {
+        guard !waiting.isEmpty, pending.count < Self.maxInFlight, isOpen else { return }
+        let next = waiting.removeFirst()
+        next.call.deadline?.cancel()
+        start(next.request, call: next.call, timeout: next.timeout, continuation: next.reply)
+    }
+
     /// Gives up on a call (deadline or cancellation) and tells the server to stop working on it.
     private func abandon(_ call: Call, with error: RPCError) {
+        if call.stream == 0, let index = waiting.firstIndex(where: { $0.call === call }) {
+            call.deadline?.cancel()
+            waiting.remove(at: index).reply.resume(returning: .failure(error))
+            return
+        }
         guard call.stream != 0, pending[call.stream] != nil else { return }
         connection.write(Frame(type: .cancel, streamID: call.stream, payload: []).encoded())
         finish(call.stream, .failure(error))
@@ -139,6 +169,7 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
         guard let (reply, call) = pending.removeValue(forKey: stream) else { return }
         call.deadline?.cancel()
         reply.resume(returning: result)
+        startWaiting()
     }
 
     func connectionReadable(_ connection: Connection) {
@@ -168,6 +199,12 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
             lastProcessedStream = last
             // Calls the server will never run can go elsewhere at once.
             let refused = RPCError(.unavailable, "\(connection.peer) is shutting down").markedNotProcessed()
+            let notSent = waiting
+            waiting.removeAll()
+            for call in notSent {
+                call.call.deadline?.cancel()
+                call.reply.resume(returning: .failure(refused))
+            }
             for stream in Array(pending.keys) where stream > last { finish(stream, .failure(refused)) }
         case .hello:
             guard handshake != nil, let hello = try? Hello(payload: frame.payload) else { return }
@@ -189,6 +226,13 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
     private func failAll(_ error: RPCError) {
         open.store(false, ordering: .releasing)
         finishHandshake(.failure(error))
+        // Waiting calls were never sent: they may go to another connection.
+        let notSent = waiting
+        waiting.removeAll()
+        for call in notSent {
+            call.call.deadline?.cancel()
+            call.reply.resume(returning: .failure(error.markedNotProcessed()))
+        }
         for stream in Array(pending.keys) { finish(stream, .failure(error)) }
     }
 }

@@ -262,6 +262,42 @@ extension RPCClientServerTests {
         XCTAssertEqual(after.text, "again")
     }
 
+    func testACallerQueuesCallsBeyondTheServersDefaultLimitInsteadOfBeingRefused() async throws {
+        // 1,024 in flight per connection is the server's default; the client keeps the rest back.
+        let caller = client()
+        let count = 1_100
+        let outcomes = await withTaskGroup(of: String.self) { tasks in
+            for index in 0..<count {
+                tasks.addTask {
+                    do {
+                        let reply: Echo = try await caller.call("echo", Echo(text: "\(index)", delayMilliseconds: 200), timeout: .seconds(20))
+                        return reply.text
+                    } catch {
+                        return "\((error as? RPCError)?.code ?? .unknown)"
+                    }
+                }
+            }
+            return await tasks.reduce(into: [String]()) { $0.append($1) }
+        }
+        XCTAssertEqual(Set(outcomes), Set((0..<count).map { "\($0)|web" }), "every call answered, none refused")
+        // A waiting call whose deadline passes is given up without being sent.
+        let waiting = await withTaskGroup(of: RPCErrorCode?.self) { tasks in
+            for index in 0..<(count) {
+                tasks.addTask {
+                    do {
+                        let _: Echo = try await caller.call("echo", Echo(text: "\(index)", delayMilliseconds: 400), timeout: .milliseconds(300))
+                        return nil
+                    } catch {
+                        return (error as? RPCError)?.code
+                    }
+                }
+            }
+            return await tasks.reduce(into: [RPCErrorCode?]()) { $0.append($1) }
+        }
+        XCTAssertEqual(waiting.filter { $0 == .deadlineExceeded }.count, count, "\(Set(waiting.map { "\($0.map { "\($0)" } ?? "ok")" }))")
+        caller.close()
+    }
+
     func testShutdownLetsCallsInFlightFinishAndRefusesNewOnes() async throws {
         var service = RPCService()
         service.register("slow") { (input: Echo, _) -> Echo in
