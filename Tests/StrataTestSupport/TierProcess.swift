@@ -22,9 +22,9 @@ public final class TierProcess: @unchecked Sendable {
         return folder
     }
 
-    /// Starts `executable` (a product name such as `strata-data`) with `arguments`.
+    /// Starts `executable` (a product name such as `strata-data`, or an absolute path) with `arguments`.
     public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws {
-        process.executableURL = Self.buildFolder.appendingPathComponent(executable)
+        process.executableURL = executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : Self.buildFolder.appendingPathComponent(executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STRATA_") }
         for (key, value) in environment { env[key] = value }

@@ -14,7 +14,8 @@
 #
 # Settings (environment): DURATION, WARMUP (seconds per run), PORT,
 # STRATA_BENCH_BIN (use already built binaries, e.g. .build/debug),
-# BENCH_LAYERS=0 (skip the layer benchmarks), BENCH_POSTGRES=0 (skip PostgreSQL).
+# BENCH_LAYERS=0 (skip the layer benchmarks), BENCH_POSTGRES=0 (skip PostgreSQL),
+# BENCH_REPORT_DIR (where the Markdown report goes; default .strata/bench).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,7 +23,7 @@ quick=0
 for argument in "$@"; do
     case "$argument" in
         --quick) quick=1 ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "deploy/bench/run.sh: unknown option '$argument' (use --quick or --help)" >&2; exit 64 ;;
     esac
 done
@@ -63,8 +64,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p .strata/bench
-report=".strata/bench/strata-bench-$(date +%Y-%m-%d-%H%M%S).md"
+report_dir=${BENCH_REPORT_DIR:-.strata/bench}
+mkdir -p "$report_dir"
+report="$report_dir/strata-bench-$(date +%Y-%m-%d-%H%M%S).md"
 lines=()
 emit() { lines+=("$1"); echo "$1"; }
 
