@@ -43,7 +43,7 @@ install_missing() {
         echo "deploy/bench/run.sh: please install ${missing[*]}" >&2; exit 1
     fi
 }
-install_missing wrk:wrk nginx:nginx-light
+install_missing wrk:wrk nginx:nginx curl:curl
 
 if [ -n "${STRATA_BENCH_BIN:-}" ]; then
     bin=$STRATA_BENCH_BIN
