@@ -73,7 +73,7 @@ let package = Package(
         .target(name: "StrataTestSupport", path: "Tests/StrataTestSupport"),
         // Fuzz targets for every parser of untrusted input: Tests/Fuzz/run.sh builds them with libFuzzer.
         .executableTarget(
-            name: "StrataFuzz", dependencies: ["StrataCore", "StrataHTTP", "StrataRPC", "StrataSQL", "StrataTemplates"],
+            name: "StrataFuzz", dependencies: ["StrataCore", "StrataHTTP", "StrataRPC", "StrataSQL", "StrataTemplates", "StrataApp"],
             path: "Tests/Fuzz/Targets"),
         // RPC benchmark (echo calls over loopback): Tests/Benchmarks/rpc-bench.sh runs it.
         .executableTarget(name: "StrataRPCBench", dependencies: ["StrataCore", "StrataIO", "StrataRPC"], path: "Tests/Benchmarks/RPC"),

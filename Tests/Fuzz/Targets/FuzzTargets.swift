@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+@_spi(Fuzzing) import StrataApp
 import StrataCore
 import StrataHTTP
 @_spi(Fuzzing) import StrataRPC
@@ -8,9 +9,9 @@ import StrataSQL
 import StrataTemplates
 
 /// The fuzz targets, one per parser that reads untrusted input. The target
-/// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `codec`, `template`, `migration`).
+/// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `codec`, `template`, `migration`, `input`).
 enum FuzzTarget: String, CaseIterable {
-    case http, rpc, codec, template, migration
+    case http, rpc, codec, template, migration, input
 
     static var selected: FuzzTarget {
         let name = getenv("STRATA_FUZZ_TARGET").map { String(cString: $0) } ?? "http"
@@ -27,13 +28,24 @@ enum FuzzTarget: String, CaseIterable {
         case .codec: fuzzCodec(bytes)
         case .template: fuzzTemplate(bytes)
         case .migration: _ = try? Migration(file: "0001_fuzz.sql", contents: String(decoding: bytes, as: UTF8.self))
+        case .input: fuzzInput(bytes)
         }
     }
+}
+
+/// Module input: the bytes as a form body (percent-decoding, then typed
+/// fields with validation) and as a JSON API body; must never trap.
+func fuzzInput(_ bytes: [UInt8]) {
+    let text = String(decoding: bytes, as: UTF8.self)
+    let pairs = (try? FormDecoding.decode(text)) ?? []
+    InputFuzzing.decode(fields: Dictionary(pairs, uniquingKeysWith: { first, _ in first }), json: bytes)
 }
 
 /// The binary body decoder: must never trap, and whatever it accepts must
 /// re-encode to bytes that decode to the same value.
 func fuzzCodec(_ bytes: [UInt8]) {
+    // Template data takes the one-pass tree path (`TaggedValueDecodable`).
+    _ = try? BinaryDecoder().decode(TemplateValue.self, from: bytes)
     guard let value = try? BinaryDecoder().decode(AnyValue.self, from: bytes) else { return }
     guard let encoded = try? BinaryEncoder().encode(value) else { preconditionFailure("decoded value does not encode") }
     guard let again = try? BinaryDecoder().decode(AnyValue.self, from: encoded),
