@@ -32,6 +32,13 @@ public struct Database: Sendable {
         try await call(DataMethod.query, SQLStatement(sql, parameters), idempotent: SQLStatement.isPlainSelect(sql))
     }
 
+    /// Runs independent SELECTs in one call to the data tier (each its own
+    /// statement, not one transaction) and decodes each one's rows.
+    public func queryEach<T: Decodable>(_ type: T.Type, _ statements: [SQLStatement]) async throws -> [[T]] {
+        let results: [QueryResult] = try await call(DataMethod.queryEach, SQLBatch(statements), idempotent: true)
+        return try results.map { try decodeRows(T.self, $0) }
+    }
+
     /// Runs an INSERT, UPDATE or DELETE.
     @discardableResult
     public func execute(_ sql: String, _ parameters: SQLValue...) async throws -> ExecuteResult {
@@ -44,7 +51,7 @@ public struct Database: Sendable {
         try await call(DataMethod.execute, SQLStatement(sql, parameters), idempotent: false)
     }
 
-    private func call<Output: Decodable>(_ method: String, _ statement: SQLStatement, idempotent: Bool) async throws -> Output {
+    private func call<Input: Encodable, Output: Decodable>(_ method: String, _ statement: Input, idempotent: Bool) async throws -> Output {
         let remaining = try remainingTime()
         do {
             return try await client.call(method, statement, metadata: [RPCMetadataKey.requestID: requestID], timeout: remaining, idempotent: idempotent)

@@ -57,6 +57,16 @@ public enum DataService {
                 throw rpcError(failure.error, statement: statement, context: context, logger: logger)
             }
         }
+        service.register(DataMethod.queryEach, options: RPCMethodOptions(idempotent: true), logger: logger) { (batch: SQLBatch, context) -> [QueryResult] in
+            guard batch.statements.allSatisfy({ SQLStatement.isPlainSelect($0.sql) && $0.transaction == nil }) else {
+                throw RPCError(.invalidArgument, "\(DataMethod.queryEach) takes plain SELECTs outside transactions only")
+            }
+            do {
+                return try await database.queryEach(batch.statements)
+            } catch let error as SQLError {
+                throw rpcError(error, statement: batch.statements.first ?? SQLStatement(""), context: context, logger: logger)
+            }
+        }
         service.connectionClosed = { id in Task { await transactions.connectionClosed(id) } }
         service.healthCheck = {
             do {

@@ -13,6 +13,9 @@ public protocol SQLDatabase: Sendable {
     /// Runs write statements as one transaction: all of them or none. A
     /// failure throws `BatchFailure`, naming the statement.
     func batch(_ statements: [SQLStatement], isolation: SQLIsolation) async throws -> [ExecuteResult]
+    /// Runs independent queries, each as its own statement, and returns their
+    /// rows in order. Not a transaction: each sees the last committed state.
+    func queryEach(_ statements: [SQLStatement]) async throws -> [QueryResult]
 }
 
 /// A batch failed: nothing of it was applied.
@@ -41,6 +44,20 @@ public protocol MigrationSession {
 
 extension SQLiteDatabase: SQLDatabase {
     public var engine: SQLEngine { .sqlite }
+
+    /// Reads on one reader thread, one statement after another: one hand-off for all of them.
+    public func queryEach(_ statements: [SQLStatement]) async throws -> [QueryResult] {
+        guard statements.allSatisfy({ SQLStatement.isPlainSelect($0.sql) }) else {
+            return try await withoutReaders(statements)
+        }
+        return try await withReader { connection in try statements.map { try connection.query($0.sql, $0.parameters) } }
+    }
+
+    private func withoutReaders(_ statements: [SQLStatement]) async throws -> [QueryResult] {
+        var results: [QueryResult] = []
+        for statement in statements { results.append(try await query(statement.sql, statement.parameters)) }
+        return results
+    }
 
     public func withMigrationSession<T: Sendable>(_ body: (any MigrationSession) async throws -> T) async throws -> T {
         try await transactionLock.withLock { try await body(SQLiteMigrationSession(database: self)) }
@@ -103,6 +120,18 @@ private struct SQLiteMigrationSession: MigrationSession {
 
 extension PostgresDatabase: SQLDatabase {
     public var engine: SQLEngine { .postgres }
+
+    /// Each query on a pooled connection of its own, all at once (as many as the pool allows).
+    public func queryEach(_ statements: [SQLStatement]) async throws -> [QueryResult] {
+        try await withThrowingTaskGroup(of: (Int, QueryResult).self) { group in
+            for (index, statement) in statements.enumerated() {
+                group.addTask { (index, try await self.query(statement.sql, statement.parameters)) }
+            }
+            var results = [QueryResult?](repeating: nil, count: statements.count)
+            for try await (index, result) in group { results[index] = result }
+            return results.map { $0! }
+        }
+    }
 
     /// Holds one connection and the migration advisory lock for `body`; a
     /// second migrator waits for the lock up to `lockTimeout`.

@@ -73,6 +73,9 @@ public enum DataMethod {
     public static let rollback = "sql.rollback"
     /// `SQLBatch` → `[ExecuteResult]`: every statement or none.
     public static let batch = "sql.batch"
+    /// `SQLBatch` of plain SELECTs → `[QueryResult]`: independent reads in one
+    /// call, each its own statement (not one transaction).
+    public static let queryEach = "sql.queryEach"
 }
 
 /// The data tier's health answer.

@@ -52,14 +52,20 @@ public final class SQLiteDatabase: @unchecked Sendable {
     /// state), anything else (`INSERT ... RETURNING`) on the writer.
     public func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult {
         if !readers.isEmpty && SQLStatement.isPlainSelect(sql) {
-            let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue % readers.count
-            return try await withCheckedThrowingContinuation { continuation in
-                readers[index].thread.execute {
-                    continuation.resume(with: Result { try self.readers[index].connection.query(sql, parameters) })
-                }
-            }
+            return try await withReader { try $0.query(sql, parameters) }
         }
         return try await transactionLock.withLock { try await withConnection { try $0.query(sql, parameters) } }
+    }
+
+    /// Runs `body` with a read-only connection on its thread (the writer when there are no readers).
+    func withReader<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        guard !readers.isEmpty else { return try await transactionLock.withLock { try await withConnection(body) } }
+        let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue % readers.count
+        return try await withCheckedThrowingContinuation { continuation in
+            readers[index].thread.execute {
+                continuation.resume(with: Result { try body(self.readers[index].connection) })
+            }
+        }
     }
 
     /// Runs a write statement.

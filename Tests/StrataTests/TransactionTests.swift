@@ -157,6 +157,24 @@ final class TransactionTests: XCTestCase {
         }
     }
 
+    func testIndependentReadsTravelInOneCallAndAnswerInOrder() async throws {
+        for (engine, db, client, _) in try await tiers() {
+            let rows = try await db.queryEach(Counter.self, ["b", "a", "zzz", "a"].map { SQLStatement("SELECT n FROM counters WHERE name = $1", [.text($0)]) })
+            XCTAssertEqual(rows.map { $0.map(\.n) }, [[0], [0], [], [0]], "\(engine)")
+            _ = try await db.execute("UPDATE counters SET n = 7 WHERE name = 'b'")
+            let b = try await db.queryEach(Counter.self, [SQLStatement("SELECT n FROM counters WHERE name = 'b'")])
+            XCTAssertEqual(b.first?.first?.n, 7)
+            do {
+                let _: [QueryResult] = try await client.call(DataMethod.queryEach, SQLBatch([SQLStatement("SELECT 1"), SQLStatement("DELETE FROM counters")]))
+                XCTFail("a write was accepted as a read on \(engine)")
+            } catch {
+                XCTAssertEqual(error.code, .invalidArgument)
+            }
+            let a = try await value(db, "a")
+            XCTAssertEqual(a, 0, "nothing ran")
+        }
+    }
+
     func testConflictingSerializableTransactionsAreRetried() async throws {
         guard let server else { throw XCTSkip("needs PostgreSQL (SQLite serializes writers instead of aborting them)") }
         _ = server

@@ -20,23 +20,19 @@ struct Worlds {
         try await row(Self.randomID())
     }
 
+    static let select = "SELECT id, randomNumber AS \"randomNumber\" FROM World WHERE id = $1"
+
     private func row(_ id: Int64) async throws -> World {
-        guard let world = try await db.query(World.self, "SELECT id, randomNumber AS \"randomNumber\" FROM World WHERE id = $1", .int(id)).first else {
+        guard let world = try await db.query(World.self, Self.select, .int(id)).first else {
             throw RPCError(.notFound, "no World row \(id)")
         }
         return world
     }
 
-    /// `count` rows, each its own SELECT; they run concurrently, as the rules allow.
+    /// `count` rows, each its own SELECT, sent to the data tier in one call.
     func random(_ count: Int) async throws -> [World] {
-        try await withThrowingTaskGroup(of: (Int, World).self) { group in
-            for index in 0..<count {
-                group.addTask { (index, try await row(Self.randomID())) }
-            }
-            var rows = [World?](repeating: nil, count: count)
-            for try await (index, world) in group { rows[index] = world }
-            return rows.compactMap { $0 }
-        }
+        let statements = (0..<count).map { _ in SQLStatement(Self.select, [.int(Self.randomID())]) }
+        return try await db.queryEach(World.self, statements).compactMap(\.first)
     }
 
     /// `count` random rows read one by one, given new random numbers, and
