@@ -39,6 +39,7 @@ public indirect enum TaggedValue: Sendable {
 /// `init(from:)` try one shape after another, where every failed try builds
 /// a `DecodingError` (measured: a third of the web tier's CPU on a page).
 public protocol TaggedValueDecodable: Decodable {
-    /// The value a tree of the binary encoding stands for.
-    init(taggedValue: TaggedValue)
+    /// The value a tree of the binary encoding stands for; throws when the
+    /// tree has a shape the type cannot take.
+    init(taggedValue: TaggedValue) throws
 }

@@ -121,6 +121,39 @@ public struct QueryResult: Codable, Sendable, Equatable {
     }
 }
 
+/// Result rows arrive by the thousand: the binary decoder hands over the
+/// whole tree in one pass instead of a container per row and per value.
+extension QueryResult: TaggedValueDecodable {
+    public init(taggedValue: TaggedValue) throws {
+        func malformed(_ what: String) -> DecodingError {
+            .dataCorrupted(.init(codingPath: [], debugDescription: "a query result's \(what) is malformed"))
+        }
+        guard case .map(let entries) = taggedValue else { throw malformed("body") }
+        var columns: [String]?
+        var rows: [[SQLValue]]?
+        for (key, value) in entries {
+            if key == "columns", columns == nil {
+                guard case .array(let names) = value else { throw malformed("columns") }
+                columns = try names.map { name in
+                    guard case .scalar(.string(let text)) = name else { throw malformed("columns") }
+                    return text
+                }
+            } else if key == "rows", rows == nil {
+                guard case .array(let list) = value else { throw malformed("rows") }
+                rows = try list.map { row in
+                    guard case .array(let cells) = row else { throw malformed("rows") }
+                    return try cells.map { cell in
+                        guard case .scalar(let scalar) = cell else { throw malformed("values") }
+                        return SQLValue(taggedScalar: scalar)
+                    }
+                }
+            }
+        }
+        guard let columns, let rows else { throw malformed(columns == nil ? "columns" : "rows") }
+        self.init(columns: columns, rows: rows)
+    }
+}
+
 /// What a write statement did.
 public struct ExecuteResult: Codable, Sendable, Equatable {
     /// Rows inserted, updated or deleted.

@@ -66,8 +66,8 @@ struct BrowserSession {
     }
 
     /// The hidden input templates put in every form (`{{{csrf_field}}}`).
-    func csrfField(key: [UInt8]) -> String {
-        #"<input type="hidden" name="\#(Self.fieldName)" value="\#(csrfToken(key: key))">"#
+    static func csrfField(token: String) -> String {
+        #"<input type="hidden" name="\#(fieldName)" value="\#(token)">"#
     }
 
     static func cookie(_ name: String, in request: HTTPRequest) -> String? {

@@ -158,12 +158,13 @@ public final class WebApplication: HTTPHandler {
             return error.code == .unauthenticated ? signInFirst(request) : response
         case .value(let result):
             let flash = Flash.message(in: request, key: csrfKey)
+            let token = session.csrfToken(key: csrfKey)
             do {
-                let body = try site.templates.render(route.template ?? "", result, globals: globals(requestID, session: session, flash: flash, site: site))
+                let body = try site.templates.render(route.template ?? "", result, globals: globals(requestID, csrfToken: token, flash: flash, site: site))
                 var response = HTTPResponse.html(body)
                 // A new browser gets the cookie only when the page holds a form
                 // (its CSRF token): a page without one (a feed, a benchmark) costs no session.
-                if session.isNew && Self.contains(body, Array(session.csrfToken(key: csrfKey).utf8)) {
+                if session.isNew && Self.contains(body, Array(token.utf8)) {
                     response.headers.add("Set-Cookie", session.cookieHeader(secure: cameOverTLS(request)))
                 }
                 if flash != nil { response.headers.add("Set-Cookie", Flash.clearing) }
@@ -260,7 +261,8 @@ public final class WebApplication: HTTPHandler {
     ) async -> CallOutcome {
         let requestID = request.requestID
         var metadata = metadata(for: request)
-        metadata[RPCMetadataKey.session] = BrowserSession(request: request).id
+        // Only a cookie the browser sent can name a signed-in session (the app tier resolves it).
+        if let cookie = BrowserSession.cookie(BrowserSession.cookieName, in: request) { metadata[RPCMetadataKey.session] = cookie }
         metadata[RPCMetadataKey.fieldInput] = "1"
         metadata[RPCMetadataKey.wantsViewer] = "1"
         do {
@@ -318,8 +320,8 @@ public final class WebApplication: HTTPHandler {
             "errors": .object(error.details.mapValues { .string($0) }),
             "values": .object(input.mapValues { .string($0) }),
         ])
-        let session = BrowserSession(request: request)
-        guard let body = try? site.templates.render(template, .object(members), globals: globals(request.requestID, session: session, site: site)) else { return nil }
+        let token = BrowserSession(request: request).csrfToken(key: csrfKey)
+        guard let body = try? site.templates.render(template, .object(members), globals: globals(request.requestID, csrfToken: token, site: site)) else { return nil }
         return .html(body, status: .unprocessableContent)
     }
 
@@ -345,12 +347,12 @@ public final class WebApplication: HTTPHandler {
     /// session `csrf_token` and `csrf_field` (the hidden input every form
     /// needs: `{{{csrf_field}}}`). Pages also get `viewer`, the signed-in
     /// user, in their data.
-    private func globals(_ requestID: String, session: BrowserSession? = nil, flash: String? = nil, site: Site? = nil) -> TemplateValue {
+    private func globals(_ requestID: String, csrfToken: String? = nil, flash: String? = nil, site: Site? = nil) -> TemplateValue {
         var values: [String: TemplateValue] = ["assets": (site ?? self.site).assets, "request_id": .string(requestID)]
         if let flash { values["flash"] = .string(flash) }
-        if let session {
-            values["csrf_token"] = .string(session.csrfToken(key: csrfKey))
-            values["csrf_field"] = .string(session.csrfField(key: csrfKey))
+        if let csrfToken {
+            values["csrf_token"] = .string(csrfToken)
+            values["csrf_field"] = .string(BrowserSession.csrfField(token: csrfToken))
         }
         return .object(values)
     }

@@ -33,6 +33,6 @@ final class BrowserSessionTests: XCTestCase {
         let other = BrowserSession(request: request(cookie: "strata_session=\(String(repeating: "cd", count: 16))"))
         XCTAssertFalse(other.acceptsForm([("_csrf", token)], key: key), "another browser's token")
         XCTAssertFalse(BrowserSession(request: request(cookie: nil)).acceptsForm([("_csrf", token)], key: key), "no session at all")
-        XCTAssertTrue(session.csrfField(key: key).contains(#"name="_csrf" value="\#(token)""#))
+        XCTAssertTrue(BrowserSession.csrfField(token: token).contains(#"name="_csrf" value="\#(token)""#))
     }
 }

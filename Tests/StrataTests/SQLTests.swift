@@ -96,6 +96,13 @@ final class SQLiteTests: XCTestCase {
         let result = QueryResult(columns: ["id", "at"], rows: [[.int(7), .timestamp(42)], [.null, .blob([1])]])
         XCTAssertEqual(try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode(result)), result)
         XCTAssertThrowsError(try RPCCodec.decode(SQLValue.self, from: try RPCCodec.encode([1, 2])))
+        // Query results decode in one pass, and refuse shapes they cannot take.
+        struct Columns: Codable { var columns: [String] }
+        struct NestedRows: Codable { var columns: [String]; var rows: [[[Int]]] }
+        XCTAssertThrowsError(try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode(Columns(columns: ["a"]))))
+        XCTAssertThrowsError(try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode(NestedRows(columns: ["a"], rows: [[[1]]]))))
+        XCTAssertThrowsError(try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode([1])))
+        XCTAssertEqual(try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode(QueryResult(columns: [], rows: []))), QueryResult(columns: [], rows: []))
     }
 
     func testDatabaseURLParsingAndRedaction() throws {

@@ -189,7 +189,7 @@ private final class BinaryInput {
             return unsafeBitCast(Date(timeIntervalSince1970: Double(micros) / 1_000_000), to: T.self)
         }
         if let anyShape = T.self as? any TaggedValueDecodable.Type {
-            return anyShape.init(taggedValue: try tree(at: offset, codingPath)) as! T
+            return try anyShape.init(taggedValue: try tree(at: offset, codingPath)) as! T
         }
         if let scalarType = T.self as? any TaggedScalarCodable.Type {
             return try scalarType.init(taggedScalar: try scalar(at: offset, codingPath)) as! T
