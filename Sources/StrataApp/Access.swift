@@ -1,3 +1,5 @@
+import StrataRPC
+
 /// Who may call a module's method. The application tier checks it before the
 /// handler runs, against the identity it resolved itself from the session or
 /// API token in the call (never from anything the web tier asserts).
@@ -65,5 +67,3 @@ public struct User: Codable, Sendable, Equatable {
     /// Whether the user is an admin.
     public var isAdmin: Bool { roles.contains("admin") }
 }
-
-import StrataRPC

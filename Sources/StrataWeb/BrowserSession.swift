@@ -1,5 +1,6 @@
 import StrataCore
 import StrataHTTP
+import Synchronization
 
 /// The browser's session cookie and the CSRF token derived from it.
 ///
@@ -22,12 +23,13 @@ struct BrowserSession {
     /// The session `request` carries, or a new one. Anonymous browsers get
     /// 32 hex digits; the app tier issues 64 on sign-in (and resolves only those).
     init(request: HTTPRequest) {
-        if let id = Self.cookie(Self.cookieName, in: request), [32, 64].contains(id.utf8.count), id.utf8.allSatisfy({ Self.isHex($0) }) {
-            self.id = id
-            isNew = false
-        } else {
-            self = Self.anonymous()
-        }
+        self = Self.existing(in: request) ?? Self.anonymous()
+    }
+
+    /// The session `request` carries, if its cookie is well-formed.
+    static func existing(in request: HTTPRequest) -> BrowserSession? {
+        guard let id = cookie(cookieName, in: request), [32, 64].contains(id.utf8.count), id.utf8.allSatisfy({ isHex($0) }) else { return nil }
+        return BrowserSession(id: id, isNew: false)
     }
 
     private init(id: String, isNew: Bool) {
@@ -82,5 +84,25 @@ struct BrowserSession {
 
     private static func isHex(_ byte: UInt8) -> Bool {
         (48...57).contains(byte) || (97...102).contains(byte)
+    }
+}
+
+/// A page's session, made only if the page asks for its CSRF token (it holds
+/// a form): a page without one costs no random id, no HMAC and no cookie.
+final class LazyBrowserSession: Sendable {
+    private let existing: BrowserSession?
+    private let made = Mutex<BrowserSession?>(nil)
+
+    init(request: HTTPRequest) { existing = BrowserSession.existing(in: request) }
+
+    /// The session, once something asked for its token.
+    var used: BrowserSession? { made.withLock { $0 } }
+
+    /// The CSRF token, making the session (a new anonymous one if the browser has none) on first use.
+    func csrfToken(key: [UInt8]) -> String {
+        made.withLock { session in
+            if session == nil { session = existing ?? .anonymous() }
+            return session!.csrfToken(key: key)
+        }
     }
 }

@@ -149,7 +149,6 @@ public final class WebApplication: HTTPHandler {
 
     private func page(_ route: RouteDescriptor, _ request: HTTPRequest, _ parameters: [String: String], site: Site) async -> HTTPResponse {
         let requestID = request.requestID
-        let session = BrowserSession(request: request)
         var input = request.queryParameters
         for (key, value) in parameters { input[key] = value }
         // Pages answer GET, which must not change state: safe to retry on another replica.
@@ -158,14 +157,14 @@ public final class WebApplication: HTTPHandler {
             return error.code == .unauthenticated ? signInFirst(request) : response
         case .value(let result):
             let flash = Flash.message(in: request, key: csrfKey)
-            let token = session.csrfToken(key: csrfKey)
+            let session = LazyBrowserSession(request: request)
             do {
-                let body = try site.templates.render(route.template ?? "", result, globals: globals(requestID, csrfToken: token, flash: flash, site: site))
+                let body = try site.templates.render(route.template ?? "", result, globals: globals(requestID, session: session, flash: flash, site: site))
                 var response = HTTPResponse.html(body)
                 // A new browser gets the cookie only when the page holds a form
-                // (its CSRF token): a page without one (a feed, a benchmark) costs no session.
-                if session.isNew && Self.contains(body, Array(token.utf8)) {
-                    response.headers.add("Set-Cookie", session.cookieHeader(secure: cameOverTLS(request)))
+                // (it used the CSRF token): a page without one (a feed, a benchmark) costs no session.
+                if let made = session.used, made.isNew {
+                    response.headers.add("Set-Cookie", made.cookieHeader(secure: cameOverTLS(request)))
                 }
                 if flash != nil { response.headers.add("Set-Cookie", Flash.clearing) }
                 // A page may show who is signed in: no shared cache may keep it.
@@ -174,27 +173,6 @@ public final class WebApplication: HTTPHandler {
             } catch {
                 logger.error("template failed", ("template", route.template ?? ""), ("error", "\(error)"), ("request_id", requestID))
                 return errorPage(.internalServerError, "Something went wrong on our side.", requestID: requestID, site: site)
-            }
-        }
-    }
-
-    /// Whether `needle` occurs in `haystack` (a plain scan: Foundation's
-    /// generic `firstRange(of:)` showed up at 8 % of a page's CPU).
-    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, needle.count <= haystack.count else { return needle.isEmpty }
-        return haystack.withUnsafeBufferPointer { h in
-            needle.withUnsafeBufferPointer { n in
-                var i = 0
-                let last = h.count - n.count
-                while i <= last {
-                    if h[i] == first {
-                        var j = 1
-                        while j < n.count && h[i + j] == n[j] { j += 1 }
-                        if j == n.count { return true }
-                    }
-                    i += 1
-                }
-                return false
             }
         }
     }
@@ -347,12 +325,17 @@ public final class WebApplication: HTTPHandler {
     /// session `csrf_token` and `csrf_field` (the hidden input every form
     /// needs: `{{{csrf_field}}}`). Pages also get `viewer`, the signed-in
     /// user, in their data.
-    private func globals(_ requestID: String, csrfToken: String? = nil, flash: String? = nil, site: Site? = nil) -> TemplateValue {
+    private func globals(_ requestID: String, csrfToken: String? = nil, session: LazyBrowserSession? = nil, flash: String? = nil, site: Site? = nil) -> TemplateValue {
         var values: [String: TemplateValue] = ["assets": (site ?? self.site).assets, "request_id": .string(requestID)]
         if let flash { values["flash"] = .string(flash) }
         if let csrfToken {
             values["csrf_token"] = .string(csrfToken)
             values["csrf_field"] = .string(BrowserSession.csrfField(token: csrfToken))
+        } else if let session {
+            // Computed when a template uses them, which is how the page says it needs a session.
+            let key = csrfKey
+            values["csrf_token"] = .lambda(TemplateLambda { _ in session.csrfToken(key: key) })
+            values["csrf_field"] = .lambda(TemplateLambda { _ in BrowserSession.csrfField(token: session.csrfToken(key: key)) })
         }
         return .object(values)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import StrataCore
+import StrataIO
 import StrataRPC
 import XCTest
 @testable import StrataApp
@@ -126,8 +127,6 @@ final class ModuleInputTests: XCTestCase {
         }
     }
 }
-
-import StrataIO
 
 /// One loop group for tests that need a client object but make no calls.
 enum EventLoopGroupForTests {

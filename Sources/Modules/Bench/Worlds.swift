@@ -1,5 +1,6 @@
 import StrataApp
 import StrataRPC
+import StrataSQL
 
 /// A row of `World`, as the benchmark's JSON shows it.
 struct World: Codable, Sendable {
@@ -57,5 +58,3 @@ struct Worlds {
         return worlds
     }
 }
-
-import StrataSQL

@@ -7,20 +7,12 @@ enum TaskStatus: String, Codable, Sendable, CaseIterable {
 
 struct Home: Codable, Sendable {
     let projects: [ProjectSummary]
-    var has_projects: Bool { !projects.isEmpty }
+    /// For the template: whether to show the list or the invitation to start one.
+    let has_projects: Bool
 
-    init(projects: [ProjectSummary]) { self.projects = projects }
-
-    private enum CodingKeys: String, CodingKey { case projects, has_projects }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(projects, forKey: .projects)
-        try container.encode(has_projects, forKey: .has_projects)
-    }
-
-    init(from decoder: any Decoder) throws {
-        projects = try decoder.container(keyedBy: CodingKeys.self).decode([ProjectSummary].self, forKey: .projects)
+    init(projects: [ProjectSummary]) {
+        self.projects = projects
+        has_projects = !projects.isEmpty
     }
 }
 

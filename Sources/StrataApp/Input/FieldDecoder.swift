@@ -1,4 +1,5 @@
 import StrataRPC
+import Foundation
 
 /// Decodes a method's typed argument from text fields (a form, a query
 /// string, path parameters), converting each to its property's type and
@@ -155,5 +156,3 @@ private struct FieldContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func superDecoder() throws -> any Decoder { FieldValues(state: state) }
     func superDecoder(forKey key: Key) throws -> any Decoder { FieldValues(state: state) }
 }
-
-import Foundation
