@@ -194,9 +194,7 @@ public final class EventLoop: @unchecked Sendable {
             flushScheduledOutput()
             if !timers.isEmpty {
                 now = .now
-                for timer in timers.popDue(now: now) where !timer.isCancelled {
-                    timer.callback()
-                }
+                for timer in timers.popDue(now: now) { timer.fire() }
                 flushScheduledOutput()
             }
         }

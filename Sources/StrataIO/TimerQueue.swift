@@ -1,7 +1,11 @@
 /// A cancellable callback scheduled on an event loop.
 public final class TimerHandle: @unchecked Sendable {
     let deadline: ContinuousClock.Instant
-    let callback: () -> Void
+    /// Dropped once the timer fires or is cancelled: callers keep the handle
+    /// next to what the callback captures (an RPC call holds its deadline
+    /// timer, whose callback holds the call), and the cycle must not outlive
+    /// the timer. Keeping it leaked about 800 bytes per RPC call.
+    private var callback: (() -> Void)?
     // Loop-confined: only the owning loop reads or writes these.
     /// Position in the loop's heap; -1 once fired or cancelled.
     var heapIndex = -1
@@ -18,8 +22,16 @@ public final class TimerHandle: @unchecked Sendable {
     /// Call on the owning loop.
     public func cancel() {
         isCancelled = true  // also stops a timer already taken off the heap in this round
+        callback = nil
         guard heapIndex >= 0 else { return }
         loop?.removeTimer(self)
+    }
+
+    /// Runs the callback once, unless cancelled. Called by the loop.
+    func fire() {
+        guard !isCancelled, let callback else { return }
+        self.callback = nil
+        callback()
     }
 }
 

@@ -36,4 +36,30 @@ final class EventLoopTests: XCTestCase {
         let left = try await loop.submit { loop.pendingTimers }
         XCTAssertEqual(left, 0)
     }
+
+    /// What an RPC call does: it holds its deadline timer, whose callback holds it.
+    private final class Holder: @unchecked Sendable {
+        var timer: TimerHandle?
+    }
+
+    func testATimerLetsGoOfItsCallbackOnceCancelledOrFired() async throws {
+        let loop = EventLoop.start()
+        defer { loop.shutdown() }
+        let (cancelled, fired) = try await loop.submit { () -> (Weak, Weak) in
+            let first = Holder()
+            first.timer = loop.scheduleTimer(after: .seconds(30)) { _ = first }
+            first.timer?.cancel()
+            let second = Holder()
+            second.timer = loop.scheduleTimer(after: .milliseconds(1)) { _ = second }
+            return (Weak(first), Weak(second))
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        XCTAssertNil(cancelled.object, "a cancelled timer kept its callback, and the cycle through it leaked")
+        XCTAssertNil(fired.object, "a fired timer kept its callback, and the cycle through it leaked")
+    }
+
+    private final class Weak: @unchecked Sendable {
+        weak var object: Holder?
+        init(_ object: Holder) { self.object = object }
+    }
 }
