@@ -10,25 +10,18 @@ import XCTest
 /// CSRF on cookie-authenticated API calls, the sign-in throttle, and the
 /// operator's `strata-app users` commands.
 final class AccountTests: XCTestCase {
-    private var folder: TemporaryFolder!
-    private var processes: [TierProcess] = []
-    private let secret = ["STRATA_RPC_SECRET": "account-test-secret-0123456789"]
+    private var tiers: Tiers!
 
-    override func setUpWithError() throws { folder = try TemporaryFolder() }
+    override func setUpWithError() throws { tiers = try Tiers(secret: "account-test-secret-0123456789") }
 
-    override func tearDown() {
-        for process in processes.reversed() { process.stop() }
-        folder.remove()
-    }
+    override func tearDown() { tiers.stop() }
 
     private func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> TierProcess {
-        let process = try TierProcess(executable, arguments, environment: secret.merging(environment) { $1 }, directory: folder.url)
-        processes.append(process)
-        return process
+        try tiers.start(executable, arguments, environment: environment)
     }
 
     func testSignUpSignInAccessRulesTokensAndThrottlingOnSQLite() throws {
-        try accounts(database: folder.path + "/accounts.db")
+        try accounts(database: tiers.folder.path + "/accounts.db")
     }
 
     func testSignUpSignInAccessRulesTokensAndThrottlingOnPostgreSQL() throws {
@@ -38,13 +31,8 @@ final class AccountTests: XCTestCase {
     }
 
     private func accounts(database: String) throws {
-        let migrations = repositoryRoot.appendingPathComponent("Migrations").path
-        XCTAssertEqual(try start("strata-data", ["migrate", "up", "--database", database, "--migrations", migrations]).waitForExit(), 0)
-        let dataAddress = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations]).waitForReady()
-        let appAddress = try start("strata-app", ["serve", "--listen", "127.0.0.1:0", "--data", dataAddress]).waitForReady()
-        let webAddress = try start("strata-web", ["serve", "--port", "0", "--app", appAddress, "--rate-limit", "0",
-                                                      "--trusted-proxies", "127.0.0.1"]).waitForReady()
-        let port = try XCTUnwrap(Int(webAddress.split(separator: ":").last ?? ""))
+        // The browsers below name their addresses through a trusted proxy header.
+        let (port, dataAddress) = try tiers.startStack(database: database, web: ["--trusted-proxies", "127.0.0.1"])
         let ann = Browser(try TestHTTPClient(port: port), address: "203.0.113.5")
 
         // A page behind a rule sends an anonymous browser to sign in, and back afterwards.

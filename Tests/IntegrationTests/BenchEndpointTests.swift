@@ -6,25 +6,14 @@ import XCTest
 /// bodies, `queries` clamping, fortunes ordering and escaping, and that
 /// `/updates` persists, through the real tiers on SQLite and PostgreSQL.
 final class BenchEndpointTests: XCTestCase {
-    private var folder: TemporaryFolder!
-    private var processes: [TierProcess] = []
-    private let secret = ["STRATA_RPC_SECRET": "bench-endpoint-test-secret-0123"]
+    private var tiers: Tiers!
 
-    override func setUpWithError() throws { folder = try TemporaryFolder() }
+    override func setUpWithError() throws { tiers = try Tiers(secret: "bench-endpoint-test-secret-0123") }
 
-    override func tearDown() {
-        for process in processes.reversed() { process.stop() }
-        folder.remove()
-    }
-
-    private func start(_ executable: String, _ arguments: [String]) throws -> TierProcess {
-        let process = try TierProcess(executable, arguments, environment: secret, directory: folder.url)
-        processes.append(process)
-        return process
-    }
+    override func tearDown() { tiers.stop() }
 
     func testEndpointsFollowTheSpecificationOnSQLite() throws {
-        try endpoints(database: folder.path + "/bench.db")
+        try endpoints(database: tiers.folder.path + "/bench.db")
     }
 
     func testEndpointsFollowTheSpecificationOnPostgreSQL() throws {
@@ -39,12 +28,8 @@ final class BenchEndpointTests: XCTestCase {
     }
 
     private func endpoints(database: String) throws {
-        let migrations = repositoryRoot.appendingPathComponent("Migrations").path
-        XCTAssertEqual(try start("strata-data", ["migrate", "up", "--database", database, "--migrations", migrations]).waitForExit(), 0)
-        let dataAddress = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations]).waitForReady()
-        let appAddress = try start("strata-app", ["serve", "--listen", "127.0.0.1:0", "--data", dataAddress, "--bench"]).waitForReady()
-        let webAddress = try start("strata-web", ["serve", "--port", "0", "--app", appAddress, "--bench", "--rate-limit", "0"]).waitForReady()
-        let client = try TestHTTPClient(port: try XCTUnwrap(Int(webAddress.split(separator: ":").last ?? "")))
+        let (port, dataAddress) = try tiers.startStack(database: database, app: ["--bench"], web: ["--bench"])
+        let client = try TestHTTPClient(port: port)
 
         func get(_ path: String, type: String) throws -> TestHTTPClient.Response {
             let response = try client.request("GET", path)
@@ -87,7 +72,7 @@ final class BenchEndpointTests: XCTestCase {
         XCTAssertEqual(updated.count, 20)
         XCTAssertEqual(try worlds(try get("/updates?queries=0", type: "application/json")).count, 1)
         let ids = updated.map { $0["id"]! }
-        let rpc = try start("strata", ["rpc", "call", dataAddress, "sql.query",
+        let rpc = try tiers.start("strata", ["rpc", "call", dataAddress, "sql.query",
                                        #"{"sql": "SELECT id, randomNumber FROM World WHERE id IN (\#(ids.map(String.init).joined(separator: ",")))", "parameters": []}"#])
         XCTAssertEqual(rpc.waitForExit(), 0, rpc.output.joined(separator: "\n"))
         let stored = rpc.output.joined().matches(of: /\[\{"i":(\d+)\},\{"i":(\d+)\}\]/).map { (Int($0.1)!, Int($0.2)!) }

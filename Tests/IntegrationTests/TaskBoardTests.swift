@@ -6,25 +6,14 @@ import XCTest
 /// visibility, tasks with typed field errors, search and pages, comments,
 /// and the JSON API over the same methods.
 final class TaskBoardTests: XCTestCase {
-    private var folder: TemporaryFolder!
-    private var processes: [TierProcess] = []
-    private let secret = ["STRATA_RPC_SECRET": "task-board-test-secret-0123456"]
+    private var tiers: Tiers!
 
-    override func setUpWithError() throws { folder = try TemporaryFolder() }
+    override func setUpWithError() throws { tiers = try Tiers(secret: "task-board-test-secret-0123456") }
 
-    override func tearDown() {
-        for process in processes.reversed() { process.stop() }
-        folder.remove()
-    }
-
-    private func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> TierProcess {
-        let process = try TierProcess(executable, arguments, environment: secret.merging(environment) { $1 }, directory: folder.url)
-        processes.append(process)
-        return process
-    }
+    override func tearDown() { tiers.stop() }
 
     func testMembersSeeTheirProjectsTasksCommentsAndTheSameDataAsJSONOnSQLite() throws {
-        try board(database: folder.path + "/board.db")
+        try board(database: tiers.folder.path + "/board.db")
     }
 
     func testMembersSeeTheirProjectsTasksCommentsAndTheSameDataAsJSONOnPostgreSQL() throws {
@@ -34,12 +23,7 @@ final class TaskBoardTests: XCTestCase {
     }
 
     private func board(database: String) throws {
-        let migrations = repositoryRoot.appendingPathComponent("Migrations").path
-        XCTAssertEqual(try start("strata-data", ["migrate", "up", "--database", database, "--migrations", migrations]).waitForExit(), 0)
-        let dataAddress = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations]).waitForReady()
-        let appAddress = try start("strata-app", ["serve", "--listen", "127.0.0.1:0", "--data", dataAddress]).waitForReady()
-        let webAddress = try start("strata-web", ["serve", "--port", "0", "--app", appAddress, "--rate-limit", "0"]).waitForReady()
-        let port = try XCTUnwrap(Int(webAddress.split(separator: ":").last ?? ""))
+        let (port, _) = try tiers.startStack(database: database)
         let ann = Browser(try TestHTTPClient(port: port), address: "192.0.2.1")
         let bob = Browser(try TestHTTPClient(port: port), address: "192.0.2.2")
 
