@@ -19,11 +19,22 @@ public enum TaggedScalar: Sendable, Equatable {
 /// which has to spell out the kind. `SQLValue` is the case in point: a
 /// result row is a list of them, and the tagged form decodes several times
 /// faster than a keyed container per value.
-public protocol TaggedScalarCodable: Codable {
+public protocol TaggedScalarCodable: TaggedValueEncodable, TaggedValueDecodable {
     /// The value as a tagged scalar.
     var taggedScalar: TaggedScalar { get }
     /// The value a tagged scalar stands for.
     init(taggedScalar: TaggedScalar) throws
+}
+
+extension TaggedScalarCodable {
+    public var taggedValue: TaggedValue { .scalar(taggedScalar) }
+
+    public init(taggedValue: TaggedValue) throws {
+        guard case .scalar(let scalar) = taggedValue else {
+            throw DecodingError.typeMismatch(Self.self, .init(codingPath: [], debugDescription: "expected a scalar, found an array or map"))
+        }
+        try self.init(taggedScalar: scalar)
+    }
 }
 
 /// A whole value of the binary RPC encoding: a scalar, an array or a map
@@ -42,4 +53,12 @@ public protocol TaggedValueDecodable: Decodable {
     /// The value a tree of the binary encoding stands for; throws when the
     /// tree has a shape the type cannot take.
     init(taggedValue: TaggedValue) throws
+}
+
+/// An `Encodable` type that hands the binary RPC encoder its whole tree at
+/// once (counts known up front), instead of one container per nested value.
+/// For values sent by the thousand: query results and statements.
+public protocol TaggedValueEncodable: Encodable {
+    /// The value as a tree of the binary encoding.
+    var taggedValue: TaggedValue { get }
 }

@@ -1,3 +1,5 @@
+import StrataCore
+
 /// A statement sent to the data tier: SQL with `$1, $2, ...` placeholders and their values.
 /// Values never travel inside the SQL text.
 public struct SQLStatement: Codable, Sendable, Equatable {
@@ -13,6 +15,46 @@ public struct SQLStatement: Codable, Sendable, Equatable {
         self.sql = sql
         self.parameters = parameters
         self.transaction = transaction
+    }
+}
+
+/// Every call to the data tier carries one: written and read as a tree in one pass.
+extension SQLStatement: TaggedValueEncodable, TaggedValueDecodable {
+    public var taggedValue: TaggedValue {
+        var entries: [(key: String, value: TaggedValue)] = [("sql", .scalar(.string(sql))), ("parameters", .array(parameters.map(\.taggedValue)))]
+        if let transaction { entries.append(("transaction", .scalar(.string(transaction)))) }
+        return .map(entries)
+    }
+
+    public init(taggedValue: TaggedValue) throws {
+        func malformed(_ what: String) -> DecodingError {
+            .dataCorrupted(.init(codingPath: [], debugDescription: "a statement's \(what) is malformed or missing"))
+        }
+        guard case .map(let entries) = taggedValue else { throw malformed("body") }
+        var sql: String?
+        var parameters: [SQLValue]?
+        var transaction: String?
+        for (key, value) in entries {
+            switch key {
+            case "sql" where sql == nil:
+                guard case .scalar(.string(let text)) = value else { throw malformed("sql") }
+                sql = text
+            case "parameters" where parameters == nil:
+                guard case .array(let values) = value else { throw malformed("parameters") }
+                parameters = try values.map(SQLValue.init(taggedValue:))
+            case "transaction" where transaction == nil:
+                switch value {
+                case .scalar(.null): break
+                case .scalar(.string(let token)): transaction = token
+                default: throw malformed("transaction")
+                }
+            default:
+                break
+            }
+        }
+        guard let sql else { throw malformed("sql") }
+        guard let parameters else { throw malformed("parameters") }
+        self.init(sql, parameters, transaction: transaction)
     }
 }
 

@@ -123,6 +123,15 @@ public struct QueryResult: Codable, Sendable, Equatable {
 
 /// Result rows arrive by the thousand: the binary decoder hands over the
 /// whole tree in one pass instead of a container per row and per value.
+extension QueryResult: TaggedValueEncodable {
+    public var taggedValue: TaggedValue {
+        .map([
+            ("columns", .array(columns.map { .scalar(.string($0)) })),
+            ("rows", .array(rows.map { row in .array(row.map { .scalar($0.taggedScalar) }) })),
+        ])
+    }
+}
+
 extension QueryResult: TaggedValueDecodable {
     public init(taggedValue: TaggedValue) throws {
         func malformed(_ what: String) -> DecodingError {

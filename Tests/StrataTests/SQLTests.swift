@@ -103,6 +103,13 @@ final class SQLiteTests: XCTestCase {
         XCTAssertThrowsError(try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode(NestedRows(columns: ["a"], rows: [[[1]]]))))
         XCTAssertThrowsError(try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode([1])))
         XCTAssertEqual(try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode(QueryResult(columns: [], rows: []))), QueryResult(columns: [], rows: []))
+        // Statements too, with and without a transaction, in a batch as well; JSON keeps the Codable form.
+        let statements = [SQLStatement("SELECT $1", [.int(1), .null, .text("x")]), SQLStatement("UPDATE t SET a = 1", [], transaction: "tok")]
+        XCTAssertEqual(try RPCCodec.decode([SQLStatement].self, from: try RPCCodec.encode(statements)), statements)
+        XCTAssertEqual(try RPCCodec.decode(SQLBatch.self, from: try RPCCodec.encode(SQLBatch(statements))).statements, statements)
+        XCTAssertEqual(try RPCCodec.decode(SQLStatement.self, from: try RPCCodec.encode(statements[1], as: .json), as: .json), statements[1])
+        struct NoParameters: Codable { var sql: String }
+        XCTAssertThrowsError(try RPCCodec.decode(SQLStatement.self, from: try RPCCodec.encode(NoParameters(sql: "SELECT 1"))))
     }
 
     func testDatabaseURLParsingAndRedaction() throws {

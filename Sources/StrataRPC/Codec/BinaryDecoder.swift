@@ -191,9 +191,6 @@ private final class BinaryInput {
         if let anyShape = T.self as? any TaggedValueDecodable.Type {
             return try anyShape.init(taggedValue: try tree(at: offset, codingPath)) as! T
         }
-        if let scalarType = T.self as? any TaggedScalarCodable.Type {
-            return try scalarType.init(taggedScalar: try scalar(at: offset, codingPath)) as! T
-        }
         return try T(from: ValueDecoder(input: self, offset: offset, codingPath: codingPath))
     }
 

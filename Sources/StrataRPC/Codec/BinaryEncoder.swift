@@ -95,6 +95,25 @@ private final class Composite {
         appendKey(value)  // same layout as a key: length, then UTF-8
     }
 
+    func append(_ tree: TaggedValue, codingPath: [any CodingKey]) throws {
+        switch tree {
+        case .scalar(let scalar):
+            try append(scalar, codingPath: codingPath)
+        case .array(let items):
+            bytes.append(BinaryTag.array.rawValue)
+            Varint.append(UInt64(items.count), to: &bytes)
+            for item in items { try append(item, codingPath: codingPath) }
+        case .map(let entries):
+            bytes.append(BinaryTag.map.rawValue)
+            Varint.append(UInt64(entries.count), to: &bytes)
+            for (key, value) in entries {
+                Varint.append(UInt64(key.utf8.count), to: &bytes)
+                bytes.append(contentsOf: key.utf8)
+                try append(value, codingPath: codingPath)
+            }
+        }
+    }
+
     func append(_ scalar: TaggedScalar, codingPath: [any CodingKey]) throws {
         switch scalar {
         case .null: bytes.append(BinaryTag.null.rawValue)
@@ -141,8 +160,8 @@ private final class Composite {
                 throw EncodingError.invalidValue(date, .init(codingPath: codingPath, debugDescription: "date out of range"))
             }
             Varint.append(Varint.zigzag(Int64(micros)), to: &bytes)
-        } else if let scalar = value as? any TaggedScalarCodable {
-            try append(scalar.taggedScalar, codingPath: codingPath)
+        } else if let tree = value as? any TaggedValueEncodable {
+            try append(tree.taggedValue, codingPath: codingPath)
         } else {
             let encoder = ValueEncoder(target: self, codingPath: codingPath)
             try value.encode(to: encoder)
