@@ -106,7 +106,9 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs one statement with `$1, $2, ...` parameters and returns its rows (or affected count).
     public func execute(_ sql: String, _ parameters: [SQLValue]) async throws -> PostgresResult {
         try await withCheckedThrowingContinuation { continuation in
-            loop.execute { self.enqueue(Operation(sql: sql, parameters: parameters, continuation: continuation)) }
+            let operation = Operation(sql: sql, parameters: parameters, continuation: continuation)
+            // A caller on this connection's loop (the pool prefers those) queues it without a hand-off.
+            if loop.inEventLoop { enqueue(operation) } else { loop.execute { self.enqueue(operation) } }
         }
     }
 

@@ -72,7 +72,7 @@ public final class PostgresDatabase: Sendable {
     func acquire() async throws -> PostgresConnection {
         enum Next { case use(PostgresConnection), open, wait }
         let next: Next = state.withLock { state in
-            if let connection = state.idle.popLast() { return .use(connection) }
+            if let connection = Self.takeIdle(&state.idle) { return .use(connection) }
             if state.open < maxConnections {
                 state.open += 1
                 return .open
@@ -95,7 +95,7 @@ public final class PostgresDatabase: Sendable {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
                     // Checked again under the lock: a connection may have come back meanwhile.
                     let now: Lease? = state.withLock { state in
-                        if let connection = state.idle.popLast() { return .connection(connection) }
+                        if let connection = Self.takeIdle(&state.idle) { return .connection(connection) }
                         if state.open < maxConnections {
                             state.open += 1
                             return .open
@@ -124,10 +124,18 @@ public final class PostgresDatabase: Sendable {
         }
     }
 
-    /// Opens a connection for a slot already counted in `open`.
+    /// An idle connection, preferably one on the caller's event loop: its
+    /// statements then start without a hand-off to another thread.
+    private static func takeIdle(_ idle: inout [PostgresConnection]) -> PostgresConnection? {
+        if let index = idle.lastIndex(where: { $0.loop.inEventLoop }) { return idle.remove(at: index) }
+        return idle.popLast()
+    }
+
+    /// Opens a connection for a slot already counted in `open`, on the caller's loop when it runs on one of the group's.
     private func openConnection() async throws -> PostgresConnection {
         do {
-            return try await PostgresConnection.connect(to: url, on: group.next())
+            let loop = group.loops.first(where: \.inEventLoop) ?? group.next()
+            return try await PostgresConnection.connect(to: url, on: loop)
         } catch {
             giveUpSlot()
             throw error
