@@ -1,5 +1,5 @@
 import StrataIO
-import StrataSQL
+@testable import StrataSQL
 import StrataTestSupport
 import Synchronization
 import XCTest
@@ -135,6 +135,21 @@ final class PostgresDriverTests: XCTestCase {
         XCTAssertLessThanOrEqual(database.openConnections, 4)
         let backends = try await database.query("SELECT count(*) FROM pg_stat_activity WHERE usename = 'strata' AND backend_type = 'client backend'", [])
         XCTAssertLessThanOrEqual(backends.rows[0][0].intValue ?? 99, 4)
+    }
+
+    func testThePoolSpreadsItsConnectionsOverTheLoops() async throws {
+        // Every caller on loop 0: the pool still opens half its connections on
+        // loop 1, or one core would drive all of libpq while the other idles.
+        let loop = group.loops[0]
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for _ in 0..<8 {
+                tasks.addTask(executorPreference: loop) { [database] in
+                    _ = try await database!.query("SELECT pg_sleep(0.05)", [])
+                }
+            }
+            try await tasks.waitForAll()
+        }
+        XCTAssertEqual(database.openConnectionsPerLoop, [2, 2])
     }
 
     func testACallerWaitingForABusyPoolCanGiveUp() async throws {

@@ -101,9 +101,9 @@ func bench(_ label: String, _ database: any SQLDatabase) async throws {
                 }
             }),
         ]
-        // STRATA_DATA_CASE=... runs only the cases whose name contains it (for profiling).
-        let only = getenv("STRATA_DATA_CASE").map { String(cString: $0) }
-        for (name, operation) in cases where only.map({ "\(name) \(label) \(inFlight)".contains($0) }) ?? true {
+        // STRATA_DATA_CASE=a,b runs only the cases whose "name engine in-flight" contains a or b (for profiling).
+        let only = getenv("STRATA_DATA_CASE").map { String(cString: $0).split(separator: ",") }
+        for (name, operation) in cases where only.map({ $0.contains { "\(name) \(label) \(inFlight)".contains($0) } }) ?? true {
             let (rate, p50, p99, errors) = await measure(inFlight: inFlight, operation)
             print("| \(name) | \(label) | \(inFlight) | \(Int(rate)) | \(String(format: "%.0f", p50)) µs | \(String(format: "%.0f", p99)) µs | \(errors) |")
         }
