@@ -27,38 +27,14 @@ public protocol TaggedScalarCodable: TaggedValueEncodable, TaggedValueDecodable 
 }
 
 extension TaggedScalarCodable {
-    public var taggedValue: TaggedValue { .scalar(taggedScalar) }
+    public func write(to writer: inout some TaggedValueWriter) {
+        writer.write(taggedScalar)
+    }
 
-    public init(taggedValue: TaggedValue) throws {
-        guard case .scalar(let scalar) = taggedValue else {
+    public init(reading reader: inout some TaggedValueReader) throws {
+        guard case .scalar(let scalar) = try reader.read() else {
             throw DecodingError.typeMismatch(Self.self, .init(codingPath: [], debugDescription: "expected a scalar, found an array or map"))
         }
         try self.init(taggedScalar: scalar)
     }
-}
-
-/// A whole value of the binary RPC encoding: a scalar, an array or a map
-/// (entries in wire order).
-public indirect enum TaggedValue: Sendable {
-    case scalar(TaggedScalar)
-    case array([TaggedValue])
-    case map([(key: String, value: TaggedValue)])
-}
-
-/// A `Decodable` type that takes any shape (template data, say). The binary
-/// RPC decoder hands it the value's tree in one pass instead of letting its
-/// `init(from:)` try one shape after another, where every failed try builds
-/// a `DecodingError` (measured: a third of the web tier's CPU on a page).
-public protocol TaggedValueDecodable: Decodable {
-    /// The value a tree of the binary encoding stands for; throws when the
-    /// tree has a shape the type cannot take.
-    init(taggedValue: TaggedValue) throws
-}
-
-/// An `Encodable` type that hands the binary RPC encoder its whole tree at
-/// once (counts known up front), instead of one container per nested value.
-/// For values sent by the thousand: query results and statements.
-public protocol TaggedValueEncodable: Encodable {
-    /// The value as a tree of the binary encoding.
-    var taggedValue: TaggedValue { get }
 }

@@ -18,42 +18,50 @@ public struct SQLStatement: Codable, Sendable, Equatable {
     }
 }
 
-/// Every call to the data tier carries one: written and read as a tree in one pass.
+/// Every call to the data tier carries one: written and read in one pass.
 extension SQLStatement: TaggedValueEncodable, TaggedValueDecodable {
-    public var taggedValue: TaggedValue {
-        var entries: [(key: String, value: TaggedValue)] = [("sql", .scalar(.string(sql))), ("parameters", .array(parameters.map(\.taggedValue)))]
-        if let transaction { entries.append(("transaction", .scalar(.string(transaction)))) }
-        return .map(entries)
+    public func write(to writer: inout some TaggedValueWriter) {
+        writer.beginMap(count: transaction == nil ? 2 : 3)
+        writer.writeKey("sql")
+        writer.write(.string(sql))
+        writer.writeKey("parameters")
+        writer.beginArray(count: parameters.count)
+        for value in parameters { writer.write(value.taggedScalar) }
+        if let transaction {
+            writer.writeKey("transaction")
+            writer.write(.string(transaction))
+        }
     }
 
-    public init(taggedValue: TaggedValue) throws {
-        func malformed(_ what: String) -> DecodingError {
-            .dataCorrupted(.init(codingPath: [], debugDescription: "a statement's \(what) is malformed or missing"))
-        }
-        guard case .map(let entries) = taggedValue else { throw malformed("body") }
+    public init(reading reader: inout some TaggedValueReader) throws {
         var sql: String?
         var parameters: [SQLValue]?
         var transaction: String?
-        for (key, value) in entries {
-            switch key {
+        var sawTransaction = false
+        for _ in 0..<(try reader.readMap("a statement")) {
+            switch try reader.readKey() {
             case "sql" where sql == nil:
-                guard case .scalar(.string(let text)) = value else { throw malformed("sql") }
+                guard case .string(let text) = try reader.readScalar("a statement's sql") else { throw reader.malformed("a statement's sql") }
                 sql = text
             case "parameters" where parameters == nil:
-                guard case .array(let values) = value else { throw malformed("parameters") }
-                parameters = try values.map(SQLValue.init(taggedValue:))
-            case "transaction" where transaction == nil:
-                switch value {
-                case .scalar(.null): break
-                case .scalar(.string(let token)): transaction = token
-                default: throw malformed("transaction")
+                let count = try reader.readArray("a statement's parameters")
+                var values: [SQLValue] = []
+                values.reserveCapacity(count)
+                for _ in 0..<count { values.append(SQLValue(taggedScalar: try reader.readScalar("a parameter"))) }
+                parameters = values
+            case "transaction" where !sawTransaction:
+                sawTransaction = true
+                switch try reader.readScalar("a statement's transaction") {
+                case .null: break
+                case .string(let token): transaction = token
+                default: throw reader.malformed("a statement's transaction")
                 }
             default:
-                break
+                try reader.skipValue()
             }
         }
-        guard let sql else { throw malformed("sql") }
-        guard let parameters else { throw malformed("parameters") }
+        guard let sql else { throw reader.malformed("a statement's sql") }
+        guard let parameters else { throw reader.malformed("a statement's parameters") }
         self.init(sql, parameters, transaction: transaction)
     }
 }

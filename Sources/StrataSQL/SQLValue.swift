@@ -121,44 +121,54 @@ public struct QueryResult: Codable, Sendable, Equatable {
     }
 }
 
-/// Result rows arrive by the thousand: the binary decoder hands over the
-/// whole tree in one pass instead of a container per row and per value.
-extension QueryResult: TaggedValueEncodable {
-    public var taggedValue: TaggedValue {
-        .map([
-            ("columns", .array(columns.map { .scalar(.string($0)) })),
-            ("rows", .array(rows.map { row in .array(row.map { .scalar($0.taggedScalar) }) })),
-        ])
-    }
-}
-
-extension QueryResult: TaggedValueDecodable {
-    public init(taggedValue: TaggedValue) throws {
-        func malformed(_ what: String) -> DecodingError {
-            .dataCorrupted(.init(codingPath: [], debugDescription: "a query result's \(what) is malformed"))
+/// Result rows arrive by the thousand: the binary encoding writes and reads
+/// them in one pass, with nothing allocated but the result itself.
+extension QueryResult: TaggedValueEncodable, TaggedValueDecodable {
+    public func write(to writer: inout some TaggedValueWriter) {
+        writer.beginMap(count: 2)
+        writer.writeKey("columns")
+        writer.beginArray(count: columns.count)
+        for column in columns { writer.write(.string(column)) }
+        writer.writeKey("rows")
+        writer.beginArray(count: rows.count)
+        for row in rows {
+            writer.beginArray(count: row.count)
+            for value in row { writer.write(value.taggedScalar) }
         }
-        guard case .map(let entries) = taggedValue else { throw malformed("body") }
+    }
+
+    public init(reading reader: inout some TaggedValueReader) throws {
         var columns: [String]?
         var rows: [[SQLValue]]?
-        for (key, value) in entries {
-            if key == "columns", columns == nil {
-                guard case .array(let names) = value else { throw malformed("columns") }
-                columns = try names.map { name in
-                    guard case .scalar(.string(let text)) = name else { throw malformed("columns") }
-                    return text
+        for _ in 0..<(try reader.readMap("a query result")) {
+            switch try reader.readKey() {
+            case "columns" where columns == nil:
+                let count = try reader.readArray("a query result's columns")
+                var names: [String] = []
+                names.reserveCapacity(count)
+                for _ in 0..<count {
+                    guard case .string(let name) = try reader.readScalar("a column name") else { throw reader.malformed("a column name") }
+                    names.append(name)
                 }
-            } else if key == "rows", rows == nil {
-                guard case .array(let list) = value else { throw malformed("rows") }
-                rows = try list.map { row in
-                    guard case .array(let cells) = row else { throw malformed("rows") }
-                    return try cells.map { cell in
-                        guard case .scalar(let scalar) = cell else { throw malformed("values") }
-                        return SQLValue(taggedScalar: scalar)
-                    }
+                columns = names
+            case "rows" where rows == nil:
+                let count = try reader.readArray("a query result's rows")
+                var list: [[SQLValue]] = []
+                list.reserveCapacity(count)
+                for _ in 0..<count {
+                    let width = try reader.readArray("a row")
+                    var row: [SQLValue] = []
+                    row.reserveCapacity(width)
+                    for _ in 0..<width { row.append(SQLValue(taggedScalar: try reader.readScalar("a value"))) }
+                    list.append(row)
                 }
+                rows = list
+            default:
+                try reader.skipValue()
             }
         }
-        guard let columns, let rows else { throw malformed(columns == nil ? "columns" : "rows") }
+        guard let columns else { throw reader.malformed("a query result's columns") }
+        guard let rows else { throw reader.malformed("a query result's rows") }
         self.init(columns: columns, rows: rows)
     }
 }

@@ -107,20 +107,28 @@ extension TemplateValue: Decodable {
 extension TemplateValue: TaggedValueDecodable {
     /// Template data straight from the binary RPC encoding (what the web tier
     /// receives from the app tier): blobs become hex text, timestamps their microseconds.
-    public init(taggedValue: TaggedValue) {
-        switch taggedValue {
+    public init(reading reader: inout some TaggedValueReader) throws {
+        switch try reader.read() {
         case .scalar(.null): self = .null
         case .scalar(.bool(let value)): self = .bool(value)
         case .scalar(.int(let value)), .scalar(.timestamp(let value)): self = .int(value)
         case .scalar(.double(let value)): self = .double(value)
         case .scalar(.string(let value)): self = .string(value)
         case .scalar(.bytes(let value)): self = .string(Digest.hex(value))
-        case .array(let items): self = .array(items.map(TemplateValue.init(taggedValue:)))
-        case .map(let entries):
+        case .array(let count):
+            var items: [TemplateValue] = []
+            items.reserveCapacity(count)
+            for _ in 0..<count { items.append(try TemplateValue(reading: &reader)) }
+            self = .array(items)
+        case .map(let count):
             var members: [String: TemplateValue] = [:]
-            members.reserveCapacity(entries.count)
-            // The first of duplicate keys wins, as the encoding's readers agree.
-            for (key, value) in entries where members[key] == nil { members[key] = TemplateValue(taggedValue: value) }
+            members.reserveCapacity(count)
+            for _ in 0..<count {
+                let key = try reader.readKey()
+                let value = try TemplateValue(reading: &reader)
+                // The first of duplicate keys wins, as the encoding's readers agree.
+                if members[key] == nil { members[key] = value }
+            }
             self = .object(members)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import StrataCore
 import StrataRPC
 import XCTest
 
@@ -169,6 +170,29 @@ final class BinaryCodecTests: XCTestCase {
             if Bool.random(using: &generator) { bytes.removeLast(Int.random(in: 0..<bytes.count, using: &generator)) }
             _ = try? BinaryDecoder().decode(Profile.self, from: bytes)
             _ = try? BinaryDecoder().decode(AnyDecodable.self, from: bytes)
+        }
+    }
+}
+
+extension BinaryCodecTests {
+    /// A type that reads more than the value holds, or a key where a value
+    /// is, gets an error, never a read out of bounds.
+    func testAStreamedTypeThatMisreadsGetsAnErrorNotATrap() throws {
+        struct Greedy: TaggedValueDecodable {
+            init(reading reader: inout some TaggedValueReader) throws {
+                for _ in 0..<10 { _ = try reader.read() }
+            }
+            init(from decoder: any Decoder) throws { fatalError("the binary decoder streams") }
+        }
+        struct KeyHunter: TaggedValueDecodable {
+            init(reading reader: inout some TaggedValueReader) throws {
+                for _ in 0..<10 { _ = try reader.readKey() }
+            }
+            init(from decoder: any Decoder) throws { fatalError("the binary decoder streams") }
+        }
+        for body in [try BinaryEncoder().encode([1, 2]), try BinaryEncoder().encode(["a": "b"]), try BinaryEncoder().encode("text"), [0x00]] {
+            XCTAssertThrowsError(try BinaryDecoder().decode(Greedy.self, from: body))
+            XCTAssertThrowsError(try BinaryDecoder().decode(KeyHunter.self, from: body))
         }
     }
 }

@@ -110,6 +110,43 @@ final class SQLiteTests: XCTestCase {
         XCTAssertEqual(try RPCCodec.decode(SQLStatement.self, from: try RPCCodec.encode(statements[1], as: .json), as: .json), statements[1])
         struct NoParameters: Codable { var sql: String }
         XCTAssertThrowsError(try RPCCodec.decode(SQLStatement.self, from: try RPCCodec.encode(NoParameters(sql: "SELECT 1"))))
+        // Written in one pass, they are the bytes the Codable path writes for the same shape,
+        // so another language's reader needs no special case; unknown keys are skipped.
+        struct PlainStatement: Codable { var sql: String; var parameters: [Int]; var transaction: String }
+        XCTAssertEqual(try RPCCodec.encode(SQLStatement("SELECT $1", [.int(5)], transaction: "t")),
+                       try RPCCodec.encode(PlainStatement(sql: "SELECT $1", parameters: [5], transaction: "t")))
+        struct PlainResult: Codable { var columns: [String]; var rows: [[Int]] }
+        XCTAssertEqual(try RPCCodec.encode(QueryResult(columns: ["a"], rows: [[.int(1)], [.int(2)]])),
+                       try RPCCodec.encode(PlainResult(columns: ["a"], rows: [[1], [2]])))
+        struct Extra: Codable { var note: [String: [Int]]; var sql: String; var parameters: [Int] }
+        XCTAssertEqual(try RPCCodec.decode(SQLStatement.self, from: try RPCCodec.encode(Extra(note: ["x": [1]], sql: "SELECT 1", parameters: []))),
+                       SQLStatement("SELECT 1"))
+    }
+
+    func testMutatedStatementsAndResultsAreRefusedWithoutTrapping() throws {
+        var generator = SystemRandomNumberGenerator()
+        let bodies = [
+            try RPCCodec.encode(QueryResult(columns: ["id", "name"], rows: [[.int(7), .text("Zoë")], [.null, .blob([1, 2])], [.double(1.5), .timestamp(-3)]])),
+            try RPCCodec.encode(SQLBatch([SQLStatement("SELECT $1, $2", [.int(1), .bool(true)], transaction: "tok"), SQLStatement("DELETE FROM t")])),
+        ]
+        var refused = 0
+        for body in bodies {
+            for _ in 0..<3_000 {
+                var bytes = body
+                for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                }
+                if Bool.random(using: &generator) { bytes.removeLast(Int.random(in: 0..<bytes.count, using: &generator)) }
+                do {
+                    _ = try RPCCodec.decode(QueryResult.self, from: bytes)
+                    _ = try RPCCodec.decode(SQLBatch.self, from: bytes)
+                } catch {
+                    XCTAssertEqual(error.code, .invalidArgument)
+                    refused += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(refused, 0)
     }
 
     func testDatabaseURLParsingAndRedaction() throws {

@@ -188,40 +188,11 @@ private final class BinaryInput {
             let micros = Varint.unzigzag(try varint(&position))
             return unsafeBitCast(Date(timeIntervalSince1970: Double(micros) / 1_000_000), to: T.self)
         }
-        if let anyShape = T.self as? any TaggedValueDecodable.Type {
-            return try anyShape.init(taggedValue: try tree(at: offset, codingPath)) as! T
+        if let streamed = T.self as? any TaggedValueDecodable.Type {
+            var reader = BinaryReader(input: self, position: offset, codingPath: codingPath)
+            return try streamed.init(reading: &reader) as! T
         }
         return try T(from: ValueDecoder(input: self, offset: offset, codingPath: codingPath))
-    }
-
-    /// The whole value at `offset` as a tree (the body was checked by `skip` before decoding began).
-    func tree(at offset: Int, _ codingPath: [any CodingKey]) throws -> TaggedValue {
-        var position = offset + 1
-        switch tag(at: offset) {
-        case .array:
-            let count = try length(&position)
-            var items: [TaggedValue] = []
-            items.reserveCapacity(count)
-            for _ in 0..<count {
-                items.append(try tree(at: position, codingPath))
-                position = try skip(position, depth: 0)
-            }
-            return .array(items)
-        case .map:
-            let count = try length(&position, unit: 2)
-            var entries: [(key: String, value: TaggedValue)] = []
-            entries.reserveCapacity(count)
-            for _ in 0..<count {
-                let key = try text(at: position, codingPath)
-                let keyLength = try length(&position)
-                position += keyLength
-                entries.append((key, try tree(at: position, codingPath)))
-                position = try skip(position, depth: 0)
-            }
-            return .map(entries)
-        default:
-            return .scalar(try scalar(at: offset, codingPath))
-        }
     }
 
     /// The tagged scalar at `offset`; a composite there is a type mismatch.
@@ -239,6 +210,45 @@ private final class BinaryInput {
         default:
             throw DecodingError.typeMismatch(TaggedScalar.self, .init(codingPath: codingPath, debugDescription: "expected a scalar, found an array or map"))
         }
+    }
+}
+
+/// What a `TaggedValueDecodable` type reads from. The body was checked
+/// before decoding began, but a type may still read more than the value
+/// holds, or a key where a value is: every read is checked again.
+private struct BinaryReader: TaggedValueReader {
+    let input: BinaryInput
+    var position: Int
+    let codingPath: [any CodingKey]
+
+    mutating func read() throws -> TaggedItem {
+        guard position < input.bytes.count, let tag = BinaryTag(rawValue: input.bytes[position]) else {
+            throw input.corrupted("value expected", at: position, codingPath: codingPath)
+        }
+        let start = position
+        switch tag {
+        case .array:
+            position += 1
+            return .array(count: try input.length(&position))
+        case .map:
+            position += 1
+            return .map(count: try input.length(&position, unit: 2))
+        default:
+            position = try input.skip(start, depth: 0)
+            return .scalar(try input.scalar(at: start, codingPath))
+        }
+    }
+
+    mutating func readKey() throws -> String {
+        guard position < input.bytes.count else { throw input.corrupted("map key expected", at: position, codingPath: codingPath) }
+        let key = try input.text(at: position, codingPath)
+        let length = try input.length(&position)
+        position += length
+        return key
+    }
+
+    mutating func skipValue() throws {
+        position = try input.skip(position, depth: 0)
     }
 }
 

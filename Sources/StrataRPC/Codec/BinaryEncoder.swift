@@ -15,6 +15,7 @@ public struct BinaryEncoder: Sendable {
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let root = Composite(kind: .root)
         try root.encode(value, codingPath: [])
+        if root.children.isEmpty && !root.bytes.isEmpty { return root.bytes }  // written in one pass: nothing to splice
         var out: [UInt8] = []
         out.reserveCapacity(root.bytes.count + 16)
         root.write(into: &out)
@@ -61,13 +62,7 @@ private final class Composite {
         return child
     }
 
-    func appendKey(_ key: String) {
-        var key = key
-        key.withUTF8 { utf8 in
-            Varint.append(UInt64(utf8.count), to: &bytes)
-            bytes.append(contentsOf: utf8)
-        }
-    }
+    func appendKey(_ key: String) { bytes.appendText(key) }
 
     // MARK: Scalars
 
@@ -85,47 +80,11 @@ private final class Composite {
         Varint.append(value, to: &bytes)
     }
 
-    func append(_ value: Double) {
-        bytes.append(BinaryTag.float.rawValue)
-        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
-    }
+    func append(_ value: Double) { bytes.appendTagged(.double(value)) }
 
     func append(_ value: String) {
         bytes.append(BinaryTag.string.rawValue)
-        appendKey(value)  // same layout as a key: length, then UTF-8
-    }
-
-    func append(_ tree: TaggedValue, codingPath: [any CodingKey]) throws {
-        switch tree {
-        case .scalar(let scalar):
-            try append(scalar, codingPath: codingPath)
-        case .array(let items):
-            bytes.append(BinaryTag.array.rawValue)
-            Varint.append(UInt64(items.count), to: &bytes)
-            for item in items { try append(item, codingPath: codingPath) }
-        case .map(let entries):
-            bytes.append(BinaryTag.map.rawValue)
-            Varint.append(UInt64(entries.count), to: &bytes)
-            for (key, value) in entries {
-                Varint.append(UInt64(key.utf8.count), to: &bytes)
-                bytes.append(contentsOf: key.utf8)
-                try append(value, codingPath: codingPath)
-            }
-        }
-    }
-
-    func append(_ scalar: TaggedScalar, codingPath: [any CodingKey]) throws {
-        switch scalar {
-        case .null: bytes.append(BinaryTag.null.rawValue)
-        case .bool(let value): append(value)
-        case .int(let value): append(signed: value)
-        case .double(let value): append(value)
-        case .string(let value): append(value)
-        case .bytes(let value): append(bytes: value)
-        case .timestamp(let micros):
-            bytes.append(BinaryTag.timestamp.rawValue)
-            Varint.append(Varint.zigzag(micros), to: &bytes)
-        }
+        bytes.appendText(value)
     }
 
     func append(bytes value: some Collection<UInt8>) {
@@ -160,8 +119,15 @@ private final class Composite {
                 throw EncodingError.invalidValue(date, .init(codingPath: codingPath, debugDescription: "date out of range"))
             }
             Varint.append(Varint.zigzag(Int64(micros)), to: &bytes)
-        } else if let tree = value as? any TaggedValueEncodable {
-            try append(tree.taggedValue, codingPath: codingPath)
+        } else if let streamed = value as? any TaggedValueEncodable {
+            // Written straight into this container's bytes (moved out and back: no copy).
+            var writer = BinaryWriter(bytes: [])
+            swap(&writer.bytes, &bytes)
+            // A fresh container: one allocation up front instead of one per doubling
+            // (only then: reserving on a filled one would not grow geometrically).
+            if writer.bytes.isEmpty { writer.bytes.reserveCapacity(128) }
+            streamed.write(to: &writer)
+            swap(&writer.bytes, &bytes)
         } else {
             let encoder = ValueEncoder(target: self, codingPath: codingPath)
             try value.encode(to: encoder)
@@ -171,6 +137,25 @@ private final class Composite {
             }
         }
     }
+}
+
+/// What a `TaggedValueEncodable` value writes itself to: the bytes of the container it sits in.
+private struct BinaryWriter: TaggedValueWriter {
+    var bytes: [UInt8]
+
+    mutating func beginArray(count: Int) {
+        bytes.append(BinaryTag.array.rawValue)
+        Varint.append(UInt64(count), to: &bytes)
+    }
+
+    mutating func beginMap(count: Int) {
+        bytes.append(BinaryTag.map.rawValue)
+        Varint.append(UInt64(count), to: &bytes)
+    }
+
+    mutating func writeKey(_ key: String) { bytes.appendText(key) }
+
+    mutating func write(_ scalar: TaggedScalar) { bytes.appendTagged(scalar) }
 }
 
 /// The `Encoder` handed to a value's `encode(to:)`; writes into its parent's composite.

@@ -1,3 +1,5 @@
+import StrataCore
+
 /// The tags and integer encodings of Strata's binary body format.
 ///
 /// Every value is one tag byte followed by its payload; the full grammar is
@@ -29,6 +31,41 @@ enum BinaryTag: UInt8 {
 enum BinaryLimits {
     /// Deepest nesting of arrays and maps.
     static let maxDepth = 64
+}
+
+extension [UInt8] {
+    /// Appends a length-prefixed UTF-8 text: a string's payload, or a map key.
+    mutating func appendText(_ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            Varint.append(UInt64(utf8.count), to: &self)
+            append(contentsOf: utf8)
+        }
+    }
+
+    /// Appends a scalar with its tag.
+    mutating func appendTagged(_ scalar: TaggedScalar) {
+        switch scalar {
+        case .null: append(BinaryTag.null.rawValue)
+        case .bool(let value): append(value ? BinaryTag.true.rawValue : BinaryTag.false.rawValue)
+        case .int(let value):
+            append(BinaryTag.int.rawValue)
+            Varint.append(Varint.zigzag(value), to: &self)
+        case .double(let value):
+            append(BinaryTag.float.rawValue)
+            Swift.withUnsafeBytes(of: value.bitPattern.littleEndian) { append(contentsOf: $0) }
+        case .string(let value):
+            append(BinaryTag.string.rawValue)
+            appendText(value)
+        case .bytes(let value):
+            append(BinaryTag.bytes.rawValue)
+            Varint.append(UInt64(value.count), to: &self)
+            append(contentsOf: value)
+        case .timestamp(let micros):
+            append(BinaryTag.timestamp.rawValue)
+            Varint.append(Varint.zigzag(micros), to: &self)
+        }
+    }
 }
 
 enum Varint {
