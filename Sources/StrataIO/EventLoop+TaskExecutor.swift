@@ -3,7 +3,6 @@
 /// rounds, instead of on the global concurrency pool.
 extension EventLoop: TaskExecutor {
     public func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        schedule(.task(UnownedJob(job)))
     }
 }

@@ -23,7 +23,10 @@ public final class EventLoop: @unchecked Sendable {
     public let index: Int
     private let epollFD: Int32
     private let wakeFD: Int32
-    private let pending = Mutex<[@Sendable () -> Void]>([])
+    private let pending = Mutex<[Work]>([])
+    /// The jobs of the current round, swapped with `pending` so that neither
+    /// array is reallocated per round.
+    @exclusivity(unchecked) private var running: [Work] = []
     private let wakePending = Atomic<Bool>(false)
     private let stopRequested = Atomic<Bool>(false)
     private let threadID = Atomic<UInt>(0)
@@ -86,9 +89,20 @@ public final class EventLoop: @unchecked Sendable {
         pthread_equal(pthread_self(), threadID.load(ordering: .acquiring)) != 0
     }
 
+    /// Something to run on the loop: a closure, or a Swift task's job (kept
+    /// apart so a task hop allocates no closure).
+    enum Work: Sendable {
+        case closure(@Sendable () -> Void)
+        case task(UnownedJob)
+    }
+
     /// Runs `job` on the loop's thread, after the current iteration's I/O.
     public func execute(_ job: @escaping @Sendable () -> Void) {
-        pending.withLock { $0.append(job) }
+        schedule(.closure(job))
+    }
+
+    func schedule(_ work: Work) {
+        pending.withLock { $0.append(work) }
         // On the loop itself (a task with this loop as its executor, say) the
         // job runs after the current events anyway: no wake-up needed.
         if inEventLoop {
@@ -222,12 +236,14 @@ public final class EventLoop: @unchecked Sendable {
         // Jobs queued while these run wait for the next iteration, so a job
         // that re-queues itself cannot starve I/O.
         queuedFromLoop = false
-        let jobs = pending.withLock { jobs in
-            let taken = jobs
-            jobs.removeAll(keepingCapacity: true)
-            return taken
+        pending.withLock { swap(&$0, &running) }
+        for work in running {
+            switch work {
+            case .closure(let job): job()
+            case .task(let job): job.runSynchronously(on: asUnownedTaskExecutor())
+            }
         }
-        for job in jobs { job() }
+        running.removeAll(keepingCapacity: true)
     }
 }
 

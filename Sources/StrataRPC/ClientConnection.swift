@@ -4,7 +4,9 @@ import Synchronization
 
 /// One connection's calls in flight. Loop-confined, except `isOpen`.
 final class ClientConnection: ConnectionHandler, @unchecked Sendable {
-    typealias Reply = CheckedContinuation<Result<[UInt8], RPCError>, Never>
+    /// Unsafe, not checked: one per call on the hottest path, and `finish`
+    /// resumes it exactly once (the call leaves `calls` as it does).
+    typealias Reply = UnsafeContinuation<Result<[UInt8], RPCError>, Never>
 
     let connection: Connection
     let decoder: FrameDecoder
@@ -28,10 +30,23 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
     /// From the server's GOAWAY: calls on later streams were not and will not be run.
     private var lastProcessedStream: UInt32?
 
-    /// Remembers which stream a call got, so cancellation can name it.
+    /// The one timer watching every call's deadline, armed for the earliest
+    /// (a timer per call cost an allocation and a heap insert and removal each).
+    private var deadlineTimer: TimerHandle?
+    private var deadlineTimerAt: ContinuousClock.Instant?
+
+    /// Remembers which stream a call got, so cancellation can name it, and when it gives up.
     final class Call: @unchecked Sendable {
         var stream: UInt32 = 0
-        var deadline: TimerHandle?
+        let method: String
+        let timeout: Duration
+        let deadline: ContinuousClock.Instant
+
+        init(method: String, timeout: Duration) {
+            self.method = method
+            self.timeout = timeout
+            deadline = .now + timeout
+        }
     }
 
     init(connection: Connection, decoder: FrameDecoder, secret: [UInt8], name: String, pingInterval: Duration) {
@@ -103,10 +118,10 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
     }
 
     func send(_ request: RPCRequest, timeout: Duration) async -> Result<[UInt8], RPCError> {
-        let call = Call()
+        let call = Call(method: request.method, timeout: timeout)
         let loop = connection.loop
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: Reply) in
+            await withUnsafeContinuation { (continuation: Reply) in
                 // A caller already on this connection's loop (a handler of the
                 // web or app tier) starts the call without a hand-off.
                 if loop.inEventLoop {
@@ -125,38 +140,70 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
             continuation.resume(returning: .failure(RPCError(.unavailable, "connection to \(connection.peer) is closed").markedNotProcessed()))
             return
         }
+        watchDeadline(call.deadline)
         if pending.count >= Self.maxInFlight {
             waiting.append((request, call, timeout, continuation))
-            call.deadline = connection.loop.scheduleTimer(after: timeout) { [self] in
-                guard let index = waiting.firstIndex(where: { $0.call === call }) else { return }
-                // Never sent: safe to try elsewhere.
-                waiting.remove(at: index).reply.resume(returning: .failure(
-                    RPCError(.deadlineExceeded, "\(request.method) waited for a free slot on \(connection.peer) past its deadline").markedNotProcessed()))
-            }
             return
         }
+        send(request, call: call, continuation: continuation)
+    }
+
+    private func send(_ request: RPCRequest, call: Call, continuation: Reply) {
         let stream = nextStream
         nextStream = nextStream == UInt32.max ? 1 : nextStream + 1
         call.stream = stream
         pending[stream] = (continuation, call)
         connection.write(request.frame(streamID: stream))
-        call.deadline = connection.loop.scheduleTimer(after: timeout) { [self] in
-            abandon(call, with: RPCError(.deadlineExceeded, "\(request.method) did not answer within \(timeout)"))
+    }
+
+    /// Makes sure the deadline timer fires by `deadline`.
+    private func watchDeadline(_ deadline: ContinuousClock.Instant) {
+        if let armed = deadlineTimerAt, armed <= deadline { return }
+        deadlineTimer?.cancel()
+        deadlineTimerAt = deadline
+        deadlineTimer = connection.loop.scheduleTimer(after: deadline - .now) { [self] in
+            deadlineTimer = nil
+            deadlineTimerAt = nil
+            expireCalls()
         }
+    }
+
+    /// Gives up on every call past its deadline and re-arms for the next one.
+    private func expireCalls() {
+        let now = ContinuousClock.now
+        var next: ContinuousClock.Instant?
+        var expired: [Call] = []
+        for (_, entry) in pending {
+            if entry.call.deadline <= now { expired.append(entry.call) } else { next = min(next ?? entry.call.deadline, entry.call.deadline) }
+        }
+        var stillWaiting: [(request: RPCRequest, call: Call, timeout: Duration, reply: Reply)] = []
+        for entry in waiting {
+            if entry.call.deadline <= now {
+                // Never sent: safe to try elsewhere.
+                entry.reply.resume(returning: .failure(
+                    RPCError(.deadlineExceeded, "\(entry.call.method) waited for a free slot on \(connection.peer) past its deadline").markedNotProcessed()))
+            } else {
+                next = min(next ?? entry.call.deadline, entry.call.deadline)
+                stillWaiting.append(entry)
+            }
+        }
+        waiting = stillWaiting
+        for call in expired {
+            abandon(call, with: RPCError(.deadlineExceeded, "\(call.method) did not answer within \(call.timeout)"))
+        }
+        if let next { watchDeadline(next) }
     }
 
     /// Sends the oldest waiting call, now that an answer made room.
     private func startWaiting() {
         guard !waiting.isEmpty, pending.count < Self.maxInFlight, isOpen else { return }
         let next = waiting.removeFirst()
-        next.call.deadline?.cancel()
-        start(next.request, call: next.call, timeout: next.timeout, continuation: next.reply)
+        send(next.request, call: next.call, continuation: next.reply)
     }
 
     /// Gives up on a call (deadline or cancellation) and tells the server to stop working on it.
     private func abandon(_ call: Call, with error: RPCError) {
         if call.stream == 0, let index = waiting.firstIndex(where: { $0.call === call }) {
-            call.deadline?.cancel()
             waiting.remove(at: index).reply.resume(returning: .failure(error))
             return
         }
@@ -166,8 +213,7 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
     }
 
     private func finish(_ stream: UInt32, _ result: Result<[UInt8], RPCError>) {
-        guard let (reply, call) = pending.removeValue(forKey: stream) else { return }
-        call.deadline?.cancel()
+        guard let (reply, _) = pending.removeValue(forKey: stream) else { return }
         reply.resume(returning: result)
         startWaiting()
     }
@@ -201,10 +247,7 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
             let refused = RPCError(.unavailable, "\(connection.peer) is shutting down").markedNotProcessed()
             let notSent = waiting
             waiting.removeAll()
-            for call in notSent {
-                call.call.deadline?.cancel()
-                call.reply.resume(returning: .failure(refused))
-            }
+            for call in notSent { call.reply.resume(returning: .failure(refused)) }
             for stream in Array(pending.keys) where stream > last { finish(stream, .failure(refused)) }
         case .hello:
             guard handshake != nil, let hello = try? Hello(payload: frame.payload) else { return }
@@ -225,14 +268,14 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
 
     private func failAll(_ error: RPCError) {
         open.store(false, ordering: .releasing)
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+        deadlineTimerAt = nil
         finishHandshake(.failure(error))
         // Waiting calls were never sent: they may go to another connection.
         let notSent = waiting
         waiting.removeAll()
-        for call in notSent {
-            call.call.deadline?.cancel()
-            call.reply.resume(returning: .failure(error.markedNotProcessed()))
-        }
+        for call in notSent { call.reply.resume(returning: .failure(error.markedNotProcessed())) }
         for stream in Array(pending.keys) { finish(stream, .failure(error)) }
     }
 }

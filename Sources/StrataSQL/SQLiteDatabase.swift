@@ -41,7 +41,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     /// Runs `body` with the writer connection on its queue.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
+        // Unsafe, not checked: one per statement, resumed right below.
+        try await withUnsafeThrowingContinuation { continuation in
             thread.execute {
                 continuation.resume(with: Result { try body(self.connection) })
             }
@@ -61,7 +62,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
     func withReader<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         guard !readers.isEmpty else { return try await transactionLock.withLock { try await withConnection(body) } }
         let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue % readers.count
-        return try await withCheckedThrowingContinuation { continuation in
+        return try await withUnsafeThrowingContinuation { continuation in
             readers[index].thread.execute {
                 continuation.resume(with: Result { try body(self.readers[index].connection) })
             }

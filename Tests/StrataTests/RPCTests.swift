@@ -158,6 +158,26 @@ final class RPCClientServerTests: XCTestCase {
         XCTAssertEqual(reply.text, "after|web")
     }
 
+    func testCallsWithDifferentDeadlinesOnOneConnectionEachGiveUpAtTheirOwn() async throws {
+        // One connection watches all its calls' deadlines with one timer: a
+        // call with an earlier deadline than those in flight must re-arm it.
+        let client = RPCClient(addresses: [address], group: group, callerName: "web", secret: secret, connectionsPerEndpoint: 1)
+        async let long: Echo = client.call("echo", Echo(text: "long", delayMilliseconds: 1500), timeout: .seconds(20))
+        try await Task.sleep(for: .milliseconds(50))
+        async let short: Result<Echo, RPCError> = { () async -> Result<Echo, RPCError> in
+            do throws(RPCError) { return .success(try await client.call("echo", Echo(text: "short", delayMilliseconds: 1000), timeout: .milliseconds(100))) } catch { return .failure(error) }
+        }()
+        async let later: Result<Echo, RPCError> = { () async -> Result<Echo, RPCError> in
+            do throws(RPCError) { return .success(try await client.call("echo", Echo(text: "later", delayMilliseconds: 1200), timeout: .milliseconds(400))) } catch { return .failure(error) }
+        }()
+        let (shortResult, laterResult) = await (short, later)
+        XCTAssertEqual(try? shortResult.get().text, nil)
+        if case .failure(let error) = shortResult { XCTAssertEqual(error.code, .deadlineExceeded) }
+        if case .failure(let error) = laterResult { XCTAssertEqual(error.code, .deadlineExceeded) } else { XCTFail("the 400 ms call outlived its deadline") }
+        let longReply = try await long
+        XCTAssertEqual(longReply.text, "long|web", "a call within its deadline is not given up with the others")
+    }
+
     func testUnreachableEndpointIsUnavailable() async throws {
         let client = client(to: .tcp(host: "127.0.0.1", port: 1))
         do {

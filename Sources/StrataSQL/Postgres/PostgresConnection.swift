@@ -36,14 +36,16 @@ public final class PostgresConnection: @unchecked Sendable {
         var preparing: String?
         /// Whether the statement already ran again after its cached plan went stale.
         var replanned = false
-        /// Who waits for a single statement (nil for a pipeline, which answers through its own).
-        let continuation: CheckedContinuation<PostgresResult, any Error>?
+        /// Who waits for a single statement (nil for a pipeline, which answers
+        /// through its own). Unsafe, not checked: one per statement, resumed
+        /// once when the operation leaves the queue.
+        let continuation: UnsafeContinuation<PostgresResult, any Error>?
         var flushed = false
         var result: PostgresResult?
         /// Set for a batch sent in pipeline mode (see `pipeline(_:isolation:)`).
         var pipeline: Pipeline?
 
-        init(sql: String, parameters: [SQLValue], script: Bool = false, continuation: CheckedContinuation<PostgresResult, any Error>) {
+        init(sql: String, parameters: [SQLValue], script: Bool = false, continuation: UnsafeContinuation<PostgresResult, any Error>) {
             self.sql = sql
             self.parameters = parameters
             self.script = script
@@ -105,7 +107,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs one statement with `$1, $2, ...` parameters and returns its rows (or affected count).
     public func execute(_ sql: String, _ parameters: [SQLValue]) async throws -> PostgresResult {
-        try await withCheckedThrowingContinuation { continuation in
+        try await withUnsafeThrowingContinuation { continuation in
             let operation = Operation(sql: sql, parameters: parameters, continuation: continuation)
             // A caller on this connection's loop (the pool prefers those) queues it without a hand-off.
             if loop.inEventLoop { enqueue(operation) } else { loop.execute { self.enqueue(operation) } }
@@ -114,7 +116,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs SQL holding several statements and no parameters (a migration).
     public func executeScript(_ sql: String) async throws -> PostgresResult {
-        try await withCheckedThrowingContinuation { continuation in
+        try await withUnsafeThrowingContinuation { continuation in
             loop.execute { self.enqueue(Operation(sql: sql, parameters: [], script: true, continuation: continuation)) }
         }
     }

@@ -64,7 +64,8 @@ func bench(_ label: String, _ database: any SQLDatabase) async throws {
     // A recursive CTE both engines understand (SQLite has no generate_series).
     _ = try await database.run(
         "INSERT INTO world WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < \(rows)) SELECT i, i * 7 % 10000 FROM s", [])
-    var configuration = RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret)
+    let address: SocketAddress = getenv("STRATA_RPC_UNIX") != nil ? .unix(path: folder.appendingPathComponent("\(label).sock").path) : .tcp(host: "127.0.0.1", port: 0)
+    var configuration = RPCServerConfiguration(address: address, secret: secret)
     if getenv("STRATA_RPC_HANDLERS").map({ String(cString: $0) }) == "global" { configuration.handlerExecutor = .global }
     let server = RPCServer(
         configuration: configuration,
