@@ -97,3 +97,10 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// An async function runs on its caller's executor (SE-0461) instead of hopping
+// at every call: with no actors in Strata, the only effect is that a call
+// stays on the event loop it came from without a runtime check per call.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
+}

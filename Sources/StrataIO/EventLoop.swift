@@ -132,10 +132,23 @@ public final class EventLoop: @unchecked Sendable {
         return timer
     }
 
-    /// Stops the loop after its current iteration and closes what is registered.
+    /// Stops the loop after its current iteration and closes what is
+    /// registered. Called from another thread, it waits (up to five seconds)
+    /// for the loop's thread to finish: a process may then exit without a
+    /// loop still running while `exit` tears down the libraries it uses.
     public func shutdown() {
+        requestStop()
+        waitUntilStopped()
+    }
+
+    func requestStop() {
         stopRequested.store(true, ordering: .releasing)
         _ = strata_eventfd_signal(wakeFD)
+    }
+
+    func waitUntilStopped() {
+        guard !inEventLoop else { return }
+        for _ in 0..<5_000 where !finished.withLock({ $0 }) { usleep(1_000) }
     }
 
     func removeTimer(_ timer: TimerHandle) { timers.remove(timer) }
@@ -217,6 +230,7 @@ public final class EventLoop: @unchecked Sendable {
         runPendingJobs()
         close(epollFD)
         close(wakeFD)
+        finished.withLock { $0 = true }
     }
 
     /// Polls without blocking until an event arrives or `duration` passes.
@@ -264,9 +278,10 @@ public final class EventLoopGroup: Sendable {
         return loops[i % loops.count]
     }
 
-    /// Stops every loop.
+    /// Stops every loop and, called from outside them, waits for their threads to finish.
     public func shutdown() {
-        for loop in loops { loop.shutdown() }
+        for loop in loops { loop.requestStop() }
+        for loop in loops { loop.waitUntilStopped() }
     }
 }
 

@@ -124,7 +124,7 @@ final class StackTests: XCTestCase {
 
         for tier in [web, app, data] {
             tier.send(SIGTERM)
-            XCTAssertEqual(tier.waitForExit(), 0, "\(tier.output.suffix(3))")
+            XCTAssertEqual(tier.waitForExit(), 0, "\(tier.output.suffix(80).joined(separator: "\n"))")
         }
     }
 

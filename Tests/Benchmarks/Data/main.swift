@@ -3,6 +3,7 @@
 // at 1 and 64 in flight, on SQLite and on a throwaway PostgreSQL server.
 //
 //   swift run -c release StrataDataBench [SECONDS]
+//   STRATA_DATA_ROUNDS=N (default 3): runs per case, interleaved; the median is printed.
 //
 // Run by Tests/Benchmarks/data-bench.sh; prints a Markdown table.
 #if canImport(Glibc)
@@ -18,6 +19,9 @@ import StrataData
 import Synchronization
 
 let seconds = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 4
+// This machine's throughput swings ±20 % from one run to the next: each case
+// runs this many times, interleaved with the others, and the median counts.
+let rounds = max(1, getenv("STRATA_DATA_ROUNDS").flatMap { Int(String(cString: $0)) } ?? 3)
 let rows = 10_000
 let secret = Digest.randomBytes(32)
 let loops = EventLoopGroup(loopCount: 2)
@@ -29,8 +33,11 @@ final class Samples: Sendable {
     func sorted() -> [Int64] { all.withLock { $0.sorted() } }
 }
 
-/// Runs `operation` from `inFlight` tasks for `seconds`; returns ops/s, p50 and p99 in µs, errors.
-func measure(inFlight: Int, _ operation: @escaping @Sendable (Int) async throws -> Void) async -> (Double, Double, Double, Int) {
+/// One run of a case: ops/s, p50 and p99 in µs, errors.
+typealias Run = (rate: Double, p50: Double, p99: Double, errors: Int)
+
+/// Runs `operation` from `inFlight` tasks for `seconds`.
+func measure(inFlight: Int, _ operation: @escaping @Sendable (Int) async throws -> Void) async -> Run {
     let samples = Samples()
     let start = ContinuousClock.now
     let end = start + .seconds(seconds)
@@ -104,12 +111,22 @@ func bench(_ label: String, _ database: any SQLDatabase) async throws {
         ]
         // STRATA_DATA_CASE=a,b runs only the cases whose "name engine in-flight" contains a or b (for profiling).
         let only = getenv("STRATA_DATA_CASE").map { String(cString: $0).split(separator: ",") }
-        for (name, operation) in cases where only.map({ $0.contains { "\(name) \(label) \(inFlight)".contains($0) } }) ?? true {
-            let (rate, p50, p99, errors) = await measure(inFlight: inFlight, operation)
-            print("| \(name) | \(label) | \(inFlight) | \(Int(rate)) | \(String(format: "%.0f", p50)) µs | \(String(format: "%.0f", p99)) µs | \(errors) |")
+        let selected = cases.filter { name, _ in only.map { $0.contains { "\(name) \(label) \(inFlight)".contains($0) } } ?? true }
+        var runs: [[Run]] = Array(repeating: [], count: selected.count)
+        for _ in 0..<rounds {
+            for (index, (_, operation)) in selected.enumerated() { runs[index].append(await measure(inFlight: inFlight, operation)) }
+        }
+        for (index, (name, _)) in selected.enumerated() {
+            let median = runs[index].sorted { $0.rate < $1.rate }[runs[index].count / 2]
+            let errors = runs[index].reduce(0) { $0 + $1.errors }
+            medians["\(name) \(label) \(inFlight)"] = median.rate
+            print("| \(name) | \(label) | \(inFlight) | \(Int(median.rate)) | \(String(format: "%.0f", median.p50)) µs | \(String(format: "%.0f", median.p99)) µs | \(errors) |")
         }
     }
 }
+
+/// Median ops/s by "case engine in-flight", for the summary lines.
+nonisolated(unsafe) var medians: [String: Double] = [:]
 
 print("| operation | engine | in flight | ops/s | p50 | p99 | errors |")
 print("|---|---|---|---|---|---|---|")
@@ -126,4 +143,11 @@ if let postgres = try? PostgresServer() {
     try await bench("postgres", PostgresDatabase(url: postgres.url, group: loops, maxConnections: 16))
 } else {
     print("(PostgreSQL not available: rows skipped)")
+}
+print("")
+print("Medians of \(rounds) interleaved runs of \(seconds) s each. The boundary's cost at 64 in flight (PK select through RPC as a share of in-process):")
+for engine in ["sqlite", "postgres"] {
+    if let rpc = medians["PK select via RPC \(engine) 64"], let local = medians["PK select in-process \(engine) 64"], local > 0 {
+        print("- \(engine): \(Int(rpc)) / \(Int(local)) = \(String(format: "%.1f", 100 * rpc / local)) %")
+    }
 }
