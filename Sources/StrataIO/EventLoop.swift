@@ -228,6 +228,7 @@ public final class EventLoop: @unchecked Sendable {
         for registration in registrations.compactMap({ $0 }) { registration.loopStopped() }
         registrations.removeAll()
         runPendingJobs()
+        timers.removeAll()
         close(epollFD)
         close(wakeFD)
         finished.withLock { $0 = true }

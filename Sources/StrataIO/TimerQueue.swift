@@ -10,7 +10,10 @@ public final class TimerHandle: @unchecked Sendable {
     /// Position in the loop's heap; -1 once fired or cancelled.
     var heapIndex = -1
     var isCancelled = false
-    weak var loop: EventLoop?
+    /// Set while the timer is in the loop's heap, cleared when it leaves.
+    /// Strong, not weak: a weak reference would give the loop a side table,
+    /// and every retain of the loop (each task hop) would take the slow path.
+    var loop: EventLoop?
 
     init(deadline: ContinuousClock.Instant, callback: @escaping () -> Void) {
         self.deadline = deadline
@@ -53,6 +56,7 @@ struct TimerQueue {
         let index = timer.heapIndex
         guard index >= 0, index < heap.count, heap[index] === timer else { return }
         timer.heapIndex = -1
+        timer.loop = nil
         let last = heap.removeLast()
         guard index < heap.count else { return }
         heap[index] = last
@@ -71,6 +75,15 @@ struct TimerQueue {
     }
 
     /// Removes and returns the timers due at `now`, earliest first.
+    /// Empties the heap (the loop stopped); the timers never fire.
+    mutating func removeAll() {
+        for timer in heap {
+            timer.heapIndex = -1
+            timer.loop = nil
+        }
+        heap.removeAll()
+    }
+
     mutating func popDue(now: ContinuousClock.Instant) -> [TimerHandle] {
         var due: [TimerHandle] = []
         while let first = heap.first, first.deadline <= now {
