@@ -256,27 +256,19 @@ public final class Connection: Selectable, @unchecked Sendable {
                 Glibc.send(fd, raw.baseAddress! + outboundOffset, raw.count - outboundOffset, Int32(MSG_NOSIGNAL))
             }
         }
-        var buffers: [[UInt8]] = []
-        for item in outbound.prefix(64) {
+        // The iovecs go in the loop's scratch space (no arrays per write); the
+        // buffers they point into stay alive and unchanged in `outbound`.
+        let vectors = loop.writeVectors
+        var count = 0
+        for item in outbound.prefix(EventLoop.writeVectorCount) {
             guard case .bytes(let bytes) = item else { break }
-            buffers.append(bytes)
-        }
-        if buffers.count == 1 {
-            return buffers[0].withUnsafeBytes { raw in
-                Glibc.send(fd, raw.baseAddress! + outboundOffset, raw.count - outboundOffset, Int32(MSG_NOSIGNAL))
+            bytes.withUnsafeBytes { raw in
+                let skip = count == 0 ? outboundOffset : 0
+                vectors[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress! + skip), iov_len: raw.count - skip)
             }
+            count += 1
         }
-        var vectors = [iovec](repeating: iovec(), count: buffers.count)
-        // The arrays stay alive and unmodified for the duration of the call.
-        return withExtendedLifetime(buffers) {
-            for i in buffers.indices {
-                buffers[i].withUnsafeBytes { raw in
-                    let skip = i == 0 ? outboundOffset : 0
-                    vectors[i] = iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress! + skip), iov_len: raw.count - skip)
-                }
-            }
-            return Glibc.writev(fd, vectors, Int32(buffers.count))
-        }
+        return withExtendedLifetime(outbound) { Glibc.writev(fd, vectors, Int32(count)) }
     }
 
     /// Drops `written` bytes from the leading byte buffers.

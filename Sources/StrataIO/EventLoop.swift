@@ -35,6 +35,10 @@ public final class EventLoop: @unchecked Sendable {
     /// Scratch space every socket read on this loop goes through, so an idle
     /// connection holds no read buffer of its own.
     let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
+    /// Scratch space for the iovecs of one `writev` on this loop.
+    let writeVectors = UnsafeMutablePointer<iovec>.allocate(capacity: EventLoop.writeVectorCount)
+    /// Buffers one `writev` sends at most.
+    static let writeVectorCount = 64
     /// Indexed by file descriptor: the kernel hands out the lowest free
     /// number, so this stays dense and a lookup per event costs no hashing.
     @exclusivity(unchecked) private var registrations: [(any Selectable)?] = []
@@ -82,6 +86,12 @@ public final class EventLoop: @unchecked Sendable {
         wakeFD = strata_eventfd()
         precondition(epollFD >= 0 && wakeFD >= 0, "epoll/eventfd creation failed: \(errno)")
         _ = strata_epoll_ctl(epollFD, STRATA_EPOLL_CTL_ADD, wakeFD, STRATA_EPOLLIN)
+    }
+
+    deinit {
+        // Only after the thread ended: it holds the loop while it runs.
+        readScratch.deallocate()
+        writeVectors.deallocate()
     }
 
     /// Whether the caller runs on this loop's thread.

@@ -83,7 +83,9 @@ public final class RPCClient: Sendable {
         var tried: Set<ObjectIdentifier> = []
         var attempts = 0
         var sentSinceRound = false
-        var lastError = RPCError(.unavailable, "no endpoint for \(addresses.map(\.description).joined(separator: ", "))")
+        // Built only when needed: the message costs several allocations, and this runs on every call.
+        var failure: RPCError?
+        var lastError: RPCError { failure ?? noEndpoint }
         while true {
             let remaining = deadline - .now
             guard remaining > .zero else {
@@ -107,7 +109,7 @@ public final class RPCClient: Sendable {
             } catch {
                 // Not sent anywhere yet: safe to try the next endpoint.
                 tried.insert(ObjectIdentifier(endpoint))
-                lastError = error
+                failure = error
                 continue
             }
             attempts += 1
@@ -120,7 +122,7 @@ public final class RPCClient: Sendable {
                 tried.insert(ObjectIdentifier(endpoint))
                 let retryable = error.code == .unavailable && (error.notProcessed || idempotent)
                 guard retryable, attempts < Self.maxAttempts, retryBudget.withdrawForRetry() else { throw error }
-                lastError = error
+                failure = error
             }
         }
     }
@@ -140,7 +142,7 @@ public final class RPCClient: Sendable {
     public func pinned() async throws(RPCError) -> PinnedRPCConnection {
         let candidates = currentEndpoints()
         var tried: Set<ObjectIdentifier> = []
-        var lastError = RPCError(.unavailable, "no endpoint for \(addresses.map(\.description).joined(separator: ", "))")
+        var lastError = noEndpoint
         while let endpoint = pick(from: candidates, excluding: tried) {
             do {
                 return PinnedRPCConnection(endpoint: endpoint, connection: try await endpoint.connection(), callerName: callerName)
@@ -150,6 +152,10 @@ public final class RPCClient: Sendable {
             }
         }
         throw lastError
+    }
+
+    private var noEndpoint: RPCError {
+        RPCError(.unavailable, "no endpoint for \(addresses.map(\.description).joined(separator: ", "))")
     }
 
     /// Closes every connection; later calls open new ones.

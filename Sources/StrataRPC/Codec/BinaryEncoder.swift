@@ -13,6 +13,13 @@ public struct BinaryEncoder: Sendable {
 
     /// The encoding of `value`.
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        if let streamed = value as? any TaggedValueEncodable {
+            // Written in one pass: no composite to splice.
+            var writer = BinaryWriter(bytes: [])
+            writer.bytes.reserveCapacity(128)
+            streamed.write(to: &writer)
+            return writer.bytes
+        }
         let root = Composite(kind: .root)
         try root.encode(value, codingPath: [])
         if root.children.isEmpty && !root.bytes.isEmpty { return root.bytes }  // written in one pass: nothing to splice
