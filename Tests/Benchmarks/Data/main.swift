@@ -140,7 +140,9 @@ let sqlite = try readers.map { try SQLiteDatabase(path: folder.appendingPathComp
 try await bench("sqlite", sqlite)
 if let postgres = try? PostgresServer() {
     defer { postgres.stop() }
-    try await bench("postgres", PostgresDatabase(url: postgres.url, group: loops, maxConnections: 16))
+    // STRATA_PG_POOL overrides the pool size (to compare; `strata-data serve --pool` defaults to 10).
+    let pool = getenv("STRATA_PG_POOL").flatMap { Int(String(cString: $0)) } ?? 16
+    try await bench("postgres", PostgresDatabase(url: postgres.url, group: loops, maxConnections: pool))
 } else {
     print("(PostgreSQL not available: rows skipped)")
 }
