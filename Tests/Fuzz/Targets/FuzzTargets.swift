@@ -44,7 +44,9 @@ func fuzzInput(_ bytes: [UInt8]) {
 /// The binary body decoder: must never trap, and whatever it accepts must
 /// re-encode to bytes that decode to the same value.
 func fuzzCodec(_ bytes: [UInt8]) {
-    // Template data takes the one-pass tree path (`TaggedValueDecodable`).
+    // Template data, statements and query results take the streaming path (`TaggedValueDecodable`).
+    _ = try? BinaryDecoder().decode(SQLStatement.self, from: bytes)
+    _ = try? BinaryDecoder().decode(QueryResult.self, from: bytes)
     _ = try? BinaryDecoder().decode(TemplateValue.self, from: bytes)
     guard let value = try? BinaryDecoder().decode(AnyValue.self, from: bytes) else { return }
     guard let encoded = try? BinaryEncoder().encode(value) else { preconditionFailure("decoded value does not encode") }
