@@ -74,7 +74,6 @@ struct TimerQueue {
         return Int32(clamping: millis)
     }
 
-    /// Removes and returns the timers due at `now`, earliest first.
     /// Empties the heap (the loop stopped); the timers never fire.
     mutating func removeAll() {
         for timer in heap {
@@ -84,6 +83,7 @@ struct TimerQueue {
         heap.removeAll()
     }
 
+    /// Removes and returns the timers due at `now`, earliest first.
     mutating func popDue(now: ContinuousClock.Instant) -> [TimerHandle] {
         var due: [TimerHandle] = []
         while let first = heap.first, first.deadline <= now {

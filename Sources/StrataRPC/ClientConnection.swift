@@ -5,7 +5,7 @@ import Synchronization
 /// One connection's calls in flight. Loop-confined, except `isOpen`.
 final class ClientConnection: ConnectionHandler, @unchecked Sendable {
     /// Unsafe, not checked: one per call on the hottest path, and `finish`
-    /// resumes it exactly once (the call leaves `calls` as it does).
+    /// resumes it exactly once (the call leaves `pending` as it does).
     typealias Reply = UnsafeContinuation<Result<[UInt8], RPCError>, Never>
 
     let connection: Connection
