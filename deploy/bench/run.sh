@@ -192,7 +192,8 @@ http {
 CONF
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' 2>/dev/null &
 pids+=($!)
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$NGINX_PORT/1k.txt" >/dev/null 2>&1 && break; sleep 0.1; done
+# Up to 15 s: under load (CI running beside it) nginx can take a while to answer.
+for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$NGINX_PORT/1k.txt" >/dev/null 2>&1 && break; sleep 0.1; done
 for connections in 64 256; do row "static 1 KiB" nginx "$connections" "http://127.0.0.1:$NGINX_PORT/1k.txt"; done
 
 emit ""
