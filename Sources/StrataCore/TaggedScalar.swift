@@ -1,11 +1,17 @@
 /// One value of the scalar kinds Strata's binary RPC encoding tells apart by
 /// its tag byte (see ARCHITECTURE.md, "Binary body encoding").
 public enum TaggedScalar: Sendable, Equatable {
+    /// No value.
     case null
+    /// True or false.
     case bool(Bool)
+    /// A signed 64-bit integer.
     case int(Int64)
+    /// An IEEE 754 double.
     case double(Double)
+    /// UTF-8 text.
     case string(String)
+    /// Raw bytes.
     case bytes([UInt8])
     /// Microseconds since 1970-01-01T00:00:00Z.
     case timestamp(Int64)

@@ -1,6 +1,7 @@
 /// What comes next in a value of the binary RPC encoding: a whole scalar,
 /// or the head of an array or map whose items follow it.
 public enum TaggedItem: Sendable, Equatable {
+    /// A scalar, read whole.
     case scalar(TaggedScalar)
     /// An array: `count` values follow.
     case array(count: Int)
