@@ -60,6 +60,12 @@ extension TaggedValueReader {
         return scalar
     }
 
+    /// Reads a string scalar, throwing when something else is there.
+    public mutating func readString(_ what: @autoclosure () -> String) throws -> String {
+        guard case .scalar(.string(let text)) = try read() else { throw malformed(what()) }
+        return text
+    }
+
     /// Reads an array's head, throwing when something else is there.
     public mutating func readArray(_ what: @autoclosure () -> String) throws -> Int {
         guard case .array(let count) = try read() else { throw malformed(what()) }

@@ -20,7 +20,7 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
     private let open = Atomic<Bool>(true)
     private var pending: [UInt32: (reply: Reply, call: Call)] = [:]
     /// Calls beyond `maxInFlight`, waiting for an answer to make room, oldest first.
-    private var waiting: [(request: RPCRequest, call: Call, timeout: Duration, reply: Reply)] = []
+    private var waiting: [(request: RPCRequest, call: Call, reply: Reply)] = []
     /// Calls sent and unanswered at most: a server's default limit per
     /// connection (`RPCServerConfiguration.maxInFlightPerConnection`). More
     /// would be refused `resourceExhausted`; queued here they wait their turn,
@@ -125,9 +125,9 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
                 // A caller already on this connection's loop (a handler of the
                 // web or app tier) starts the call without a hand-off.
                 if loop.inEventLoop {
-                    start(request, call: call, timeout: timeout, continuation: continuation)
+                    start(request, call: call, continuation: continuation)
                 } else {
-                    loop.execute { self.start(request, call: call, timeout: timeout, continuation: continuation) }
+                    loop.execute { self.start(request, call: call, continuation: continuation) }
                 }
             }
         } onCancel: {
@@ -135,14 +135,14 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
         }
     }
 
-    private func start(_ request: RPCRequest, call: Call, timeout: Duration, continuation: Reply) {
+    private func start(_ request: RPCRequest, call: Call, continuation: Reply) {
         guard isOpen else {
             continuation.resume(returning: .failure(RPCError(.unavailable, "connection to \(connection.peer) is closed").markedNotProcessed()))
             return
         }
         watchDeadline(call.deadline)
         if pending.count >= Self.maxInFlight {
-            waiting.append((request, call, timeout, continuation))
+            waiting.append((request, call, continuation))
             return
         }
         send(request, call: call, continuation: continuation)
@@ -176,7 +176,7 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
         for (_, entry) in pending {
             if entry.call.deadline <= now { expired.append(entry.call) } else { next = min(next ?? entry.call.deadline, entry.call.deadline) }
         }
-        var stillWaiting: [(request: RPCRequest, call: Call, timeout: Duration, reply: Reply)] = []
+        var stillWaiting: [(request: RPCRequest, call: Call, reply: Reply)] = []
         for entry in waiting {
             if entry.call.deadline <= now {
                 // Never sent: safe to try elsewhere.

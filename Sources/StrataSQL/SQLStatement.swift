@@ -41,8 +41,7 @@ extension SQLStatement: TaggedValueEncodable, TaggedValueDecodable {
         for _ in 0..<(try reader.readMap("a statement")) {
             switch try reader.readKey() {
             case "sql" where sql == nil:
-                guard case .string(let text) = try reader.readScalar("a statement's sql") else { throw reader.malformed("a statement's sql") }
-                sql = text
+                sql = try reader.readString("a statement's sql")
             case "parameters" where parameters == nil:
                 let count = try reader.readArray("a statement's parameters")
                 var values: [SQLValue] = []

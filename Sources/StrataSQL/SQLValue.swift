@@ -146,10 +146,7 @@ extension QueryResult: TaggedValueEncodable, TaggedValueDecodable {
                 let count = try reader.readArray("a query result's columns")
                 var names: [String] = []
                 names.reserveCapacity(count)
-                for _ in 0..<count {
-                    guard case .string(let name) = try reader.readScalar("a column name") else { throw reader.malformed("a column name") }
-                    names.append(name)
-                }
+                for _ in 0..<count { names.append(try reader.readString("a column name")) }
                 columns = names
             case "rows" where rows == nil:
                 let count = try reader.readArray("a query result's rows")

@@ -114,10 +114,17 @@ private final class BinaryInput {
     /// Length-prefixed UTF-8 at `offset` (a string's payload, or a map key).
     func text(at offset: Int, _ codingPath: [any CodingKey]) throws -> String {
         var position = offset
+        return try text(&position, codingPath)
+    }
+
+    /// Length-prefixed UTF-8 at `position`, which moves past it.
+    func text(_ position: inout Int, _ codingPath: [any CodingKey]) throws -> String {
+        let start = position
         let count = try length(&position)
         guard let text = String(validating: bytes[position..<(position + count)], as: UTF8.self) else {
-            throw corrupted("text is not valid UTF-8", at: offset, codingPath: codingPath)
+            throw corrupted("text is not valid UTF-8", at: start, codingPath: codingPath)
         }
+        position += count
         return text
     }
 
@@ -241,10 +248,7 @@ private struct BinaryReader: TaggedValueReader {
 
     mutating func readKey() throws -> String {
         guard position < input.bytes.count else { throw input.corrupted("map key expected", at: position, codingPath: codingPath) }
-        let key = try input.text(at: position, codingPath)
-        let length = try input.length(&position)
-        position += length
-        return key
+        return try input.text(&position, codingPath)
     }
 
     mutating func skipValue() throws {

@@ -15,10 +15,9 @@ public struct BinaryEncoder: Sendable {
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         if let streamed = value as? any TaggedValueEncodable {
             // Written in one pass: no composite to splice.
-            var writer = BinaryWriter(bytes: [])
-            writer.bytes.reserveCapacity(128)
-            streamed.write(to: &writer)
-            return writer.bytes
+            var out: [UInt8] = []
+            BinaryWriter.write(streamed, into: &out)
+            return out
         }
         let root = Composite(kind: .root)
         try root.encode(value, codingPath: [])
@@ -73,14 +72,11 @@ private final class Composite {
 
     // MARK: Scalars
 
-    func appendNil() { bytes.append(BinaryTag.null.rawValue) }
+    func appendNil() { bytes.appendTagged(.null) }
 
-    func append(_ value: Bool) { bytes.append(value ? BinaryTag.true.rawValue : BinaryTag.false.rawValue) }
+    func append(_ value: Bool) { bytes.appendTagged(.bool(value)) }
 
-    func append(signed value: Int64) {
-        bytes.append(BinaryTag.int.rawValue)
-        Varint.append(Varint.zigzag(value), to: &bytes)
-    }
+    func append(signed value: Int64) { bytes.appendTagged(.int(value)) }
 
     func append(unsigned value: UInt64) {
         bytes.append(BinaryTag.uint.rawValue)
@@ -89,10 +85,7 @@ private final class Composite {
 
     func append(_ value: Double) { bytes.appendTagged(.double(value)) }
 
-    func append(_ value: String) {
-        bytes.append(BinaryTag.string.rawValue)
-        bytes.appendText(value)
-    }
+    func append(_ value: String) { bytes.appendTagged(.string(value)) }
 
     func append(bytes value: some Collection<UInt8>) {
         bytes.append(BinaryTag.bytes.rawValue)
@@ -127,14 +120,7 @@ private final class Composite {
             }
             Varint.append(Varint.zigzag(Int64(micros)), to: &bytes)
         } else if let streamed = value as? any TaggedValueEncodable {
-            // Written straight into this container's bytes (moved out and back: no copy).
-            var writer = BinaryWriter(bytes: [])
-            swap(&writer.bytes, &bytes)
-            // A fresh container: one allocation up front instead of one per doubling
-            // (only then: reserving on a filled one would not grow geometrically).
-            if writer.bytes.isEmpty { writer.bytes.reserveCapacity(128) }
-            streamed.write(to: &writer)
-            swap(&writer.bytes, &bytes)
+            BinaryWriter.write(streamed, into: &bytes)
         } else {
             let encoder = ValueEncoder(target: self, codingPath: codingPath)
             try value.encode(to: encoder)
@@ -149,6 +135,17 @@ private final class Composite {
 /// What a `TaggedValueEncodable` value writes itself to: the bytes of the container it sits in.
 private struct BinaryWriter: TaggedValueWriter {
     var bytes: [UInt8]
+
+    /// Appends `value` to `bytes` (moved into the writer and back: no copy).
+    static func write(_ value: any TaggedValueEncodable, into bytes: inout [UInt8]) {
+        var writer = BinaryWriter(bytes: [])
+        swap(&writer.bytes, &bytes)
+        // A fresh buffer: one allocation up front instead of one per doubling
+        // (only then: reserving on a filled one would not grow geometrically).
+        if writer.bytes.isEmpty { writer.bytes.reserveCapacity(128) }
+        value.write(to: &writer)
+        swap(&writer.bytes, &bytes)
+    }
 
     mutating func beginArray(count: Int) {
         bytes.append(BinaryTag.array.rawValue)
