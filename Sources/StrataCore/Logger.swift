@@ -57,12 +57,19 @@ public struct Logger: Sendable {
     }
 
     private func write(_ level: Level, _ message: String, _ fields: [(String, String)]) {
-        var line = "ts=\(Self.timestamp()) level=\(level) tier=\(label) msg=\(Self.quote(message))"
-        for (key, value) in fields {
-            line += " \(key)=\(Self.quote(value))"
-        }
-        line += "\n"
-        Self.outputLock.withLock { _ in Terminal.writeAll(1, line) }
+        var line: [UInt8] = []
+        line.reserveCapacity(128)
+        var clock = LogClock()
+        LogFormat.appendStart(to: &line, level: level, label: label, message: message, clock: &clock)
+        for (key, value) in fields { LogFormat.appendField(key, value, to: &line) }
+        line.append(10)
+        line.withUnsafeBytes { Self.writeLines($0) }
+    }
+
+    /// Writes whole, already formatted lines (see `LogFormat`) to the log's
+    /// output, never interleaved with another writer's line.
+    public static func writeLines(_ bytes: UnsafeRawBufferPointer) {
+        outputLock.withLock { _ in Terminal.writeAll(1, bytes) }
     }
 
     /// Logs at debug level.
@@ -75,39 +82,8 @@ public struct Logger: Sendable {
     public func error(_ message: String, _ fields: (String, String)...) { log(.error, message, fields) }
 
     static func quote(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == 0x7F }
-        guard needsQuotes else { return value }
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var t = now.tv_sec
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        func pad(_ v: Int32, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        let millis = Int32(now.tv_nsec / 1_000_000)
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(millis, 3))Z"
+        var out: [UInt8] = []
+        LogFormat.appendValue(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }

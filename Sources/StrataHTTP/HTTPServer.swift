@@ -393,6 +393,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         connection.write(ResponseWriter.serialize(
             response, keepAlive: keepAlive, minorVersion: outcome.minorVersion,
             omitBody: outcome.omitBody, serverName: configuration.serverName, dateLine: date.current()))
+        if ResponseWriter.bodyIsSeparate(response, omitBody: outcome.omitBody) { connection.write(response.body) }
         if file >= 0, let region = response.file {
             connection.writeFile(file, offset: region.offset, count: region.count)
         }

@@ -71,8 +71,12 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
     public static let notFound = HTTPStatus(404)
     /// 405 Method Not Allowed.
     public static let methodNotAllowed = HTTPStatus(405)
+    /// 308 Permanent Redirect.
+    public static let permanentRedirect = HTTPStatus(308)
     /// 408 Request Timeout.
     public static let requestTimeout = HTTPStatus(408)
+    /// 412 Precondition Failed.
+    public static let preconditionFailed = HTTPStatus(412)
     /// 413 Content Too Large.
     public static let payloadTooLarge = HTTPStatus(413)
     /// 414 URI Too Long.
@@ -98,11 +102,13 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
         case 200: "OK"
         case 201: "Created"
         case 204: "No Content"
+        case 206: "Partial Content"
         case 301: "Moved Permanently"
         case 302: "Found"
         case 303: "See Other"
         case 304: "Not Modified"
         case 307: "Temporary Redirect"
+        case 308: "Permanent Redirect"
         case 400: "Bad Request"
         case 401: "Unauthorized"
         case 403: "Forbidden"
@@ -111,9 +117,11 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
         case 408: "Request Timeout"
         case 409: "Conflict"
         case 411: "Length Required"
+        case 412: "Precondition Failed"
         case 413: "Content Too Large"
         case 414: "URI Too Long"
         case 415: "Unsupported Media Type"
+        case 416: "Range Not Satisfiable"
         case 422: "Unprocessable Content"
         case 429: "Too Many Requests"
         case 431: "Request Header Fields Too Large"

@@ -1,9 +1,12 @@
 import Synchronization
 
 /// Per-client rate limits (token buckets): every client may make `rate`
-/// requests a second with bursts up to `burst`; paths under a stricter prefix
-/// (sign-in and sign-up pages, say) have their own, smaller bucket. Over the
-/// limit a request gets 429 with `Retry-After`.
+/// requests a second with bursts up to `burst`. Some requests have their own,
+/// smaller bucket (the sign-in and sign-up attempts, say: `POST /login`, not
+/// the page that shows the form), and some are never limited (static assets
+/// and health checks: a page's stylesheets, or a hundred people in one office
+/// loading them at once, must not use up anyone's allowance). Over the limit a
+/// request gets 429 with `Retry-After`.
 ///
 /// The client is the peer address, or the first address of
 /// `X-Forwarded-For` when the peer is one of `trustedProxies` (a header from
@@ -23,30 +26,68 @@ public struct RateLimitMiddleware: HTTPMiddleware {
         }
     }
 
-    private let general: Limit
-    private let stricter: [(prefix: String, limit: Limit)]
+    /// Requests with a bucket of their own: `methods` on exactly `path`.
+    public struct StricterRule: Sendable {
+        /// The path, matched exactly.
+        public var path: String
+        /// The methods counted (by default only POST: the attempts, not the form's page).
+        public var methods: Set<HTTPMethod>
+        /// The limit.
+        public var limit: Limit
+
+        /// A stricter `limit` for `methods` on `path`.
+        public init(_ path: String, methods: Set<HTTPMethod> = [.post], limit: Limit) {
+            self.path = path
+            self.methods = methods
+            self.limit = limit
+        }
+    }
+
+    /// The general limit by default: 50 requests a second, bursts of 100.
+    public static let defaultLimit = Limit(rate: 50, burst: 100)
+    /// The stricter limit on password forms by default: 1 a second, bursts of 10.
+    public static let defaultAuthLimit = Limit(rate: 1, burst: 10)
+    /// The auth module's password forms: worth guessing at, so slower.
+    public static let defaultStricter = ["/login", "/signup", "/account/password"].map { StricterRule($0, limit: defaultAuthLimit) }
+    /// Never limited: static assets and health checks.
+    public static let defaultExempt = ["/static/", "/healthz", "/readyz"]
+
+    private let general: Limit?
+    private let stricter: [StricterRule]
+    private let exempt: [String]
     private let trustedProxies: Set<String>
     private let buckets: Buckets
 
-    /// Limits every client to `general`, and to `stricter` limits on paths with those prefixes.
+    /// Limits every client to `general` (nil: no general limit), and to a
+    /// stricter limit on the requests `stricter` names. Paths in `exempt` are never limited: an
+    /// entry ending in `/` is a prefix, any other an exact path.
     public init(
-        general: Limit = Limit(rate: 50, burst: 100),
-        stricter: [(prefix: String, limit: Limit)] = [("/login", Limit(rate: 1, burst: 10)), ("/signup", Limit(rate: 1, burst: 10))],
+        general: Limit? = RateLimitMiddleware.defaultLimit,
+        stricter: [StricterRule] = RateLimitMiddleware.defaultStricter,
+        exempt: [String] = RateLimitMiddleware.defaultExempt,
         trustedProxies: Set<String> = []
     ) {
         self.general = general
         self.stricter = stricter
+        self.exempt = exempt
         self.trustedProxies = trustedProxies
         buckets = Buckets()
     }
 
     public func intercept(_ request: inout HTTPRequest) -> HTTPResponse? {
+        let path = request.path
+        for entry in exempt where entry.hasSuffix("/") ? path.hasPrefix(entry) : path == entry { return nil }
         let client = clientAddress(request)
-        var key = client
-        var limit = general
-        if let strict = stricter.first(where: { request.path.hasPrefix($0.prefix) }) {
-            key = strict.prefix + " " + client
+        let key: String
+        let limit: Limit
+        if let strict = stricter.first(where: { $0.path == path && $0.methods.contains(request.method) }) {
+            key = strict.path + " " + client
             limit = strict.limit
+        } else if let general {
+            key = client
+            limit = general
+        } else {
+            return nil
         }
         guard let wait = buckets.take(key, limit: limit, now: ContinuousClock.now) else { return nil }
         var response = HTTPResponse.text("429 Too Many Requests: slow down and try again in \(wait) s\n", status: HTTPStatus(429))

@@ -1,14 +1,25 @@
-/// Serializes a response head and body into one buffer, so a small response
-/// leaves in a single write (no Nagle or delayed-ACK stall between head and body).
+/// Serializes a response head, and a small body with it, into one buffer, so
+/// a small response leaves in a single write (no Nagle or delayed-ACK stall
+/// between head and body). A larger body is not copied: it is queued as a
+/// buffer of its own and leaves with the head in the same `writev`.
 enum ResponseWriter {
+    /// Bodies up to this size are copied into the head's buffer.
+    static let inlineBodyLimit = 4096
+
+    /// Whether `serialize` leaves `response`'s body for the caller to write.
+    static func bodyIsSeparate(_ response: HTTPResponse, omitBody: Bool) -> Bool {
+        !omitBody && response.stream == nil && response.body.count > inlineBodyLimit
+    }
+
     static func serialize(
         _ response: HTTPResponse, keepAlive: Bool, minorVersion: Int, omitBody: Bool, serverName: String, dateLine: [UInt8]
     ) -> [UInt8] {
+        let separate = bodyIsSeparate(response, omitBody: omitBody)
         let streamed = response.stream != nil
         // HTTP/1.0 has no chunked coding: a streamed body ends when the connection closes.
         let keepAlive = keepAlive && !(streamed && minorVersion == 0)
         var out: [UInt8] = []
-        out.reserveCapacity(256 + (omitBody ? 0 : response.body.count))
+        out.reserveCapacity(512 + (omitBody || separate ? 0 : response.body.count))
         if response.status == .ok {
             out.append(contentsOf: statusOK)
         } else {
@@ -30,11 +41,7 @@ enum ResponseWriter {
         }
         for (name, value) in response.headers {
             if isManagedHeader(name) { continue }
-            out.append(contentsOf: name.utf8)
-            out.append(contentsOf: ": ".utf8)
-            // A CR or LF in a value would let data injected into a header start a new one.
-            for byte in value.utf8 { out.append(byte == 13 || byte == 10 || byte == 0 ? 32 : byte) }
-            out.append(contentsOf: "\r\n".utf8)
+            appendField(name, value, to: &out)
         }
         if !keepAlive {
             out.append(contentsOf: "Connection: close\r\n".utf8)
@@ -42,8 +49,29 @@ enum ResponseWriter {
             out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         }
         out.append(contentsOf: "\r\n".utf8)
-        if !omitBody && !streamed { out.append(contentsOf: response.body) }
+        if !omitBody && !streamed && !separate { out.append(contentsOf: response.body) }
         return out
+    }
+
+    /// `name: value` and CRLF. A name is a token; a value keeps only visible
+    /// characters, spaces and tabs: a CR or LF injected into a value could
+    /// otherwise start a header or a response of its own (response splitting).
+    static func appendField(_ name: String, _ value: String, to out: inout [UInt8]) {
+        var name = name, value = value
+        name.withUTF8 { bytes in
+            for byte in bytes { out.append(RequestParser.isTokenByte(byte) ? byte : 95) }
+        }
+        out.append(58)
+        out.append(32)
+        value.withUTF8 { bytes in
+            if bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x7F || $0 == 9 }) {
+                out.append(contentsOf: bytes)
+            } else {
+                for byte in bytes { out.append(byte >= 0x20 && byte != 0x7F || byte == 9 ? byte : 32) }
+            }
+        }
+        out.append(13)
+        out.append(10)
     }
 
     private static let statusOK = Array("HTTP/1.1 200 OK\r\n".utf8)

@@ -1,13 +1,17 @@
 import StrataCore
+import StrataIO
 
 /// Gives every request an id: the client's (or proxy's) `X-Request-ID` when it
-/// is short and plain, else a new random one. Echoed in the response.
+/// is short and plain, else a new one (16 hex digits). Echoed in the response.
 public struct RequestIDMiddleware: HTTPMiddleware {
+    private let generators = LoopLocal { RequestIDGenerator() }
+
     /// Creates the middleware.
     public init() {}
 
     public func intercept(_ request: inout HTTPRequest) -> HTTPResponse? {
-        request.requestID = request.headers["X-Request-ID"].flatMap(Self.acceptable) ?? Digest.hex(Digest.randomBytes(8))
+        request.requestID = request.headers["X-Request-ID"].flatMap(Self.acceptable)
+            ?? generators.value?.next() ?? Digest.hex(Digest.randomBytes(8))
         return nil
     }
 
@@ -24,20 +28,95 @@ public struct RequestIDMiddleware: HTTPMiddleware {
     }
 }
 
-/// One structured log line per request: method, path, status, bytes, duration, request id.
+/// Request ids for one loop: a random key mixed with a counter. Ids must be
+/// unique, not secret, so one draw from libcrypto per loop is enough; the
+/// mix (SplitMix64's finalizer) is a bijection, so a loop never repeats one.
+final class RequestIDGenerator {
+    private let key: UInt64
+    private var counter: UInt64 = 0
+
+    init() {
+        key = Digest.randomBytes(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    func next() -> String {
+        counter &+= 1
+        var z = key &+ counter &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return String(unsafeUninitializedCapacity: 16) { out in
+            let digits: StaticString = "0123456789abcdef"
+            for i in 0..<16 { out[i] = digits.utf8Start[Int((z >> UInt64(60 - 4 * i)) & 0xF)] }
+            return 16
+        }
+    }
+}
+
+/// One structured log line per request: method, path, status, bytes, duration, client, request id.
+///
+/// On an event loop the lines are formatted straight into that loop's buffer
+/// and written together, with one `write`, when the loop's iteration ends: a
+/// busy server writes its log a batch at a time instead of taking the output
+/// lock and making a system call (and waking whoever reads the log) for
+/// every request. Off the loops a line is written at once.
 public struct AccessLogMiddleware: HTTPMiddleware {
     private let logger: Logger
+    private let buffers = LoopLocal { AccessLogBuffer() }
 
     /// Logs to `logger` at info level.
     public init(logger: Logger) { self.logger = logger }
 
     public func finish(_ request: HTTPRequest, _ response: inout HTTPResponse) {
         guard logger.level <= .info else { return }
-        let elapsed = ContinuousClock.now - request.receivedAt
-        let micros = elapsed.wholeMicroseconds
-        logger.info("request", ("method", request.method.rawValue), ("path", request.path),
-                    ("status", String(response.status.code)), ("bytes", String(response.body.count)),
-                    ("us", String(micros)), ("client", request.remoteAddress), ("request_id", request.requestID))
+        let micros = Int((ContinuousClock.now - request.receivedAt).wholeMicroseconds)
+        let bytes = response.body.count + Int(response.file?.count ?? 0)
+        guard let buffer = buffers.value, let loop = EventLoop.current else {
+            var line: [UInt8] = []
+            var clock = LogClock()
+            Self.append(request, response.status.code, bytes, micros, label: logger.label, to: &line, clock: &clock)
+            line.withUnsafeBytes { Logger.writeLines($0) }
+            return
+        }
+        Self.append(request, response.status.code, bytes, micros, label: logger.label, to: &buffer.bytes, clock: &buffer.clock)
+        if buffer.bytes.count >= AccessLogBuffer.flushSize {
+            buffer.flushAtIterationEnd()
+        } else if !buffer.scheduled {
+            buffer.scheduled = true
+            loop.flushAtIterationEnd(buffer)
+        }
+    }
+
+    static func append(
+        _ request: HTTPRequest, _ status: Int, _ bytes: Int, _ micros: Int, label: String, to out: inout [UInt8], clock: inout LogClock
+    ) {
+        LogFormat.appendStart(to: &out, level: .info, label: label, message: "request", clock: &clock)
+        LogFormat.appendField("method", request.method.rawValue, to: &out)
+        LogFormat.appendField("path", request.path, to: &out)
+        LogFormat.appendField("status", status, to: &out)
+        LogFormat.appendField("bytes", bytes, to: &out)
+        LogFormat.appendField("us", micros, to: &out)
+        LogFormat.appendField("client", request.remoteAddress, to: &out)
+        LogFormat.appendField("request_id", request.requestID, to: &out)
+        out.append(10)
+    }
+}
+
+/// One loop's access log lines not yet written. Loop-confined.
+final class AccessLogBuffer: IterationEndFlushable {
+    /// Written early past this size, so one busy iteration cannot hold much.
+    static let flushSize = 64 * 1024
+    var bytes: [UInt8] = []
+    var clock = LogClock()
+    var scheduled = false
+
+    init() { bytes.reserveCapacity(Self.flushSize + 1024) }
+
+    func flushAtIterationEnd() {
+        scheduled = false
+        guard !bytes.isEmpty else { return }
+        bytes.withUnsafeBytes { Logger.writeLines($0) }
+        bytes.removeAll(keepingCapacity: true)
     }
 }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import StrataCore
+import StrataIO
 import Synchronization
 
 /// Serves the files below one folder.
@@ -16,19 +17,26 @@ import Synchronization
 ///   `Vary: Accept-Encoding`.
 /// - Fingerprinted names (`app.1a2b3c4d5e.css` for `app.css`, see `url(for:)`)
 ///   are served with a year-long `immutable` policy; other files must revalidate.
+/// - `If-Match` and `If-Unmodified-Since` that fail answer 412 (RFC 9110 §13.2.2 order).
 /// - File metadata and contents are cached and re-checked at most once a
-///   second, so a changed file is noticed without a `stat` per request.
+///   second, so a changed file is noticed without a `stat` per request. Each
+///   event loop keeps its own index of the cache, so loops never wait on one lock.
 public final class StaticFiles: Sendable {
     /// The absolute, symlink-free root folder.
     public let root: String
     /// The URL prefix the files are served under, such as `/static/`.
     public let urlPrefix: String
-    private let cache = Mutex<[String: CachedFile]>([:])
+    private let cache = Mutex<[String: CacheEntry]>([:])
+    /// Each loop's view of `cache`, consulted first without a lock.
+    private let loopCaches = LoopLocal { LoopCache() }
 
     /// Files larger than this are read per request instead of kept in memory.
     static let maxCachedSize = 1 << 20
+    /// Entries a cache holds before it is emptied.
+    static let maxEntries = 10_000
 
-    struct CachedFile: Sendable {
+    /// A file as last read: immutable, shared by every loop's cache.
+    final class CachedFile: Sendable {
         let path: String
         let size: Int
         let modified: timespec
@@ -38,7 +46,31 @@ public final class StaticFiles: Sendable {
         let body: [UInt8]
         let fingerprint: String
         let variants: [(encoding: String, body: [UInt8], etag: String)]
+
+        init(
+            path: String, size: Int, modified: timespec, etag: String, lastModified: String, contentType: String,
+            body: [UInt8], fingerprint: String, variants: [(encoding: String, body: [UInt8], etag: String)]
+        ) {
+            self.path = path
+            self.size = size
+            self.modified = modified
+            self.etag = etag
+            self.lastModified = lastModified
+            self.contentType = contentType
+            self.body = body
+            self.fingerprint = fingerprint
+            self.variants = variants
+        }
+    }
+
+    /// A cached file and the second it was last checked against the disk.
+    struct CacheEntry: Sendable {
+        let file: CachedFile
         var checkedAt: Int
+    }
+
+    final class LoopCache {
+        var entries: [String: CacheEntry] = [:]
     }
 
     /// Serves `root` under `urlPrefix`; fails if the folder does not exist.
@@ -108,8 +140,10 @@ public final class StaticFiles: Sendable {
         headers.add("ETag", etag)
         headers.add("Last-Modified", file.lastModified)
 
-        if Self.notModified(request.headers, etag: etag, modified: file.modified.tv_sec) {
-            return HTTPResponse(status: .notModified, headers: headers)
+        switch Preconditions.evaluate(request, etag: etag, lastModified: file.modified.tv_sec) {
+        case .proceed: break
+        case .notModified: return HTTPResponse(status: .notModified, headers: headers)
+        case .failed: return HTTPResponse(status: .preconditionFailed, headers: headers)
         }
         // Large files are not kept in memory: they go out with sendfile.
         let onDisk = body.isEmpty && file.size > 0
@@ -144,28 +178,40 @@ public final class StaticFiles: Sendable {
 
     private func lookup(_ relativePath: String) -> CachedFile? {
         let now = time(nil)
-        if let cached = cache.withLock({ $0[relativePath] }), cached.checkedAt == now { return cached }
+        let local = loopCaches.value
+        if let entry = local?.entries[relativePath], entry.checkedAt == now { return entry.file }
+        let file = sharedLookup(relativePath, now: now)
+        if let local {
+            if local.entries.count >= Self.maxEntries { local.entries.removeAll() }
+            local.entries[relativePath] = file.map { CacheEntry(file: $0, checkedAt: now) }
+        }
+        return file
+    }
+
+    /// The cache every loop shares: re-checked against the disk once a second.
+    private func sharedLookup(_ relativePath: String, now: Int) -> CachedFile? {
+        if let cached = cache.withLock({ $0[relativePath] }), cached.checkedAt == now { return cached.file }
         guard let path = resolve(relativePath) else {
             _ = cache.withLock { $0.removeValue(forKey: relativePath) }
             return nil
         }
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
-        if var cached = cache.withLock({ $0[relativePath] }), cached.path == path,
-           cached.size == Int(info.st_size), cached.modified.tv_sec == info.st_mtim.tv_sec, cached.modified.tv_nsec == info.st_mtim.tv_nsec {
+        if var cached = cache.withLock({ $0[relativePath] }), cached.file.path == path, cached.file.size == Int(info.st_size),
+           cached.file.modified.tv_sec == info.st_mtim.tv_sec, cached.file.modified.tv_nsec == info.st_mtim.tv_nsec {
             cached.checkedAt = now
             cache.withLock { $0[relativePath] = cached }
-            return cached
+            return cached.file
         }
-        guard let loaded = Self.load(path, info, now: now) else { return nil }
+        guard let loaded = Self.load(path, info) else { return nil }
         cache.withLock { cache in
-            if cache.count > 10_000 { cache.removeAll() }
-            cache[relativePath] = loaded
+            if cache.count >= Self.maxEntries { cache.removeAll() }
+            cache[relativePath] = CacheEntry(file: loaded, checkedAt: now)
         }
         return loaded
     }
 
-    private static func load(_ path: String, _ info: stat, now: Int) -> CachedFile? {
+    private static func load(_ path: String, _ info: stat) -> CachedFile? {
         let size = Int(info.st_size)
         let body: [UInt8]
         let fingerprint: String
@@ -189,7 +235,7 @@ public final class StaticFiles: Sendable {
         return CachedFile(
             path: path, size: size, modified: info.st_mtim, etag: etag,
             lastModified: HTTPDate.format(epochSeconds: info.st_mtim.tv_sec), contentType: MediaType.forPath(path),
-            body: body, fingerprint: fingerprint, variants: variants, checkedAt: now)
+            body: body, fingerprint: fingerprint, variants: variants)
     }
 
     /// The absolute path of a regular, visible file under the root, or nil.
@@ -231,19 +277,6 @@ public final class StaticFiles: Sendable {
     }
 
     // MARK: Conditional and range requests
-
-    static func notModified(_ headers: HTTPHeaders, etag: String, modified: Int) -> Bool {
-        if let match = headers["If-None-Match"] {
-            // Weak comparison (RFC 9110 §13.1.2): W/ prefixes do not matter.
-            let tags = match.split(separator: ",").map { $0.trimmed() }
-            let mine = etag.hasPrefix("W/") ? String(etag.dropFirst(2)) : etag
-            return tags.contains { $0 == "*" || ($0.hasPrefix("W/") ? String($0.dropFirst(2)) : $0) == mine }
-        }
-        if let since = headers["If-Modified-Since"].flatMap(HTTPDate.parse) {
-            return modified <= since
-        }
-        return false
-    }
 
     static func ifRangeHolds(_ value: String?, etag: String, lastModified: String) -> Bool {
         guard let value else { return true }

@@ -48,6 +48,10 @@ public final class EventLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var queuedFromLoop = false
     /// Connections whose queued output is written at the end of this iteration.
     @exclusivity(unchecked) private var flushQueue: [Connection] = []
+    /// Loop-local values (`LoopLocal`), by slot.
+    @exclusivity(unchecked) private var locals: [AnyObject?] = []
+    /// Called once when the current iteration ends (buffered log lines, say).
+    @exclusivity(unchecked) private var iterationEndQueue: [any IterationEndFlushable] = []
     /// When the current iteration's events arrived. Per-request bookkeeping
     /// (activity times, receive times) reads this instead of the clock.
     @exclusivity(unchecked) public private(set) var now = ContinuousClock.now
@@ -165,6 +169,28 @@ public final class EventLoop: @unchecked Sendable {
 
     func scheduleFlush(_ connection: Connection) { flushQueue.append(connection) }
 
+    /// Calls `flushable` once at the end of the current iteration, after its
+    /// I/O, jobs and timers, before the loop waits again. Call on the loop;
+    /// schedule each object at most once per iteration.
+    public func flushAtIterationEnd(_ flushable: any IterationEndFlushable) { iterationEndQueue.append(flushable) }
+
+    private func runIterationEnd() {
+        while !iterationEndQueue.isEmpty {
+            let due = iterationEndQueue
+            iterationEndQueue.removeAll(keepingCapacity: true)
+            for item in due { item.flushAtIterationEnd() }
+        }
+    }
+
+    /// The value in `slot`, made by `make` the first time. Call on the loop.
+    func local<Value: AnyObject>(slot: Int, make: () -> Value) -> Value {
+        if slot < locals.count, let value = locals[slot] { return unsafeDowncast(value, to: Value.self) }
+        if slot >= locals.count { locals.append(contentsOf: repeatElement(nil, count: slot + 1 - locals.count)) }
+        let value = make()
+        locals[slot] = value
+        return value
+    }
+
     private func flushScheduledOutput() {
         while !flushQueue.isEmpty {
             let due = flushQueue
@@ -198,6 +224,7 @@ public final class EventLoop: @unchecked Sendable {
 
     private func run() {
         threadID.store(pthread_self(), ordering: .releasing)
+        pthread_setspecific(currentLoopKey, Unmanaged.passUnretained(self).toOpaque())
         let capacity: Int32 = 256
         var fds = [Int32](repeating: 0, count: Int(capacity))
         var events = [UInt32](repeating: 0, count: Int(capacity))
@@ -234,11 +261,15 @@ public final class EventLoop: @unchecked Sendable {
                 for timer in timers.popDue(now: now) { timer.fire() }
                 flushScheduledOutput()
             }
+            runIterationEnd()
         }
         for registration in registrations.compactMap({ $0 }) { registration.loopStopped() }
         registrations.removeAll()
         runPendingJobs()
+        runIterationEnd()
         timers.removeAll()
+        locals.removeAll()
+        pthread_setspecific(currentLoopKey, nil)
         close(epollFD)
         close(wakeFD)
         finished.withLock { $0 = true }

@@ -4,7 +4,7 @@ import Glibc
 import Foundation
 import StrataCore
 
-/// A tier started by the launcher, with its standard output and error read line by line.
+/// A tier started by the launcher, with its standard output and error read a batch of whole lines at a time.
 final class ChildProcess: Sendable {
     /// The tier's name (`data`, `app`, `web`), used as the log prefix.
     let tier: String
@@ -18,10 +18,12 @@ final class ChildProcess: Sendable {
 
     /// Starts `executable` with `arguments` in its own process group (so a
     /// terminal's Ctrl-C reaches only the launcher, which then stops the tiers
-    /// in order). Every output line goes to `onLine`; `onExit` gets the pid and how it ended.
+    /// in order). Its output goes to `onOutput` in runs of whole lines, each
+    /// ending in a newline (a busy tier's access log arrives many lines to a
+    /// read); `onExit` gets the pid and how it ended.
     static func spawn(
         tier: String, executable: String, arguments: [String], environment: [String: String],
-        onLine: @escaping @Sendable (String) -> Void, onExit: @escaping @Sendable (pid_t, ExitStatus) -> Void
+        onOutput: @escaping @Sendable (UnsafeBufferPointer<UInt8>) -> Void, onExit: @escaping @Sendable (pid_t, ExitStatus) -> Void
     ) throws -> ChildProcess {
         var pipeFDs: [Int32] = [0, 0]
         guard pipe(&pipeFDs) == 0 else { throw StartupError("cannot create a pipe for \(tier): \(String(cString: strerror(errno)))") }
@@ -66,7 +68,7 @@ final class ChildProcess: Sendable {
         let child = ChildProcess(tier: tier, pid: childPID)
         let readFD = pipeFDs[0]
         Thread.detachNewThread {
-            Self.readLines(readFD, onLine)
+            Self.readLines(readFD, onOutput)
             close(readFD)
             var waitStatus: Int32 = 0
             while waitpid(childPID, &waitStatus, 0) < 0 && errno == EINTR {}
@@ -80,20 +82,25 @@ final class ChildProcess: Sendable {
         kill(pid, signal)
     }
 
-    private static func readLines(_ fd: Int32, _ onLine: (String) -> Void) {
-        var pending: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16_384)
+    private static func readLines(_ fd: Int32, _ onOutput: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var filled = 0
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if filled == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }  // a very long line
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
-            pending.append(contentsOf: chunk[0..<n])
-            while let newline = pending.firstIndex(of: 10) {
-                onLine(String(decoding: pending[..<newline], as: UTF8.self))
-                pending.removeSubrange(...newline)
-            }
+            filled += n
+            guard let lastNewline = buffer[..<filled].lastIndex(of: 10) else { continue }
+            buffer.withUnsafeBufferPointer { onOutput(UnsafeBufferPointer(rebasing: $0[...lastNewline])) }
+            let rest = filled - lastNewline - 1
+            if rest > 0 { buffer.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[(lastNewline + 1)..<filled])) } }
+            filled = rest
         }
-        if !pending.isEmpty { onLine(String(decoding: pending, as: UTF8.self)) }
+        if filled > 0 {
+            buffer[filled] = 10
+            buffer.withUnsafeBufferPointer { onOutput(UnsafeBufferPointer(rebasing: $0[...filled])) }
+        }
     }
 }
 

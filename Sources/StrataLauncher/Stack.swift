@@ -124,12 +124,23 @@ final class Stack: Sendable {
     private func spawn(_ tier: String, _ executable: String, _ arguments: [String]) throws -> ChildProcess {
         var environment = settings.environment
         environment[ShutdownSignal.parentVariable] = String(getpid())
-        let prefix = tier.padding(toLength: 4, withPad: " ", startingAt: 0) + " | "
+        let prefix = Array((tier.padding(toLength: 4, withPad: " ", startingAt: 0) + " | ").utf8)
         let child = try ChildProcess.spawn(
             tier: tier, executable: settings.executables + "/" + executable, arguments: arguments, environment: environment,
-            onLine: { [self] line in
-                say(prefix + line)
-                if let address = Self.readyAddress(line) { post(.ready(tier: tier, address: address)) }
+            onOutput: { [self] lines in
+                // One write per batch: the web tier's access log can be a line per request.
+                var out: [UInt8] = []
+                out.reserveCapacity(lines.count + lines.count / 8 + prefix.count)
+                var start = 0
+                for i in lines.indices where lines[i] == 10 {
+                    let line = UnsafeBufferPointer(rebasing: lines[start..<i])
+                    out.append(contentsOf: prefix)
+                    out.append(contentsOf: line)
+                    out.append(10)
+                    start = i + 1
+                    if let address = Self.readyAddress(line) { post(.ready(tier: tier, address: address)) }
+                }
+                output.withLock { _ in out.withUnsafeBytes { Terminal.writeAll(1, $0) } }
             },
             onExit: { [self] pid, status in post(.exited(tier: tier, pid: pid, status: status)) })
         children.withLock { $0.append(child) }
@@ -138,11 +149,28 @@ final class Stack: Sendable {
 
     /// The `listen=` address of a tier's `msg=ready` log line.
     static func readyAddress(_ line: String) -> String? {
-        guard line.contains(" msg=ready ") else { return nil }
-        for field in line.split(separator: " ") where field.hasPrefix("listen=") {
-            return String(field.dropFirst("listen=".count))
+        var line = line
+        return line.withUTF8 { readyAddress($0) }
+    }
+
+    private static let readyMarker = Array(" msg=ready ".utf8)
+    private static let listenKey = Array("listen=".utf8)
+
+    /// The `listen=` address of a `msg=ready` line, found without making a String of every line.
+    static func readyAddress(_ line: UnsafeBufferPointer<UInt8>) -> String? {
+        guard line.count > readyMarker.count, contains(line, readyMarker) else { return nil }
+        for field in line.split(separator: 32) where field.starts(with: listenKey) {
+            return String(decoding: field.dropFirst(listenKey.count), as: UTF8.self)
         }
         return nil
+    }
+
+    private static func contains(_ line: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
+        guard line.count >= needle.count else { return false }
+        for start in 0...(line.count - needle.count) where line[start] == needle[0] {
+            if line[start..<(start + needle.count)].elementsEqual(needle) { return true }
+        }
+        return false
     }
 
     private func post(_ event: Event) {

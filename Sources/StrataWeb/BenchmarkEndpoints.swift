@@ -5,6 +5,9 @@ import StrataHTTP
 /// and `/json`. Off by default, so production sites never expose them.
 struct BenchmarkEndpoints: HTTPMiddleware {
     private static let plaintext = Array("Hello, World!".utf8)
+    /// Every benchmark endpoint, these two and the Bench module's: exempt from
+    /// the per-client rate limit in benchmark mode.
+    static let paths = ["/plaintext", "/json", "/db", "/queries", "/fortunes", "/updates"]
 
     func intercept(_ request: inout HTTPRequest) -> HTTPResponse? {
         guard request.method == .get else { return nil }

@@ -27,7 +27,9 @@ public enum WebCommand {
             OptionSpec("public", env: "STRATA_PUBLIC_DIR", value: "DIR", help: "folder served under /static/ (default: the bundled assets)"),
             OptionSpec("max-body", env: "STRATA_MAX_BODY_BYTES", value: "BYTES", default: "1048576", help: "largest request body accepted"),
             OptionSpec("rate-limit", env: "STRATA_RATE_LIMIT", value: "N", default: "50",
-                       help: "requests per second per client (bursts of twice that); 0 turns the limit off"),
+                       help: "requests per second per client to pages, forms and API routes (bursts of twice that; static assets, /healthz and /readyz are never limited); 0 turns the limit off"),
+            OptionSpec("auth-rate-limit", env: "STRATA_AUTH_RATE_LIMIT", value: "N", default: "1",
+                       help: "sign-in, sign-up and password-change attempts (POST) per second per client (bursts of ten times that; the pages showing the forms count under --rate-limit); 0 turns it off"),
             OptionSpec("trusted-proxies", env: "STRATA_TRUSTED_PROXIES", value: "ADDRESSES",
                        help: "proxies whose X-Forwarded-For names the client, comma-separated"),
             OptionSpec("idle-timeout", env: "STRATA_HTTP_IDLE_TIMEOUT", value: "SECONDS", default: "60", help: "close keep-alive connections idle this long"),
@@ -104,15 +106,21 @@ public enum WebCommand {
         var middleware: [any HTTPMiddleware] = [
             RequestIDMiddleware(), AccessLogMiddleware(logger: logger), SecurityHeadersMiddleware(), HealthMiddleware(),
         ]
+        // The benchmark endpoints go through the middleware users run, but
+        // outside the per-client limit: a load generator is one client.
+        let bench = options.flag("bench")
+        if bench { middleware.append(BenchmarkEndpoints()) }
         let rate = try options.int("rate-limit", in: 0...1_000_000) ?? 50
-        if rate > 0 {
+        let authRate = try options.int("auth-rate-limit", in: 0...1_000_000) ?? 1
+        if rate > 0 || authRate > 0 {
             middleware.append(RateLimitMiddleware(
-                general: .init(rate: Double(rate), burst: Double(rate * 2)),
-                // The auth module's password forms: worth guessing at, so slower.
-                stricter: ["/login", "/signup", "/account/password"].map { ($0, .init(rate: 1, burst: 10)) },
+                general: rate > 0 ? .init(rate: Double(rate), burst: Double(rate * 2)) : nil,
+                stricter: authRate > 0
+                    ? RateLimitMiddleware.defaultStricter.map { .init($0.path, methods: $0.methods, limit: .init(rate: Double(authRate), burst: Double(authRate * 10))) }
+                    : [],
+                exempt: RateLimitMiddleware.defaultExempt + (bench ? BenchmarkEndpoints.paths : []),
                 trustedProxies: proxies))
         }
-        if options.flag("bench") { middleware.insert(BenchmarkEndpoints(), at: 0) }
         let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: application))
         let bound = try server.start()
         await ShutdownSignal.serve(

@@ -1,26 +1,40 @@
 #!/usr/bin/env bash
-# HTTP-layer benchmark: strata-web against nginx on the same files, in one run.
+# HTTP-layer benchmark: strata-web against nginx on the same files, in one sitting.
 #
-#   Tests/Benchmarks/http-bench.sh            # full run (about 4 minutes)
-#   DURATION=5 Tests/Benchmarks/http-bench.sh # shorter runs
+#   Tests/Benchmarks/http-bench.sh                 # shipped configuration, 3 rounds of 5 s
+#   ROUNDS=5 DURATION=10 Tests/Benchmarks/http-bench.sh
+#   LOGS=off Tests/Benchmarks/http-bench.sh        # both access logs off (a separate, labelled row set)
+#   TESTS="plaintext" CONNS="64" Tests/Benchmarks/http-bench.sh
 #
-# Release build, wrk on loopback, keep-alive. Both servers get the same number
-# of worker threads (LOOPS, default: cores). Prints a Markdown table and RSS
-# of strata-web idle, holding 10,000 idle connections, and after load.
+# What is measured is what users run: `strata up --bench` with the web tier's
+# default middleware (request id, access log at info, security headers, rate
+# limits; --bench only adds /plaintext and /json and exempts them from the
+# per-client limit), against nginx with the same number of workers writing its
+# default access log to a file. With LOGS=off strata runs at log level warning
+# and nginx with `access_log off`.
+#
+# Servers are measured alternately, round by round, and each cell is the median
+# of the rounds. CPU µs per request is utime+stime from /proc over the run:
+# strata-web alone, and nginx's workers together (the launcher, which copies
+# strata's log lines to its own output, is printed beside it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-3}
 LOOPS=${LOOPS:-$(nproc)}
-IDLE=${IDLE:-10000}
+LOGS=${LOGS:-on}
+TESTS=${TESTS:-"static-1k static-64k plaintext"}
+CONNS=${CONNS:-"64 256"}
+GZIP=${GZIP:-0}    # 1: also the static rows with Accept-Encoding: gzip against nginx gzip_static
 STRATA_PORT=${STRATA_PORT:-18481}
 NGINX_PORT=${NGINX_PORT:-18482}
 
-need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
+need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
 need wrk wrk
-need nginx nginx-light
+need nginx nginx
 
-swift build -c release >/dev/null
+swift build -c release --product strata >/dev/null
 bin=$(swift build -c release --show-bin-path)
 
 work=$(mktemp -d /tmp/strata-bench-XXXXXX)
@@ -36,15 +50,34 @@ mkdir -p "$work/public" "$work/nginx/logs"
 chmod 755 "$work" "$work/public"   # nginx workers run unprivileged
 head -c 768 /dev/urandom | base64 -w 0 > "$work/public/1k.txt"      # 1,024 bytes (no head: SIGPIPE under pipefail)
 head -c 49152 /dev/urandom | base64 -w 0 > "$work/public/64k.txt"   # 65,536 bytes
+# A stylesheet-like text file and its precompressed sibling, for the gzip rows.
+python3 - "$work/public/site.css" <<'PY'
+import sys, random
+random.seed(7)
+rules = []
+for i in range(400):
+    rules.append(".c%d { margin: %dpx %dpx; color: #%06x; display: %s; }\n" % (
+        i, random.randint(0, 40), random.randint(0, 40), random.randint(0, 0xffffff), random.choice(["block", "flex", "grid"])))
+open(sys.argv[1], "w").write("".join(rules))
+PY
+gzip -9 -k "$work/public/site.css"
 chmod 644 "$work/public/"*
 
+log_level=info
+nginx_log="access_log $work/nginx/logs/access.log;"
+if [ "$LOGS" = off ]; then
+    log_level=warning
+    nginx_log="access_log off;"
+fi
+
 # The whole stack (the app and data tiers idle during this benchmark).
-STRATA_BENCH=1 STRATA_RATE_LIMIT=0 STRATA_LOG_LEVEL=warning STRATA_EVENT_LOOPS=$LOOPS STRATA_PUBLIC_DIR="$work/public" \
-    "$bin/strata" up --port "$STRATA_PORT" --database "$work/bench.db" > "$work/strata.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do grep -q "Strata is running" "$work/strata.log" && break; sleep 0.2; done
+STRATA_LOG_LEVEL=$log_level STRATA_EVENT_LOOPS=$LOOPS STRATA_PUBLIC_DIR="$work/public" \
+    "$bin/strata" up --bench --port "$STRATA_PORT" --database "$work/bench.db" > "$work/strata.log" 2>&1 &
+launcher_pid=$!
+pids+=("$launcher_pid")
+for _ in $(seq 1 150); do grep -q "Strata is running" "$work/strata.log" && break; sleep 0.2; done
 grep -q "Strata is running" "$work/strata.log" || { cat "$work/strata.log"; exit 1; }
-web_pid=$(pgrep -f "$bin/strata-web serve" | head -1)
+web_pid=$(pgrep -P "$launcher_pid" -f strata-web | head -1)
 
 cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes $LOOPS;
@@ -52,21 +85,25 @@ error_log $work/nginx/logs/error.log warn;
 pid $work/nginx/nginx.pid;
 events { worker_connections 16384; }
 http {
-    access_log off;
+    $nginx_log
     sendfile on;
     tcp_nopush on;
     keepalive_requests 1000000;
     default_type text/plain;
+    types { text/css css; text/plain txt; }
     server {
         listen 127.0.0.1:$NGINX_PORT reuseport;
-        location /static/ { alias $work/public/; }
+        location /static/ { alias $work/public/; gzip_static on; }
         location = /plaintext { return 200 "Hello, World!"; }
     }
 }
 CONF
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g "daemon off;" &
-pids+=($!)
-sleep 0.5
+nginx_master=$!
+pids+=("$nginx_master")
+for _ in $(seq 1 75); do [ -s "$work/nginx/nginx.pid" ] && break; sleep 0.2; done
+sleep 0.3
+nginx_workers=$(pgrep -P "$nginx_master" | tr '\n' ' ')
 # A port already taken (another nginx, say) would silently measure the wrong server.
 for url in "http://127.0.0.1:$STRATA_PORT/static/1k.txt" "http://127.0.0.1:$NGINX_PORT/static/1k.txt" \
            "http://127.0.0.1:$STRATA_PORT/plaintext" "http://127.0.0.1:$NGINX_PORT/plaintext"; do
@@ -74,39 +111,96 @@ for url in "http://127.0.0.1:$STRATA_PORT/static/1k.txt" "http://127.0.0.1:$NGIN
     [ "$code" = 200 ] || { echo "http-bench: $url answered '$code', not 200: is the port taken?" >&2; exit 1; }
 done
 
-rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }
+ticks() { # pids... -> utime+stime in clock ticks, summed
+    local total=0 pid
+    for pid in "$@"; do
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+    done
+    echo "$total"
+}
+hz=$(getconf CLK_TCK)
 
-# wrk prints "Requests/sec: N" and, with --latency, percentile lines.
-measure() { # url connections -> "rps p50 p99 errors"
-    local out
-    out=$(wrk -t2 -c"$2" -d"${DURATION}s" --latency "$1" 2>&1)
-    local rps p50 p99 errors
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-    p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-    errors=$(awk '/Non-2xx|Socket errors/ {sum += $NF} END {print sum+0}' <<<"$out")
-    echo "$rps $p50 $p99 $errors"
+# One wrk run: "rps p50 p99 errors cpu_us_per_request other_cpu_us_per_request"
+measure() { # url connections header pids-of-server -- pids-of-helper
+    local url=$1 conns=$2 header=$3; shift 3
+    local server=() helper=() side=server
+    for pid in "$@"; do
+        if [ "$pid" = -- ]; then side=helper; continue; fi
+        if [ $side = server ]; then server+=("$pid"); else helper+=("$pid"); fi
+    done
+    local before after hbefore hafter out
+    before=$(ticks "${server[@]}")
+    hbefore=$( [ ${#helper[@]} -gt 0 ] && ticks "${helper[@]}" || echo 0)
+    if [ -n "$header" ]; then
+        out=$(wrk -t2 -c"$conns" -d"${DURATION}s" --latency -H "$header" "$url" 2>&1)
+    else
+        out=$(wrk -t2 -c"$conns" -d"${DURATION}s" --latency "$url" 2>&1)
+    fi
+    after=$(ticks "${server[@]}")
+    hafter=$( [ ${#helper[@]} -gt 0 ] && ticks "${helper[@]}" || echo 0)
+    awk -v before="$before" -v after="$after" -v hb="$hbefore" -v ha="$hafter" -v hz="$hz" '
+        /requests in/ {requests = $1}
+        /Requests\/sec/ {rps = $2}
+        $1 == "50%" {p50 = $2}
+        $1 == "99%" {p99 = $2}
+        /Non-2xx|Socket errors/ {errors += $NF}
+        END {
+            cpu = requests > 0 ? (after - before) * 1e6 / hz / requests : 0
+            other = requests > 0 ? (ha - hb) * 1e6 / hz / requests : 0
+            printf "%s %s %s %d %.1f %.1f\n", rps, p50, p99, errors, cpu, other
+        }' <<<"$out"
 }
 
-echo "strata-web RSS idle: $(rss "$web_pid")"
-echo
-echo "| test | conns | strata req/s | nginx req/s | ratio | strata p50 | strata p99 | nginx p50 | nginx p99 | errors |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
-for test in "static 1 KiB:/static/1k.txt" "static 64 KiB:/static/64k.txt" "plaintext:/plaintext"; do
-    name=${test%%:*}
-    path=${test#*:}
-    for conns in 64 256; do
-        read -r s_rps s_p50 s_p99 s_err < <(measure "http://127.0.0.1:$STRATA_PORT$path" "$conns")
-        read -r n_rps n_p50 n_p99 n_err < <(measure "http://127.0.0.1:$NGINX_PORT$path" "$conns")
-        ratio=$(awk -v a="$s_rps" -v b="$n_rps" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
-        echo "| $name | $conns | $s_rps | $n_rps | $ratio | $s_p50 | $s_p99 | $n_p50 | $n_p99 | $((s_err + n_err)) |"
+# Latencies as wrk prints them (123.45us, 1.20ms) to microseconds.
+micros() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v+0} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v*1000} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1e6} else print 0}' <<<"$1"; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2)}'; }
+
+rows=()
+for test in $TESTS; do
+    header=""
+    case $test in
+        static-1k) path=/static/1k.txt; name="static 1 KiB" ;;
+        static-64k) path=/static/64k.txt; name="static 64 KiB" ;;
+        plaintext) path=/plaintext; name="plaintext" ;;
+        *) echo "unknown test $test" >&2; exit 2 ;;
+    esac
+    variants=("$name|$path|")
+    [ "$GZIP" = 1 ] && [ "$test" = static-1k ] && variants+=("static css, gzip accepted|/static/site.css|Accept-Encoding: gzip")
+    for variant in "${variants[@]}"; do
+        IFS='|' read -r label vpath vheader <<<"$variant"
+        for conns in $CONNS; do
+            s_rps=(); n_rps=(); s_p99=(); n_p99=(); s_cpu=(); n_cpu=(); l_cpu=(); errors=0
+            for _ in $(seq 1 "$ROUNDS"); do
+                read -r rps _ p99 err cpu other < <(measure "http://127.0.0.1:$STRATA_PORT$vpath" "$conns" "$vheader" "$web_pid" -- "$launcher_pid")
+                s_rps+=("$rps"); s_p99+=("$(micros "$p99")"); s_cpu+=("$cpu"); l_cpu+=("$other"); errors=$((errors + err))
+                read -r rps _ p99 err cpu _ < <(measure "http://127.0.0.1:$NGINX_PORT$vpath" "$conns" "$vheader" $nginx_workers)
+                n_rps+=("$rps"); n_p99+=("$(micros "$p99")"); n_cpu+=("$cpu"); errors=$((errors + err))
+            done
+            sr=$(echo "${s_rps[@]}" | median); nr=$(echo "${n_rps[@]}" | median)
+            sp=$(echo "${s_p99[@]}" | median); np=$(echo "${n_p99[@]}" | median)
+            sc=$(echo "${s_cpu[@]}" | median); nc=$(echo "${n_cpu[@]}" | median); lc=$(echo "${l_cpu[@]}" | median)
+            row=$(awk -v l="$label" -v c="$conns" -v sr="$sr" -v nr="$nr" -v sp="$sp" -v np="$np" -v sc="$sc" -v nc="$nc" -v lc="$lc" -v e="$errors" -v all="${s_rps[*]} / ${n_rps[*]}" 'BEGIN {
+                printf "| %s | %s | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.1f | %.1f | %.2f | %.1f | %d | %s |", l, c, sr, nr, (nr > 0 ? sr / nr : 0), sp, np, (np > 0 ? sp / np : 0), sc, nc, (nc > 0 ? sc / nc : 0), lc, e, all }')
+            rows+=("$row")
+            echo "$row" >&2
+        done
     done
 done
-echo
 
-# 10,000 idle keep-alive connections held open while wrk keeps getting answers.
-ulimit -n 65536 2>/dev/null || true
-python3 - "$STRATA_PORT" "$IDLE" > "$work/idle.log" 2>&1 <<'PY' &
+echo
+echo "logs: $LOGS (strata log level $log_level; nginx: ${nginx_log%;}), $LOOPS workers each, wrk -t2, ${ROUNDS} alternating rounds of ${DURATION} s, medians"
+echo
+echo "| test | conns | strata req/s | nginx req/s | ratio | strata p99 µs | nginx p99 µs | p99 ratio | strata-web CPU µs/req | nginx CPU µs/req | CPU ratio | launcher CPU µs/req | errors | rounds (strata / nginx req/s) |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+for row in "${rows[@]}"; do echo "$row"; done
+echo
+awk '/VmRSS/ {printf "strata-web RSS after the run: %.1f MB\n", $2/1024}' "/proc/$web_pid/status"
+
+# Idle keep-alive connections held open while wrk keeps getting answers (IDLE=0 skips).
+IDLE=${IDLE:-10000}
+if [ "$IDLE" -gt 0 ]; then
+    ulimit -n 65536 2>/dev/null || true
+    python3 - "$STRATA_PORT" "$IDLE" > "$work/idle.log" 2>&1 <<'PY' &
 import socket, sys, time
 port, count = int(sys.argv[1]), int(sys.argv[2])
 held = []
@@ -116,15 +210,14 @@ for i in range(count):
     held.append(s)
 answered = sum(1 for s in held if s.recv(4096).startswith(b"HTTP/1.1 200"))
 print(f"held {len(held)} connections, {answered} answered", flush=True)
-time.sleep(3600)
+time.sleep(600)
 PY
-pids+=($!)
-idle_pid=$!
-for _ in $(seq 1 300); do grep -q "held" "$work/idle.log" && break; sleep 0.2; done
-cat "$work/idle.log"
-echo "strata-web RSS with $IDLE idle connections: $(rss "$web_pid")"
-read -r rps p50 p99 errors < <(measure "http://127.0.0.1:$STRATA_PORT/plaintext" 64)
-echo "plaintext at 64 connections while $IDLE are idle: $rps req/s, p99 $p99, errors $errors"
-kill "$idle_pid" 2>/dev/null || true
-sleep 1
-echo "strata-web RSS after load: $(rss "$web_pid")"
+    idle_pid=$!
+    pids+=("$idle_pid")
+    for _ in $(seq 1 300); do grep -q "held" "$work/idle.log" && break; sleep 0.2; done
+    cat "$work/idle.log"
+    awk '/VmRSS/ {printf "strata-web RSS with '"$IDLE"' idle connections: %.1f MB\n", $2/1024}' "/proc/$web_pid/status"
+    read -r rps _ p99 errors _ _ < <(measure "http://127.0.0.1:$STRATA_PORT/plaintext" 64 "" "$web_pid")
+    echo "plaintext at 64 connections while $IDLE are idle: $rps req/s, p99 $p99, errors $errors"
+    kill "$idle_pid" 2>/dev/null || true
+fi

@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The bytes of a log line: `ts=… level=… tier=… msg=…` and then `key=value`
+/// fields, each value quoted when it holds spaces, quotes, `=` or control
+/// characters. `Logger` writes its lines with it, and so does the access log,
+/// which formats a line per request straight into a buffer of bytes.
+public enum LogFormat {
+    /// The start of a line, up to and including the message.
+    public static func appendStart(
+        to out: inout [UInt8], level: Logger.Level, label: String, message: String, clock: inout LogClock
+    ) {
+        out.append(contentsOf: "ts=".utf8)
+        clock.appendTimestamp(to: &out)
+        out.append(contentsOf: " level=".utf8)
+        out.append(contentsOf: level.description.utf8)
+        out.append(contentsOf: " tier=".utf8)
+        out.append(contentsOf: label.utf8)
+        out.append(contentsOf: " msg=".utf8)
+        appendValue(message, to: &out)
+    }
+
+    /// ` key=value`, the value quoted if needed.
+    public static func appendField(_ key: String, _ value: String, to out: inout [UInt8]) {
+        out.append(32)
+        out.append(contentsOf: key.utf8)
+        out.append(61)
+        appendValue(value, to: &out)
+    }
+
+    /// ` key=value` for a number.
+    public static func appendField(_ key: String, _ value: Int, to out: inout [UInt8]) {
+        out.append(32)
+        out.append(contentsOf: key.utf8)
+        out.append(61)
+        appendDecimal(value, to: &out)
+    }
+
+    /// Appends `value` in decimal.
+    public static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 {
+            out.append(45)
+            appendDecimal(0 - value, to: &out)
+            return
+        }
+        if value >= 10 { appendDecimal(value / 10, to: &out) }
+        out.append(48 + UInt8(value % 10))
+    }
+
+    /// A value as it appears after `key=`.
+    public static func appendValue(_ value: String, to out: inout [UInt8]) {
+        var value = value
+        value.withUTF8 { bytes in
+            guard needsQuotes(bytes) else {
+                out.append(contentsOf: bytes)
+                return
+            }
+            out.append(34)
+            for byte in bytes {
+                switch byte {
+                case 34: out.append(contentsOf: [92, 34])            // \"
+                case 92: out.append(contentsOf: [92, 92])            // \\
+                case 10: out.append(contentsOf: [92, 110])           // \n
+                case 13: out.append(contentsOf: [92, 114])           // \r
+                case 9: out.append(contentsOf: [92, 116])            // \t
+                case 0..<0x20, 0x7F:
+                    out.append(contentsOf: "\\u{\(String(byte, radix: 16))}".utf8)
+                default: out.append(byte)
+                }
+            }
+            out.append(34)
+        }
+    }
+
+    static func needsQuotes(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if bytes.isEmpty { return true }
+        for byte in bytes where byte <= 0x20 || byte == 34 || byte == 61 || byte == 0x7F { return true }
+        return false
+    }
+}
+
+/// Formats log timestamps (`2026-01-01T00:00:00.000Z`), keeping the part up
+/// to the second so a busy writer formats the date once a second.
+public struct LogClock: Sendable {
+    private var second = -1
+    private var prefix: [UInt8] = []
+
+    /// A clock with nothing cached yet.
+    public init() {}
+
+    /// Appends the current UTC time with milliseconds.
+    public mutating func appendTimestamp(to out: inout [UInt8]) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        if now.tv_sec != second {
+            second = now.tv_sec
+            var t = now.tv_sec
+            var parts = tm()
+            gmtime_r(&t, &parts)
+            prefix.removeAll(keepingCapacity: true)
+            Self.append(Int(parts.tm_year) + 1900, width: 4, to: &prefix)
+            prefix.append(45)
+            Self.append(Int(parts.tm_mon) + 1, width: 2, to: &prefix)
+            prefix.append(45)
+            Self.append(Int(parts.tm_mday), width: 2, to: &prefix)
+            prefix.append(84)
+            Self.append(Int(parts.tm_hour), width: 2, to: &prefix)
+            prefix.append(58)
+            Self.append(Int(parts.tm_min), width: 2, to: &prefix)
+            prefix.append(58)
+            Self.append(Int(parts.tm_sec), width: 2, to: &prefix)
+            prefix.append(46)
+        }
+        out.append(contentsOf: prefix)
+        Self.append(now.tv_nsec / 1_000_000, width: 3, to: &out)
+        out.append(90)
+    }
+
+    private static func append(_ value: Int, width: Int, to out: inout [UInt8]) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            out.append(48 + UInt8((rest / divisor) % 10))
+            rest %= divisor
+            divisor /= 10
+        }
+    }
+}
