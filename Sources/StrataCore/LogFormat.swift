@@ -14,27 +14,37 @@ public enum LogFormat {
         out.append(contentsOf: "ts=".utf8)
         clock.appendTimestamp(to: &out)
         out.append(contentsOf: " level=".utf8)
-        out.append(contentsOf: level.description.utf8)
+        appendRaw(level.description, to: &out)
         out.append(contentsOf: " tier=".utf8)
-        out.append(contentsOf: label.utf8)
+        appendRaw(label, to: &out)
         out.append(contentsOf: " msg=".utf8)
         appendValue(message, to: &out)
     }
 
     /// ` key=value`, the value quoted if needed.
-    public static func appendField(_ key: String, _ value: String, to out: inout [UInt8]) {
+    public static func appendField(named key: String, _ value: String, to out: inout [UInt8]) {
         out.append(32)
-        out.append(contentsOf: key.utf8)
+        appendRaw(key, to: &out)
         out.append(61)
         appendValue(value, to: &out)
     }
 
+    /// ` key=value` for a key known at compile time (no String to read).
+    public static func appendField(_ key: StaticString, _ value: String, to out: inout [UInt8]) {
+        appendKey(key, to: &out)
+        appendValue(value, to: &out)
+    }
+
     /// ` key=value` for a number.
-    public static func appendField(_ key: String, _ value: Int, to out: inout [UInt8]) {
-        out.append(32)
-        out.append(contentsOf: key.utf8)
-        out.append(61)
+    public static func appendField(_ key: StaticString, _ value: Int, to out: inout [UInt8]) {
+        appendKey(key, to: &out)
         appendDecimal(value, to: &out)
+    }
+
+    private static func appendKey(_ key: StaticString, to out: inout [UInt8]) {
+        out.append(32)
+        out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        out.append(61)
     }
 
     /// Appends `value` in decimal.
@@ -48,29 +58,40 @@ public enum LogFormat {
         out.append(48 + UInt8(value % 10))
     }
 
+    /// The bytes of `text`, unquoted (for text known not to need quotes).
+    public static func appendRaw(_ text: String, to out: inout [UInt8]) {
+        if text.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) == nil {
+            out.append(contentsOf: Array(text.utf8))
+        }
+    }
+
     /// A value as it appears after `key=`.
     public static func appendValue(_ value: String, to out: inout [UInt8]) {
-        var value = value
-        value.withUTF8 { bytes in
-            guard needsQuotes(bytes) else {
-                out.append(contentsOf: bytes)
-                return
-            }
-            out.append(34)
-            for byte in bytes {
-                switch byte {
-                case 34: out.append(contentsOf: [92, 34])            // \"
-                case 92: out.append(contentsOf: [92, 92])            // \\
-                case 10: out.append(contentsOf: [92, 110])           // \n
-                case 13: out.append(contentsOf: [92, 114])           // \r
-                case 9: out.append(contentsOf: [92, 116])            // \t
-                case 0..<0x20, 0x7F:
-                    out.append(contentsOf: "\\u{\(String(byte, radix: 16))}".utf8)
-                default: out.append(byte)
-                }
-            }
-            out.append(34)
+        guard value.utf8.withContiguousStorageIfAvailable({ appendValue($0, to: &out) }) != nil else {
+            Array(value.utf8).withUnsafeBufferPointer { appendValue($0, to: &out) }
+            return
         }
+    }
+
+    static func appendValue(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        guard needsQuotes(bytes) else {
+            out.append(contentsOf: bytes)
+            return
+        }
+        out.append(34)
+        for byte in bytes {
+            switch byte {
+            case 34: out.append(contentsOf: [92, 34])            // \"
+            case 92: out.append(contentsOf: [92, 92])            // \\
+            case 10: out.append(contentsOf: [92, 110])           // \n
+            case 13: out.append(contentsOf: [92, 114])           // \r
+            case 9: out.append(contentsOf: [92, 116])            // \t
+            case 0..<0x20, 0x7F:
+                out.append(contentsOf: "\\u{\(String(byte, radix: 16))}".utf8)
+            default: out.append(byte)
+            }
+        }
+        out.append(34)
     }
 
     static func needsQuotes(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -61,7 +61,7 @@ public struct Logger: Sendable {
         line.reserveCapacity(128)
         var clock = LogClock()
         LogFormat.appendStart(to: &line, level: level, label: label, message: message, clock: &clock)
-        for (key, value) in fields { LogFormat.appendField(key, value, to: &line) }
+        for (key, value) in fields { LogFormat.appendField(named: key, value, to: &line) }
         line.append(10)
         line.withUnsafeBytes { Self.writeLines($0) }
     }

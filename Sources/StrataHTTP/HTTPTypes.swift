@@ -140,9 +140,15 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
 public struct HTTPHeaders: Sendable, Sequence {
     private var fields: [(name: String, value: String)] = []
 
+    /// Room reserved up front: a response gathers a dozen fields on its way
+    /// through the middleware, and growing 1 → 2 → 4 → 8 → 16 cost an
+    /// allocation each time.
+    static let typicalCount = 16
+
     /// Creates headers from name/value pairs.
     public init(_ fields: [(String, String)] = []) {
-        self.fields = fields.map { (name: $0.0, value: $0.1) }
+        self.fields.reserveCapacity(Swift.max(fields.count, Self.typicalCount))
+        for (name, value) in fields { self.fields.append((name: name, value: value)) }
     }
 
     /// Creates empty headers with room for `capacity` fields (the parser's one allocation for them).

@@ -59,7 +59,12 @@ enum ResponseWriter {
     static func appendField(_ name: String, _ value: String, to out: inout [UInt8]) {
         var name = name, value = value
         name.withUTF8 { bytes in
-            for byte in bytes { out.append(RequestParser.isTokenByte(byte) ? byte : 95) }
+            // A name that cannot end the line or the name early is copied whole.
+            if bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 58 }) {
+                out.append(contentsOf: bytes)
+            } else {
+                for byte in bytes { out.append(RequestParser.isTokenByte(byte) ? byte : 95) }
+            }
         }
         out.append(58)
         out.append(32)
