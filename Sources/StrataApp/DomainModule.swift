@@ -130,7 +130,10 @@ public struct ModuleRegistry: Sendable {
         }
         guard request.bodyEncoding == .json else { return try RPCCodec.decode(Input.self, from: request.body) }
         do {
+            if let field = InputSafety.fieldWithNUL(inJSON: request.body) { throw FieldErrors([field: InputSafety.nulProblem]).rpcError }
             return try JSONDecoder().decode(Input.self, from: Data(request.body.isEmpty ? Array("{}".utf8) : request.body))
+        } catch let error as RPCError {
+            throw error
         } catch let error as DecodingError {
             throw Self.fieldErrors(error).rpcError
         } catch {

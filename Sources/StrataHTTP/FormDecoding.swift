@@ -1,38 +1,59 @@
 /// Decodes `application/x-www-form-urlencoded` text and percent-encoded paths.
 public enum FormDecoding {
-    /// A malformed percent escape or invalid UTF-8.
+    /// A malformed percent escape, invalid UTF-8 or a NUL character.
     public struct Error: Swift.Error, CustomStringConvertible, Sendable {
         public let description: String
+        /// The field whose value is at fault, when its name could be read.
+        public var field: String?
+        /// What is wrong with that field's value, for a message naming it.
+        public var problem: String = "is malformed"
     }
 
     /// Splits `a=1&b=2` into decoded pairs, in order; `+` means space.
     public static func decode(_ text: String) throws(Error) -> [(String, String)] {
+        try decode(Array(text.utf8))
+    }
+
+    /// Decodes a form body. A value that is not valid UTF-8 text or holds a
+    /// NUL (which C libraries below would cut short or refuse) fails naming its
+    /// field; `skippingMalformed` drops such pairs instead.
+    public static func decode(_ body: [UInt8], skippingMalformed: Bool = false) throws(Error) -> [(String, String)] {
         var pairs: [(String, String)] = []
-        for part in text.split(separator: "&", omittingEmptySubsequences: true) {
-            let name: Substring
-            let value: Substring
-            if let equals = part.firstIndex(of: "=") {
-                name = part[..<equals]
-                value = part[part.index(after: equals)...]
-            } else {
-                name = part
-                value = ""
+        for part in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let equals = part.firstIndex(of: UInt8(ascii: "="))
+            let nameBytes = equals.map { part[..<$0] } ?? part[...]
+            let valueBytes = equals.map { part[part.index(after: $0)...] } ?? []
+            let name: String
+            do {
+                name = try percentDecode(bytes: nameBytes, plusAsSpace: true)
+            } catch {
+                if skippingMalformed { continue }
+                throw error
             }
-            pairs.append((try percentDecode(name, plusAsSpace: true), try percentDecode(value, plusAsSpace: true)))
+            do {
+                pairs.append((name, try percentDecode(bytes: valueBytes, plusAsSpace: true)))
+            } catch {
+                if skippingMalformed { continue }
+                throw Error(description: "field '\(name)': \(error.problem)", field: name, problem: error.problem)
+            }
         }
         return pairs
     }
 
-    /// Decodes `%XX` escapes (and `+` as space when asked); fails on a bad escape or invalid UTF-8.
+    /// Decodes `%XX` escapes (and `+` as space when asked); fails on a bad escape, invalid UTF-8 or NUL.
     public static func percentDecode<S: StringProtocol>(_ text: S, plusAsSpace: Bool = false) throws(Error) -> String {
+        try percentDecode(bytes: Array(text.utf8)[...], plusAsSpace: plusAsSpace)
+    }
+
+    static func percentDecode(bytes text: ArraySlice<UInt8>, plusAsSpace: Bool) throws(Error) -> String {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
+        bytes.reserveCapacity(text.count)
+        var iterator = text.makeIterator()
         while let byte = iterator.next() {
             switch byte {
             case UInt8(ascii: "%"):
                 guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                    throw Error(description: "malformed percent escape in '\(text)'")
+                    throw Error(description: "malformed percent escape in '\(String(decoding: text, as: UTF8.self))'", problem: "has a malformed percent escape")
                 }
                 bytes.append(high << 4 | low)
             case UInt8(ascii: "+") where plusAsSpace:
@@ -41,8 +62,11 @@ public enum FormDecoding {
                 bytes.append(byte)
             }
         }
+        guard !bytes.contains(0) else {
+            throw Error(description: "a NUL character in '\(String(decoding: text, as: UTF8.self))'", problem: "must not contain a NUL character")
+        }
         guard let string = String(validating: bytes, as: UTF8.self) else {
-            throw Error(description: "percent escapes in '\(text)' are not valid UTF-8")
+            throw Error(description: "'\(String(decoding: text, as: UTF8.self))' is not valid UTF-8", problem: "is not valid UTF-8 text")
         }
         return string
     }

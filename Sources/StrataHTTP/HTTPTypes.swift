@@ -267,10 +267,11 @@ public struct HTTPRequest: Sendable {
         return !headers.containsToken("close", in: "Connection")
     }
 
-    /// Query parameters, percent-decoded; malformed pairs are skipped.
+    /// Query parameters, percent-decoded; malformed pairs (bad escapes, invalid UTF-8, NUL) are skipped.
     public var queryParameters: [String: String] {
         guard let query else { return [:] }
-        return (try? FormDecoding.decode(query)).map { Dictionary($0, uniquingKeysWith: { first, _ in first }) } ?? [:]
+        let pairs = (try? FormDecoding.decode(Array(query.utf8), skippingMalformed: true)) ?? []
+        return Dictionary(pairs, uniquingKeysWith: { first, _ in first })
     }
 }
 

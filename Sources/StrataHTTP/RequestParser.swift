@@ -127,10 +127,63 @@ public struct RequestParser: Sendable {
         var lastCodingIsChunked = false
         var expectsContinue = false
 
+        /// `uri-host [":" port]` (RFC 9112 §3.2, RFC 3986 §3.2.2): a bracketed
+        /// IP literal, or a reg-name / IPv4 address of unreserved, sub-delims
+        /// and percent escapes; empty is allowed (an empty authority).
+        static func isValidHost(_ value: UnsafeRawBufferPointer) -> Bool {
+            var hostEnd = value.count
+            var i = 0
+            if value.first == UInt8(ascii: "[") {
+                guard let close = value.firstIndex(of: UInt8(ascii: "]")), close > 1 else { return false }
+                let literal = value[1..<close]
+                if literal.first! | 0x20 == UInt8(ascii: "v") {
+                    // IPvFuture: unreserved, sub-delims and ":".
+                    for byte in literal where !(isRegNameByte(byte) || byte == UInt8(ascii: ":")) { return false }
+                } else {
+                    // IPv6, possibly ending in an IPv4 address.
+                    for byte in literal where !(FormDecoding.hexValue(byte) != nil || byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".")) {
+                        return false
+                    }
+                }
+                hostEnd = close + 1
+                i = hostEnd
+            } else {
+                while i < value.count, value[i] != UInt8(ascii: ":") {
+                    if value[i] == UInt8(ascii: "%") {
+                        guard i + 2 < value.count, FormDecoding.hexValue(value[i + 1]) != nil, FormDecoding.hexValue(value[i + 2]) != nil else { return false }
+                        i += 2
+                    } else if !isRegNameByte(value[i]) {
+                        return false
+                    }
+                    i += 1
+                }
+                hostEnd = i
+            }
+            guard i < value.count else { return true }
+            // What follows the host must be ":" and an optional decimal port.
+            guard value[i] == UInt8(ascii: ":"), hostEnd > 0 else { return false }
+            let port = value[(i + 1)...]
+            return port.count <= 5 && port.allSatisfy { $0 >= 48 && $0 <= 57 }
+        }
+
+        /// unreserved / sub-delims (RFC 3986 §2).
+        static func isRegNameByte(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"),
+                UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"),
+                UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="):
+                true
+            default:
+                false
+            }
+        }
+
         mutating func note(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(HTTPParseError) {
             switch name.count {
             case 4 where name.equalsIgnoringCase("host"):
                 hostCount += 1
+                guard Self.isValidHost(value) else { throw HTTPParseError(.badRequest, "invalid Host header") }
             case 6 where name.equalsIgnoringCase("expect"):
                 expectsContinue = value.equalsIgnoringCase("100-continue")
             case 14 where name.equalsIgnoringCase("content-length"):
@@ -175,6 +228,10 @@ public struct RequestParser: Sendable {
     }
 
     /// Index of the blank line ending the head, or nil if not yet received.
+    ///
+    /// A line ending in a bare LF (or a CR not followed by LF) is refused as
+    /// soon as it arrives: waiting for a CRLF CRLF that such a client never
+    /// sends would leave it with no answer until the head timeout.
     private func findHeadEnd(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> Int? {
         // RFC 9112 §2.2: ignore at least one empty line before the request line.
         var start = 0
@@ -182,12 +239,19 @@ public struct RequestParser: Sendable {
         let limit = min(bytes.count, limits.maxHeadSize + 4)
         var firstLineEnd: Int?
         var i = start
-        while i + 3 < limit {
-            if bytes[i] == 13 && bytes[i + 1] == 10 {
+        scan: while i < limit {
+            switch bytes[i] {
+            case 13:
+                guard i + 1 < bytes.count else { break scan }  // the LF may come with the next read
+                guard bytes[i + 1] == 10 else { throw HTTPParseError(.badRequest, "bare CR in request head (lines must end with CRLF)") }
                 if firstLineEnd == nil { firstLineEnd = i }
-                if bytes[i + 2] == 13 && bytes[i + 3] == 10 { return i }
+                if i + 3 < bytes.count && bytes[i + 2] == 13 && bytes[i + 3] == 10 { return i }
+                i += 2
+            case 10:
+                throw HTTPParseError(.badRequest, "bare LF in request head (lines must end with CRLF)")
+            default:
+                i += 1
             }
-            i += 1
         }
         let lineLength = (firstLineEnd ?? bytes.count) - start
         if lineLength > limits.maxRequestLineLength {
@@ -231,6 +295,8 @@ public struct RequestParser: Sendable {
         guard method.isKnown else {
             throw HTTPParseError(.notImplemented, "method \(method) is not implemented")
         }
+        // An origin server, not a proxy: there is nothing to tunnel to.
+        if method == .connect { throw HTTPParseError(.notImplemented, "CONNECT is not supported: this server is not a proxy") }
         return (request, framing)
     }
 
@@ -283,11 +349,12 @@ public struct RequestParser: Sendable {
               version[2] == UInt8(ascii: "T"), version[3] == UInt8(ascii: "P"), version[4] == UInt8(ascii: "/"),
               version[6] == UInt8(ascii: "."), (48...57).contains(version[5]), (48...57).contains(version[7])
         else { throw HTTPParseError(.badRequest, "malformed HTTP version") }
-        guard version[5] == UInt8(ascii: "1"), version[7] == UInt8(ascii: "0") || version[7] == UInt8(ascii: "1") else {
+        guard version[5] == UInt8(ascii: "1") else {
             throw HTTPParseError(.versionNotSupported, "only HTTP/1.0 and HTTP/1.1 are supported")
         }
         let method = HTTPMethod(rawValue: String(decoding: methodBytes, as: UTF8.self))
-        return (method, String(decoding: targetBytes, as: UTF8.self), Int(version[7] - 48))
+        // RFC 9110 §2.5: a later 1.x minor version is answered as 1.1.
+        return (method, String(decoding: targetBytes, as: UTF8.self), version[7] == UInt8(ascii: "0") ? 0 : 1)
     }
 
     /// Splits a field line into name and value (surrounding whitespace removed) and validates both.

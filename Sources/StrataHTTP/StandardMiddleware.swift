@@ -124,7 +124,7 @@ final class AccessLogBuffer: IterationEndFlushable {
 public struct SecurityHeadersMiddleware: HTTPMiddleware {
     /// The headers added by default.
     public static let defaults: [(String, String)] = [
-        ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"),
+        ("Content-Security-Policy", "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "strict-origin-when-cross-origin"),
         ("X-Frame-Options", "DENY"),

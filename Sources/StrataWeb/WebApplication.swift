@@ -112,6 +112,7 @@ public final class WebApplication: HTTPHandler {
         if request.path == "/readyz", request.method == .get || request.method == .head {
             return .response(readiness())
         }
+        if request.method == .options { return .response(options(request)) }
         if request.path.hasPrefix(Site.modulePrefix), request.method == .get || request.method == .head {
             return .response(
                 site.moduleFiles?.response(for: String(request.path.dropFirst(Site.modulePrefix.count)), request: request)
@@ -125,6 +126,12 @@ public final class WebApplication: HTTPHandler {
         let site = self.site
         switch site.router.match(request.method, path: request.path) {
         case .found(let route, let parameters):
+            // Pages carry no entity tag: `If-Match` with tags can never hold
+            // for a state-changing request, which must then change nothing (412).
+            if !request.method.isSafe, Preconditions.evaluate(request, etag: nil, lastModified: nil) == .failed {
+                return .response(errorPage(.preconditionFailed, "A condition this request set (If-Match) does not hold.",
+                                           requestID: request.requestID, site: site))
+            }
             return .later { [self] in
                 switch route.kind {
                 case .page: await page(route, request, parameters, site: site)
@@ -145,6 +152,33 @@ public final class WebApplication: HTTPHandler {
         case .notFound:
             return .response(errorPage(.notFound, "There is no page at this address.", requestID: request.requestID, site: site))
         }
+    }
+
+    /// Methods the server implements, for `OPTIONS *`.
+    static let serverMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+
+    /// `OPTIONS`: 204 with `Allow`, for the server (`*`) or one resource.
+    private func options(_ request: HTTPRequest) -> HTTPResponse {
+        var allowed: String
+        if request.target == "*" {
+            allowed = Self.serverMethods
+        } else if request.path.hasPrefix(Self.staticPrefix) {
+            allowed = "GET, HEAD, OPTIONS"
+        } else if request.path == "/readyz" || request.path == "/healthz" {
+            allowed = "GET, HEAD, OPTIONS"
+        } else {
+            switch site.router.match(.options, path: request.path) {
+            case .found, .notFound:
+                return errorPage(.notFound, "There is no page at this address.", requestID: request.requestID)
+            case .methodNotAllowed(let methods):
+                var names = methods.map(\.rawValue)
+                if names.contains("GET") { names.insert("HEAD", at: names.firstIndex(of: "GET")! + 1) }
+                allowed = (names + ["OPTIONS"]).joined(separator: ", ")
+            }
+        }
+        var response = HTTPResponse(status: .noContent)
+        response.headers.add("Allow", allowed)
+        return response
     }
 
     private func page(_ route: RouteDescriptor, _ request: HTTPRequest, _ parameters: [String: String], site: Site) async -> HTTPResponse {
@@ -191,9 +225,17 @@ public final class WebApplication: HTTPHandler {
         }
         let fields: [(String, String)]
         do {
-            fields = try FormDecoding.decode(String(decoding: request.body, as: UTF8.self))
+            fields = try FormDecoding.decode(request.body)
         } catch {
-            return errorPage(.badRequest, "The form data is malformed: \(error.description)", requestID: requestID, site: site)
+            guard let field = error.field else {
+                return errorPage(.badRequest, "The form data is malformed: \(error.description)", requestID: requestID, site: site)
+            }
+            // One field the app tier could not take: the form again, with the rest of the input kept.
+            let problem = RPCError(.invalidArgument, "\(field): \(error.problem)", details: [field: error.problem])
+            let rest = Dictionary((try? FormDecoding.decode(request.body, skippingMalformed: true)) ?? [], uniquingKeysWith: { first, _ in first })
+                .filter { $0.key != BrowserSession.fieldName }
+            return await formPageAgain(route, problem, input: rest, pathParameters: parameters, request: request, site: site)
+                ?? errorPage(.unprocessableContent, "The field '\(field)' \(error.problem).", requestID: requestID, site: site)
         }
         // Every unsafe form must carry this browser's token: another site can make a
         // browser post here, but cannot read our cookie or compute the token.

@@ -14,14 +14,18 @@ final class Browser {
     }
 
     @discardableResult
-    func go(_ method: String, _ path: String, form: [(String, String)]? = nil, headers: [(String, String)] = []) throws -> TestHTTPClient.Response {
+    /// Sends a request with the browser's cookies; `form` is encoded as a
+    /// browser would, `encodedForm` is sent exactly as given (already encoded).
+    func go(
+        _ method: String, _ path: String, form: [(String, String)]? = nil, encodedForm: String? = nil, headers: [(String, String)] = []
+    ) throws -> TestHTTPClient.Response {
         var all = headers + [("X-Forwarded-For", address)]
         if !cookies.isEmpty { all.append(("Cookie", cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))) }
-        var body: String?
+        var body = encodedForm
         if let form {
-            all.append(("Content-Type", "application/x-www-form-urlencoded"))
             body = form.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
         }
+        if body != nil { all.append(("Content-Type", "application/x-www-form-urlencoded")) }
         let response = try client.request(method, path, headers: all, body: body)
         for (name, value) in response.headers where name.lowercased() == "set-cookie" {
             let pair = value.split(separator: ";")[0].split(separator: "=", maxSplits: 1).map(String.init)

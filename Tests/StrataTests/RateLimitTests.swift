@@ -2,10 +2,10 @@
 import XCTest
 
 final class RateLimitTests: XCTestCase {
-    private func request(_ path: String, from address: String, forwardedFor: String? = nil) -> HTTPRequest {
+    private func request(_ path: String, from address: String, forwardedFor: String? = nil, method: HTTPMethod = .get) -> HTTPRequest {
         var headers = HTTPHeaders([("Host", "x")])
         if let forwardedFor { headers.add("X-Forwarded-For", forwardedFor) }
-        return HTTPRequest(method: .get, target: path, headers: headers, remoteAddress: address)
+        return HTTPRequest(method: method, target: path, headers: headers, remoteAddress: address)
     }
 
     func testABurstIsAllowedThenTheClientGets429WithRetryAfter() {
@@ -24,16 +24,46 @@ final class RateLimitTests: XCTestCase {
         XCTAssertNil(limiter.intercept(&other))
     }
 
-    func testStricterLimitsOnSignInPaths() {
-        let limiter = RateLimitMiddleware(general: .init(rate: 100, burst: 100), stricter: [("/login", .init(rate: 1, burst: 2))], trustedProxies: [])
+    func testStricterLimitsCountOnlyTheAttemptsNotThePageShowingTheForm() {
+        let limiter = RateLimitMiddleware(general: .init(rate: 100, burst: 100), stricter: [.init("/login", limit: .init(rate: 1, burst: 2))], trustedProxies: [])
+        for _ in 0..<20 {
+            var page = request("/login", from: "10.0.0.1:1")
+            XCTAssertNil(limiter.intercept(&page), "GET /login shows the form: the general limit")
+        }
         var codes: [Int] = []
         for _ in 0..<3 {
-            var r = request("/login", from: "10.0.0.1:1")
+            var r = request("/login", from: "10.0.0.1:1", method: .post)
             codes.append(limiter.intercept(&r)?.status.code ?? 200)
         }
         XCTAssertEqual(codes, [200, 200, 429])
+        var other = request("/", from: "10.0.0.1:1")
+        XCTAssertNil(limiter.intercept(&other), "other pages keep the general limit")
+        var below = request("/login/x", from: "10.0.0.1:1", method: .post)
+        XCTAssertNil(limiter.intercept(&below), "the stricter rule names one path exactly")
+    }
+
+    func testStaticAssetsAndHealthChecksAreNeverLimited() {
+        let limiter = RateLimitMiddleware(general: .init(rate: 1, burst: 1))
+        for path in ["/static/strata.css", "/static/modules/v1/tasks/board.css", "/healthz", "/readyz"] {
+            for _ in 0..<50 {
+                var r = request(path, from: "10.0.0.1:1")
+                XCTAssertNil(limiter.intercept(&r), path)
+            }
+        }
         var page = request("/", from: "10.0.0.1:1")
-        XCTAssertNil(limiter.intercept(&page), "other pages keep the general limit")
+        XCTAssertNil(limiter.intercept(&page))
+        var again = request("/", from: "10.0.0.1:1")
+        XCTAssertEqual(limiter.intercept(&again)?.status.code, 429, "the one token went to the page, not the assets")
+        var lookalike = request("/healthzz", from: "10.0.0.2:1")
+        XCTAssertNil(limiter.intercept(&lookalike))
+        var lookalikeAgain = request("/healthzz", from: "10.0.0.2:1")
+        XCTAssertEqual(limiter.intercept(&lookalikeAgain)?.status.code, 429, "exact entries are exact")
+    }
+
+    func testTheDefaultsNameThePasswordForms() {
+        XCTAssertEqual(RateLimitMiddleware.defaultStricter.map(\.path), ["/login", "/signup", "/account/password"])
+        XCTAssertTrue(RateLimitMiddleware.defaultStricter.allSatisfy { $0.methods == [.post] })
+        XCTAssertEqual(RateLimitMiddleware.defaultExempt, ["/static/", "/healthz", "/readyz"])
     }
 
     func testForwardedForCountsOnlyFromTrustedProxies() {

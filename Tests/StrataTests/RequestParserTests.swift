@@ -185,6 +185,34 @@ final class RequestParserTests: XCTestCase {
             }
         }
     }
+
+    func testBareLineEndsAreRefusedAsSoonAsTheyArriveNotAtTheTimeout() {
+        // Incomplete heads (no CRLF CRLF yet) must already be refused.
+        assertRefused("GET / HTTP/1.1\nHost: h\n", 400)
+        assertRefused("GET / HTTP/1.1\r\nHost: h\n", 400)
+        assertRefused("GET / HTTP/1.1\rHost: h", 400)
+        var parser = RequestParser()
+        var buffer = ByteBuffer(bytes: Array("GET / HTTP/1.1\r".utf8))
+        XCTAssertNil(try parser.next(from: &buffer), "a CR at the end of a read waits for its LF")
+        buffer.write("\nHost: h\r\n\r\n")
+        XCTAssertEqual(try parser.next(from: &buffer)?.path, "/")
+    }
+
+    func testHostValuesFollowTheURIGrammar() throws {
+        for good in ["example.com", "example.com:8080", "127.0.0.1", "[::1]", "[::1]:80", "[v1.fe80::a+en1]", "a-b_c~d.example", "%41bc", ""] {
+            XCTAssertNoThrow(try parse("GET / HTTP/1.1\r\nHost: \(good)\r\n\r\n"), good)
+        }
+        for bad in ["exa mple.com", "example.com:80x", "example.com:123456", "exa<mple", "a/b", "a@b", "[::1", "[zz]", ":80", "a%4", "é.example"] {
+            assertRefused("GET / HTTP/1.1\r\nHost: \(bad)\r\n\r\n", 400)
+        }
+    }
+
+    func testConnectIsNotImplementedAndLaterMinorVersionsAreHTTP11() throws {
+        assertRefused("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501)
+        XCTAssertEqual(try parse("GET / HTTP/1.5\r\nHost: h\r\n\r\n").first?.minorVersion, 1)
+        assertRefused("GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505)
+        assertRefused("GET / HTTP/0.9\r\nHost: h\r\n\r\n", 505)
+    }
 }
 
 /// A small deterministic generator, so a failing mutation can be reproduced.
@@ -198,4 +226,5 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
 }

@@ -173,3 +173,42 @@ final class LargeStaticFileTests: XCTestCase {
         }
     }
 }
+
+final class PreconditionTests: XCTestCase {
+    private func request(_ headers: [(String, String)], method: HTTPMethod = .get) -> HTTPRequest {
+        HTTPRequest(method: method, target: "/x", headers: HTTPHeaders([("Host", "h")] + headers))
+    }
+
+    func testTheOrderOfRFC9110() {
+        let etag = #""abc""#
+        let modified = 1_000_000
+        let later = "Sun, 06 Nov 1994 08:49:37 GMT"  // after `modified` (1970-01-12)
+        XCTAssertEqual(Preconditions.evaluate(request([]), etag: etag, lastModified: modified), .proceed)
+        XCTAssertEqual(Preconditions.evaluate(request([("If-Match", #""x", "abc""#)]), etag: etag, lastModified: modified), .proceed)
+        XCTAssertEqual(Preconditions.evaluate(request([("If-Match", #""x""#)]), etag: etag, lastModified: modified), .failed)
+        XCTAssertEqual(Preconditions.evaluate(request([("If-Match", #"W/"abc""#)]), etag: etag, lastModified: modified), .failed)
+        XCTAssertEqual(Preconditions.evaluate(request([("If-Match", "*")]), etag: nil, lastModified: nil), .proceed)
+        XCTAssertEqual(Preconditions.evaluate(request([("If-Match", "*")]), etag: nil, lastModified: nil, exists: false), .failed)
+        XCTAssertEqual(Preconditions.evaluate(request([("If-Match", "not a tag")]), etag: etag, lastModified: modified), .failed)
+        // If-Unmodified-Since only counts without If-Match.
+        XCTAssertEqual(Preconditions.evaluate(request([("If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:01 GMT")]), etag: etag, lastModified: modified), .failed)
+        XCTAssertEqual(Preconditions.evaluate(request([("If-Unmodified-Since", later)]), etag: etag, lastModified: modified), .proceed)
+        XCTAssertEqual(Preconditions.evaluate(request([("If-Match", etag), ("If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:01 GMT")]),
+                                               etag: etag, lastModified: modified), .proceed)
+        // If-None-Match: 304 for GET, 412 for unsafe methods; weak comparison.
+        XCTAssertEqual(Preconditions.evaluate(request([("If-None-Match", #"W/"abc""#)]), etag: etag, lastModified: modified), .notModified)
+        XCTAssertEqual(Preconditions.evaluate(request([("If-None-Match", "*")], method: .put), etag: etag, lastModified: modified), .failed)
+        XCTAssertEqual(Preconditions.evaluate(request([("If-None-Match", "*")], method: .put), etag: nil, lastModified: nil, exists: false), .proceed)
+        XCTAssertEqual(Preconditions.evaluate(request([("If-None-Match", #""other""#), ("If-Modified-Since", later)]), etag: etag, lastModified: modified),
+                       .proceed, "If-Modified-Since is ignored when If-None-Match is present")
+        XCTAssertEqual(Preconditions.evaluate(request([("If-Modified-Since", later)]), etag: etag, lastModified: 100), .notModified)
+        XCTAssertEqual(Preconditions.evaluate(request([("If-Modified-Since", later)], method: .post), etag: etag, lastModified: 100), .proceed)
+    }
+
+    func testEntityTagListsMayHoldCommasInsideTags() {
+        XCTAssertEqual(Preconditions.entityTags(#""a,b", W/"c" ,"d""#), [#""a,b""#, #"W/"c""#, #""d""#])
+        XCTAssertNil(Preconditions.entityTags(#""unterminated"#))
+        XCTAssertNil(Preconditions.entityTags(#"bare"#))
+        XCTAssertNil(Preconditions.entityTags(#""a"b"#))
+    }
+}

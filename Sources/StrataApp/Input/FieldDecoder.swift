@@ -80,6 +80,16 @@ private struct FieldContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
             state.errors[key.stringValue] = "is required"
             return nil
         }
+        return acceptable(key, value)
+    }
+
+    /// `value`, unless it holds a NUL, which SQLite, libpq and libcrypt would
+    /// cut short or refuse: then a note for the field and nil.
+    private func acceptable(_ key: Key, _ value: String) -> String? {
+        guard !value.utf8.contains(0) else {
+            state.errors[key.stringValue] = InputSafety.nulProblem
+            return nil
+        }
         return value
     }
 
@@ -132,7 +142,7 @@ private struct FieldContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
         guard let value = state.fields[key.stringValue], !value.isEmpty else { return nil }
-        return value
+        return acceptable(key, value)
     }
     func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
         try decodeNil(forKey: key) ? nil : try decode(Int.self, forKey: key)
