@@ -20,11 +20,12 @@ let package = Package(
         ),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Libraries, bottom-up
         .target(name: "StrataCore", dependencies: ["CStrataShims"]),
         .target(name: "StrataIO", dependencies: ["StrataCore", "CStrataShims"]),
-        .target(name: "StrataHTTP", dependencies: ["StrataCore", "StrataIO"]),
+        .target(name: "StrataHTTP", dependencies: ["StrataCore", "StrataIO", "CZlib"]),
         .target(name: "StrataTemplates", dependencies: ["StrataCore"]),
         .target(name: "StrataRPC", dependencies: ["StrataCore", "StrataIO"]),
         .target(name: "StrataSQL", dependencies: ["StrataCore", "StrataIO", "CSQLite", "CPostgres", "CStrataShims"]),

@@ -11,10 +11,19 @@ import StrataIO
 /// ```
 public struct HTTPBodyStream: Sendable {
     let produce: @Sendable (HTTPBodyWriter) async throws -> Void
+    /// Whether the pieces are gzip-compressed on their way out (`CompressionMiddleware`).
+    var gzip = false
 
     /// A body that `produce` writes; returning ends it, throwing aborts the connection.
     public init(_ produce: @escaping @Sendable (HTTPBodyWriter) async throws -> Void) {
         self.produce = produce
+    }
+
+    /// The same body, gzip-compressed as it is produced.
+    func gzipped() -> HTTPBodyStream {
+        var copy = self
+        copy.gzip = true
+        return copy
     }
 }
 
@@ -23,14 +32,30 @@ public struct HTTPBodyStream: Sendable {
 public final class HTTPBodyWriter: Sendable {
     private let connection: Connection
     private let sink: any StreamSink
+    /// Compresses the pieces when the body is gzip-encoded; touched only by
+    /// the one producer, one write at a time.
+    private let compressor: GzipStream?
 
-    init(connection: Connection, sink: any StreamSink) {
+    init(connection: Connection, sink: any StreamSink, gzip: Bool = false) {
         self.connection = connection
         self.sink = sink
+        compressor = gzip ? GzipStream() : nil
     }
 
     /// Sends `bytes` as the next piece; throws `HTTPBodyWriter.Closed` once the client is gone.
     public func write(_ bytes: [UInt8]) async throws {
+        guard !bytes.isEmpty else { return }
+        // Flushed per piece, so the client can show what has arrived.
+        try await send(compressor.map { $0.compress(bytes, flush: true) } ?? bytes)
+    }
+
+    /// Ends a compressed body: what zlib held back and the gzip trailer.
+    func finish() async throws {
+        guard let compressor else { return }
+        try await send(compressor.finish())
+    }
+
+    private func send(_ bytes: [UInt8]) async throws {
         guard !bytes.isEmpty else { return }
         let loop = connection.loop
         let sink = self.sink

@@ -404,12 +404,13 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
 
     private func startStream(_ body: HTTPBodyStream, chunked: Bool, closesConnection: Bool) {
         stream = StreamState(chunked: chunked, closesConnection: closesConnection)
-        let writer = HTTPBodyWriter(connection: connection, sink: self)
+        let writer = HTTPBodyWriter(connection: connection, sink: self, gzip: body.gzip)
         let loop = connection.loop
         Task {
             let succeeded: Bool
             do {
                 try await body.produce(writer)
+                try await writer.finish()
                 succeeded = true
             } catch {
                 succeeded = false

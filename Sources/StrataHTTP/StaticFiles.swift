@@ -14,7 +14,10 @@ import Synchronization
 ///   `If-Modified-Since` answer 304; one `Range` (suffix ranges too) with
 ///   `If-Range` answers 206, an unsatisfiable one 416.
 /// - A `.br` or `.gz` sibling is served when the client accepts it, with
-///   `Vary: Accept-Encoding`.
+///   `Vary: Accept-Encoding`. A text asset (css, js, svg, json, html, txt,
+///   xml, map, wasm, ...) without a `.gz` sibling gets a gzip representation
+///   made once when the file is loaded, with its own strong `ETag`; 304s and
+///   ranges apply to whichever representation was selected.
 /// - Fingerprinted names (`app.1a2b3c4d5e.css` for `app.css`, see `url(for:)`)
 ///   are served with a year-long `immutable` policy; other files must revalidate.
 /// - `If-Match` and `If-Unmodified-Since` that fail answer 412 (RFC 9110 §13.2.2 order).
@@ -32,6 +35,8 @@ public final class StaticFiles: Sendable {
 
     /// Files larger than this are read per request instead of kept in memory.
     static let maxCachedSize = 1 << 20
+    /// Files smaller than this are not worth a gzip representation.
+    static let minimumCompressedSize = 256
     /// Entries a cache holds before it is emptied.
     static let maxEntries = 10_000
 
@@ -130,7 +135,7 @@ public final class StaticFiles: Sendable {
         var etag = file.etag
         if !file.variants.isEmpty {
             headers.add("Vary", "Accept-Encoding")
-            let accepted = Self.acceptedEncodings(request.headers["Accept-Encoding"])
+            let accepted = ContentCoding.accepted(request.headers["Accept-Encoding"])
             if let variant = file.variants.first(where: { accepted.contains($0.encoding) }) {
                 headers.add("Content-Encoding", variant.encoding)
                 body = variant.body
@@ -232,9 +237,16 @@ public final class StaticFiles: Sendable {
                   Int(sibling.st_size) <= maxCachedSize, let bytes = readFile(path + suffix) else { continue }
             variants.append((encoding, bytes, String(etag.dropLast()) + "-\(encoding)\""))
         }
+        // No gzip sibling: make one, once, for text worth compressing.
+        let contentType = MediaType.forPath(path)
+        if size >= minimumCompressedSize, size <= maxCachedSize, !variants.contains(where: { $0.0 == "gzip" }),
+           ContentCoding.isCompressible(contentType) {
+            let compressed = Gzip.compress(body, level: Gzip.cachedLevel)
+            if compressed.count < body.count { variants.append(("gzip", compressed, String(etag.dropLast()) + "-gzip\"")) }
+        }
         return CachedFile(
             path: path, size: size, modified: info.st_mtim, etag: etag,
-            lastModified: HTTPDate.format(epochSeconds: info.st_mtim.tv_sec), contentType: MediaType.forPath(path),
+            lastModified: HTTPDate.format(epochSeconds: info.st_mtim.tv_sec), contentType: contentType,
             body: body, fingerprint: fingerprint, variants: variants)
     }
 
@@ -311,19 +323,6 @@ public final class StaticFiles: Sendable {
         if !endText.isEmpty && Int(endText)! < start { return .none }
         guard start < size else { return .unsatisfiable }
         return .range(start...end)
-    }
-
-    static func acceptedEncodings(_ header: String?) -> Set<String> {
-        guard let header else { return [] }
-        var accepted: Set<String> = []
-        for item in header.split(separator: ",") {
-            let parts = item.split(separator: ";").map { $0.trimmed().lowercased() }
-            guard let name = parts.first, !name.isEmpty else { continue }
-            let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
-            if quality > 0 { accepted.insert(name) }
-        }
-        if accepted.contains("*") { accepted.formUnion(["br", "gzip"]) }
-        return accepted
     }
 
     // MARK: Files

@@ -46,9 +46,9 @@ struct BrowserSession {
         return BrowserSession(id: token, isNew: true)
     }
 
-    /// The CSRF token for this session under `key`.
+    /// The CSRF token for this session under `key` (unmasked: see `masked`).
     func csrfToken(key: [UInt8]) -> String {
-        String(Digest.hex(Digest.hmacSHA256(key: key, Array("csrf:\(id)".utf8))).prefix(40))
+        String(Digest.hex(Digest.hmacSHA256(key: key, Array("csrf:\(id)".utf8))).prefix(Self.tokenLength))
     }
 
     /// Whether a submitted form carries this session's token.
@@ -56,11 +56,38 @@ struct BrowserSession {
         accepts(fields.first(where: { $0.0 == Self.fieldName })?.1, key: key)
     }
 
-    /// Whether `sent` (a form field or the `X-CSRF-Token` header) is this session's token.
+    /// Whether `sent` (a form field or the `X-CSRF-Token` header) is this
+    /// session's token, masked (as pages carry it) or not.
     func accepts(_ sent: String?, key: [UInt8]) -> Bool {
-        guard !isNew, let sent else { return false }
-        return Digest.constantTimeEquals(Array(sent.utf8), Array(csrfToken(key: key).utf8))
+        guard !isNew, let sent, let token = Self.unmasked(sent) else { return false }
+        return Digest.constantTimeEquals(Array(token.utf8), Array(csrfToken(key: key).utf8))
     }
+
+    /// The token as one response carries it: a fresh random pad, then the
+    /// token XORed with the pad (hex). Compressing a page that holds the token
+    /// beside text an attacker chose would otherwise let the attacker guess it
+    /// byte by byte from the response sizes (BREACH); masked, its bytes differ
+    /// in every response, and every masking of it verifies.
+    static func masked(_ token: String) -> String {
+        guard let raw = Digest.bytes(fromHex: token.utf8) else { return token }
+        let pad = Digest.randomBytes(raw.count)
+        return Digest.hex(pad + zip(pad, raw).map { $0 ^ $1 })
+    }
+
+    /// The token a masked one stands for; an unmasked token as it is; nil for anything else.
+    static func unmasked(_ sent: String) -> String? {
+        switch sent.utf8.count {
+        case tokenLength: return sent
+        case 2 * tokenLength:
+            guard let bytes = Digest.bytes(fromHex: sent.utf8) else { return nil }
+            let half = bytes.count / 2
+            return Digest.hex(zip(bytes[..<half], bytes[half...]).map { $0 ^ $1 })
+        default: return nil
+        }
+    }
+
+    /// Hex digits of an unmasked token.
+    static let tokenLength = 40
 
     /// The `Set-Cookie` value.
     func cookieHeader(secure: Bool) -> String {

@@ -370,14 +370,16 @@ public final class WebApplication: HTTPHandler {
     private func globals(_ requestID: String, csrfToken: String? = nil, session: LazyBrowserSession? = nil, flash: String? = nil, site: Site? = nil) -> TemplateValue {
         var values: [String: TemplateValue] = ["assets": (site ?? self.site).assets, "request_id": .string(requestID)]
         if let flash { values["flash"] = .string(flash) }
+        // Masked afresh in every response (BREACH: see `BrowserSession.masked`).
         if let csrfToken {
-            values["csrf_token"] = .string(csrfToken)
-            values["csrf_field"] = .string(BrowserSession.csrfField(token: csrfToken))
+            let masked = BrowserSession.masked(csrfToken)
+            values["csrf_token"] = .string(masked)
+            values["csrf_field"] = .string(BrowserSession.csrfField(token: masked))
         } else if let session {
             // Computed when a template uses them, which is how the page says it needs a session.
             let key = csrfKey
-            values["csrf_token"] = .lambda(TemplateLambda { _ in session.csrfToken(key: key) })
-            values["csrf_field"] = .lambda(TemplateLambda { _ in BrowserSession.csrfField(token: session.csrfToken(key: key)) })
+            values["csrf_token"] = .lambda(TemplateLambda { _ in BrowserSession.masked(session.csrfToken(key: key)) })
+            values["csrf_field"] = .lambda(TemplateLambda { _ in BrowserSession.csrfField(token: BrowserSession.masked(session.csrfToken(key: key))) })
         }
         return .object(values)
     }

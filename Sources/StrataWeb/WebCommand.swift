@@ -30,6 +30,8 @@ public enum WebCommand {
                        help: "requests per second per client to pages, forms and API routes (bursts of twice that; static assets, /healthz and /readyz are never limited); 0 turns the limit off"),
             OptionSpec("auth-rate-limit", env: "STRATA_AUTH_RATE_LIMIT", value: "N", default: "1",
                        help: "sign-in, sign-up and password-change attempts (POST) per second per client (bursts of ten times that; the pages showing the forms count under --rate-limit); 0 turns it off"),
+            OptionSpec("compress-min", env: "STRATA_COMPRESS_MIN_BYTES", value: "BYTES", default: "1024",
+                       help: "gzip dynamic HTML, JSON and text responses of at least this size for clients that accept it; 0 turns it off"),
             OptionSpec("trusted-proxies", env: "STRATA_TRUSTED_PROXIES", value: "ADDRESSES",
                        help: "proxies whose X-Forwarded-For names the client, comma-separated"),
             OptionSpec("idle-timeout", env: "STRATA_HTTP_IDLE_TIMEOUT", value: "SECONDS", default: "60", help: "close keep-alive connections idle this long"),
@@ -121,6 +123,8 @@ public enum WebCommand {
                 exempt: RateLimitMiddleware.defaultExempt + (bench ? BenchmarkEndpoints.paths : []),
                 trustedProxies: proxies))
         }
+        let compressAbove = try options.int("compress-min", in: 0...(1 << 30)) ?? 1024
+        if compressAbove > 0 { middleware.append(CompressionMiddleware(minimumSize: compressAbove)) }
         let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: application))
         let bound = try server.start()
         await ShutdownSignal.serve(

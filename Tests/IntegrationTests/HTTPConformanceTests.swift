@@ -171,4 +171,49 @@ final class HTTPConformanceTests: XCTestCase {
         XCTAssertEqual(api.status, 422, api.text)
         XCTAssertTrue(api.text.contains(#""name""#) && api.text.contains("NUL"), api.text)
     }
+
+    func testPagesAreCompressedAndTheirCSRFTokenIsMaskedInEveryResponse() throws {
+        let ann = Browser(try TestHTTPClient(port: port, timeout: 5), address: "203.0.113.50")
+        let first = try ann.token(on: "/signup")
+        let second = try ann.token(on: "/signup")
+        XCTAssertNotEqual(first, second, "two renders of one page carry different bytes for the token")
+        XCTAssertEqual(first.count, 80)
+        for token in [first, second] {
+            // 422 (the password is too short) means the token passed; a bad token is 403.
+            let post = try ann.go("POST", "/signup", form: [("_csrf", token), ("email", "ann@example.com"), ("name", "Ann"), ("password", "short")])
+            XCTAssertEqual(post.status, 422, post.text)
+        }
+        var forged = Array(first)
+        forged[79] = forged[79] == "0" ? "1" : "0"
+        XCTAssertEqual(try ann.go("POST", "/signup", form: [("_csrf", String(forged)), ("email", "a@example.com"), ("name", "A"), ("password", "short")]).status, 403)
+
+        // The sign-in page through gzip: smaller, and the same page once decoded.
+        let plain = try ann.go("GET", "/login")
+        let compressed = try ann.go("GET", "/login", headers: [("Accept-Encoding", "gzip, deflate, br")])
+        XCTAssertEqual(compressed.header("Content-Encoding"), "gzip")
+        XCTAssertEqual(compressed.header("Vary"), "Accept-Encoding")
+        XCTAssertEqual(plain.header("Vary"), "Accept-Encoding")
+        XCTAssertLessThan(compressed.body.count, plain.body.count)
+        let decoded = try gunzip(compressed.body)
+        XCTAssertTrue(decoded.contains("</html>"), decoded)
+        XCTAssertNil(try ann.go("GET", "/static/strata.css", headers: [("Accept-Encoding", "identity")]).header("Content-Encoding"))
+        XCTAssertEqual(try ann.go("GET", "/static/strata.css", headers: [("Accept-Encoding", "gzip")]).header("Content-Encoding"), "gzip")
+    }
+
+    /// Decodes with the system's gzip, an implementation independent of ours.
+    private func gunzip(_ bytes: [UInt8]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "gzip -dc"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(bytes))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        return String(decoding: data, as: UTF8.self)
+    }
 }

@@ -131,12 +131,14 @@ final class StackTests: XCTestCase {
     func testTheWebTierLimitsEachClientsRequestRate() throws {
         let web = try start("strata-web", ["serve", "--port", "0", "--app", "127.0.0.1:1", "--rate-limit", "1"])
         let client = try TestHTTPClient(port: try port(of: try web.waitForReady()))
-        let codes = try (0..<3).map { _ in try client.request("GET", "/static/strata.css").status }
-        XCTAssertEqual(codes, [200, 200, 429], "a burst of twice the rate, then 429")
-        let refused = try client.request("GET", "/static/strata.css")
+        // Pages (503 here: no app tier) count against the limit.
+        let codes = try (0..<3).map { _ in try client.request("GET", "/").status }
+        XCTAssertEqual(codes, [503, 503, 429], "a burst of twice the rate, then 429")
+        let refused = try client.request("GET", "/")
         XCTAssertEqual(refused.status, 429)
         XCTAssertEqual(refused.header("Retry-After"), "1")
         XCTAssertEqual(try client.request("GET", "/healthz").status, 200, "health checks are never limited")
+        XCTAssertEqual(try client.request("GET", "/static/strata.css").status, 200, "nor are static assets")
     }
 
     func testMigrateCommandsForOperators() throws {

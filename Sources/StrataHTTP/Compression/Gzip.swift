@@ -1,0 +1,95 @@
+import CZlib
+
+/// gzip (RFC 1952) through zlib, for `Content-Encoding: gzip`.
+enum Gzip {
+    /// Level for bodies compressed once and kept (static files): the smallest output.
+    static let cachedLevel: Int32 = 9
+    /// Level for bodies compressed per response: zlib's default trade of speed for size.
+    static let dynamicLevel: Int32 = 6
+
+    /// `bytes` compressed whole.
+    static func compress(_ bytes: [UInt8], level: Int32 = dynamicLevel) -> [UInt8] {
+        let stream = GzipStream(level: level)
+        var out = stream.compress(bytes)
+        out.append(contentsOf: stream.finish())
+        return out
+    }
+
+    /// A gzip member decompressed, or nil when it is malformed or would exceed
+    /// `limit` bytes (a small body can expand enormously).
+    static func decompress(_ bytes: [UInt8], limit: Int = 64 << 20) -> [UInt8]? {
+        var stream = z_stream()
+        guard strata_inflate_init_gzip(&stream) == Z_OK else { return nil }
+        defer { inflateEnd(&stream) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        var input = bytes
+        return input.withUnsafeMutableBufferPointer { source -> [UInt8]? in
+            stream.next_in = source.baseAddress
+            stream.avail_in = UInt32(source.count)
+            while true {
+                let status = chunk.withUnsafeMutableBufferPointer { buffer -> Int32 in
+                    stream.next_out = buffer.baseAddress
+                    stream.avail_out = UInt32(buffer.count)
+                    return inflate(&stream, Z_NO_FLUSH)
+                }
+                let produced = chunk.count - Int(stream.avail_out)
+                out.append(contentsOf: chunk[0..<produced])
+                if out.count > limit { return nil }
+                if status == Z_STREAM_END { return out }
+                guard status == Z_OK, produced > 0 || stream.avail_in > 0 else { return nil }
+            }
+        }
+    }
+}
+
+/// A gzip stream compressed piece by piece (a chunked body). Not thread-safe:
+/// one producer at a time, as a streamed body has.
+final class GzipStream: @unchecked Sendable {
+    private var stream = z_stream()
+    private var finished = false
+
+    init(level: Int32 = Gzip.dynamicLevel) {
+        let status = strata_deflate_init_gzip(&stream, level)
+        precondition(status == Z_OK, "zlib deflateInit2 failed: \(status)")
+    }
+
+    deinit { deflateEnd(&stream) }
+
+    /// Compresses `bytes`, flushing so the client can decode what has arrived
+    /// (a streamed page shows as it is produced). Empty when zlib holds it back.
+    func compress(_ bytes: [UInt8], flush: Bool = false) -> [UInt8] {
+        run(bytes, mode: flush ? Z_SYNC_FLUSH : Z_NO_FLUSH)
+    }
+
+    /// The end of the stream: whatever zlib held back, and the gzip trailer.
+    func finish() -> [UInt8] {
+        guard !finished else { return [] }
+        finished = true
+        return run([], mode: Z_FINISH)
+    }
+
+    private func run(_ bytes: [UInt8], mode: Int32) -> [UInt8] {
+        var out: [UInt8] = []
+        var input = bytes
+        var chunk = [UInt8](repeating: 0, count: max(4096, bytes.count / 2 + 64))
+        input.withUnsafeMutableBufferPointer { source in
+            stream.next_in = source.baseAddress
+            stream.avail_in = UInt32(source.count)
+            while true {
+                let status = chunk.withUnsafeMutableBufferPointer { buffer -> Int32 in
+                    stream.next_out = buffer.baseAddress
+                    stream.avail_out = UInt32(buffer.count)
+                    return deflate(&stream, mode)
+                }
+                let produced = chunk.count - Int(stream.avail_out)
+                out.append(contentsOf: chunk[0..<produced])
+                // Done when zlib took all input and had room to spare (or ended the stream).
+                if status == Z_STREAM_END || (stream.avail_in == 0 && stream.avail_out > 0 && mode != Z_FINISH) { break }
+                if status != Z_OK && status != Z_BUF_ERROR { break }
+            }
+        }
+        stream.next_in = nil
+        return out
+    }
+}
