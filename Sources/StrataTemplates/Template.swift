@@ -347,16 +347,29 @@ struct TemplateParser {
     }
 
     /// The leading whitespace of the first line of `nodes`, and `nodes` with
-    /// that prefix removed from the start of each of their text lines.
+    /// that prefix removed from the start of each of their text lines. Nested
+    /// standalone blocks, partials and parents keep their indentation relative
+    /// to the block: the prefix comes off theirs too.
     private static func removeIndentation(_ nodes: [Node]) -> (String, [Node]) {
         guard case .text(let first)? = nodes.first else { return ("", nodes) }
         let prefix = Array(first.prefix { $0 == 32 || $0 == 9 })
         guard !prefix.isEmpty else { return ("", nodes) }
+        let prefixText = String(decoding: prefix, as: UTF8.self)
+        func relative(_ indent: String) -> String { indent.hasPrefix(prefixText) ? String(indent.dropFirst(prefixText.count)) : indent }
         var atLineStart = true
         let stripped: [Node] = nodes.map { node in
             guard case .text(let bytes) = node else {
-                atLineStart = false
-                return node
+                defer { atLineStart = false }
+                switch node {
+                case .block(let name, let indent, let children) where atLineStart:
+                    return .block(name: name, indent: relative(indent), children: children)
+                case .partial(let name, let dynamic, let indent, let line, let column) where atLineStart:
+                    return .partial(name: name, dynamic: dynamic, indent: relative(indent), line: line, column: column)
+                case .parent(let name, let dynamic, let overrides, let indent, let line, let column) where atLineStart:
+                    return .parent(name: name, dynamic: dynamic, overrides: overrides, indent: relative(indent), line: line, column: column)
+                default:
+                    return node
+                }
             }
             var out: [UInt8] = []
             var index = 0

@@ -59,6 +59,10 @@ final class TemplateInheritanceTests: XCTestCase {
             Case(name: "Intrinsic indentation", template: "{{<parent}}{{$block}}\none\ntwo\n{{/block}}{{/parent}}\n",
                  partials: ["parent": "Hi,\n{{$block}}\n  default\n{{/block}}\n"], expected: "Hi,\n  one\n  two\n"),
             Case(name: "Standalone parent", template: "Hi,\n  {{<parent}}{{/parent}}\n", partials: ["parent": "one\ntwo\n"], expected: "Hi,\n  one\n  two\n"),
+            Case(name: "Nested block reindentation", template: "{{<parent}}{{$nested}}\nthree\n{{/nested}}{{/parent}}\n", partials: [
+                "parent": "{{<grandparent}}{{$block}}\n  one\n  {{$nested}}\n    two\n  {{/nested}}\n{{/block}}{{/grandparent}}\n",
+                "grandparent": "{{$block}}default{{/block}}",
+            ], expected: "one\n  three\n"),
         ])
     }
 
