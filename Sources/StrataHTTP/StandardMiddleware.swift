@@ -63,9 +63,18 @@ final class RequestIDGenerator {
 public struct AccessLogMiddleware: HTTPMiddleware {
     private let logger: Logger
     private let buffers = LoopLocal { AccessLogBuffer() }
+    /// Everything between the timestamp and the method, the same on every line.
+    private let fixedPart: [UInt8]
 
     /// Logs to `logger` at info level.
-    public init(logger: Logger) { self.logger = logger }
+    public init(logger: Logger) {
+        self.logger = logger
+        var fixed: [UInt8] = []
+        var clock = LogClock()
+        LogFormat.appendStart(to: &fixed, level: .info, label: logger.label, message: "request", clock: &clock)
+        // Keep what follows "ts=<timestamp>".
+        fixedPart = Array(fixed[fixed.firstIndex(of: 32)!...])
+    }
 
     public func finish(_ request: HTTPRequest, _ response: inout HTTPResponse) {
         guard logger.level <= .info else { return }
@@ -74,11 +83,11 @@ public struct AccessLogMiddleware: HTTPMiddleware {
         guard let buffer = buffers.value, let loop = EventLoop.current else {
             var line: [UInt8] = []
             var clock = LogClock()
-            Self.append(request, response.status.code, bytes, micros, label: logger.label, to: &line, clock: &clock)
+            append(request, response.status.code, bytes, micros, to: &line, clock: &clock)
             line.withUnsafeBytes { Logger.writeLines($0) }
             return
         }
-        Self.append(request, response.status.code, bytes, micros, label: logger.label, to: &buffer.bytes, clock: &buffer.clock)
+        append(request, response.status.code, bytes, micros, to: &buffer.bytes, clock: &buffer.clock)
         if buffer.bytes.count >= AccessLogBuffer.flushSize {
             buffer.flushAtIterationEnd()
         } else if !buffer.scheduled {
@@ -87,10 +96,11 @@ public struct AccessLogMiddleware: HTTPMiddleware {
         }
     }
 
-    static func append(
-        _ request: HTTPRequest, _ status: Int, _ bytes: Int, _ micros: Int, label: String, to out: inout [UInt8], clock: inout LogClock
-    ) {
-        LogFormat.appendStart(to: &out, level: .info, label: label, message: "request", clock: &clock)
+    /// The line `Logger` would write for this request, formatted in place.
+    func append(_ request: HTTPRequest, _ status: Int, _ bytes: Int, _ micros: Int, to out: inout [UInt8], clock: inout LogClock) {
+        out.append(contentsOf: "ts=".utf8)
+        clock.appendTimestamp(to: &out)
+        out.append(contentsOf: fixedPart)
         LogFormat.appendField("method", request.method.rawValue, to: &out)
         LogFormat.appendField("path", request.path, to: &out)
         LogFormat.appendField("status", status, to: &out)

@@ -1,4 +1,5 @@
 import XCTest
+import StrataCore
 @testable import StrataHTTP
 
 final class MiddlewareTests: XCTestCase {
@@ -68,6 +69,25 @@ final class MiddlewareTests: XCTestCase {
         custom.headers.add("Content-Security-Policy", "default-src 'none'")
         SecurityHeadersMiddleware().finish(given, &custom)
         XCTAssertEqual(custom.headers.values("Content-Security-Policy"), ["default-src 'none'"], "a handler's own policy wins")
+    }
+
+    func testAccessLogLinesReadLikeLoggerLinesAndQuoteWhatNeedsIt() throws {
+        var request = HTTPRequest(method: .get, target: "/a%20b/\"x\"=1", remoteAddress: "10.0.0.1:5000")
+        request.requestID = "abc123"
+        var line: [UInt8] = []
+        var clock = LogClock()
+        AccessLogMiddleware(logger: Logger(label: "web")).append(request, 404, 12, 7, to: &line, clock: &clock)
+        let text = String(decoding: line, as: UTF8.self)
+        let match = try XCTUnwrap(text.wholeMatch(of: /ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (.*)\n/), text)
+        XCTAssertEqual(String(match.1), #"level=info tier=web msg=request method=GET path="/a%20b/\"x\"=1" status=404 bytes=12 us=7 client=10.0.0.1:5000 request_id=abc123"#)
+    }
+
+    func testRequestIDsFromOneLoopNeverRepeat() {
+        let generator = RequestIDGenerator()
+        var seen = Set<String>()
+        for _ in 0..<10_000 { seen.insert(generator.next()) }
+        XCTAssertEqual(seen.count, 10_000)
+        XCTAssertTrue(seen.allSatisfy { $0.utf8.count == 16 && $0.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) } })
     }
 
     func testRequestIDAcceptance() {
