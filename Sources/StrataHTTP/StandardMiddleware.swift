@@ -147,7 +147,9 @@ public struct SecurityHeadersMiddleware: HTTPMiddleware {
     public init(headers: [(String, String)] = SecurityHeadersMiddleware.defaults) { self.headers = headers }
 
     public func finish(_ request: HTTPRequest, _ response: inout HTTPResponse) {
-        for (name, value) in headers where !response.headers.contains(name) {
+        // Most responses set none of these: one pass over their few headers decides.
+        let setsOne = response.headers.contains { field in headers.contains { field.name.caseInsensitiveEquals($0.0) } }
+        for (name, value) in headers where !setsOne || !response.headers.contains(name) {
             response.headers.add(name, value)
         }
     }

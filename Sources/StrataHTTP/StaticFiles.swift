@@ -135,8 +135,9 @@ public final class StaticFiles: Sendable {
         var etag = file.etag
         if !file.variants.isEmpty {
             headers.add("Vary", "Accept-Encoding")
-            let accepted = ContentCoding.accepted(request.headers["Accept-Encoding"])
-            if let variant = file.variants.first(where: { accepted.contains($0.encoding) }) {
+            let acceptEncoding = request.headers["Accept-Encoding"]
+            let takes = (br: ContentCoding.accepts("br", acceptEncoding), gzip: ContentCoding.accepts("gzip", acceptEncoding))
+            if let variant = file.variants.first(where: { $0.encoding == "br" ? takes.br : takes.gzip }) {
                 headers.add("Content-Encoding", variant.encoding)
                 body = variant.body
                 etag = variant.etag

@@ -4,7 +4,7 @@
 #   Tests/Benchmarks/http-bench.sh                 # shipped configuration, 3 rounds of 5 s
 #   ROUNDS=5 DURATION=10 Tests/Benchmarks/http-bench.sh
 #   LOGS=off Tests/Benchmarks/http-bench.sh        # both access logs off (a separate, labelled row set)
-#   TESTS="plaintext" CONNS="64" Tests/Benchmarks/http-bench.sh
+#   TESTS="plaintext" CONNS="64" GZIP_ROWS=0 Tests/Benchmarks/http-bench.sh
 #
 # What is measured is what users run: `strata up --bench` with the web tier's
 # default middleware (request id, access log at info, security headers, rate
@@ -26,7 +26,7 @@ LOOPS=${LOOPS:-$(nproc)}
 LOGS=${LOGS:-on}
 TESTS=${TESTS:-"static-1k static-64k plaintext"}
 CONNS=${CONNS:-"64 256"}
-GZIP=${GZIP:-0}    # 1: also the static rows with Accept-Encoding: gzip against nginx gzip_static
+GZIP_ROWS=${GZIP_ROWS:-1}    # 1: also the static rows with Accept-Encoding: gzip against nginx gzip_static
 STRATA_PORT=${STRATA_PORT:-18481}
 NGINX_PORT=${NGINX_PORT:-18482}
 
@@ -165,7 +165,7 @@ for test in $TESTS; do
         *) echo "unknown test $test" >&2; exit 2 ;;
     esac
     variants=("$name|$path|")
-    [ "$GZIP" = 1 ] && [ "$test" = static-1k ] && variants+=("static css, gzip accepted|/static/site.css|Accept-Encoding: gzip")
+    [ "$GZIP_ROWS" = 1 ] && [ "$test" = static-1k ] && variants+=("static css, gzip accepted|/static/site.css|Accept-Encoding: gzip")
     for variant in "${variants[@]}"; do
         IFS='|' read -r label vpath vheader <<<"$variant"
         for conns in $CONNS; do

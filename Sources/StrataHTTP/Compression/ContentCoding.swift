@@ -40,12 +40,53 @@ enum ContentCoding {
     }
 
     /// Whether `header` accepts gzip.
-    static func acceptsGzip(_ header: String?) -> Bool {
-        guard let header else { return false }
-        // The common case, "gzip, deflate, br", without building sets.
-        if !header.contains(";") && !header.contains("*") {
-            return header.split(separator: ",").contains { $0.trimmed().lowercased() == "gzip" || $0.trimmed().lowercased() == "x-gzip" }
+    static func acceptsGzip(_ header: String?) -> Bool { accepts("gzip", header) }
+
+    /// Whether `header` accepts `coding` (lowercase): named with a quality
+    /// above zero, or covered by `*` without being refused by name. Read in
+    /// place, with nothing allocated: it runs for every static text request.
+    static func accepts(_ coding: StaticString, _ header: String?) -> Bool {
+        guard var header else { return false }
+        return header.withUTF8 { bytes -> Bool in
+            let name = UnsafeBufferPointer(start: coding.utf8Start, count: coding.utf8CodeUnitCount)
+            let alias: StaticString? = equalsIgnoringCase(name, "gzip") ? "x-gzip" : nil
+            var wildcard = false
+            var start = 0
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != 44 { end += 1 }  // ","
+                let (item, quality) = itemAndQuality(UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                if equalsIgnoringCase(item, name) || alias.map({ equalsIgnoringCase(item, $0) }) == true { return quality > 0 }
+                if item.count == 1 && item[0] == 42 { wildcard = quality > 0 }  // "*"
+                start = end + 1
+            }
+            return wildcard
         }
-        return accepted(header).contains("gzip")
+    }
+
+    /// The coding name of one list element (trimmed) and its `q` (1 when absent, 0 when unreadable).
+    private static func itemAndQuality(_ item: UnsafeBufferPointer<UInt8>) -> (UnsafeBufferPointer<UInt8>, Double) {
+        var lower = 0, upper = item.count
+        while lower < upper && (item[lower] == 32 || item[lower] == 9) { lower += 1 }
+        var nameEnd = lower
+        while nameEnd < upper && item[nameEnd] != 59 && item[nameEnd] != 32 && item[nameEnd] != 9 { nameEnd += 1 }  // ";"
+        let name = UnsafeBufferPointer(rebasing: item[lower..<nameEnd])
+        guard let semicolon = item[nameEnd..<upper].firstIndex(of: 59) else { return (name, 1) }
+        let parameters = String(decoding: item[(semicolon + 1)..<upper], as: UTF8.self)
+        for parameter in parameters.split(separator: ";") {
+            let trimmed = parameter.trimmed().lowercased()
+            if trimmed.hasPrefix("q=") { return (name, Double(trimmed.dropFirst(2)) ?? 0) }
+        }
+        return (name, 1)
+    }
+
+    private static func equalsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercased: StaticString) -> Bool {
+        equalsIgnoringCase(bytes, UnsafeBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount))
+    }
+
+    private static func equalsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercased: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == lowercased.count else { return false }
+        for i in 0..<bytes.count where (bytes[i] >= 65 && bytes[i] <= 90 ? bytes[i] | 0x20 : bytes[i]) != lowercased[i] { return false }
+        return true
     }
 }
