@@ -72,6 +72,13 @@ public struct Logger: Sendable {
         outputLock.withLock { _ in Terminal.writeAll(1, bytes) }
     }
 
+    /// Writes the lines unless another writer holds the output at the
+    /// moment; false when it did not, and the caller may try again later
+    /// instead of waiting (an event loop's batch of access-log lines).
+    public static func writeLinesIfFree(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        outputLock.withLockIfAvailable { _ in Terminal.writeAll(1, bytes) } != nil
+    }
+
     /// Logs at debug level.
     public func debug(_ message: String, _ fields: (String, String)...) { log(.debug, message, fields) }
     /// Logs at info level.

@@ -5,8 +5,9 @@ import Glibc
 /// The `Date` header line, formatted once per second rather than per response.
 /// Each event loop has its own, so loops never contend for a shared cache.
 final class DateLineCache {
-    private var second = -1
-    private var line: [UInt8] = []
+    // Loop-confined: no runtime exclusivity checks.
+    @exclusivity(unchecked) private var second = -1
+    @exclusivity(unchecked) private var line: [UInt8] = []
 
     /// `\r\nDate: <IMF-fixdate>\r\n` for the current second, as bytes ready to
     /// append after the `Server` value.

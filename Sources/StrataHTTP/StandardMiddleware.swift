@@ -33,7 +33,8 @@ public struct RequestIDMiddleware: HTTPMiddleware {
 /// mix (SplitMix64's finalizer) is a bijection, so a loop never repeats one.
 final class RequestIDGenerator {
     private let key: UInt64
-    private var counter: UInt64 = 0
+    // Loop-confined, like `Connection`: no runtime exclusivity checks.
+    @exclusivity(unchecked) private var counter: UInt64 = 0
 
     init() {
         key = Digest.randomBytes(8).reduce(0) { $0 << 8 | UInt64($1) }
@@ -116,16 +117,28 @@ public struct AccessLogMiddleware: HTTPMiddleware {
 final class AccessLogBuffer: IterationEndFlushable {
     /// Written early past this size, so one busy iteration cannot hold much.
     static let flushSize = 64 * 1024
-    var bytes: [UInt8] = []
-    var clock = LogClock()
-    var scheduled = false
+    // Loop-confined, like `Connection`: no runtime exclusivity checks.
+    @exclusivity(unchecked) var bytes: [UInt8] = []
+    @exclusivity(unchecked) var clock = LogClock()
+    @exclusivity(unchecked) var scheduled = false
 
     init() { bytes.reserveCapacity(Self.flushSize + 1024) }
 
+    /// Writes the batch, unless another loop is writing its own right now:
+    /// then the lines wait for the next iteration rather than the loop for
+    /// the lock. A full buffer (or a caller off the loops) waits for the lock.
     func flushAtIterationEnd() {
         scheduled = false
         guard !bytes.isEmpty else { return }
-        bytes.withUnsafeBytes { Logger.writeLines($0) }
+        if bytes.count < Self.flushSize, let loop = EventLoop.current {
+            guard bytes.withUnsafeBytes({ Logger.writeLinesIfFree($0) }) else {
+                scheduled = true
+                loop.flushAtIterationEnd(self)
+                return
+            }
+        } else {
+            bytes.withUnsafeBytes { Logger.writeLines($0) }
+        }
         bytes.removeAll(keepingCapacity: true)
     }
 }

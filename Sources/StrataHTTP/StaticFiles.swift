@@ -74,8 +74,9 @@ public final class StaticFiles: Sendable {
         var checkedAt: Int
     }
 
+    /// One loop's index. Loop-confined: no runtime exclusivity checks.
     final class LoopCache {
-        var entries: [String: CacheEntry] = [:]
+        @exclusivity(unchecked) var entries: [String: CacheEntry] = [:]
     }
 
     /// Serves `root` under `urlPrefix`; fails if the folder does not exist.

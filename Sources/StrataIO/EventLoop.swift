@@ -174,12 +174,14 @@ public final class EventLoop: @unchecked Sendable {
     /// schedule each object at most once per iteration.
     public func flushAtIterationEnd(_ flushable: any IterationEndFlushable) { iterationEndQueue.append(flushable) }
 
+    /// One pass: what is scheduled during it (a flush that found its lock
+    /// taken, say) runs at the end of the next iteration, which then comes
+    /// within a millisecond even if no event arrives.
     private func runIterationEnd() {
-        while !iterationEndQueue.isEmpty {
-            let due = iterationEndQueue
-            iterationEndQueue.removeAll(keepingCapacity: true)
-            for item in due { item.flushAtIterationEnd() }
-        }
+        guard !iterationEndQueue.isEmpty else { return }
+        let due = iterationEndQueue
+        iterationEndQueue.removeAll(keepingCapacity: true)
+        for item in due { item.flushAtIterationEnd() }
     }
 
     /// The value in `slot`, made by `make` the first time. Call on the loop.
@@ -236,7 +238,8 @@ public final class EventLoop: @unchecked Sendable {
             }
             if count == 0 {
                 // Jobs queued from the loop itself (which does not wake it) run without waiting.
-                let timeout = queuedFromLoop ? 0 : timers.millisecondsUntilNext(now: .now) ?? -1
+                var timeout = queuedFromLoop ? 0 : timers.millisecondsUntilNext(now: .now) ?? -1
+                if !iterationEndQueue.isEmpty && (timeout < 0 || timeout > 1) { timeout = 1 }
                 count = strata_epoll_wait(epollFD, &fds, &events, capacity, timeout)
                 if count < 0 && errno != EINTR {
                     preconditionFailure("epoll_wait failed: \(String(cString: strerror(errno)))")
@@ -266,7 +269,11 @@ public final class EventLoop: @unchecked Sendable {
         for registration in registrations.compactMap({ $0 }) { registration.loopStopped() }
         registrations.removeAll()
         runPendingJobs()
-        runIterationEnd()
+        // Buffered log lines must not be lost: retry a flush that found its lock taken (bounded).
+        for _ in 0..<1_000 where !iterationEndQueue.isEmpty {
+            runIterationEnd()
+            if !iterationEndQueue.isEmpty { usleep(100) }
+        }
         timers.removeAll()
         locals.removeAll()
         pthread_setspecific(currentLoopKey, nil)
