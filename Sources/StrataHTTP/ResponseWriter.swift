@@ -18,67 +18,113 @@ enum ResponseWriter {
         let streamed = response.stream != nil
         // HTTP/1.0 has no chunked coding: a streamed body ends when the connection closes.
         let keepAlive = keepAlive && !(streamed && minorVersion == 0)
-        var out: [UInt8] = []
-        out.reserveCapacity(512 + (omitBody || separate ? 0 : response.body.count))
-        if response.status == .ok {
-            out.append(contentsOf: statusOK)
-        } else {
-            out.append(contentsOf: "HTTP/1.1 \(response.status.code) \(response.status.reason)\r\n".utf8)
-        }
-        out.append(contentsOf: serverPrefix)
-        out.append(contentsOf: serverName.utf8)
-        out.append(contentsOf: dateLine)
-        let code = response.status.code
-        if code >= 200 && code != 204 && code != 304 {
-            if !streamed {
-                out.append(contentsOf: contentLengthPrefix)
-                appendDecimal(response.body.count + Int(response.file?.count ?? 0), to: &out)
-                out.append(13)
-                out.append(10)
-            } else if minorVersion == 1 {
-                out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+        let inlineBody = !omitBody && !streamed && !separate
+        // The exact room needed is known up front (sanitising keeps lengths),
+        // so the head is written straight into one allocation.
+        var capacity = 160 + response.status.reason.utf8.count + serverName.utf8.count + dateLine.count
+        for (name, value) in response.headers { capacity += name.utf8.count + value.utf8.count + 4 }
+        if inlineBody { capacity += response.body.count }
+        return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            var out = HeadBuffer(base: buffer.baseAddress!)
+            if response.status.code == 200 && response.status.reason == "OK" {
+                out.append(statusOK)
+            } else {
+                out.append(statusPrefix)
+                out.appendDecimal(response.status.code)
+                out.append(32)
+                out.append(response.status.reason)
+                out.append(crlf)
             }
+            out.append(serverPrefix)
+            out.append(serverName)
+            out.append(dateLine)
+            let code = response.status.code
+            if code >= 200 && code != 204 && code != 304 {
+                if !streamed {
+                    out.append(contentLengthPrefix)
+                    out.appendDecimal(response.body.count + Int(response.file?.count ?? 0))
+                    out.append(crlf)
+                } else if minorVersion == 1 {
+                    out.append(chunkedLine)
+                }
+            }
+            for (name, value) in response.headers where !isManagedHeader(name) {
+                out.appendField(name, value)
+            }
+            if !keepAlive {
+                out.append(connectionClose)
+            } else if minorVersion == 0 {
+                out.append(connectionKeepAlive)
+            }
+            out.append(crlf)
+            if inlineBody { response.body.withUnsafeBufferPointer { out.append($0) } }
+            precondition(out.count <= capacity, "response head larger than computed")
+            initialized = out.count
         }
-        for (name, value) in response.headers {
-            if isManagedHeader(name) { continue }
-            appendField(name, value, to: &out)
-        }
-        if !keepAlive {
-            out.append(contentsOf: "Connection: close\r\n".utf8)
-        } else if minorVersion == 0 {
-            out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
-        }
-        out.append(contentsOf: "\r\n".utf8)
-        if !omitBody && !streamed && !separate { out.append(contentsOf: response.body) }
-        return out
     }
 
-    /// `name: value` and CRLF. A name is a token; a value keeps only visible
-    /// characters, spaces and tabs: a CR or LF injected into a value could
-    /// otherwise start a header or a response of its own (response splitting).
-    static func appendField(_ name: String, _ value: String, to out: inout [UInt8]) {
-        var name = name, value = value
-        name.withUTF8 { bytes in
-            // A name that cannot end the line or the name early is copied whole.
-            if bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 58 }) {
-                out.append(contentsOf: bytes)
-            } else {
-                for byte in bytes { out.append(RequestParser.isTokenByte(byte) ? byte : 95) }
-            }
+    /// Writes into memory sized beforehand: no capacity or uniqueness check per piece.
+    private struct HeadBuffer {
+        let base: UnsafeMutablePointer<UInt8>
+        var count = 0
+
+        init(base: UnsafeMutablePointer<UInt8>) { self.base = base }
+
+        mutating func append(_ byte: UInt8) {
+            base[count] = byte
+            count += 1
         }
-        out.append(58)
-        out.append(32)
-        value.withUTF8 { bytes in
-            if bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x7F || $0 == 9 }) {
-                out.append(contentsOf: bytes)
-            } else {
-                for byte in bytes { out.append(byte >= 0x20 && byte != 0x7F || byte == 9 ? byte : 32) }
-            }
+
+        mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+            guard let source = bytes.baseAddress else { return }
+            (base + count).update(from: source, count: bytes.count)
+            count += bytes.count
         }
-        out.append(13)
-        out.append(10)
+
+        mutating func append(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { append($0) } }
+
+        mutating func append(_ text: String) {
+            var text = text
+            text.withUTF8 { append($0) }
+        }
+
+        mutating func appendDecimal(_ value: Int) {
+            if value >= 10 { appendDecimal(value / 10) }
+            append(UInt8(ascii: "0") + UInt8(value % 10))
+        }
+
+        /// `name: value` and CRLF. A name is a token; a value keeps only visible
+        /// characters, spaces and tabs: a CR or LF injected into a value could
+        /// otherwise start a header or a response of its own (response splitting).
+        mutating func appendField(_ name: String, _ value: String) {
+            var name = name, value = value
+            name.withUTF8 { bytes in
+                // A name that cannot end the line or the name early is copied whole.
+                if bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 58 }) {
+                    append(bytes)
+                } else {
+                    for byte in bytes { append(RequestParser.isTokenByte(byte) ? byte : 95) }
+                }
+            }
+            append(58)
+            append(32)
+            value.withUTF8 { bytes in
+                if bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x7F || $0 == 9 }) {
+                    append(bytes)
+                } else {
+                    for byte in bytes { append(byte >= 0x20 && byte != 0x7F || byte == 9 ? byte : 32) }
+                }
+            }
+            append(13)
+            append(10)
+        }
     }
 
+    private static let statusPrefix = Array("HTTP/1.1 ".utf8)
+    private static let crlf: [UInt8] = [13, 10]
+    private static let chunkedLine = Array("Transfer-Encoding: chunked\r\n".utf8)
+    private static let connectionClose = Array("Connection: close\r\n".utf8)
+    private static let connectionKeepAlive = Array("Connection: keep-alive\r\n".utf8)
     private static let statusOK = Array("HTTP/1.1 200 OK\r\n".utf8)
     private static let serverPrefix = Array("Server: ".utf8)
     private static let contentLengthPrefix = Array("Content-Length: ".utf8)
@@ -91,15 +137,6 @@ enum ResponseWriter {
         else { return false }
         return name.caseInsensitiveEquals("Content-Length") || name.caseInsensitiveEquals("Transfer-Encoding")
             || name.caseInsensitiveEquals("Date") || name.caseInsensitiveEquals("Server") || name.caseInsensitiveEquals("Connection")
-    }
-
-    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        guard value >= 10 else {
-            out.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        appendDecimal(value / 10, to: &out)
-        out.append(UInt8(ascii: "0") + UInt8(value % 10))
     }
 
     /// One piece of a chunked body: size in hex, CRLF, data, CRLF.

@@ -3,15 +3,15 @@ import Glibc
 #endif
 @_spi(Fuzzing) import StrataApp
 import StrataCore
-import StrataHTTP
+@_spi(Fuzzing) import StrataHTTP
 @_spi(Fuzzing) import StrataRPC
 import StrataSQL
 import StrataTemplates
 
 /// The fuzz targets, one per parser that reads untrusted input. The target
-/// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `codec`, `template`, `migration`, `input`).
+/// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `codec`, `template`, `migration`, `input`, `gzip`).
 enum FuzzTarget: String, CaseIterable {
-    case http, rpc, codec, template, migration, input
+    case http, rpc, codec, template, migration, input, gzip
 
     static var selected: FuzzTarget {
         let name = getenv("STRATA_FUZZ_TARGET").map { String(cString: $0) } ?? "http"
@@ -24,6 +24,7 @@ enum FuzzTarget: String, CaseIterable {
     func run(_ bytes: [UInt8]) {
         switch self {
         case .http: fuzzHTTP(bytes)
+        case .gzip: CompressionFuzzing.gzip(bytes)
         case .rpc: _ = FrameFuzzing.decodeAll(bytes)
         case .codec: fuzzCodec(bytes)
         case .template: fuzzTemplate(bytes)
@@ -127,6 +128,7 @@ private func parseAll(_ chunks: [[UInt8]]) -> [String] {
         do {
             while let request = try parser.next(from: &buffer) {
                 seen.append("\(request.method) \(request.target) \(request.body.count)")
+                CompressionFuzzing.headerValues(request)
                 precondition(seen.count < 10_000, "parser loops")
             }
         } catch {
