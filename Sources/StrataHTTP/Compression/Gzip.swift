@@ -15,29 +15,39 @@ enum Gzip {
         return out
     }
 
-    /// A gzip member decompressed, or nil when it is malformed or would exceed
-    /// `limit` bytes (a small body can expand enormously).
+    /// A gzip member decompressed, or nil when it is malformed, truncated or
+    /// would exceed `limit` bytes (a small body can expand enormously).
     static func decompress(_ bytes: [UInt8], limit: Int = 64 << 20) -> [UInt8]? {
         var stream = z_stream()
         guard strata_inflate_init_gzip(&stream) == Z_OK else { return nil }
         defer { inflateEnd(&stream) }
+        guard let (out, status) = pump(&stream, bytes, limit: limit, { inflate(&$0, Z_NO_FLUSH) }), status == Z_STREAM_END else { return nil }
+        return out
+    }
+
+    /// Feeds `input` to `step` (deflate or inflate) and collects what it
+    /// produces, until the input is used up and zlib has output room to
+    /// spare, the stream ends, or zlib fails; nil past `limit` bytes of output.
+    static func pump(
+        _ stream: inout z_stream, _ input: [UInt8], limit: Int = .max, chunkSize: Int = 16_384, _ step: (inout z_stream) -> Int32
+    ) -> (output: [UInt8], status: Int32)? {
         var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        var input = bytes
-        return input.withUnsafeMutableBufferPointer { source -> [UInt8]? in
+        var chunk = [UInt8](repeating: 0, count: chunkSize)
+        var input = input
+        return input.withUnsafeMutableBufferPointer { source -> (output: [UInt8], status: Int32)? in
             stream.next_in = source.baseAddress
             stream.avail_in = UInt32(source.count)
+            defer { stream.next_in = nil }
             while true {
                 let status = chunk.withUnsafeMutableBufferPointer { buffer -> Int32 in
                     stream.next_out = buffer.baseAddress
                     stream.avail_out = UInt32(buffer.count)
-                    return inflate(&stream, Z_NO_FLUSH)
+                    return step(&stream)
                 }
-                let produced = chunk.count - Int(stream.avail_out)
-                out.append(contentsOf: chunk[0..<produced])
+                out.append(contentsOf: chunk[0..<(chunk.count - Int(stream.avail_out))])
                 if out.count > limit { return nil }
-                if status == Z_STREAM_END { return out }
-                guard status == Z_OK, produced > 0 || stream.avail_in > 0 else { return nil }
+                if status == Z_STREAM_END || (status != Z_OK && status != Z_BUF_ERROR) { return (out, status) }
+                if stream.avail_in == 0 && stream.avail_out > 0 { return (out, status) }
             }
         }
     }
@@ -70,26 +80,6 @@ final class GzipStream: @unchecked Sendable {
     }
 
     private func run(_ bytes: [UInt8], mode: Int32) -> [UInt8] {
-        var out: [UInt8] = []
-        var input = bytes
-        var chunk = [UInt8](repeating: 0, count: max(4096, bytes.count / 2 + 64))
-        input.withUnsafeMutableBufferPointer { source in
-            stream.next_in = source.baseAddress
-            stream.avail_in = UInt32(source.count)
-            while true {
-                let status = chunk.withUnsafeMutableBufferPointer { buffer -> Int32 in
-                    stream.next_out = buffer.baseAddress
-                    stream.avail_out = UInt32(buffer.count)
-                    return deflate(&stream, mode)
-                }
-                let produced = chunk.count - Int(stream.avail_out)
-                out.append(contentsOf: chunk[0..<produced])
-                // Done when zlib took all input and had room to spare (or ended the stream).
-                if status == Z_STREAM_END || (stream.avail_in == 0 && stream.avail_out > 0 && mode != Z_FINISH) { break }
-                if status != Z_OK && status != Z_BUF_ERROR { break }
-            }
-        }
-        stream.next_in = nil
-        return out
+        Gzip.pump(&stream, bytes, chunkSize: max(4096, bytes.count / 2 + 64)) { deflate(&$0, mode) }?.output ?? []
     }
 }
