@@ -98,7 +98,8 @@ final class ChildProcess: Sendable {
             filled = rest
         }
         if filled > 0 {
-            buffer[filled] = 10
+            // A last line without its newline gets one.
+            if filled == buffer.count { buffer.append(10) } else { buffer[filled] = 10 }
             buffer.withUnsafeBufferPointer { onOutput(UnsafeBufferPointer(rebasing: $0[...filled])) }
         }
     }

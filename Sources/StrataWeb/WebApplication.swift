@@ -159,7 +159,7 @@ public final class WebApplication: HTTPHandler {
 
     /// `OPTIONS`: 204 with `Allow`, for the server (`*`) or one resource.
     private func options(_ request: HTTPRequest) -> HTTPResponse {
-        var allowed: String
+        let allowed: String
         if request.target == "*" {
             allowed = Self.serverMethods
         } else if request.path.hasPrefix(Self.staticPrefix) {
@@ -230,10 +230,15 @@ public final class WebApplication: HTTPHandler {
             guard let field = error.field else {
                 return errorPage(.badRequest, "The form data is malformed: \(error.description)", requestID: requestID, site: site)
             }
-            // One field the app tier could not take: the form again, with the rest of the input kept.
+            // One field the app tier could not take: the form again, with the
+            // rest of the input kept (once the rest carries this browser's token).
+            let readable = (try? FormDecoding.decode(request.body, skippingMalformed: true)) ?? []
+            guard BrowserSession(request: request).acceptsForm(readable, key: csrfKey) else {
+                return errorPage(.forbidden, "This form has expired or was sent from another site. Go back, reload the page and try again.",
+                                 requestID: requestID, site: site)
+            }
             let problem = RPCError(.invalidArgument, "\(field): \(error.problem)", details: [field: error.problem])
-            let rest = Dictionary((try? FormDecoding.decode(request.body, skippingMalformed: true)) ?? [], uniquingKeysWith: { first, _ in first })
-                .filter { $0.key != BrowserSession.fieldName }
+            let rest = Dictionary(readable, uniquingKeysWith: { first, _ in first }).filter { $0.key != BrowserSession.fieldName }
             return await formPageAgain(route, problem, input: rest, pathParameters: parameters, request: request, site: site)
                 ?? errorPage(.unprocessableContent, "The field '\(field)' \(error.problem).", requestID: requestID, site: site)
         }
