@@ -36,6 +36,12 @@ final class CompressionTests: XCTestCase {
         XCTAssertFalse(ContentCoding.acceptsGzip("identity"))
         XCTAssertFalse(ContentCoding.acceptsGzip(nil))
         XCTAssertEqual(ContentCoding.accepted("br, *;q=0.5"), ["br", "gzip"])
+        // Found by the fuzzer: both readers must agree, also on odd input.
+        for header in ["br;q=0, gzip;q=0.50 *", "gzip, gzip;q=0", "gzip;q=0, gzip", "x-gzip", "gzip;q=0, x-gzip", "*;q=0", ", ,gzip", "GZIP;Q=1"] {
+            XCTAssertEqual(ContentCoding.accepts("gzip", header), ContentCoding.accepted(header).contains("gzip"), header)
+        }
+        XCTAssertFalse(ContentCoding.acceptsGzip("gzip;q=0.50 *"), "an unreadable quality refuses")
+        XCTAssertTrue(ContentCoding.acceptsGzip("gzip, gzip;q=0"), "the first mention counts")
     }
 
     private func finish(_ response: HTTPResponse, acceptEncoding: String? = "gzip") -> HTTPResponse {

@@ -17,22 +17,32 @@ enum ContentCoding {
     }
 
     /// The codings `header` accepts with a quality above zero; `*` stands for
-    /// every coding not named, and a coding named with `q=0` is refused.
+    /// every coding not named, and a coding named with `q=0` (or a `q` that
+    /// cannot be read) is refused.
     static func accepted(_ header: String?) -> Set<String> {
-        guard let header else { return [] }
+        guard var header else { return [] }
         var accepted: Set<String> = []
         var refused: Set<String> = []
         var wildcard = false
-        for item in header.split(separator: ",") {
-            let parts = item.split(separator: ";").map { $0.trimmed().lowercased() }
-            guard let name = parts.first, !name.isEmpty else { continue }
-            let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
-            if name == "*" {
-                wildcard = quality > 0
-            } else if quality > 0 {
-                accepted.insert(name == "x-gzip" ? "gzip" : name)
-            } else {
-                refused.insert(name)
+        header.withUTF8 { bytes in
+            var start = 0
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != 44 { end += 1 }  // ","
+                let (item, quality) = itemAndQuality(UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                start = end + 1
+                guard !item.isEmpty else { continue }
+                var name = String(decoding: item, as: UTF8.self).lowercased()
+                if name == "x-gzip" { name = "gzip" }
+                // A coding named twice counts as first named.
+                guard !accepted.contains(name), !refused.contains(name) else { continue }
+                if name == "*" {
+                    wildcard = quality > 0
+                } else if quality > 0 {
+                    accepted.insert(name)
+                } else {
+                    refused.insert(name)
+                }
             }
         }
         if wildcard { accepted.formUnion(Set(["br", "gzip"]).subtracting(refused)) }
