@@ -16,6 +16,8 @@
 # STRATA_BENCH_BIN (use already built binaries, e.g. .build/debug),
 # BENCH_LAYERS=0 (skip the layer benchmarks), BENCH_POSTGRES=0 (skip PostgreSQL),
 # BENCH_REPORT_DIR (where the Markdown report goes; default .strata/bench).
+# LOGS=off (the tiers at log level warning and nginx without its access log, a separate
+# labelled run; by default both log every request, as shipped).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -64,6 +66,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+log_level=info
+nginx_log="access_log $work/nginx/logs/access.log;"
+if [ "${LOGS:-on}" = off ]; then log_level=warning; nginx_log="access_log off;"; fi
+
 report_dir=${BENCH_REPORT_DIR:-.strata/bench}
 mkdir -p "$report_dir"
 report="$report_dir/strata-bench-$(date +%Y-%m-%d-%H%M%S).md"
@@ -80,28 +86,43 @@ end
 request = function() return request_data end
 LUA
 
-# One wrk run: prints "requests/s|p50|p99|errors".
+# utime+stime, in clock ticks, of the processes a row is measured on:
+# the stack's tiers, or nginx's workers.
+measured_pids=()
+cpu_ticks() {
+    local total=0 pid
+    for pid in "${measured_pids[@]}"; do
+        [ -r "/proc/$pid/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+    done
+    echo "$total"
+}
+
+# One wrk run: prints "requests/s|p50|p99|errors|CPU µs per request".
 measure() {  # url connections [pipeline-depth]
     local url=$1 connections=$2 depth=${3:-}
     local extra=()
     [ -n "$depth" ] && extra=(-s "$work/pipeline.lua" -- "$depth")
     [ "$WARMUP" -gt 0 ] && wrk -t2 -c"$connections" -d"${WARMUP}s" "$url" "${extra[@]}" >/dev/null 2>&1 || true
-    local out
+    local out before after
+    before=$(cpu_ticks)
     out=$(wrk -t2 -c"$connections" -d"${DURATION}s" --latency "$url" "${extra[@]}" 2>&1) || true
-    local rate p50 p99 non2xx socket
+    after=$(cpu_ticks)
+    local rate p50 p99 non2xx socket requests cpu
     rate=$(awk '/Requests\/sec/ {printf "%d", $2}' <<<"$out")
     p50=$(awk '$1=="50%" {print $2}' <<<"$out")
     p99=$(awk '$1=="99%" {print $2}' <<<"$out")
     non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
     socket=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out")
-    echo "${rate:-0}|${p50:--}|${p99:--}|$(( ${non2xx:-0} + ${socket:-0} ))"
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    cpu=$(awk -v b="$before" -v a="$after" -v n="${requests:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN {if (n > 0) printf "%.1f", (a - b) * 1e6 / hz / n; else print "-"}')
+    echo "${rate:-0}|${p50:--}|${p99:--}|$(( ${non2xx:-0} + ${socket:-0} ))|$cpu"
 }
 
 row() {  # test engine connections url [depth]
     local result
     result=$(measure "$4" "$3" "${5:-}")
-    IFS='|' read -r rate p50 p99 errors <<<"$result"
-    emit "| $1 | $2 | $3 | $rate | $p50 | $p99 | $errors |"
+    IFS='|' read -r rate p50 p99 errors cpu <<<"$result"
+    emit "| $1 | $2 | $3 | $rate | $p50 | $p99 | $cpu | $errors |"
 }
 
 rss_of_tiers() {  # launcher-pid
@@ -117,11 +138,19 @@ rss_of_tiers() {  # launcher-pid
 }
 
 start_stack() {  # database-url log
-    STRATA_LOG_LEVEL=warning STRATA_PUBLIC_DIR="$work/public" "$bin/strata" up --bench --port "$PORT" --database "$1" \
+    STRATA_LOG_LEVEL=$log_level STRATA_PUBLIC_DIR="$work/public" "$bin/strata" up --bench --port "$PORT" --database "$1" \
         --migrations Migrations > "$2" 2>&1 &
     stack_pid=$!
     pids+=("$stack_pid")
-    for _ in $(seq 1 150); do grep -q "Strata is running" "$2" && return 0; kill -0 "$stack_pid" 2>/dev/null || break; sleep 0.2; done
+    for _ in $(seq 1 150); do
+        if grep -q "Strata is running" "$2"; then
+            # CPU per request counts the three tiers (not the launcher copying their logs).
+            measured_pids=($(pgrep -P "$stack_pid"))
+            return 0
+        fi
+        kill -0 "$stack_pid" 2>/dev/null || break
+        sleep 0.2
+    done
     cat "$2" >&2
     echo "deploy/bench/run.sh: the stack did not start" >&2
     exit 1
@@ -141,8 +170,10 @@ emit "# Strata benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 emit ""
 emit "$(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo); wrk -t2, ${DURATION} s per run after ${WARMUP} s warm-up; binaries in $bin."
 emit ""
-emit "| test | engine | connections | requests/s | p50 | p99 | errors |"
-emit "|---|---|---|---|---|---|---|"
+emit "Shipped configuration: strata up --bench with the default middleware, access log at log level $log_level (LOGS=off: warning, and nginx's access log off); CPU µs per request is utime+stime over the run of the three tiers together, or of nginx's workers."
+emit ""
+emit "| test | engine | connections | requests/s | p50 | p99 | CPU µs/req | errors |"
+emit "|---|---|---|---|---|---|---|---|"
 
 # SQLite: every test type.
 start_stack "$work/bench.db" "$work/sqlite.log"
@@ -173,7 +204,7 @@ if [ "${BENCH_POSTGRES:-1}" = 1 ] && [ -n "$pg_bin" ]; then
     postgres_rss=$(rss_of_tiers "$stack_pid")
     stop_stack
 else
-    emit "| (PostgreSQL not run: no server binaries or BENCH_POSTGRES=0) | | | | | | |"
+    emit "| (PostgreSQL not run: no server binaries or BENCH_POSTGRES=0) | | | | | | | |"
 fi
 
 # nginx on the same static file, for scale.
@@ -184,16 +215,18 @@ pid $work/nginx/nginx.pid;
 error_log $work/nginx/logs/error.log;
 events { worker_connections 4096; }
 http {
-    access_log off;
+    $nginx_log
     sendfile on;
     keepalive_requests 1000000;
     server { listen 127.0.0.1:$NGINX_PORT; root $work/public; }
 }
 CONF
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' 2>/dev/null &
-pids+=($!)
+nginx_pid=$!
+pids+=("$nginx_pid")
 # Up to 15 s: under load (CI running beside it) nginx can take a while to answer.
 for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$NGINX_PORT/1k.txt" >/dev/null 2>&1 && break; sleep 0.1; done
+measured_pids=($(pgrep -P "$nginx_pid"))
 for connections in 64 256; do row "static 1 KiB" nginx "$connections" "http://127.0.0.1:$NGINX_PORT/1k.txt"; done
 
 emit ""
