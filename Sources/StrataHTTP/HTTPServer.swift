@@ -384,7 +384,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     private func write(_ outcome: Outcome, keepAlive: Bool) {
         var response = outcome.response
         var file: Int32 = -1
-        if let region = response.file, !outcome.omitBody {
+        if let region = response.file, region.open == nil, !outcome.omitBody {
             file = open(region.path, O_RDONLY | O_CLOEXEC)
             if file < 0 {
                 response = .text("500 Internal Server Error: the file could not be opened\n", status: .internalServerError)
@@ -396,6 +396,8 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         if ResponseWriter.bodyIsSeparate(response, omitBody: outcome.omitBody) { connection.write(response.body) }
         if file >= 0, let region = response.file {
             connection.writeFile(file, offset: region.offset, count: region.count)
+        } else if let region = response.file, let open = region.open, !outcome.omitBody {
+            connection.writeFile(open, offset: region.offset, count: region.count)
         }
         if let body = response.stream, !outcome.omitBody {
             startStream(body, chunked: outcome.minorVersion == 1, closesConnection: !keepAlive || outcome.minorVersion == 0)

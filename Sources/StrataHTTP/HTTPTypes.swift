@@ -1,4 +1,5 @@
 import StrataCore
+import StrataIO
 
 /// An HTTP request method. Methods that are not `isKnown` are answered 501.
 public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
@@ -283,12 +284,19 @@ public struct FileRegion: Sendable, Equatable {
     public var offset: Int64
     /// How many bytes to send.
     public var count: Int64
+    /// The file already open (kept by a cache), sent without opening `path` again.
+    public var open: SharedFile?
 
     /// Describes `count` bytes of `path` from `offset`.
-    public init(path: String, offset: Int64, count: Int64) {
+    public init(path: String, offset: Int64, count: Int64, open: SharedFile? = nil) {
         self.path = path
         self.offset = offset
         self.count = count
+        self.open = open
+    }
+
+    public static func == (a: FileRegion, b: FileRegion) -> Bool {
+        a.path == b.path && a.offset == b.offset && a.count == b.count && a.open === b.open
     }
 }
 

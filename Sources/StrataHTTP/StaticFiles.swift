@@ -21,6 +21,8 @@ import Synchronization
 /// - Fingerprinted names (`app.1a2b3c4d5e.css` for `app.css`, see `url(for:)`)
 ///   are served with a year-long `immutable` policy; other files must revalidate.
 /// - `If-Match` and `If-Unmodified-Since` that fail answer 412 (RFC 9110 §13.2.2 order).
+/// - Files over 16 KiB go out with sendfile from a descriptor the cache keeps
+///   open (up to `SharedFile.limit` of them); smaller ones from memory.
 /// - File metadata and contents are cached and re-checked at most once a
 ///   second, so a changed file is noticed without a `stat` per request. Each
 ///   event loop keeps its own index of the cache, so loops never wait on one lock.
@@ -35,6 +37,9 @@ public final class StaticFiles: Sendable {
 
     /// Files larger than this are read per request instead of kept in memory.
     static let maxCachedSize = 1 << 20
+    /// Files larger than this (and up to `maxCachedSize`) are sent from a
+    /// descriptor kept open rather than from memory.
+    static let sendfileSize = 16 * 1024
     /// Files smaller than this are not worth a gzip representation.
     static let minimumCompressedSize = 256
     /// Entries a cache holds before it is emptied.
@@ -48,14 +53,18 @@ public final class StaticFiles: Sendable {
         let etag: String
         let lastModified: String
         let contentType: String
+        /// The contents, for files served from memory; empty for those sent from disk.
         let body: [UInt8]
+        /// The file kept open, for files sent with sendfile without opening them per request.
+        let open: SharedFile?
         let fingerprint: String
         let variants: [(encoding: String, body: [UInt8], etag: String)]
 
         init(
             path: String, size: Int, modified: timespec, etag: String, lastModified: String, contentType: String,
-            body: [UInt8], fingerprint: String, variants: [(encoding: String, body: [UInt8], etag: String)]
+            body: [UInt8], open: SharedFile? = nil, fingerprint: String, variants: [(encoding: String, body: [UInt8], etag: String)]
         ) {
+            self.open = open
             self.path = path
             self.size = size
             self.modified = modified
@@ -174,7 +183,7 @@ public final class StaticFiles: Sendable {
         var response = HTTPResponse(status: status, headers: headers)
         guard let bounds else { return response }
         if onDisk {
-            response.file = FileRegion(path: file.path, offset: Int64(bounds.lowerBound), count: Int64(bounds.count))
+            response.file = FileRegion(path: file.path, offset: Int64(bounds.lowerBound), count: Int64(bounds.count), open: file.open)
         } else {
             response.body = bounds.count == body.count ? body : Array(body[bounds])
         }
@@ -246,10 +255,14 @@ public final class StaticFiles: Sendable {
             let compressed = Gzip.compress(body, level: Gzip.cachedLevel)
             if compressed.count < body.count { variants.append(("gzip", compressed, String(etag.dropLast()) + "-gzip\"")) }
         }
+        // Bigger files go out with sendfile from a descriptor kept open: one
+        // copy fewer than writing them from memory, and no open per request.
+        // (Their compressed forms, smaller, stay in memory.)
+        let open = size > sendfileSize && size <= maxCachedSize ? SharedFile(path: path) : nil
         return CachedFile(
             path: path, size: size, modified: info.st_mtim, etag: etag,
             lastModified: HTTPDate.format(epochSeconds: info.st_mtim.tv_sec), contentType: contentType,
-            body: body, fingerprint: fingerprint, variants: variants)
+            body: open == nil ? body : [], open: open, fingerprint: fingerprint, variants: variants)
     }
 
     /// The absolute path of a regular, visible file under the root, or nil.

@@ -56,7 +56,8 @@ public final class Connection: Selectable, @unchecked Sendable {
     /// Output waiting for the socket: byte buffers, and open files sent with sendfile.
     private enum Pending {
         case bytes([UInt8])
-        case file(fd: Int32, offset: Int64, end: Int64)
+        /// A descriptor the connection owns and closes, or one it shares (kept alive by `shared`).
+        case file(fd: Int32, offset: Int64, end: Int64, shared: SharedFile?)
     }
 
     @exclusivity(unchecked) private var outbound: [Pending] = []
@@ -105,7 +106,14 @@ public final class Connection: Selectable, @unchecked Sendable {
             Glibc.close(file)
             return
         }
-        enqueue(.file(fd: file, offset: offset, end: offset + count), count: Int(count))
+        enqueue(.file(fd: file, offset: offset, end: offset + count, shared: nil), count: Int(count))
+    }
+
+    /// Queues `count` bytes of a shared open file from `offset`, sent with
+    /// sendfile(2); the file stays open (and owned by others). Call on the loop.
+    public func writeFile(_ file: SharedFile, offset: Int64, count: Int64) {
+        guard !isClosed, count > 0 else { return }
+        enqueue(.file(fd: file.descriptor, offset: offset, end: offset + count, shared: file), count: Int(count))
     }
 
     private func enqueue(_ item: Pending, count: Int) {
@@ -163,7 +171,7 @@ public final class Connection: Selectable, @unchecked Sendable {
         isClosed = true
         loop.deregister(fd: fd)
         Glibc.close(fd)
-        for case .file(let file, _, _) in outbound { Glibc.close(file) }
+        for case .file(let file, _, _, nil) in outbound { Glibc.close(file) }
         outbound.removeAll()
         outboundBytes = 0
         let handler = self.handler
@@ -213,7 +221,7 @@ public final class Connection: Selectable, @unchecked Sendable {
         unflushed = 0
         while let first = outbound.first {
             let written: Int
-            if case .file(let file, let offset, let end) = first {
+            if case .file(let file, let offset, let end, let shared) = first {
                 var position = offset
                 written = strata_sendfile(fd, file, &position, Int(min(end - offset, 1 << 30)))
                 if written == 0 {
@@ -224,10 +232,10 @@ public final class Connection: Selectable, @unchecked Sendable {
                 if written > 0 {
                     outboundBytes -= written
                     if position >= end {
-                        Glibc.close(file)
+                        if shared == nil { Glibc.close(file) }
                         outbound.removeFirst()
                     } else {
-                        outbound[0] = .file(fd: file, offset: position, end: end)
+                        outbound[0] = .file(fd: file, offset: position, end: end, shared: shared)
                     }
                     continue
                 }

@@ -212,3 +212,34 @@ final class PreconditionTests: XCTestCase {
         XCTAssertNil(Preconditions.entityTags(#""a"b"#))
     }
 }
+
+final class SharedFileTests: XCTestCase {
+    func testMidSizeFilesGoOutFromADescriptorTheCacheKeepsOpen() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let content = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        try Data(content).write(to: folder.url.appendingPathComponent("data.bin"))
+        let files = try StaticFiles(root: folder.path, urlPrefix: "/")
+        let direct = try XCTUnwrap(files.response(for: "data.bin", request: HTTPRequest(method: .get, target: "/data.bin")))
+        XCTAssertNotNil(direct.file?.open, "sent from the cached descriptor")
+        XCTAssertTrue(direct.body.isEmpty, "not kept in memory")
+
+        let group = EventLoopGroup(loopCount: 2)
+        defer { group.shutdown() }
+        let server = HTTPServer(configuration: HTTPServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0)), group: group) { request in
+            files.response(for: String(request.path.dropFirst()), request: request) ?? .text("missing", status: .notFound)
+        }
+        let port = try server.start().port ?? 0
+        let client = try TestHTTPClient(port: port)
+        for _ in 0..<3 {
+            // The same descriptor serves every request: sendfile takes its own offset.
+            XCTAssertEqual(try client.request("GET", "/data.bin").body, content)
+        }
+        let range = try client.request("GET", "/data.bin", headers: [("Range", "bytes=50000-50099")])
+        XCTAssertEqual(range.status, 206)
+        XCTAssertEqual(range.body, Array(content[50_000..<50_100]))
+        let other = try TestHTTPClient(port: port)
+        XCTAssertEqual(try other.request("GET", "/data.bin").body, content, "and connections on the other loop")
+        await server.shutdown(grace: .seconds(1))
+    }
+}
