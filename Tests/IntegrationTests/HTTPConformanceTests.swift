@@ -136,11 +136,8 @@ final class HTTPConformanceTests: XCTestCase {
         XCTAssertNotNil(limited.header("Retry-After"))
         XCTAssertEqual(try ann.go("GET", "/signup").status, 200, "the form itself is still shown")
 
-        // Pages keep the general limit: a burst of 100, then 429.
-        let bob = Browser(try TestHTTPClient(port: port, timeout: 5), address: "203.0.113.31")
-        var pages: [Int] = []
-        for _ in 0..<110 { pages.append(try bob.go("GET", "/guestbook").status) }
-        XCTAssertTrue(pages.contains(429), "the general limit applies to pages")
+        // (That pages keep the general limit is StackTests' rate-limit test, with
+        // a limit small enough not to depend on how fast this machine answers.)
     }
 
     func testInputTheLibrariesBelowCannotTakeIs422NamingTheField() throws {
