@@ -4,7 +4,7 @@
 #   Tests/Benchmarks/http-bench.sh                 # shipped configuration, 3 rounds of 5 s
 #   ROUNDS=5 DURATION=10 Tests/Benchmarks/http-bench.sh
 #   LOGS=off Tests/Benchmarks/http-bench.sh        # both access logs off (a separate, labelled row set)
-#   TESTS="plaintext" CONNS="64" GZIP_ROWS=0 Tests/Benchmarks/http-bench.sh
+#   TESTS="plaintext" CONNS="64" GZIP_ROWS=0 PAGE=0 Tests/Benchmarks/http-bench.sh
 #
 # What is measured is what users run: `strata up --bench` with the web tier's
 # default middleware (request id, access log at info, security headers, rate
@@ -220,4 +220,44 @@ PY
     read -r rps _ p99 errors _ _ < <(measure "http://127.0.0.1:$STRATA_PORT/plaintext" 64 "" "$web_pid")
     echo "plaintext at 64 connections while $IDLE are idle: $rps req/s, p99 $p99, errors $errors"
     kill "$idle_pid" 2>/dev/null || true
+fi
+
+# A 20 KiB HTML page through all three tiers, identity against gzip (PAGE=0
+# skips). Its own stack with the per-client limit off (a labelled row: wrk is
+# one client and pages are limited by default), the guestbook filled with
+# twenty 1,000-character messages.
+PAGE=${PAGE:-1}
+if [ "$PAGE" = 1 ]; then
+    PAGE_PORT=${PAGE_PORT:-18483}
+    STRATA_RATE_LIMIT=0 STRATA_LOG_LEVEL=$log_level STRATA_EVENT_LOOPS=$LOOPS \
+        "$bin/strata" up --port "$PAGE_PORT" --database "$work/page.db" > "$work/page.log" 2>&1 &
+    page_launcher=$!
+    pids+=("$page_launcher")
+    for _ in $(seq 1 150); do grep -q "Strata is running" "$work/page.log" && break; sleep 0.2; done
+    page_web=$(pgrep -P "$page_launcher" -f strata-web | head -1)
+    jar="$work/cookies"
+    token=$(curl -s -c "$jar" "http://127.0.0.1:$PAGE_PORT/guestbook" | sed -n 's/.*name="_csrf" value="\([0-9a-f]*\)".*/\1/p' | head -1)
+    message=$(python3 -c 'import random; random.seed(3); print(" ".join(random.choice(["alpha","beta","gamma","delta","lorem","ipsum","strata","page"]) for _ in range(160))[:1000])')
+    for i in $(seq 1 20); do
+        curl -s -o /dev/null -b "$jar" --data-urlencode "_csrf=$token" --data-urlencode "name=Visitor $i" \
+            --data-urlencode "message=$message" "http://127.0.0.1:$PAGE_PORT/guestbook"
+    done
+    identity=$(curl -s "http://127.0.0.1:$PAGE_PORT/guestbook" | wc -c)
+    gzipped=$(curl -s -H "Accept-Encoding: gzip" "http://127.0.0.1:$PAGE_PORT/guestbook" | wc -c)
+    echo
+    echo "20 KiB page (/guestbook through web, app and data tiers on SQLite; per-client limit off), $ROUNDS rounds of ${DURATION} s, medians:"
+    echo
+    echo "| response | bytes | conns | req/s | p99 µs | strata-web CPU µs/req | rounds |"
+    echo "|---|---|---|---|---|---|---|"
+    for conns in 64; do
+        i_rps=(); g_rps=(); i_p99=(); g_p99=(); i_cpu=(); g_cpu=()
+        for _ in $(seq 1 "$ROUNDS"); do
+            read -r rps _ p99 _ cpu _ < <(measure "http://127.0.0.1:$PAGE_PORT/guestbook" "$conns" "" "$page_web")
+            i_rps+=("$rps"); i_p99+=("$(micros "$p99")"); i_cpu+=("$cpu")
+            read -r rps _ p99 _ cpu _ < <(measure "http://127.0.0.1:$PAGE_PORT/guestbook" "$conns" "Accept-Encoding: gzip" "$page_web")
+            g_rps+=("$rps"); g_p99+=("$(micros "$p99")"); g_cpu+=("$cpu")
+        done
+        echo "| identity | $identity | $conns | $(echo "${i_rps[@]}" | median) | $(echo "${i_p99[@]}" | median) | $(echo "${i_cpu[@]}" | median) | ${i_rps[*]} |"
+        echo "| gzip | $gzipped | $conns | $(echo "${g_rps[@]}" | median) | $(echo "${g_p99[@]}" | median) | $(echo "${g_cpu[@]}" | median) | ${g_rps[*]} |"
+    done
 fi
