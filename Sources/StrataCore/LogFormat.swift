@@ -13,6 +13,11 @@ public enum LogFormat {
     ) {
         out.append(contentsOf: "ts=".utf8)
         clock.appendTimestamp(to: &out)
+        appendLevelTierAndMessage(to: &out, level: level, label: label, message: message)
+    }
+
+    /// ` level=… tier=… msg=…`: what follows the timestamp at the start of a line.
+    public static func appendLevelTierAndMessage(to out: inout [UInt8], level: Logger.Level, label: String, message: String) {
         out.append(contentsOf: " level=".utf8)
         appendRaw(level.description, to: &out)
         out.append(contentsOf: " tier=".utf8)

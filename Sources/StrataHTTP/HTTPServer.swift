@@ -394,10 +394,12 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
             response, keepAlive: keepAlive, minorVersion: outcome.minorVersion,
             omitBody: outcome.omitBody, serverName: configuration.serverName, dateLine: date.current()))
         if ResponseWriter.bodyIsSeparate(response, omitBody: outcome.omitBody) { connection.write(response.body) }
-        if file >= 0, let region = response.file {
-            connection.writeFile(file, offset: region.offset, count: region.count)
-        } else if let region = response.file, let open = region.open, !outcome.omitBody {
-            connection.writeFile(open, offset: region.offset, count: region.count)
+        if let region = response.file, !outcome.omitBody {
+            if let open = region.open {
+                connection.writeFile(open, offset: region.offset, count: region.count)
+            } else if file >= 0 {
+                connection.writeFile(file, offset: region.offset, count: region.count)
+            }
         }
         if let body = response.stream, !outcome.omitBody {
             startStream(body, chunked: outcome.minorVersion == 1, closesConnection: !keepAlive || outcome.minorVersion == 0)

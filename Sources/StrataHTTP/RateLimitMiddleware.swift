@@ -54,7 +54,9 @@ public struct RateLimitMiddleware: HTTPMiddleware {
 
     private let general: Limit?
     private let stricter: [StricterRule]
-    private let exempt: [String]
+    /// `exempt`, read once: prefixes (entries ending in `/`) and exact paths.
+    private let exemptPrefixes: [String]
+    private let exemptPaths: [String]
     private let trustedProxies: Set<String>
     private let buckets: Buckets
 
@@ -69,14 +71,15 @@ public struct RateLimitMiddleware: HTTPMiddleware {
     ) {
         self.general = general
         self.stricter = stricter
-        self.exempt = exempt
+        exemptPrefixes = exempt.filter { $0.hasSuffix("/") }
+        exemptPaths = exempt.filter { !$0.hasSuffix("/") }
         self.trustedProxies = trustedProxies
         buckets = Buckets()
     }
 
     public func intercept(_ request: inout HTTPRequest) -> HTTPResponse? {
         let path = request.path
-        for entry in exempt where entry.hasSuffix("/") ? path.hasPrefix(entry) : path == entry { return nil }
+        if exemptPaths.contains(path) || exemptPrefixes.contains(where: { path.hasPrefix($0) }) { return nil }
         let client = clientAddress(request)
         let key: String
         let limit: Limit

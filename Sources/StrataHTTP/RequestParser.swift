@@ -277,6 +277,8 @@ public struct RequestParser: Sendable {
             throw HTTPParseError(.uriTooLong, "request line longer than \(limits.maxRequestLineLength) bytes")
         }
         let (method, target, minor) = try parseRequestLine(requestLine)
+        // An origin server, not a proxy: there is nothing to tunnel to.
+        if method == .connect { throw HTTPParseError(.notImplemented, "CONNECT is not supported: this server is not a proxy") }
         var headers = HTTPHeaders(capacity: 8)
         var framing = Framing()
         while let line = try lines.next() {
@@ -295,8 +297,6 @@ public struct RequestParser: Sendable {
         guard method.isKnown else {
             throw HTTPParseError(.notImplemented, "method \(method) is not implemented")
         }
-        // An origin server, not a proxy: there is nothing to tunnel to.
-        if method == .connect { throw HTTPParseError(.notImplemented, "CONNECT is not supported: this server is not a proxy") }
         return (request, framing)
     }
 
@@ -380,7 +380,8 @@ public struct RequestParser: Sendable {
         return (name, value)
     }
 
-    /// Turns absolute-form targets into origin form and checks `*` and authority form.
+    /// Turns absolute-form targets into origin form and checks `*`; anything
+    /// else (authority form included: CONNECT is refused earlier) is a 400.
     private func normalizeTarget(_ request: inout HTTPRequest) throws(HTTPParseError) {
         let target = request.target
         if target.hasPrefix("/") { return }
@@ -400,7 +401,6 @@ public struct RequestParser: Sendable {
             request = rewritten
             return
         }
-        if request.method == .connect { return }
         throw HTTPParseError(.badRequest, "request target must start with '/'")
     }
 

@@ -4,7 +4,7 @@ import StrataIO
 /// Gives every request an id: the client's (or proxy's) `X-Request-ID` when it
 /// is short and plain, else a new one (16 hex digits). Echoed in the response.
 public struct RequestIDMiddleware: HTTPMiddleware {
-    private let generators = LoopLocal { RequestIDGenerator() }
+    private let generators = LoopLocal { _ in RequestIDGenerator() }
 
     /// Creates the middleware.
     public init() {}
@@ -63,7 +63,7 @@ final class RequestIDGenerator {
 /// every request. Off the loops a line is written at once.
 public struct AccessLogMiddleware: HTTPMiddleware {
     private let logger: Logger
-    private let buffers = LoopLocal { AccessLogBuffer() }
+    private let buffers = LoopLocal { loop in AccessLogBuffer(loop: loop) }
     /// Everything between the timestamp and the method, the same on every line.
     private let fixedPart: [UInt8]
 
@@ -71,17 +71,15 @@ public struct AccessLogMiddleware: HTTPMiddleware {
     public init(logger: Logger) {
         self.logger = logger
         var fixed: [UInt8] = []
-        var clock = LogClock()
-        LogFormat.appendStart(to: &fixed, level: .info, label: logger.label, message: "request", clock: &clock)
-        // Keep what follows "ts=<timestamp>".
-        fixedPart = Array(fixed[fixed.firstIndex(of: 32)!...])
+        LogFormat.appendLevelTierAndMessage(to: &fixed, level: .info, label: logger.label, message: "request")
+        fixedPart = fixed
     }
 
     public func finish(_ request: HTTPRequest, _ response: inout HTTPResponse) {
         guard logger.level <= .info else { return }
         let micros = Int((ContinuousClock.now - request.receivedAt).wholeMicroseconds)
         let bytes = response.body.count + Int(response.file?.count ?? 0)
-        guard let buffer = buffers.value, let loop = EventLoop.current else {
+        guard let buffer = buffers.value else {
             var line: [UInt8] = []
             var clock = LogClock()
             append(request, response.status.code, bytes, micros, to: &line, clock: &clock)
@@ -93,7 +91,7 @@ public struct AccessLogMiddleware: HTTPMiddleware {
             buffer.flushAtIterationEnd()
         } else if !buffer.scheduled {
             buffer.scheduled = true
-            loop.flushAtIterationEnd(buffer)
+            buffer.loop.flushAtIterationEnd(buffer)
         }
     }
 
@@ -121,16 +119,21 @@ final class AccessLogBuffer: IterationEndFlushable {
     @exclusivity(unchecked) var bytes: [UInt8] = []
     @exclusivity(unchecked) var clock = LogClock()
     @exclusivity(unchecked) var scheduled = false
+    /// The loop whose buffer this is (it outlives its loop-local values).
+    unowned let loop: EventLoop
 
-    init() { bytes.reserveCapacity(Self.flushSize + 1024) }
+    init(loop: EventLoop) {
+        self.loop = loop
+        bytes.reserveCapacity(Self.flushSize + 1024)
+    }
 
     /// Writes the batch, unless another loop is writing its own right now:
     /// then the lines wait for the next iteration rather than the loop for
-    /// the lock. A full buffer (or a caller off the loops) waits for the lock.
+    /// the lock. A full buffer waits for the lock.
     func flushAtIterationEnd() {
         scheduled = false
         guard !bytes.isEmpty else { return }
-        if bytes.count < Self.flushSize, let loop = EventLoop.current {
+        if bytes.count < Self.flushSize {
             guard bytes.withUnsafeBytes({ Logger.writeLinesIfFree($0) }) else {
                 scheduled = true
                 loop.flushAtIterationEnd(self)

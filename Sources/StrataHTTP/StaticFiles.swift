@@ -33,7 +33,7 @@ public final class StaticFiles: Sendable {
     public let urlPrefix: String
     private let cache = Mutex<[String: CacheEntry]>([:])
     /// Each loop's view of `cache`, consulted first without a lock.
-    private let loopCaches = LoopLocal { LoopCache() }
+    private let loopCaches = LoopLocal { _ in LoopCache() }
 
     /// Files larger than this are read per request instead of kept in memory.
     static let maxCachedSize = 1 << 20
@@ -83,9 +83,12 @@ public final class StaticFiles: Sendable {
         var checkedAt: Int
     }
 
-    /// One loop's index. Loop-confined: no runtime exclusivity checks.
+    /// One loop's index, misses included: a fingerprinted URL is first looked
+    /// up as named (a miss), and a miss costs a `realpath` and a `stat`, so
+    /// it is remembered for the second like a hit. Loop-confined: no runtime
+    /// exclusivity checks.
     final class LoopCache {
-        @exclusivity(unchecked) var entries: [String: CacheEntry] = [:]
+        @exclusivity(unchecked) var entries: [String: (file: CachedFile?, checkedAt: Int)] = [:]
     }
 
     /// Serves `root` under `urlPrefix`; fails if the folder does not exist.
@@ -199,7 +202,7 @@ public final class StaticFiles: Sendable {
         let file = sharedLookup(relativePath, now: now)
         if let local {
             if local.entries.count >= Self.maxEntries { local.entries.removeAll() }
-            local.entries[relativePath] = file.map { CacheEntry(file: $0, checkedAt: now) }
+            local.entries[relativePath] = (file, now)
         }
         return file
     }

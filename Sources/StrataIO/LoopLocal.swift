@@ -13,10 +13,11 @@ public final class LoopLocal<Value: AnyObject>: Sendable {
     /// Unique per instance for the life of the process, so a loop's slot is
     /// never reused by a later `LoopLocal` at the same address.
     let slot: Int
-    private let make: @Sendable () -> Value
+    private let make: @Sendable (EventLoop) -> Value
 
-    /// A loop-local value made by `make` on each loop that asks for it.
-    public init(_ make: @escaping @Sendable () -> Value) {
+    /// A loop-local value made by `make` on each loop that asks for it
+    /// (given that loop, for values that schedule work on it).
+    public init(_ make: @escaping @Sendable (EventLoop) -> Value) {
         slot = _nextLoopLocalSlot.wrappingAdd(1, ordering: .relaxed).oldValue
         self.make = make
     }
@@ -24,7 +25,7 @@ public final class LoopLocal<Value: AnyObject>: Sendable {
     /// This loop's value, or nil when the caller is not on an event loop.
     public var value: Value? {
         guard let loop = EventLoop.current else { return nil }
-        return loop.local(slot: slot, make: make)
+        return loop.local(slot: slot) { make(loop) }
     }
 }
 

@@ -162,9 +162,7 @@ public final class WebApplication: HTTPHandler {
         let allowed: String
         if request.target == "*" {
             allowed = Self.serverMethods
-        } else if request.path.hasPrefix(Self.staticPrefix) {
-            allowed = "GET, HEAD, OPTIONS"
-        } else if request.path == "/readyz" || request.path == "/healthz" {
+        } else if request.path.hasPrefix(Self.staticPrefix) || request.path == "/readyz" || request.path == "/healthz" {
             allowed = "GET, HEAD, OPTIONS"
         } else {
             switch site.router.match(.options, path: request.path) {

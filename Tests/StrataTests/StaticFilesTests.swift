@@ -242,4 +242,25 @@ final class SharedFileTests: XCTestCase {
         XCTAssertEqual(try other.request("GET", "/data.bin").body, content, "and connections on the other loop")
         await server.shutdown(grace: .seconds(1))
     }
+
+    func testOnTheLoopsAMissIsRememberedForTheSecondOnlyAndFingerprintedURLsResolve() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try "body { }\n".write(to: folder.url.appendingPathComponent("site.css"), atomically: true, encoding: .utf8)
+        let files = try StaticFiles(root: folder.path, urlPrefix: "/")
+        let group = EventLoopGroup(loopCount: 1)
+        defer { group.shutdown() }
+        let server = HTTPServer(configuration: HTTPServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0)), group: group) { request in
+            files.response(for: String(request.path.dropFirst()), request: request) ?? .text("missing", status: .notFound)
+        }
+        let port = try server.start().port ?? 0
+        let client = try TestHTTPClient(port: port)
+        let fingerprinted = files.url(for: "site.css")
+        for _ in 0..<3 { XCTAssertEqual(try client.request("GET", fingerprinted).text, "body { }\n", fingerprinted) }
+        XCTAssertEqual(try client.request("GET", "/later.css").status, 404)
+        try "p { }\n".write(to: folder.url.appendingPathComponent("later.css"), atomically: true, encoding: .utf8)
+        usleep(1_100_000)
+        XCTAssertEqual(try client.request("GET", "/later.css").text, "p { }\n", "a file that appeared is found once the second has passed")
+        await server.shutdown(grace: .seconds(1))
+    }
 }
