@@ -93,7 +93,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["StrataTestSupport", "strata", "strata-web", "strata-app", "strata-data"]
+            dependencies: ["StrataTestSupport", "StrataIO", "StrataRPC", "StrataSQL", "strata", "strata-web", "strata-app", "strata-data"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -60,48 +60,55 @@ extension SQLiteDatabase: SQLDatabase {
     }
 
     public func withMigrationSession<T: Sendable>(_ body: (any MigrationSession) async throws -> T) async throws -> T {
-        try await transactionLock.withLock { try await body(SQLiteMigrationSession(database: self)) }
+        try await beginExclusive { _ in }
+        do {
+            let value = try await body(SQLiteMigrationSession(database: self))
+            try await endExclusive { _ in }
+            return value
+        } catch {
+            try? await endExclusive { _ in }
+            throw error
+        }
     }
 
     public func begin(isolation: SQLIsolation) async throws -> any SQLTransaction {
-        try await transactionLock.lock()
-        do {
-            // IMMEDIATE takes the write lock now, so the transaction cannot fail later for lack of it.
-            try await withConnection { try $0.execute("BEGIN IMMEDIATE") }
-        } catch {
-            transactionLock.unlock()
-            throw error
-        }
+        // IMMEDIATE takes the write lock now, so the transaction cannot fail later for lack of it.
+        try await beginExclusive { try $0.execute("BEGIN IMMEDIATE") }
         return SQLiteTransaction(database: self)
     }
 
-    /// One job on the writer thread: BEGIN IMMEDIATE, the statements, COMMIT
-    /// (SQLite transactions are serializable whatever `isolation` says).
+    /// All the statements or none (SQLite transactions are serializable
+    /// whatever `isolation` says). Alone it is one job on the writer thread:
+    /// BEGIN IMMEDIATE, the statements, COMMIT; in a group, a savepoint.
     public func batch(_ statements: [SQLStatement], isolation: SQLIsolation) async throws -> [ExecuteResult] {
-        try await transactionLock.withLock {
-            try await withConnection { connection in
+        let groupable = statements.allSatisfy { SQLStatement.isGroupableWrite($0.sql) }
+        return try await write(groupable: groupable) { connection, inGroup in
+            if !inGroup {
                 do {
                     try connection.execute("BEGIN IMMEDIATE")
                 } catch let error as SQLError {
                     throw BatchFailure(index: -1, error: error)
                 }
-                var results: [ExecuteResult] = []
-                for (index, statement) in statements.enumerated() {
-                    do {
-                        results.append(try connection.run(statement.sql, statement.parameters))
-                    } catch let error as SQLError {
-                        try? connection.execute("ROLLBACK")
-                        throw BatchFailure(index: index, error: error)
-                    }
+            }
+            var results: [ExecuteResult] = []
+            results.reserveCapacity(statements.count)
+            for (index, statement) in statements.enumerated() {
+                do {
+                    results.append(try connection.run(statement.sql, statement.parameters))
+                } catch let error as SQLError {
+                    if !inGroup { try? connection.execute("ROLLBACK") }
+                    throw BatchFailure(index: index, error: error)
                 }
+            }
+            if !inGroup {
                 do {
                     try connection.execute("COMMIT")
                 } catch let error as SQLError {
                     try? connection.execute("ROLLBACK")
                     throw BatchFailure(index: -1, error: error)
                 }
-                return results
             }
+            return results
         }
     }
 }

@@ -69,11 +69,23 @@ extension SQLStatement {
     /// Whether `sql` is a plain read: it starts with SELECT (a `WITH` may
     /// hide a write, and `INSERT ... RETURNING` writes). Reads may go to a
     /// read-only connection and may be retried.
-    public static func isPlainSelect(_ sql: String) -> Bool {
+    public static func isPlainSelect(_ sql: String) -> Bool { startsWithKeyword(sql, "select") }
+
+    /// Whether `sql` is one row-level write (INSERT, UPDATE, DELETE, REPLACE)
+    /// that may share a transaction with other callers' writes: not a
+    /// transaction control, schema or pragma statement, which must run alone.
+    static func isGroupableWrite(_ sql: String) -> Bool {
+        startsWithKeyword(sql, "insert") || startsWithKeyword(sql, "update")
+            || startsWithKeyword(sql, "delete") || startsWithKeyword(sql, "replace")
+    }
+
+    /// Whether `sql`'s first word is `keyword` (lowercase ASCII), ignoring case and leading space or parentheses.
+    private static func startsWithKeyword(_ sql: String, _ keyword: StaticString) -> Bool {
         // Runs for every statement: compare bytes, no lowercased copy.
         var rest = sql.utf8.drop { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 || $0 == UInt8(ascii: "(") }.makeIterator()
-        for expected in "select".utf8 {
-            guard let byte = rest.next(), byte | 0x20 == expected else { return false }
+        let expected = UnsafeBufferPointer(start: keyword.utf8Start, count: keyword.utf8CodeUnitCount)
+        for byte in expected {
+            guard let next = rest.next(), next | 0x20 == byte else { return false }
         }
         guard let next = rest.next() else { return true }
         let isWordByte = (next | 0x20 >= 97 && next | 0x20 <= 122) || (next >= 48 && next <= 57) || next == UInt8(ascii: "_")

@@ -114,19 +114,19 @@ final class SQLiteTransaction: SQLTransaction {
 
     func commit() async throws {
         guard !finished.exchange(true, ordering: .acquiringAndReleasing) else { throw SQLError(.other, "the transaction has already ended") }
-        defer { database.transactionLock.unlock() }
-        do {
-            try await database.withConnection { try $0.execute("COMMIT") }
-        } catch {
-            try? await database.withConnection { try $0.execute("ROLLBACK") }
-            throw error
+        try await database.endExclusive { connection in
+            do {
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
         }
     }
 
     func rollback() async {
         guard !finished.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        try? await database.withConnection { try $0.execute("ROLLBACK") }
-        database.transactionLock.unlock()
+        try? await database.endExclusive { try $0.execute("ROLLBACK") }
     }
 
     private func checkOpen() throws {

@@ -35,6 +35,9 @@ public final class SQLiteConnection {
         sqlite3_close_v2(handle)
     }
 
+    /// Whether a transaction is open (SQLite rolls one back by itself after some errors: disk full, I/O).
+    var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
     /// Runs one or more statements with no parameters (migrations, pragmas).
     public func execute(_ sql: String) throws(SQLError) {
         var message: UnsafeMutablePointer<CChar>?

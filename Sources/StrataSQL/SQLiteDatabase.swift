@@ -15,9 +15,12 @@ public final class SQLiteDatabase: @unchecked Sendable {
     private let connection: SQLiteConnection
     private let readers: [(thread: EventLoop, connection: SQLiteConnection)]
     private let nextReader = Atomic<Int>(0)
-    /// Held by a transaction from BEGIN to its end; writes outside it wait,
-    /// or they would run inside someone else's transaction on the writer.
+    /// Held by a transaction or a migration from its start to its end, so
+    /// they run one at a time; writes outside them wait in `groupCommit`
+    /// meanwhile, or they would run inside someone else's transaction.
     let transactionLock = AsyncLock()
+    /// Single writes and batches, grouped into shared commits.
+    let groupCommit: SQLiteGroupCommit
 
     /// Opens the database file at `path` with `readers` read-only connections
     /// besides the writer (default: one per core but one, at least one: each
@@ -32,6 +35,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
         }
         thread = EventLoop.start(name: "sqlite-write")
         self.readers = opened
+        groupCommit = SQLiteGroupCommit(loop: thread, connection: connection)
     }
 
     deinit {
@@ -49,13 +53,60 @@ public final class SQLiteDatabase: @unchecked Sendable {
         }
     }
 
+    /// Queues a write for the writer; it may share a commit with other
+    /// callers' writes (see `SQLiteGroupCommit`). `body` learns whether it
+    /// runs inside a group's transaction or as its own.
+    func write<T: Sendable>(groupable: Bool, _ body: @escaping @Sendable (SQLiteConnection, _ inGroup: Bool) throws -> T) async throws -> T {
+        let write = PendingWrite(groupable: groupable, body: body)
+        // A caller that gives up (its deadline passed) while a transaction
+        // holds the writer leaves the queue; once its write runs, it is answered.
+        return try await withTaskCancellationHandler {
+            // Unsafe, not checked: one per statement, resumed once by the group commit.
+            try await withUnsafeThrowingContinuation { continuation in
+                write.continuation = continuation
+                thread.execute { self.groupCommit.enqueue(write) }
+            }
+        } onCancel: {
+            thread.execute { self.groupCommit.withdraw(write) }
+        }
+    }
+
     /// Runs a query: a plain SELECT on a reader (it sees the last committed
     /// state), anything else (`INSERT ... RETURNING`) on the writer.
     public func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult {
         if !readers.isEmpty && SQLStatement.isPlainSelect(sql) {
             return try await withReader { try $0.query(sql, parameters) }
         }
-        return try await transactionLock.withLock { try await withConnection { try $0.query(sql, parameters) } }
+        return try await write(groupable: SQLStatement.isGroupableWrite(sql)) { connection, _ in try connection.query(sql, parameters) }
+    }
+
+    /// Takes the writer for a transaction or a migration: queued writes run
+    /// first, later ones wait until `endExclusive`.
+    func beginExclusive(_ start: @escaping @Sendable (SQLiteConnection) throws -> Void) async throws {
+        try await transactionLock.lock()
+        do {
+            try await withConnection { connection in
+                self.groupCommit.hold()
+                do {
+                    try start(connection)
+                } catch {
+                    self.groupCommit.release()
+                    throw error
+                }
+            }
+        } catch {
+            transactionLock.unlock()
+            throw error
+        }
+    }
+
+    /// Gives the writer back after `finish` (COMMIT or ROLLBACK), whether it succeeds or not.
+    func endExclusive(_ finish: @escaping @Sendable (SQLiteConnection) throws -> Void) async throws {
+        defer { transactionLock.unlock() }
+        try await withConnection { connection in
+            defer { self.groupCommit.release() }
+            try finish(connection)
+        }
     }
 
     /// Runs `body` with a read-only connection on its thread (the writer when there are no readers).
@@ -71,7 +122,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     /// Runs a write statement.
     public func run(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult {
-        try await transactionLock.withLock { try await withConnection { try $0.run(sql, parameters) } }
+        try await write(groupable: SQLStatement.isGroupableWrite(sql)) { connection, _ in try connection.run(sql, parameters) }
     }
 }
 
