@@ -128,15 +128,21 @@ private struct SQLiteMigrationSession: MigrationSession {
 extension PostgresDatabase: SQLDatabase {
     public var engine: SQLEngine { .postgres }
 
-    /// Each query on a pooled connection of its own, all at once (as many as the pool allows).
+    /// All the queries on one connection in one pipeline: one round trip,
+    /// and the server runs them back to back (one implicit transaction, so
+    /// they see one snapshot). Sending each on a pooled connection of its own
+    /// instead kept the whole pool busy for one request and cost the server a
+    /// wake-up per query: `/queries?queries=20` on PostgreSQL ran at about 870
+    /// requests/s that way.
     public func queryEach(_ statements: [SQLStatement]) async throws -> [QueryResult] {
-        try await withThrowingTaskGroup(of: (Int, QueryResult).self) { group in
-            for (index, statement) in statements.enumerated() {
-                group.addTask { (index, try await self.query(statement.sql, statement.parameters)) }
-            }
-            var results = [QueryResult?](repeating: nil, count: statements.count)
-            for try await (index, result) in group { results[index] = result }
-            return results.map { $0! }
+        if statements.count == 1 { return [try await query(statements[0].sql, statements[0].parameters)] }
+        if statements.isEmpty { return [] }
+        do {
+            return try await withConnection { connection in
+                try await connection.pipeline(statements.map { ($0.sql, $0.parameters) }, isolation: nil)
+            }.map(\.queryResult)
+        } catch let failure as BatchFailure {
+            throw failure.error
         }
     }
 

@@ -83,6 +83,54 @@ final class PostgresDriverTests: XCTestCase {
         XCTAssertTrue([[SQLValue.int(8)], [.int(28)], [.int(6)]].contains(b.rows.first ?? []), "\(b.rows)")
     }
 
+    func testPipelinedStatementsRunPreparedAndAFailedPrepareIsForgotten() async throws {
+        let connection = try await PostgresConnection.connect(to: server.url, on: group.loops[0])
+        defer { connection.close() }
+        _ = try await connection.execute("CREATE TABLE stock (item text PRIMARY KEY, n int NOT NULL)", [])
+        _ = try await connection.execute("INSERT INTO stock VALUES ('pen', 1), ('ink', 2), ('nib', 3)", [])
+        let select = "SELECT n FROM stock WHERE item = $1"
+        // Reads without BEGIN/COMMIT, answered in order; the repeated text is prepared once, in the pipeline.
+        let reads = try await connection.pipeline([(select, [.text("nib")]), (select, [.text("pen")]), (select, [.text("ink")])], isolation: nil)
+        XCTAssertEqual(reads.map(\.rows), [[[.int(3)]], [[.int(1)]], [[.int(2)]]])
+        let listed = try await connection.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement = '\(select)'", [])
+        XCTAssertEqual(listed.rows, [[.int(1)]], "prepared once on this connection")
+
+        // A Prepare that fails (no such table) answers for its statement and is not remembered.
+        let missing = "SELECT n FROM later WHERE item = $1"
+        do {
+            _ = try await connection.pipeline([(select, [.text("pen")]), (missing, [.text("pen")])], isolation: nil)
+            XCTFail("a statement on a missing table succeeded")
+        } catch let failure as BatchFailure {
+            XCTAssertEqual(failure.index, 1)
+        }
+        // A Prepare skipped because an earlier statement failed is not remembered either.
+        let skipped = "SELECT item FROM stock WHERE n = $1"
+        do {
+            _ = try await connection.pipeline([("SELECT 1/0", []), (skipped, [.int(2)])], isolation: nil)
+            XCTFail("division by zero succeeded")
+        } catch let failure as BatchFailure {
+            XCTAssertEqual(failure.index, 0)
+        }
+        _ = try await connection.execute("CREATE TABLE later (item text, n int)", [])
+        _ = try await connection.execute("INSERT INTO later VALUES ('pen', 7)", [])
+        let again = try await connection.pipeline([(missing, [.text("pen")]), (skipped, [.int(2)])], isolation: nil)
+        XCTAssertEqual(again.map(\.rows), [[[.int(7)]], [[.text("ink")]]])
+    }
+
+    func testQueryEachAnswersInOrderAndFailsWithTheEngineError() async throws {
+        _ = try await database.run("CREATE TABLE numbers (n int PRIMARY KEY)", [])
+        _ = try await database.run("INSERT INTO numbers SELECT generate_series(1, 20)", [])
+        let statements = (1...20).reversed().map { SQLStatement("SELECT n FROM numbers WHERE n = $1", [.int(Int64($0))]) }
+        let results = try await database.queryEach(statements)
+        XCTAssertEqual(results.map(\.rows), (1...20).reversed().map { [[SQLValue.int(Int64($0))]] })
+        do {
+            _ = try await database.queryEach([SQLStatement("SELECT n FROM numbers"), SQLStatement("SELECT nope FROM numbers")])
+            XCTFail("a query naming a missing column succeeded")
+        } catch let error as SQLError {
+            XCTAssertEqual(error.kind, .syntax)
+        }
+    }
+
     func testPreparedStatementsSurviveTableChanges() async throws {
         _ = try await database.run("CREATE TABLE things (a int)", [])
         _ = try await database.run("INSERT INTO things VALUES (1)", [])

@@ -65,18 +65,33 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    /// A batch in flight in pipeline mode: BEGIN, the statements, COMMIT, then a sync.
+    /// A batch in flight in pipeline mode: BEGIN, the statements, COMMIT (or
+    /// only the statements, for reads), then a sync.
     private struct Pipeline {
         let statements: [(sql: String, parameters: [SQLValue])]
-        let isolation: SQLIsolation
+        /// nil: no BEGIN and COMMIT; the statements up to the sync still run
+        /// as one implicit transaction (reads see one snapshot).
+        let isolation: SQLIsolation?
         let continuation: CheckedContinuation<[PostgresResult], any Error>
-        /// The command whose results arrive now: 0 is BEGIN, 1...n the statements, n + 1 COMMIT.
+        /// What was sent, in order: each command's results end with a NULL.
+        var commands: [PipelineCommand] = []
+        /// The command whose results arrive now.
         var command = 0
         var results: [PostgresResult] = []
         /// The first failure and the statement it belongs to (-1: BEGIN or COMMIT).
         var failure: (index: Int, error: SQLError)?
         /// After a failure the transaction is left aborted: ROLLBACK is on its way.
         var rollingBack = false
+    }
+
+    /// One command of a pipeline.
+    private enum PipelineCommand {
+        /// BEGIN or COMMIT.
+        case control
+        /// Preparing the statement text `sql` under the name it was given.
+        case prepare(sql: String)
+        /// The statement at this index of the batch.
+        case statement(Int)
     }
 
     private init(connection: OpaquePointer, loop: EventLoop) {
@@ -126,7 +141,10 @@ public final class PostgresConnection: @unchecked Sendable {
     /// answers them in one round trip instead of one per statement. On a
     /// failure the rest are skipped, the transaction is rolled back, and
     /// `BatchFailure` names the statement.
-    public func pipeline(_ statements: [(sql: String, parameters: [SQLValue])], isolation: SQLIsolation) async throws -> [PostgresResult] {
+    ///
+    /// With `isolation` nil there is no BEGIN and COMMIT, for independent
+    /// reads: they still run as one implicit transaction up to the sync.
+    public func pipeline(_ statements: [(sql: String, parameters: [SQLValue])], isolation: SQLIsolation?) async throws -> [PostgresResult] {
         try await withCheckedThrowingContinuation { (batch: CheckedContinuation<[PostgresResult], any Error>) in
             loop.execute {
                 self.enqueue(Operation(pipeline: Pipeline(statements: statements, isolation: isolation, continuation: batch)))
@@ -195,8 +213,8 @@ public final class PostgresConnection: @unchecked Sendable {
         guard current == nil, !queue.isEmpty else { return }
         var operation = queue.removeFirst()
         let sent: Int32
-        if let pipeline = operation.pipeline {
-            sent = sendPipeline(pipeline)
+        if operation.pipeline != nil {
+            sent = sendPipeline(&operation.pipeline!)
         } else if operation.script {
             sent = PQsendQuery(connection, operation.sql)
         } else if let name = prepared[operation.sql] {
@@ -302,20 +320,47 @@ public final class PostgresConnection: @unchecked Sendable {
 
     // MARK: Pipelines (on the loop)
 
-    /// Queues the whole batch in libpq: BEGIN, the statements, COMMIT and a sync point.
-    private func sendPipeline(_ pipeline: Pipeline) -> Int32 {
+    /// Queues the whole batch in libpq: BEGIN, the statements, COMMIT and a
+    /// sync point. A statement with parameters runs prepared, like a single
+    /// one: the first time this connection sees it, its Prepare goes into the
+    /// same pipeline just before it.
+    private func sendPipeline(_ pipeline: inout Pipeline) -> Int32 {
         guard PQenterPipelineMode(connection) == 1 else { return 0 }
         func send(_ sql: String, _ parameters: [SQLValue]) -> Bool {
             PostgresParameters.withEncoded(parameters) { values, lengths, formats in
                 PQsendQueryParams(connection, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
             } == 1
         }
-        guard send("BEGIN ISOLATION LEVEL \(pipeline.isolation.postgres)", []) else { return 0 }
-        for statement in pipeline.statements {
-            guard send(statement.sql, statement.parameters) else { return 0 }
+        if let isolation = pipeline.isolation {
+            guard send("BEGIN ISOLATION LEVEL \(isolation.postgres)", []) else { return 0 }
+            pipeline.commands.append(.control)
         }
-        guard send("COMMIT", []), PQpipelineSync(connection) == 1 else { return 0 }
-        return 1
+        for (index, statement) in pipeline.statements.enumerated() {
+            var name = prepared[statement.sql]
+            if name == nil && !statement.parameters.isEmpty && prepared.count < Self.maxPrepared {
+                preparedNames += 1
+                let fresh = "s\(preparedNames)"
+                guard PQsendPrepare(connection, fresh, statement.sql, Int32(statement.parameters.count), nil) == 1 else { return 0 }
+                // Taken as prepared from here on (later statements of this batch
+                // use it); forgotten again if the Prepare does not succeed.
+                prepared[statement.sql] = fresh
+                pipeline.commands.append(.prepare(sql: statement.sql))
+                name = fresh
+            }
+            if let name {
+                guard PostgresParameters.withEncoded(statement.parameters, { values, lengths, formats in
+                    PQsendQueryPrepared(connection, name, Int32(statement.parameters.count), values, lengths, formats, 0)
+                }) == 1 else { return 0 }
+            } else {
+                guard send(statement.sql, statement.parameters) else { return 0 }
+            }
+            pipeline.commands.append(.statement(index))
+        }
+        if pipeline.isolation != nil {
+            guard send("COMMIT", []) else { return 0 }
+            pipeline.commands.append(.control)
+        }
+        return PQpipelineSync(connection)
     }
 
     /// Collects a pipeline's results as they arrive. Each command's results end
@@ -357,13 +402,25 @@ public final class PostgresConnection: @unchecked Sendable {
                 current?.flushed = false
                 return flush()
             }
+            let command = pipeline.commands.indices.contains(pipeline.command) ? pipeline.commands[pipeline.command] : .control
+            if case .prepare(let sql) = command, outcome?.error != nil || status == PGRES_PIPELINE_ABORTED {
+                // Not prepared after all (it failed, or an earlier failure skipped it).
+                prepared[sql] = nil
+            }
             guard let outcome else { continue }
-            let statement = pipeline.command - 1
             if let error = outcome.error {
-                if pipeline.failure == nil {
-                    pipeline.failure = (statement >= 0 && statement < pipeline.statements.count ? statement : -1, error)
+                if case .statement(let index) = command, error.message.contains("cached plan must not change result type") {
+                    // The table changed under the prepared statement: prepared afresh next time.
+                    prepared[pipeline.statements[index].sql] = nil
                 }
-            } else if statement >= 0 && statement < pipeline.statements.count {
+                if pipeline.failure == nil {
+                    switch command {
+                    case .statement(let index): pipeline.failure = (index, error)
+                    case .prepare(let sql): pipeline.failure = (pipeline.statements.firstIndex { $0.sql == sql } ?? -1, error)
+                    case .control: pipeline.failure = (-1, error)
+                    }
+                }
+            } else if case .statement = command {
                 pipeline.results.append(outcome)
             }
         }

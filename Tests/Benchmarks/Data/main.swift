@@ -97,6 +97,11 @@ func bench(_ label: String, _ database: any SQLDatabase) async throws {
             ("PK select in-process", { i in _ = try await database.query(select, [.int(Int64(i % rows + 1))]) }),
             ("update via RPC", { i in let _: ExecuteResult = try await client.call(DataMethod.execute, SQLStatement(update, [.int(Int64(i % rows + 1)), fresh()])) }),
             ("update in-process", { i in _ = try await database.run(update, [.int(Int64(i % rows + 1)), fresh()]) }),
+            // The baseline group commit is measured against: each update its own transaction and fsync.
+            ("update in-process, one commit each", { i in
+                guard let sqlite = database as? SQLiteDatabase else { return }
+                _ = try await sqlite.withConnection { try $0.run(update, [.int(Int64(i % rows + 1)), fresh()]) }
+            }),
             ("batch of 10 updates via RPC", { i in
                 let statements = (0..<10).map { k in SQLStatement(update, [.int(Int64((i * 10 + k) % rows + 1)), fresh()]) }
                 let _: [ExecuteResult] = try await client.call(DataMethod.batch, SQLBatch(statements))
@@ -118,7 +123,9 @@ func bench(_ label: String, _ database: any SQLDatabase) async throws {
         ]
         // STRATA_DATA_CASE=a,b runs only the cases whose "name engine in-flight" contains a or b (for profiling).
         let only = getenv("STRATA_DATA_CASE").map { String(cString: $0).split(separator: ",") }
-        let selected = cases.filter { name, _ in only.map { $0.contains { "\(name) \(label) \(inFlight)".contains($0) } } ?? true }
+        let selected = cases.filter { name, _ in
+            (label == "sqlite" || !name.hasSuffix("one commit each")) && (only.map { $0.contains { "\(name) \(label) \(inFlight)".contains($0) } } ?? true)
+        }
         var runs: [[Run]] = Array(repeating: [], count: selected.count)
         for _ in 0..<rounds {
             for (index, (_, operation)) in selected.enumerated() { runs[index].append(await measure(inFlight: inFlight, operation)) }
@@ -159,4 +166,7 @@ for engine in ["sqlite", "postgres"] {
     if let rpc = medians["PK select via RPC \(engine) 64"], let local = medians["PK select in-process \(engine) 64"], local > 0 {
         print("- \(engine): \(Int(rpc)) / \(Int(local)) = \(String(format: "%.1f", 100 * rpc / local)) %")
     }
+}
+if let rpc = medians["update via RPC sqlite 64"], let alone = medians["update in-process, one commit each sqlite 64"], alone > 0 {
+    print("- sqlite update at 64 in flight through RPC against in-process one commit each: \(Int(rpc)) / \(Int(alone)) = \(String(format: "%.1f", 100 * rpc / alone)) %")
 }
