@@ -28,15 +28,15 @@ let package = Package(
         .target(name: "StrataHTTP", dependencies: ["StrataCore", "StrataIO", "CZlib"]),
         .target(name: "StrataTemplates", dependencies: ["StrataCore"]),
         .target(name: "StrataRPC", dependencies: ["StrataCore", "StrataIO"]),
-        .target(name: "StrataSQL", dependencies: ["StrataCore", "StrataIO", "CSQLite", "CPostgres", "CStrataShims"]),
+        .target(name: "StrataSQL", dependencies: ["StrataCore", "StrataIO", "CSQLite", "CPostgres"]),
         .target(
             name: "StrataApp",
-            dependencies: ["StrataCore", "StrataRPC", "StrataSQL", "StrataTemplates"],
+            dependencies: ["StrataCore", "StrataIO", "StrataRPC", "StrataSQL", "StrataTemplates"],
             resources: [.copy("Auth/templates")]
         ),
         .target(
             name: "StrataWeb",
-            dependencies: ["StrataCore", "StrataHTTP", "StrataRPC", "StrataTemplates"],
+            dependencies: ["StrataCore", "StrataIO", "StrataHTTP", "StrataRPC", "StrataTemplates"],
             resources: [.copy("Public"), .copy("Templates")]
         ),
         .target(
@@ -57,7 +57,7 @@ let package = Package(
             path: "Sources/Modules/Bench",
             resources: [.copy("templates")]
         ),
-        .target(name: "StrataData", dependencies: ["StrataCore", "StrataRPC", "StrataSQL"]),
+        .target(name: "StrataData", dependencies: ["StrataCore", "StrataIO", "StrataRPC", "StrataSQL"]),
         .target(name: "StrataLauncher", dependencies: ["StrataCore", "StrataIO", "StrataRPC"]),
 
         // Thin executables: parse arguments, wire the parts, run.

@@ -1,5 +1,4 @@
 import StrataApp
-import StrataRPC
 
 /// The TechEmpower Framework Benchmarks test types that cross every tier:
 /// `/db`, `/queries`, `/fortunes` and `/updates` go web → app → data →

@@ -1,6 +1,4 @@
 import StrataApp
-import StrataRPC
-import StrataSQL
 
 /// A row of `World`, as the benchmark's JSON shows it.
 struct World: Codable, Sendable {

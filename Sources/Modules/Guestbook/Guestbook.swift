@@ -1,6 +1,5 @@
 import Foundation
 import StrataApp
-import StrataRPC
 
 /// A guestbook: visitors leave a name and a message; the page lists the latest fifty.
 public struct Guestbook: DomainModule {

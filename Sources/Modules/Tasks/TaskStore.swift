@@ -1,7 +1,5 @@
 import Foundation
 import StrataApp
-import StrataRPC
-import StrataSQL
 
 /// The task board's storage and its rules of visibility: a user sees a
 /// project (and its tasks) only as a member or an admin; anyone else is told

@@ -1,5 +1,4 @@
 import StrataApp
-import StrataRPC
 
 /// A team task board, the sample application `strata up` shows at `/`:
 /// projects with members, tasks with a status, an assignee and a due date,
