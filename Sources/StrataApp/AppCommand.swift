@@ -13,14 +13,20 @@ public enum AppCommand {
     static let serve = CommandSpec(
         name: "strata-app serve", summary: "Answer RPC calls from the presentation tier.",
         options: [
-            OptionSpec("listen", env: "STRATA_APP_LISTEN", value: "ADDRESS", default: "127.0.0.1:7001",
-                       help: "RPC address: host:port (port 0 picks one) or unix:/path"),
-            OptionSpec("data", env: "STRATA_DATA_URL", value: "ADDRESS", default: "127.0.0.1:7002",
-                       help: "the data tier's RPC addresses, comma-separated (host names are re-resolved)"),
-            OptionSpec("data-connections", env: "STRATA_DATA_CONNECTIONS", value: "N", help: "RPC connections to each data tier address (default: one per event loop, so handlers call without a thread hand-off)"),
-            OptionSpec("templates", env: "STRATA_TEMPLATES_DIR", value: "DIR", help: "folder of templates replacing the modules' templates of the same name"),
+            OptionSpec(
+                "listen", env: "STRATA_APP_LISTEN", value: "ADDRESS", default: "127.0.0.1:7001",
+                help: "RPC address: host:port (port 0 picks one) or unix:/path"),
+            OptionSpec(
+                "data", env: "STRATA_DATA_URL", value: "ADDRESS", default: "127.0.0.1:7002",
+                help: "the data tier's RPC addresses, comma-separated (host names are re-resolved)"),
+            OptionSpec(
+                "data-connections", env: "STRATA_DATA_CONNECTIONS", value: "N",
+                help: "RPC connections to each data tier address (default: one per event loop, so handlers call without a thread hand-off)"),
+            OptionSpec(
+                "templates", env: "STRATA_TEMPLATES_DIR", value: "DIR", help: "folder of templates replacing the modules' templates of the same name"),
             OptionSpec(switch: "dev", env: "STRATA_DEV", help: "development mode: re-read module templates when the web tier checks for changes"),
-            OptionSpec(switch: "no-signup", env: "STRATA_NO_SIGNUP", help: "visitors cannot create accounts (operators still can: strata-app users create)"),
+            OptionSpec(
+                switch: "no-signup", env: "STRATA_NO_SIGNUP", help: "visitors cannot create accounts (operators still can: strata-app users create)"),
             OptionSpec(switch: "bench", env: "STRATA_BENCH", help: "also host the benchmark modules (/db, /queries, /fortunes, /updates)"),
             .eventLoops,
             .logLevel,
@@ -33,16 +39,18 @@ public enum AppCommand {
         _ arguments: [String], modules: [any DomainModule], benchmarkModules: [any DomainModule] = [],
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async -> Int32 {
-        await root.run(arguments, [
-            "serve": { arguments in
-                guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
-                return try await runServe(options, modules: modules + (options.flag("bench") ? benchmarkModules : []), environment: environment)
-            },
-            "users": { arguments in
-                guard let options = try UsersCommand.spec.parseOrShowHelp(arguments, environment: environment) else { return 0 }
-                return try await UsersCommand.run(options, environment: environment)
-            },
-        ])
+        await root.run(
+            arguments,
+            [
+                "serve": { arguments in
+                    guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                    return try await runServe(options, modules: modules + (options.flag("bench") ? benchmarkModules : []), environment: environment)
+                },
+                "users": { arguments in
+                    guard let options = try UsersCommand.spec.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                    return try await UsersCommand.run(options, environment: environment)
+                },
+            ])
     }
 
     static func runServe(_ options: ParsedOptions, modules: [any DomainModule], environment: [String: String]) async throws -> Int32 {
@@ -52,17 +60,20 @@ public enum AppCommand {
         let loops = try options.int("loops", in: 1...256)
         let secret = try RPCSecret.load(from: environment)
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
-        let data = RPCClient(addresses: dataAddresses, group: group, callerName: "app", secret: secret,
-                             connectionsPerEndpoint: try options.int("data-connections", in: 1...64) ?? group.loops.count)
+        let data = RPCClient(
+            addresses: dataAddresses, group: group, callerName: "app", secret: secret,
+            connectionsPerEndpoint: try options.int("data-connections", in: 1...64) ?? group.loops.count)
         do {
             let health: DataHealth = try await data.call(DataMethod.health, Empty(), timeout: .seconds(5))
             logger.info("data tier reachable", ("data", dataAddresses.map(\.description).joined(separator: ",")), ("engine", health.engine))
         } catch {
             throw StartupError("the data tier is not reachable: \(error.message) (is 'strata-data serve' running there? see --data)")
         }
-        let runtime = try AppRuntime(modules: modules, data: data, logger: logger, overrides: options.string("templates"), reloadTemplates: options.flag("dev"),
-                                     signupEnabled: !options.flag("no-signup"))
-        let server = RPCServer(configuration: RPCServerConfiguration(address: address, secret: secret), service: runtime.service, group: group, logger: logger)
+        let runtime = try AppRuntime(
+            modules: modules, data: data, logger: logger, overrides: options.string("templates"), reloadTemplates: options.flag("dev"),
+            signupEnabled: !options.flag("no-signup"))
+        let server = RPCServer(
+            configuration: RPCServerConfiguration(address: address, secret: secret), service: runtime.service, group: group, logger: logger)
         let bound = try server.start()
         await ShutdownSignal.serve(
             logger: logger, listen: bound.description, ("routes", String(runtime.manifest.routes.count)), ("manifest", runtime.manifest.version),

@@ -28,9 +28,10 @@ public struct AppRuntime: Sendable {
         let modules: [any DomainModule] = [AuthModule(signupEnabled: signupEnabled)] + modules
         var registry = ModuleRegistry()
         for module in modules { module.register(&registry) }
-        let folders = modules.compactMap { module in
-            module.templates?.folder(development: reloadTemplates).map { (String(describing: type(of: module)), $0.path) }
-        }
+        let folders =
+            modules.compactMap { module in
+                module.templates?.folder(development: reloadTemplates).map { (String(describing: type(of: module)), $0.path) }
+            }
             + (overrides.map { [(Self.overridesName, $0)] } ?? [])
         var problems = registry.validate()
         var moduleAssets: [String: [UInt8]] = [:]
@@ -64,11 +65,13 @@ public struct AppRuntime: Sendable {
                 do {
                     // Identity comes from the credentials in the call, checked here; the web tier only passes them on.
                     let user = try await Accounts(db).identify(rpc.metadata)
-                    let context = ModuleContext(requestID: requestID, logger: logger, db: db, metadata: rpc.metadata, deadline: rpc.deadline, user: user)
+                    let context = ModuleContext(
+                        requestID: requestID, logger: logger, db: db, metadata: rpc.metadata, deadline: rpc.deadline, user: user)
                     try await method.access.check(context)
                     let reply = try await method.handler(request, context)
                     if let user, rpc.metadata[RPCMetadataKey.wantsViewer] == "1", request.bodyEncoding == .binary,
-                       let withViewer = try RPCCodec.addingEntry("viewer", user, toMap: reply) {
+                        let withViewer = try RPCCodec.addingEntry("viewer", user, toMap: reply)
+                    {
                         return withViewer
                     }
                     return reply
@@ -151,7 +154,8 @@ public struct AppRuntime: Sendable {
     static let assetLimit = 4 << 20
 
     private static func digest(_ routes: [RouteDescriptor], _ templates: [String: String], _ assets: [String: [UInt8]]) -> String {
-        var text = routes.map { "\($0.kind) \($0.httpMethod) \($0.path) \($0.calls) \($0.template ?? "") \($0.redirect ?? "")" }.joined(separator: "\n")
+        var text = routes.map { "\($0.kind) \($0.httpMethod) \($0.path) \($0.calls) \($0.template ?? "") \($0.redirect ?? "")" }.joined(
+            separator: "\n")
         for (name, source) in templates.sorted(by: { $0.key < $1.key }) { text += "\n\(name)\n\(source)" }
         for (path, bytes) in assets.sorted(by: { $0.key < $1.key }) { text += "\n\(path) " + Digest.hex(Digest.sha256(bytes)) }
         return String(Digest.hex(Digest.sha256(Array(text.utf8))).prefix(16))

@@ -54,7 +54,8 @@ public struct Database: Sendable {
     private func call<Input: Encodable, Output: Decodable>(_ method: String, _ statement: Input, idempotent: Bool) async throws -> Output {
         let remaining = try remainingTime()
         do {
-            return try await client.call(method, statement, metadata: [RPCMetadataKey.requestID: requestID], timeout: remaining, idempotent: idempotent)
+            return try await client.call(
+                method, statement, metadata: [RPCMetadataKey.requestID: requestID], timeout: remaining, idempotent: idempotent)
         } catch {
             // Engine messages name tables and columns: log them, pass on only the code.
             throw failure(error)

@@ -57,7 +57,9 @@ public struct ModuleAssets: Sendable {
             guard !path.split(separator: "/").contains(where: { $0.hasPrefix(".") }) else { continue }
             let bytes = Array(try Data(contentsOf: url))
             total += bytes.count
-            guard total <= limit else { throw AppConfigurationError(problems: ["module assets exceed \(limit) bytes (serve large files from the web tier's --public folder)"]) }
+            guard total <= limit else {
+                throw AppConfigurationError(problems: ["module assets exceed \(limit) bytes (serve large files from the web tier's --public folder)"])
+            }
             files[path] = bytes
         }
         return files

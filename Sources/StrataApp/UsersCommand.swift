@@ -41,8 +41,9 @@ enum UsersCommand {
         let secret = try RPCSecret.load(from: environment)
         let group = EventLoopGroup(loopCount: 1)
         defer { group.shutdown() }
-        let client = RPCClient(addresses: try SocketAddress.list(parsing: options.string("data") ?? "127.0.0.1:7002"),
-                               group: group, callerName: "app", secret: secret)
+        let client = RPCClient(
+            addresses: try SocketAddress.list(parsing: options.string("data") ?? "127.0.0.1:7002"),
+            group: group, callerName: "app", secret: secret)
         defer { client.close() }
         let accounts = Accounts(Database(client: client, requestID: "cli", logger: Logger(label: "users", level: .warning), deadline: nil))
         func existing(_ email: String) async throws -> User {
@@ -56,7 +57,8 @@ enum UsersCommand {
                 let email = arguments[0]
                 guard email.contains("@") else { throw StartupError("'\(email)' is not an email address") }
                 let name = options.string("name") ?? String(email.split(separator: "@").first ?? "")
-                let user = try await accounts.createUser(email: email, name: name, password: try password(), roles: options.flag("admin") ? ["admin"] : [])
+                let user = try await accounts.createUser(
+                    email: email, name: name, password: try password(), roles: options.flag("admin") ? ["admin"] : [])
                 Terminal.printOut("created user \(user.id) \(user.email)\(user.isAdmin ? " (admin)" : "")")
             case "set-password":
                 try expect(1, "one EMAIL")

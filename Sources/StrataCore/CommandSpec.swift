@@ -179,7 +179,8 @@ public struct ParsedOptions: Sendable {
         guard let text = values[name] else { return nil }
         guard let value = Int(text), range.contains(value) else {
             let origin = sources[name].map { "\($0)" } ?? "--\(name)"
-            throw UsageError(command: command, message: "\(origin) must be a whole number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+            throw UsageError(
+                command: command, message: "\(origin) must be a whole number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
         }
         return value
     }
@@ -211,5 +212,6 @@ extension OptionSpec {
     /// `--loops N` / `STRATA_EVENT_LOOPS`, shared by every tier.
     public static let eventLoops = OptionSpec("loops", env: "STRATA_EVENT_LOOPS", value: "N", help: "event loop threads (default: one per core)")
     /// `--log-level LEVEL` / `STRATA_LOG_LEVEL`, shared by every tool.
-    public static let logLevel = OptionSpec("log-level", env: "STRATA_LOG_LEVEL", value: "LEVEL", default: "info", help: "debug, info, warning or error")
+    public static let logLevel = OptionSpec(
+        "log-level", env: "STRATA_LOG_LEVEL", value: "LEVEL", default: "info", help: "debug, info, warning or error")
 }

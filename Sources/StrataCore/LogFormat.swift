@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The bytes of a log line: `ts=… level=… tier=… msg=…` and then `key=value`
@@ -86,11 +86,11 @@ public enum LogFormat {
         out.append(34)
         for byte in bytes {
             switch byte {
-            case 34: out.append(contentsOf: [92, 34])            // \"
-            case 92: out.append(contentsOf: [92, 92])            // \\
-            case 10: out.append(contentsOf: [92, 110])           // \n
-            case 13: out.append(contentsOf: [92, 114])           // \r
-            case 9: out.append(contentsOf: [92, 116])            // \t
+            case 34: out.append(contentsOf: [92, 34])  // \"
+            case 92: out.append(contentsOf: [92, 92])  // \\
+            case 10: out.append(contentsOf: [92, 110])  // \n
+            case 13: out.append(contentsOf: [92, 114])  // \r
+            case 9: out.append(contentsOf: [92, 116])  // \t
             case 0..<0x20, 0x7F:
                 out.append(contentsOf: "\\u{\(String(byte, radix: 16))}".utf8)
             default: out.append(byte)

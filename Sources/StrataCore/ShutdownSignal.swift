@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Waits for the process to be asked to stop: SIGINT, SIGTERM, or (when
 /// started by `strata up`) the launcher going away.

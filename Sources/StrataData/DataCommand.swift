@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import StrataCore
 import StrataIO
 import StrataRPC
 import StrataSQL
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `strata-data`: the data tier's command line.
 public enum DataCommand {
@@ -31,12 +32,14 @@ public enum DataCommand {
     static let serve = CommandSpec(
         name: "strata-data serve", summary: "Answer SQL requests from the application tier over RPC.",
         options: [
-            OptionSpec("listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:7002",
-                       help: "RPC address: host:port (port 0 picks one) or unix:/path"),
+            OptionSpec(
+                "listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:7002",
+                help: "RPC address: host:port (port 0 picks one) or unix:/path"),
             databaseOption, migrationsOption,
             OptionSpec("pool", env: "STRATA_DATABASE_POOL", value: "N", default: "10", help: "PostgreSQL connections at most"),
-            OptionSpec("transaction-lease", env: "STRATA_TRANSACTION_LEASE", value: "SECONDS", default: "10",
-                       help: "an interactive transaction idle this long is rolled back"),
+            OptionSpec(
+                "transaction-lease", env: "STRATA_TRANSACTION_LEASE", value: "SECONDS", default: "10",
+                help: "an interactive transaction idle this long is rolled back"),
             .eventLoops,
             .logLevel,
         ],
@@ -62,20 +65,22 @@ public enum DataCommand {
 
     /// Runs the command line `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
-        await root.run(arguments, [
-            "serve": { arguments in
-                guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
-                return try await runServe(options, environment: environment)
-            },
-            "migrate": { arguments in
-                guard let options = try migrate.parseOrShowHelp(arguments, environment: environment) else { return 0 }
-                guard !options.positional.isEmpty else {
-                    Terminal.printOut(migrate.help)
-                    return 64
-                }
-                return try await runMigrate(options)
-            },
-        ])
+        await root.run(
+            arguments,
+            [
+                "serve": { arguments in
+                    guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                    return try await runServe(options, environment: environment)
+                },
+                "migrate": { arguments in
+                    guard let options = try migrate.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                    guard !options.positional.isEmpty else {
+                        Terminal.printOut(migrate.help)
+                        return 64
+                    }
+                    return try await runMigrate(options)
+                },
+            ])
     }
 
     /// Opens the database the options name (an SQLite file gets its folder
@@ -100,7 +105,9 @@ public enum DataCommand {
         }
         let folder = options.string("migrations") ?? "Migrations"
         if action == "create" {
-            guard options.positional.count == 2 else { throw UsageError(command: "strata-data migrate create", message: "expected one NAME, like add_notes") }
+            guard options.positional.count == 2 else {
+                throw UsageError(command: "strata-data migrate create", message: "expected one NAME, like add_notes")
+            }
             let path = try MigrationFiles.create(name: options.positional[1], in: folder)
             Terminal.printOut("created \(path)\n")
             return 0
@@ -126,7 +133,8 @@ public enum DataCommand {
                 var state = row.appliedAt.map { "applied \($0) (\(row.durationMilliseconds ?? 0) ms)" } ?? "pending"
                 if row.missingFile { state += ", file missing" }
                 if row.changed { state += ", file changed since" }
-                Terminal.printOut("\(String(format: "%04lld", row.version))  \(row.name.padding(toLength: 32, withPad: " ", startingAt: 0))  \(state)\n")
+                Terminal.printOut(
+                    "\(String(format: "%04lld", row.version))  \(row.name.padding(toLength: 32, withPad: " ", startingAt: 0))  \(state)\n")
             }
             let pending = rows.filter { $0.appliedAt == nil }.count
             Terminal.printOut("\(rows.count - pending) applied, \(pending) pending\n")
@@ -199,7 +207,9 @@ public enum DataCommand {
             throw StartupError("the database \(url) is not reachable: \(error.message)")
         }
         guard pending.isEmpty else {
-            throw MigrationError(file: "\(url)", line: nil, message: "schema is behind: \(pending.count) migration(s) pending (first: \(pending[0].file)); run 'strata-data migrate up'")
+            throw MigrationError(
+                file: "\(url)", line: nil,
+                message: "schema is behind: \(pending.count) migration(s) pending (first: \(pending[0].file)); run 'strata-data migrate up'")
         }
         let lease = Duration.seconds(try options.int("transaction-lease", in: 1...3600) ?? 10)
         let transactions = Transactions(lease: lease)

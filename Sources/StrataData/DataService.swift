@@ -22,13 +22,16 @@ public enum DataService {
                 throw rpcError(error, statement: statement, context: context, logger: logger)
             }
         }
-        service.register(DataMethod.query, options: RPCMethodOptions(idempotent: true), logger: logger) { (statement: SQLStatement, context) -> QueryResult in
-            try await perform(statement, context, alone: { try await database.query(statement.sql, statement.parameters) },
-                              inside: { try await $0.query(statement.sql, statement.parameters) })
+        service.register(DataMethod.query, options: RPCMethodOptions(idempotent: true), logger: logger) {
+            (statement: SQLStatement, context) -> QueryResult in
+            try await perform(
+                statement, context, alone: { try await database.query(statement.sql, statement.parameters) },
+                inside: { try await $0.query(statement.sql, statement.parameters) })
         }
         service.register(DataMethod.execute, logger: logger) { (statement: SQLStatement, context) -> ExecuteResult in
-            try await perform(statement, context, alone: { try await database.run(statement.sql, statement.parameters) },
-                              inside: { try await $0.run(statement.sql, statement.parameters) })
+            try await perform(
+                statement, context, alone: { try await database.run(statement.sql, statement.parameters) },
+                inside: { try await $0.run(statement.sql, statement.parameters) })
         }
         service.register(DataMethod.begin, logger: logger) { (begin: BeginTransaction, context) -> TransactionID in
             do {
@@ -57,7 +60,8 @@ public enum DataService {
                 throw rpcError(failure.error, statement: statement, context: context, logger: logger)
             }
         }
-        service.register(DataMethod.queryEach, options: RPCMethodOptions(idempotent: true), logger: logger) { (batch: SQLBatch, context) -> [QueryResult] in
+        service.register(DataMethod.queryEach, options: RPCMethodOptions(idempotent: true), logger: logger) {
+            (batch: SQLBatch, context) -> [QueryResult] in
             guard batch.statements.allSatisfy({ SQLStatement.isPlainSelect($0.sql) && $0.transaction == nil }) else {
                 throw RPCError(.invalidArgument, "\(DataMethod.queryEach) takes plain SELECTs outside transactions only")
             }
@@ -86,15 +90,16 @@ public enum DataService {
     /// Maps an engine error to the RPC code the caller can act on. The engine's
     /// message goes to the caller (another tier), never to a browser.
     static func rpcError(_ error: SQLError, statement: SQLStatement, context: RPCContext, logger: Logger) -> RPCError {
-        let code: RPCErrorCode = switch error.kind {
-        case .uniqueViolation: .alreadyExists
-        case .foreignKeyViolation, .checkViolation, .notNullViolation: .failedPrecondition
-        case .syntax: .invalidArgument
-        case .serializationFailure: .aborted
-        case .busy, .cannotOpen, .unavailable: .unavailable
-        case .unsupported: .unimplemented
-        case .other: .internal
-        }
+        let code: RPCErrorCode =
+            switch error.kind {
+            case .uniqueViolation: .alreadyExists
+            case .foreignKeyViolation, .checkViolation, .notNullViolation: .failedPrecondition
+            case .syntax: .invalidArgument
+            case .serializationFailure: .aborted
+            case .busy, .cannotOpen, .unavailable: .unavailable
+            case .unsupported: .unimplemented
+            case .other: .internal
+            }
         if code == .internal || code == .invalidArgument {
             logger.warning("statement failed", ("error", error.message), ("request_id", context.requestID ?? "-"))
         }

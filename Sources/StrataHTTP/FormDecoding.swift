@@ -53,7 +53,9 @@ public enum FormDecoding {
             switch byte {
             case UInt8(ascii: "%"):
                 guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                    throw Error(description: "malformed percent escape in '\(String(decoding: text, as: UTF8.self))'", problem: "has a malformed percent escape")
+                    throw Error(
+                        description: "malformed percent escape in '\(String(decoding: text, as: UTF8.self))'",
+                        problem: "has a malformed percent escape")
                 }
                 bytes.append(high << 4 | low)
             case UInt8(ascii: "+") where plusAsSpace:

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import StrataCore
 import StrataIO
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Settings of an `HTTPServer`.
 public struct HTTPServerConfiguration: Sendable {
@@ -116,12 +117,16 @@ public final class HTTPServer: Sendable {
         guard open.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue <= configuration.maxConnections else {
             open.wrappingSubtract(1, ordering: .acquiringAndReleasing)
             // Best effort: one small write on the fresh socket, then close.
-            connection.write(Array("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 35\r\nConnection: close\r\n\r\nserver is at its connection limit\r\n".utf8))
+            connection.write(
+                Array(
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 35\r\nConnection: close\r\n\r\nserver is at its connection limit\r\n"
+                        .utf8))
             connection.close(afterFlush: true)
             return
         }
         let registry = registries[connection.loop.index]
-        let handler = HTTPConnectionHandler(connection: connection, configuration: configuration, handler: handler, date: registry.date) { [self] handler in
+        let handler = HTTPConnectionHandler(connection: connection, configuration: configuration, handler: handler, date: registry.date) {
+            [self] handler in
             registry.remove(handler)
             open.wrappingSubtract(1, ordering: .acquiringAndReleasing)
         }
@@ -390,9 +395,10 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
                 response = .text("500 Internal Server Error: the file could not be opened\n", status: .internalServerError)
             }
         }
-        connection.write(ResponseWriter.serialize(
-            response, keepAlive: keepAlive, minorVersion: outcome.minorVersion,
-            omitBody: outcome.omitBody, serverName: configuration.serverName, dateLine: date.current()))
+        connection.write(
+            ResponseWriter.serialize(
+                response, keepAlive: keepAlive, minorVersion: outcome.minorVersion,
+                omitBody: outcome.omitBody, serverName: configuration.serverName, dateLine: date.current()))
         if ResponseWriter.bodyIsSeparate(response, omitBody: outcome.omitBody) { connection.write(response.body) }
         if let region = response.file, !outcome.omitBody {
             if let open = region.open {

@@ -102,7 +102,7 @@ public struct RateLimitMiddleware: HTTPMiddleware {
     func clientAddress(_ request: HTTPRequest) -> String {
         let peer = Self.host(of: request.remoteAddress)
         guard trustedProxies.contains(peer), let forwarded = request.headers["X-Forwarded-For"],
-              let first = forwarded.split(separator: ",").first?.trimmed(), !first.isEmpty
+            let first = forwarded.split(separator: ",").first?.trimmed(), !first.isEmpty
         else { return peer }
         return first
     }

@@ -83,7 +83,9 @@ public struct RequestParser: Sendable {
         while true {
             switch state {
             case .head:
-                guard let (request, framing, consumed) = try parseHead(buffer, remoteAddress: remoteAddress, receivedAt: receivedAt) else { return nil }
+                guard let (request, framing, consumed) = try parseHead(buffer, remoteAddress: remoteAddress, receivedAt: receivedAt) else {
+                    return nil
+                }
                 buffer.moveReaderIndex(by: consumed)
                 state = try bodyState(for: request, framing)
                 if case .head = state { return request }
@@ -150,7 +152,9 @@ public struct RequestParser: Sendable {
             } else {
                 while i < value.count, value[i] != UInt8(ascii: ":") {
                     if value[i] == UInt8(ascii: "%") {
-                        guard i + 2 < value.count, FormDecoding.hexValue(value[i + 1]) != nil, FormDecoding.hexValue(value[i + 2]) != nil else { return false }
+                        guard i + 2 < value.count, FormDecoding.hexValue(value[i + 1]) != nil, FormDecoding.hexValue(value[i + 2]) != nil else {
+                            return false
+                        }
                         i += 2
                     } else if !isRegNameByte(value[i]) {
                         return false
@@ -209,14 +213,17 @@ public struct RequestParser: Sendable {
         }
     }
 
-    private func parseHead(_ buffer: ByteBuffer, remoteAddress: String, receivedAt: ContinuousClock.Instant) throws(HTTPParseError) -> (HTTPRequest, Framing, Int)? {
+    private func parseHead(
+        _ buffer: ByteBuffer, remoteAddress: String, receivedAt: ContinuousClock.Instant
+    ) throws(HTTPParseError) -> (HTTPRequest, Framing, Int)? {
         // The error leaves the closure through a variable: a Result here costs a
         // copy of the whole request on the hottest path of the server.
         var failure: HTTPParseError?
         let parsed = buffer.withReadableBytes { bytes -> (HTTPRequest, Framing, Int)? in
             do throws(HTTPParseError) {
                 guard let headEnd = try findHeadEnd(bytes) else { return nil }
-                let (request, framing) = try parseHeadBytes(UnsafeRawBufferPointer(rebasing: bytes[..<headEnd]), remoteAddress: remoteAddress, receivedAt: receivedAt)
+                let (request, framing) = try parseHeadBytes(
+                    UnsafeRawBufferPointer(rebasing: bytes[..<headEnd]), remoteAddress: remoteAddress, receivedAt: receivedAt)
                 return (request, framing, headEnd + 4)
             } catch {
                 failure = error
@@ -334,7 +341,7 @@ public struct RequestParser: Sendable {
 
     private func parseRequestLine(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> (HTTPMethod, String, Int) {
         guard let firstSpace = line.firstIndex(of: 32),
-              let lastSpace = line.lastIndex(of: 32), lastSpace > firstSpace
+            let lastSpace = line.lastIndex(of: 32), lastSpace > firstSpace
         else { throw HTTPParseError(.badRequest, "malformed request line") }
         let methodBytes = UnsafeRawBufferPointer(rebasing: line[..<firstSpace])
         let targetBytes = UnsafeRawBufferPointer(rebasing: line[(firstSpace + 1)..<lastSpace])
@@ -346,8 +353,8 @@ public struct RequestParser: Sendable {
             throw HTTPParseError(.badRequest, "invalid request target")
         }
         guard version.count == 8, version[0] == UInt8(ascii: "H"), version[1] == UInt8(ascii: "T"),
-              version[2] == UInt8(ascii: "T"), version[3] == UInt8(ascii: "P"), version[4] == UInt8(ascii: "/"),
-              version[6] == UInt8(ascii: "."), (48...57).contains(version[5]), (48...57).contains(version[7])
+            version[2] == UInt8(ascii: "T"), version[3] == UInt8(ascii: "P"), version[4] == UInt8(ascii: "/"),
+            version[6] == UInt8(ascii: "."), (48...57).contains(version[5]), (48...57).contains(version[7])
         else { throw HTTPParseError(.badRequest, "malformed HTTP version") }
         guard version[5] == UInt8(ascii: "1") else {
             throw HTTPParseError(.versionNotSupported, "only HTTP/1.0 and HTTP/1.1 are supported")

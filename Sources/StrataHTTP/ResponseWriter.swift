@@ -133,7 +133,7 @@ enum ResponseWriter {
     private static func isManagedHeader(_ name: String) -> Bool {
         // Cheap first-letter filter: most headers start with none of c, d, s, t.
         guard let first = name.utf8.first.map({ $0 | 0x20 }),
-              first == UInt8(ascii: "c") || first == UInt8(ascii: "d") || first == UInt8(ascii: "s") || first == UInt8(ascii: "t")
+            first == UInt8(ascii: "c") || first == UInt8(ascii: "d") || first == UInt8(ascii: "s") || first == UInt8(ascii: "t")
         else { return false }
         return name.caseInsensitiveEquals("Content-Length") || name.caseInsensitiveEquals("Transfer-Encoding")
             || name.caseInsensitiveEquals("Date") || name.caseInsensitiveEquals("Server") || name.caseInsensitiveEquals("Connection")

@@ -10,7 +10,8 @@ public struct RequestIDMiddleware: HTTPMiddleware {
     public init() {}
 
     public func intercept(_ request: inout HTTPRequest) -> HTTPResponse? {
-        request.requestID = request.headers["X-Request-ID"].flatMap(Self.acceptable)
+        request.requestID =
+            request.headers["X-Request-ID"].flatMap(Self.acceptable)
             ?? generators.value?.next() ?? Digest.hex(Digest.randomBytes(8))
         return nil
     }
@@ -22,7 +23,7 @@ public struct RequestIDMiddleware: HTTPMiddleware {
     /// Accepts an incoming id only if it cannot forge log lines or headers.
     static func acceptable(_ value: String) -> String? {
         guard (1...64).contains(value.utf8.count),
-              value.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) || $0 == 45 || $0 == 95 })
+            value.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) || $0 == 45 || $0 == 95 })
         else { return nil }
         return value
     }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import StrataCore
 import StrataIO
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Serves the files below one folder.
 ///
@@ -170,7 +171,8 @@ public final class StaticFiles: Sendable {
         var bounds: ClosedRange<Int>? = total > 0 ? 0...(total - 1) : nil
         var status = HTTPStatus.ok
         if let range = request.headers["Range"], request.method == .get,
-           Self.ifRangeHolds(request.headers["If-Range"], etag: etag, lastModified: file.lastModified) {
+            Self.ifRangeHolds(request.headers["If-Range"], etag: etag, lastModified: file.lastModified)
+        {
             switch Self.byteRange(range, size: total) {
             case .none:
                 break
@@ -217,7 +219,8 @@ public final class StaticFiles: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         if var cached = cache.withLock({ $0[relativePath] }), cached.file.path == path, cached.file.size == Int(info.st_size),
-           cached.file.modified.tv_sec == info.st_mtim.tv_sec, cached.file.modified.tv_nsec == info.st_mtim.tv_nsec {
+            cached.file.modified.tv_sec == info.st_mtim.tv_sec, cached.file.modified.tv_nsec == info.st_mtim.tv_nsec
+        {
             cached.checkedAt = now
             cache.withLock { $0[relativePath] = cached }
             return cached.file
@@ -248,13 +251,15 @@ public final class StaticFiles: Sendable {
         for (encoding, suffix) in [("br", ".br"), ("gzip", ".gz")] where size <= maxCachedSize {
             var sibling = stat()
             guard stat(path + suffix, &sibling) == 0, sibling.st_mode & S_IFMT == S_IFREG,
-                  Int(sibling.st_size) <= maxCachedSize, let bytes = readFile(path + suffix) else { continue }
+                Int(sibling.st_size) <= maxCachedSize, let bytes = readFile(path + suffix)
+            else { continue }
             variants.append((encoding, bytes, String(etag.dropLast()) + "-\(encoding)\""))
         }
         // No gzip sibling: make one, once, for text worth compressing.
         let contentType = MediaType.forPath(path)
         if size >= minimumCompressedSize, size <= maxCachedSize, !variants.contains(where: { $0.0 == "gzip" }),
-           ContentCoding.isCompressible(contentType) {
+            ContentCoding.isCompressible(contentType)
+        {
             let compressed = Gzip.compress(body, level: Gzip.cachedLevel)
             if compressed.count < body.count { variants.append(("gzip", compressed, String(etag.dropLast()) + "-gzip\"")) }
         }
@@ -328,7 +333,7 @@ public final class StaticFiles: Sendable {
         guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return .none }
         let startText = spec[..<dash], endText = spec[spec.index(after: dash)...]
         guard startText.allSatisfy(\.isASCIIDigit), endText.allSatisfy(\.isASCIIDigit), !(startText.isEmpty && endText.isEmpty),
-              startText.count < 19, endText.count < 19
+            startText.count < 19, endText.count < 19
         else { return .none }
         if startText.isEmpty {
             // Suffix range: the last N bytes.

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CStrataShims
 import StrataCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Receives a connection's events. Called only on the connection's loop.
 public protocol ConnectionHandler: AnyObject {

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CStrataShims
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Something registered in a loop's epoll set. Called only on that loop's thread.
 protocol Selectable: AnyObject {
@@ -70,14 +71,16 @@ public final class EventLoop: @unchecked Sendable {
         loop.threadName = name ?? "strata-loop-\(index)"
         var thread = pthread_t()
         let context = Unmanaged.passRetained(loop).toOpaque()
-        let status = pthread_create(&thread, nil, { context in
-            let loop = Unmanaged<EventLoop>.fromOpaque(context!).takeRetainedValue()
-            // Named for `top -H` and perf; otherwise it inherits the name of
-            // whichever pool thread created it.
-            strata_set_thread_name(loop.threadName)
-            loop.run()
-            return nil
-        }, context)
+        let status = pthread_create(
+            &thread, nil,
+            { context in
+                let loop = Unmanaged<EventLoop>.fromOpaque(context!).takeRetainedValue()
+                // Named for `top -H` and perf; otherwise it inherits the name of
+                // whichever pool thread created it.
+                strata_set_thread_name(loop.threadName)
+                loop.run()
+                return nil
+            }, context)
         precondition(status == 0, "pthread_create failed: \(status)")
         pthread_detach(thread)
         return loop

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CStrataShims
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Accepts connections and hands each to `onAccept` on the loop that will own it.
 public final class Listener: Sendable {
@@ -30,7 +31,13 @@ public final class Listener: Sendable {
         var bound = address
         var acceptors: [Acceptor] = []
         let loops: [EventLoop]
-        if case .unix = address { loops = [group.loops[0]] } else if distribution == .roundRobin { loops = [group.loops[0]] } else { loops = group.loops }
+        if case .unix = address {
+            loops = [group.loops[0]]
+        } else if distribution == .roundRobin {
+            loops = [group.loops[0]]
+        } else {
+            loops = group.loops
+        }
         let targets = distribution == .roundRobin ? group.loops : nil
         do throws(SocketError) {
             for loop in loops {

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A file kept open for sending to many connections with `sendfile`, which
 /// takes an explicit offset, so connections on any loop can share the one

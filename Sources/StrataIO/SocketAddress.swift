@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import StrataCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Where a socket listens or connects: `host:port`, `[v6]:port` or `unix:/path`.
 public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {

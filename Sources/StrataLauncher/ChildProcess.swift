@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import StrataCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A tier started by the launcher, with its standard output and error read a batch of whole lines at a time.
 final class ChildProcess: Sendable {

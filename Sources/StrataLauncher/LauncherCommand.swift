@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import StrataCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `strata`: the developer and operator launcher.
 public enum LauncherCommand {
@@ -19,27 +20,38 @@ public enum LauncherCommand {
         options: [
             OptionSpec("port", env: "STRATA_WEB_PORT", value: "N", default: "8080", help: "HTTP port of the web tier (0 picks a free one)"),
             OptionSpec("host", env: "STRATA_WEB_HOST", value: "HOST", default: "127.0.0.1", help: "address the web tier listens on"),
-            OptionSpec("database", env: "STRATA_DATABASE_URL", value: "URL", default: ".strata/strata.db", help: "database: an SQLite file path or sqlite:PATH"),
+            OptionSpec(
+                "database", env: "STRATA_DATABASE_URL", value: "URL", default: ".strata/strata.db",
+                help: "database: an SQLite file path or sqlite:PATH"),
             OptionSpec("migrations", env: "STRATA_MIGRATIONS_DIR", value: "DIR", default: "Migrations", help: "folder of migration files"),
-            OptionSpec("app-listen", env: "STRATA_APP_LISTEN", value: "ADDRESS", default: "127.0.0.1:0", help: "RPC address of the app tier (port 0 picks one)"),
-            OptionSpec("data-listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:0", help: "RPC address of the data tier (port 0 picks one)"),
-            OptionSpec(switch: "bench", env: "STRATA_BENCH",
-                       help: "benchmark mode: the TechEmpower endpoints (/plaintext, /json, /db, /queries, /fortunes, /updates), outside the per-client rate limit"),
+            OptionSpec(
+                "app-listen", env: "STRATA_APP_LISTEN", value: "ADDRESS", default: "127.0.0.1:0",
+                help: "RPC address of the app tier (port 0 picks one)"),
+            OptionSpec(
+                "data-listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:0",
+                help: "RPC address of the data tier (port 0 picks one)"),
+            OptionSpec(
+                switch: "bench", env: "STRATA_BENCH",
+                help:
+                    "benchmark mode: the TechEmpower endpoints (/plaintext, /json, /db, /queries, /fortunes, /updates), outside the per-client rate limit"
+            ),
             .logLevel,
         ],
         notes: ["environment:\n  STRATA_RPC_SECRET  secret the tiers authenticate each other with (default: a new random one per run)"])
 
     /// Runs the command line `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
-        await root.run(arguments, [
-            "up": { arguments in
-                guard let options = try up.parseOrShowHelp(arguments, environment: environment) else { return 0 }
-                return try await runUp(options, environment: environment)
-            },
-            "rpc": { arguments in
-                await RPCCallCommand.group.run(arguments, ["call": { try await RPCCallCommand.run($0, environment: environment) }])
-            },
-        ])
+        await root.run(
+            arguments,
+            [
+                "up": { arguments in
+                    guard let options = try up.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                    return try await runUp(options, environment: environment)
+                },
+                "rpc": { arguments in
+                    await RPCCallCommand.group.run(arguments, ["call": { try await RPCCallCommand.run($0, environment: environment) }])
+                },
+            ])
     }
 
     static func runUp(_ options: ParsedOptions, environment: [String: String]) async throws -> Int32 {
@@ -53,7 +65,8 @@ public enum LauncherCommand {
             executables: executables, database: options.string("database") ?? ".strata/strata.db", migrations: migrations,
             webHost: options.string("host") ?? "127.0.0.1", webPort: port,
             appListen: options.string("app-listen") ?? "127.0.0.1:0", dataListen: options.string("data-listen") ?? "127.0.0.1:0",
-            logLevel: options.string("log-level") ?? "info", environment: benchmarkEnvironment(environmentWithSecret(environment), options.flag("bench")))
+            logLevel: options.string("log-level") ?? "info",
+            environment: benchmarkEnvironment(environmentWithSecret(environment), options.flag("bench")))
         // The stack waits on semaphores for its children; give it a thread of
         // its own rather than block one of the few cooperative-pool threads.
         return await withCheckedContinuation { continuation in

@@ -15,7 +15,7 @@ enum RPCCallCommand {
         name: "strata rpc call",
         summary: "Call a method on a running tier and print its JSON answer. Built into every tier: health.check, rpc.methods, rpc.metrics.",
         options: [
-            OptionSpec("timeout", env: "STRATA_RPC_TIMEOUT", value: "SECONDS", default: "10", help: "how long to wait for the answer"),
+            OptionSpec("timeout", env: "STRATA_RPC_TIMEOUT", value: "SECONDS", default: "10", help: "how long to wait for the answer")
         ],
         arguments: ["ENDPOINT", "METHOD", "['{json}']"],
         notes: ["environment:\n  STRATA_RPC_SECRET  the secret the tiers were started with (required)"])

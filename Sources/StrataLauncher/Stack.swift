@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import Foundation
 import StrataCore
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Runs the whole stack as child processes: migrations, then data, app and
 /// web tiers in order, each started once the one before it is ready.
@@ -48,7 +49,9 @@ final class Stack: Sendable {
         }
         do {
             try migrate()
-            let data = try start("data", "strata-data", ["serve", "--listen", settings.dataListen, "--database", settings.database, "--migrations", settings.migrations])
+            let data = try start(
+                "data", "strata-data",
+                ["serve", "--listen", settings.dataListen, "--database", settings.database, "--migrations", settings.migrations])
             let app = try start("app", "strata-app", ["serve", "--listen", settings.appListen, "--data", data])
             let web = try start("web", "strata-web", ["serve", "--host", settings.webHost, "--port", String(settings.webPort), "--app", app])
             say("Strata is running at http://\(web)/ (press Ctrl-C to stop)")

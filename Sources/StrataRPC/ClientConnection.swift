@@ -84,7 +84,8 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
             finishHandshake(.failure(error))
             return
         }
-        connection.write(Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: name, nonce: clientNonce).payload()).encoded())
+        connection.write(
+            Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: name, nonce: clientNonce).payload()).encoded())
         connection.loop.scheduleTimer(after: .seconds(5)) { [self] in
             guard handshake != nil else { return }
             fail(RPCError(.unavailable, "\(connection.peer) did not answer the HELLO handshake within 5 s"))
@@ -100,7 +101,7 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
     private func completeHandshake(_ hello: Hello) {
         let expected = PeerAuthentication.serverProof(secret: secret, clientNonce: clientNonce, serverNonce: hello.nonce)
         guard hello.version == rpcProtocolVersion, hello.nonce.count == PeerAuthentication.nonceSize,
-              Digest.constantTimeEquals(hello.proof, expected)
+            Digest.constantTimeEquals(hello.proof, expected)
         else {
             fail(RPCError(.unauthenticated, "\(connection.peer) failed authentication: it does not hold the same STRATA_RPC_SECRET"))
             return
@@ -180,8 +181,10 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
         for entry in waiting {
             if entry.call.deadline <= now {
                 // Never sent: safe to try elsewhere.
-                entry.reply.resume(returning: .failure(
-                    RPCError(.deadlineExceeded, "\(entry.call.method) waited for a free slot on \(connection.peer) past its deadline").markedNotProcessed()))
+                entry.reply.resume(
+                    returning: .failure(
+                        RPCError(.deadlineExceeded, "\(entry.call.method) waited for a free slot on \(connection.peer) past its deadline")
+                            .markedNotProcessed()))
             } else {
                 next = min(next ?? entry.call.deadline, entry.call.deadline)
                 stillWaiting.append(entry)
@@ -220,9 +223,11 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
 
     func connectionReadable(_ connection: Connection) {
         lastReceived = .now
-        decoder.forEachFrame(in: connection, malformed: { error in
-            fail(RPCError(.internal, "malformed frame from \(connection.peer): \(error.message)"))
-        }, handle)
+        decoder.forEachFrame(
+            in: connection,
+            malformed: { error in
+                fail(RPCError(.internal, "malformed frame from \(connection.peer): \(error.message)"))
+            }, handle)
     }
 
     private func handle(_ frame: Frame) {

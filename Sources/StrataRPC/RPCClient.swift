@@ -55,7 +55,8 @@ public final class RPCClient: Sendable {
     ) {
         precondition(!addresses.isEmpty, "an RPC client needs at least one address")
         let perEndpoint = max(1, connectionsPerEndpoint)
-        let settings = ConnectionSettings(group: group, callerName: callerName, secret: secret, maxFrameSize: maxFrameSize, pingInterval: pingInterval)
+        let settings = ConnectionSettings(
+            group: group, callerName: callerName, secret: secret, maxFrameSize: maxFrameSize, pingInterval: pingInterval)
         self.connectionsPerEndpoint = perEndpoint
         self.addresses = addresses
         self.callerName = callerName
@@ -63,9 +64,12 @@ public final class RPCClient: Sendable {
         hasHostNames = addresses.contains { $0.isHostName }
         var unique: [SocketAddress] = []
         for address in addresses where !unique.contains(address) { unique.append(address) }
-        fixedEndpoints = hasHostNames ? [] : unique.flatMap { address in
-            (0..<perEndpoint).map { settings.endpoint(address, $0) }
-        }
+        fixedEndpoints =
+            hasHostNames
+            ? []
+            : unique.flatMap { address in
+                (0..<perEndpoint).map { settings.endpoint(address, $0) }
+            }
         endpoints = Mutex(([], nil))
     }
 
@@ -241,7 +245,8 @@ private struct ConnectionSettings: Sendable {
     /// Connects to `address` on `loop` and completes the authenticated HELLO handshake.
     @Sendable func open(_ address: SocketAddress, on loop: EventLoop) async throws -> ClientConnection {
         let socket = try await Connection.connect(to: address, on: loop)
-        let client = ClientConnection(connection: socket, decoder: FrameDecoder(maxFrameSize: maxFrameSize), secret: secret, name: callerName, pingInterval: pingInterval)
+        let client = ClientConnection(
+            connection: socket, decoder: FrameDecoder(maxFrameSize: maxFrameSize), secret: secret, name: callerName, pingInterval: pingInterval)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             socket.loop.execute { client.beginHandshake(continuation) }
         }
@@ -260,7 +265,8 @@ public struct PinnedRPCConnection: Sendable {
         _ method: String, _ input: Input, as output: Output.Type = Output.self,
         metadata: [String: String] = [:], timeout: Duration = .seconds(30)
     ) async throws(RPCError) -> Output {
-        let request = RPCRequest(method, body: try RPCCodec.encode(input), encoding: .binary, metadata: metadata, caller: callerName, timeout: timeout)
+        let request = RPCRequest(
+            method, body: try RPCCodec.encode(input), encoding: .binary, metadata: metadata, caller: callerName, timeout: timeout)
         return try decodeReply(Output.self, of: method, try await endpoint.send(request, on: connection, timeout: timeout).get())
     }
 }
@@ -280,7 +286,8 @@ extension RPCRequest {
     init(_ method: String, body: [UInt8], encoding: RPCBodyEncoding, metadata: [String: String], caller: String, timeout: Duration) {
         var metadata = metadata
         metadata[RPCMetadataKey.caller] = metadata[RPCMetadataKey.caller] ?? caller
-        self.init(method: method, timeoutMilliseconds: max(1, UInt32(clamping: timeout.wholeMilliseconds)), metadata: metadata, body: body,
-                  bodyEncoding: encoding)
+        self.init(
+            method: method, timeoutMilliseconds: max(1, UInt32(clamping: timeout.wholeMilliseconds)), metadata: metadata, body: body,
+            bodyEncoding: encoding)
     }
 }

@@ -167,7 +167,8 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
     }
 
     private func handle(_ frame: Frame) {
-        if case .done = handshake {} else if frame.type != .hello {
+        if case .done = handshake {
+        } else if frame.type != .hello {
             refuse("the HELLO handshake must complete before any other frame")
             return
         }
@@ -190,7 +191,11 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
                 let serverNonce = Digest.randomBytes(PeerAuthentication.nonceSize)
                 let proof = PeerAuthentication.serverProof(secret: server.secret, clientNonce: hello.nonce, serverNonce: serverNonce)
                 handshake = .awaitingProof(clientNonce: hello.nonce, serverNonce: serverNonce)
-                connection.write(Frame(type: .hello, streamID: 0, payload: Hello(version: rpcProtocolVersion, peer: server.name, nonce: serverNonce, proof: proof).payload()).encoded())
+                connection.write(
+                    Frame(
+                        type: .hello, streamID: 0,
+                        payload: Hello(version: rpcProtocolVersion, peer: server.name, nonce: serverNonce, proof: proof).payload()
+                    ).encoded())
             case .awaitingProof(let clientNonce, let serverNonce):
                 let expected = PeerAuthentication.clientProof(secret: server.secret, clientNonce: clientNonce, serverNonce: serverNonce)
                 guard Digest.constantTimeEquals(hello.proof, expected) else {
@@ -247,10 +252,11 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
         let draining = server.isDraining
         let id = self.id
         running[stream] = Task(executorPreference: preference) {
-            let reply = switch await service.handle(request, draining: draining, connectionID: id) {
-            case .success(let body): Frame(type: .response, flags: request.bodyEncoding.flags, streamID: stream, payload: body)
-            case .failure(let error): Frame(type: .error, streamID: stream, payload: error.payload())
-            }
+            let reply =
+                switch await service.handle(request, draining: draining, connectionID: id) {
+                case .success(let body): Frame(type: .response, flags: request.bodyEncoding.flags, streamID: stream, payload: body)
+                case .failure(let error): Frame(type: .error, streamID: stream, payload: error.payload())
+                }
             if loop.inEventLoop {
                 self.finish(stream, reply)
             } else {

@@ -127,8 +127,9 @@ public struct RPCService: Sendable {
                 return .success(try RPCCodec.encode(health, as: request.bodyEncoding))
             case .methods:
                 let list = registered.map { name, method in
-                    RPCMethodDescription(name: name, access: method.options.access, idempotent: method.options.idempotent,
-                                         maxConcurrent: method.options.maxConcurrent)
+                    RPCMethodDescription(
+                        name: name, access: method.options.access, idempotent: method.options.idempotent,
+                        maxConcurrent: method.options.maxConcurrent)
                 }
                 return .success(try RPCCodec.encode(list.sorted { $0.name < $1.name }, as: request.bodyEncoding))
             case .metrics:

@@ -29,7 +29,8 @@ public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         case .sqlite(let path): return "sqlite:\(path)"
         case .postgres(let url):
             guard let at = url.lastIndex(of: "@"), let schemeEnd = url.range(of: "://")?.upperBound,
-                  let colon = url[schemeEnd..<at].firstIndex(of: ":") else { return url }
+                let colon = url[schemeEnd..<at].firstIndex(of: ":")
+            else { return url }
             return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
         }
     }

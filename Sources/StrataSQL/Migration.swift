@@ -51,9 +51,10 @@ public struct Migration: Sendable, Equatable {
         }
         let stem = base.dropLast(4)
         guard let underscore = stem.firstIndex(of: "_"), let version = Int64(stem[..<underscore]), version > 0,
-              stem[..<underscore].allSatisfy(\.isNumber)
+            stem[..<underscore].allSatisfy(\.isNumber)
         else {
-            throw MigrationError(file: file, line: nil, message: "file name must be NNNN_name.sql with a positive version number, like 0001_create_notes.sql")
+            throw MigrationError(
+                file: file, line: nil, message: "file name must be NNNN_name.sql with a positive version number, like 0001_create_notes.sql")
         }
         let name = String(stem[stem.index(after: underscore)...])
         guard !name.isEmpty else {
@@ -68,16 +69,26 @@ public struct Migration: Sendable, Equatable {
             if trimmed.hasPrefix("-- migrate:") {
                 let directive = String(trimmed.dropFirst("-- migrate:".count))
                 if directive == "no-transaction" {
-                    guard parts.isEmpty else { throw MigrationError(file: file, line: index + 1, message: "'-- migrate:no-transaction' must come before '-- migrate:up'") }
+                    guard parts.isEmpty else {
+                        throw MigrationError(file: file, line: index + 1, message: "'-- migrate:no-transaction' must come before '-- migrate:up'")
+                    }
                     outside = true
                     continue
                 }
                 guard known.contains(directive) else {
-                    throw MigrationError(file: file, line: index + 1, message: "unknown directive '\(trimmed)' (expected '-- migrate:up' or '-- migrate:down', optionally followed by ':sqlite' or ':postgres')")
+                    throw MigrationError(
+                        file: file, line: index + 1,
+                        message:
+                            "unknown directive '\(trimmed)' (expected '-- migrate:up' or '-- migrate:down', optionally followed by ':sqlite' or ':postgres')"
+                    )
                 }
-                guard parts[directive] == nil else { throw MigrationError(file: file, line: index + 1, message: "second '-- migrate:\(directive)' marker") }
+                guard parts[directive] == nil else {
+                    throw MigrationError(file: file, line: index + 1, message: "second '-- migrate:\(directive)' marker")
+                }
                 if directive.hasPrefix("down") {
-                    guard parts["up"] != nil else { throw MigrationError(file: file, line: index + 1, message: "'-- migrate:\(directive)' before any '-- migrate:up'") }
+                    guard parts["up"] != nil else {
+                        throw MigrationError(file: file, line: index + 1, message: "'-- migrate:\(directive)' before any '-- migrate:up'")
+                    }
                 } else if directive == "up", parts.keys.contains(where: { $0.hasPrefix("down") }) {
                     throw MigrationError(file: file, line: index + 1, message: "'-- migrate:up' must come before '-- migrate:down'")
                 } else if directive != "up", parts["up"] == nil {

@@ -52,7 +52,8 @@ public struct Migrator: Sendable {
             do {
                 names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".sql") }.sorted()
             } catch {
-                throw MigrationError(file: folder, line: nil, message: "cannot read the migrations folder (set --migrations or STRATA_MIGRATIONS_DIR)")
+                throw MigrationError(
+                    file: folder, line: nil, message: "cannot read the migrations folder (set --migrations or STRATA_MIGRATIONS_DIR)")
             }
             for name in names {
                 let path = folder + "/" + name
@@ -75,7 +76,8 @@ public struct Migrator: Sendable {
         self.database = database
         self.migrations = migrations
         try await database.withMigrationSession { session in
-            try await session.script("""
+            try await session.script(
+                """
                 CREATE TABLE IF NOT EXISTS strata_migrations (
                     version BIGINT PRIMARY KEY,
                     name TEXT NOT NULL,
@@ -92,8 +94,9 @@ public struct Migrator: Sendable {
         let applied = try await appliedRows()
         var rows: [Status] = migrations.map { migration in
             let row = applied[migration.version]
-            return Status(version: migration.version, name: migration.name, appliedAt: row?.appliedAt, durationMilliseconds: row?.duration,
-                          missingFile: false, changed: row.map { $0.checksum != migration.checksum } ?? false)
+            return Status(
+                version: migration.version, name: migration.name, appliedAt: row?.appliedAt, durationMilliseconds: row?.duration,
+                missingFile: false, changed: row.map { $0.checksum != migration.checksum } ?? false)
         }
         for (version, row) in applied where !migrations.contains(where: { $0.version == version }) {
             rows.append(Status(version: version, name: row.name, appliedAt: row.appliedAt, durationMilliseconds: row.duration, missingFile: true))
@@ -142,7 +145,11 @@ public struct Migrator: Sendable {
                     done.append(migration)
                 } catch {
                     guard transactional else {
-                        throw MigrationError(file: migration.file, line: nil, message: "failed outside a transaction (marked no-transaction), so what ran before the failure stays; fix the database by hand, then run up again: \(Self.reason(error))")
+                        throw MigrationError(
+                            file: migration.file, line: nil,
+                            message:
+                                "failed outside a transaction (marked no-transaction), so what ran before the failure stays; fix the database by hand, then run up again: \(Self.reason(error))"
+                        )
                     }
                     try? await session.script("ROLLBACK")
                     throw MigrationError(file: migration.file, line: nil, message: "failed and was rolled back: \(Self.reason(error))")
@@ -180,8 +187,9 @@ public struct Migrator: Sendable {
         }.map { migration in
             let record = Self.recordSQL.replacingOccurrences(of: "$1", with: String(migration.version)) + ";"
             let body = migration.up(for: database.engine)
-            return Step(version: migration.version, file: migration.file, direction: "up",
-                        sql: migration.runsOutsideTransaction ? "-- no transaction\n\(body)\n\(record)" : "BEGIN;\n\(body)\n\(record)\nCOMMIT;")
+            return Step(
+                version: migration.version, file: migration.file, direction: "up",
+                sql: migration.runsOutsideTransaction ? "-- no transaction\n\(body)\n\(record)" : "BEGIN;\n\(body)\n\(record)\nCOMMIT;")
         }
     }
 
@@ -198,15 +206,18 @@ public struct Migrator: Sendable {
             guard !down.isEmpty else {
                 throw MigrationError(file: migration.file, line: nil, message: "has no '-- migrate:down' part; it cannot be rolled back")
             }
-            return Step(version: version, file: migration.file, direction: "down",
-                        sql: "BEGIN;\n\(down)\n\(Self.forgetSQL.replacingOccurrences(of: "$1", with: String(version)));\nCOMMIT;")
+            return Step(
+                version: version, file: migration.file, direction: "down",
+                sql: "BEGIN;\n\(down)\n\(Self.forgetSQL.replacingOccurrences(of: "$1", with: String(version)));\nCOMMIT;")
         }
     }
 
     /// Rolls back the last `count` applied migrations (or all above `target`),
     /// newest first, each in its own transaction with its bookkeeping row.
     @discardableResult
-    public func down(count: Int? = nil, to target: Int64? = nil, progress: @Sendable (Migration, Int) -> Void = { _, _ in }) async throws -> [Migration] {
+    public func down(
+        count: Int? = nil, to target: Int64? = nil, progress: @Sendable (Migration, Int) -> Void = { _, _ in }
+    ) async throws -> [Migration] {
         let steps = try await planDown(count: count, to: target)
         let engine = database.engine
         let migrations = self.migrations
@@ -265,7 +276,9 @@ public struct Migrator: Sendable {
     private static func refuseChanged(_ migrations: [Migration], _ applied: [Int64: AppliedRow]) throws {
         for migration in migrations {
             if let row = applied[migration.version], row.checksum != migration.checksum {
-                throw MigrationError(file: migration.file, line: nil, message: "was changed after it was applied (checksum differs); restore it and add a new migration instead")
+                throw MigrationError(
+                    file: migration.file, line: nil,
+                    message: "was changed after it was applied (checksum differs); restore it and add a new migration instead")
             }
         }
     }

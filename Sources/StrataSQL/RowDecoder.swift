@@ -1,4 +1,5 @@
 import Foundation
+
 /// Decodes query rows into `Decodable` types, matching properties to column names.
 ///
 /// A type mismatch names the column: "column 'created_at' holds text, expected Int".
@@ -57,15 +58,16 @@ private struct RowContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     private func mismatch(_ key: Key, _ value: SQLValue, _ expected: Any.Type) -> RowDecodingError {
-        let held: String = switch value {
-        case .null: "NULL"
-        case .int: "an integer"
-        case .double: "a real number"
-        case .text: "text"
-        case .blob: "a blob"
-        case .bool: "a boolean"
-        case .timestamp: "a timestamp"
-        }
+        let held: String =
+            switch value {
+            case .null: "NULL"
+            case .int: "an integer"
+            case .double: "a real number"
+            case .text: "text"
+            case .blob: "a blob"
+            case .bool: "a boolean"
+            case .timestamp: "a timestamp"
+            }
         return RowDecodingError(description: "column '\(key.stringValue)' holds \(held), expected \(expected)")
     }
 
@@ -130,11 +132,13 @@ private struct RowContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
             case .timestamp(let micros): return Date(timeIntervalSince1970: Double(micros) / 1_000_000) as! T
             case .text(let text):
                 if let micros = SQLTimestamp.parse(text) { return Date(timeIntervalSince1970: Double(micros) / 1_000_000) as! T }
-                throw RowDecodingError(description: "column '\(key.stringValue)' holds text that is not a timestamp ('\(text.prefix(40))'), expected Date")
+                throw RowDecodingError(
+                    description: "column '\(key.stringValue)' holds text that is not a timestamp ('\(text.prefix(40))'), expected Date")
             default: throw mismatch(key, v, type)
             }
         }
-        throw RowDecodingError(description: "column '\(key.stringValue)' cannot be decoded as \(type); use a String, number, Bool, Date, [UInt8] or SQLValue property")
+        throw RowDecodingError(
+            description: "column '\(key.stringValue)' cannot be decoded as \(type); use a String, number, Bool, Date, [UInt8] or SQLValue property")
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {

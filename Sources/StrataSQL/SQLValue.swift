@@ -43,7 +43,8 @@ extension SQLValue: Codable {
         }
         let container = try decoder.container(keyedBy: Key.self)
         guard let key = container.allKeys.first, container.allKeys.count == 1 else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "an SQL value is null or an object with one of the keys i, d, t, x, b, ts"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "an SQL value is null or an object with one of the keys i, d, t, x, b, ts"))
         }
         switch key {
         case .i: self = .int(try container.decode(Int64.self, forKey: key))

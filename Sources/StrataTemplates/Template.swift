@@ -246,7 +246,8 @@ struct TemplateParser {
                 if case .tag(let t) = token { return t }
                 return nil
             }
-            let inheritance = (tags.count > 1 || tags.contains { $0.kind == .parentOpen || $0.kind == .blockOpen })
+            let inheritance =
+                (tags.count > 1 || tags.contains { $0.kind == .parentOpen || $0.kind == .blockOpen })
                 && tags.allSatisfy { $0.kind == .parentOpen || $0.kind == .blockOpen || $0.kind == .close }
             guard let tag = tags.first, onlyWhitespace, (tagCount == 1 && tag.kind.canStandAlone) || inheritance else {
                 out.append(contentsOf: lineTokens)
@@ -307,7 +308,9 @@ struct TemplateParser {
                     let (openTag, children) = stack.removeLast()
                     let openedName = (openTag.dynamic ? "*" : "") + openTag.name
                     guard openedName == tag.name || openTag.name == tag.name else {
-                        throw error(tag.line, tag.column, "closing tag {{/\(tag.name)}} does not match {{\(Self.sigil(openTag.kind))\(openedName)}} opened at line \(openTag.line)")
+                        throw error(
+                            tag.line, tag.column,
+                            "closing tag {{/\(tag.name)}} does not match {{\(Self.sigil(openTag.kind))\(openedName)}} opened at line \(openTag.line)")
                     }
                     let node: Node
                     switch openTag.kind {
@@ -315,7 +318,9 @@ struct TemplateParser {
                         // Only blocks count inside a parent tag; other content is ignored.
                         var overrides: [String: [Node]] = [:]
                         for case .block(let name, _, let content) in children { overrides[name] = content }
-                        node = .parent(name: openTag.name, dynamic: openTag.dynamic, overrides: overrides, indent: openTag.indent, line: openTag.line, column: openTag.column)
+                        node = .parent(
+                            name: openTag.name, dynamic: openTag.dynamic, overrides: overrides, indent: openTag.indent, line: openTag.line,
+                            column: openTag.column)
                     case .blockOpen:
                         if openTag.ownLine {
                             // Block indentation is removed where the block is written and
@@ -327,13 +332,16 @@ struct TemplateParser {
                             node = .block(name: openTag.name, indent: openTag.indent, children: children)
                         }
                     default:
-                        let raw = String(decoding: source[openTag.range.upperBound..<max(openTag.range.upperBound, tag.range.lowerBound)], as: UTF8.self)
-                        node = .section(path: Self.path(openTag.name), children: children, inverted: openTag.kind == .invertedOpen,
-                                        raw: raw, delimiters: openTag.delimiters)
+                        let raw = String(
+                            decoding: source[openTag.range.upperBound..<max(openTag.range.upperBound, tag.range.lowerBound)], as: UTF8.self)
+                        node = .section(
+                            path: Self.path(openTag.name), children: children, inverted: openTag.kind == .invertedOpen,
+                            raw: raw, delimiters: openTag.delimiters)
                     }
                     stack[stack.count - 1].nodes.append(node)
                 case .partial:
-                    stack[stack.count - 1].nodes.append(.partial(name: tag.name, dynamic: tag.dynamic, indent: tag.indent, line: tag.line, column: tag.column))
+                    stack[stack.count - 1].nodes.append(
+                        .partial(name: tag.name, dynamic: tag.dynamic, indent: tag.indent, line: tag.line, column: tag.column))
                 case .comment, .setDelimiters:
                     break
                 }

@@ -82,7 +82,8 @@ struct TemplateRenderer {
                 let content = overrides.first { $0[name] != nil }?[name] ?? children
                 // A block's override may contain the same block; bound the expansion.
                 guard depth < Self.maxDepth else {
-                    throw TemplateError(template: template, line: 0, column: 0, message: "block '\(name)' expands into itself more than \(Self.maxDepth) times")
+                    throw TemplateError(
+                        template: template, line: 0, column: 0, message: "block '\(name)' expands into itself more than \(Self.maxDepth) times")
                 }
                 depth += 1
                 defer { depth -= 1 }
@@ -109,7 +110,9 @@ struct TemplateRenderer {
     }
 
     /// Compiles and renders a lambda's returned text in the current context.
-    private mutating func renderLambdaResult(_ source: String, delimiters: Delimiters, template: String, into out: inout [UInt8]) throws(TemplateError) {
+    private mutating func renderLambdaResult(
+        _ source: String, delimiters: Delimiters, template: String, into out: inout [UInt8]
+    ) throws(TemplateError) {
         guard depth < Self.maxDepth else {
             throw TemplateError(template: template, line: 0, column: 0, message: "lambdas nested more than \(Self.maxDepth) deep")
         }
@@ -128,7 +131,9 @@ struct TemplateRenderer {
         let resolved = dynamic ? (lookup(Self.path(name))?.text ?? "") : name
         guard let partial = library.template(named: resolved) else { return }
         guard depth < Self.maxDepth else {
-            throw TemplateError(template: template, line: line, column: column, message: "partials nested more than \(Self.maxDepth) deep (does '\(resolved)' include itself?)")
+            throw TemplateError(
+                template: template, line: line, column: column,
+                message: "partials nested more than \(Self.maxDepth) deep (does '\(resolved)' include itself?)")
         }
         depth += 1
         if let blocks { overrides.append(blocks) }

@@ -1,5 +1,5 @@
-import StrataCore
 import Foundation
+import StrataCore
 
 /// A value a template can show: what JSON can express, plus Swift closures.
 ///

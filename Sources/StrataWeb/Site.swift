@@ -56,7 +56,9 @@ final class Site: Sendable {
             }
             let target = folder + "/" + parts.joined(separator: "/")
             try manager.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            guard manager.createFile(atPath: target, contents: Data(bytes)) else { throw SiteError("cannot write module asset '\(path)' to \(folder)") }
+            guard manager.createFile(atPath: target, contents: Data(bytes)) else {
+                throw SiteError("cannot write module asset '\(path)' to \(folder)")
+            }
         }
         return folder
     }

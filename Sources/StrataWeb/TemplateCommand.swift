@@ -21,16 +21,18 @@ enum TemplateCommand {
         let group = CommandSpec(
             name: "strata-web template", summary: "Check and render templates without starting the stack.",
             subcommands: [("render", render.summary), ("check", check.summary)])
-        return await group.run(arguments, [
-            "render": { arguments in
-                guard let options = try render.parseOrShowHelp(arguments, environment: environment) else { return 0 }
-                return try runRender(options)
-            },
-            "check": { arguments in
-                guard let options = try check.parseOrShowHelp(arguments, environment: environment) else { return 0 }
-                return runCheck(options)
-            },
-        ])
+        return await group.run(
+            arguments,
+            [
+                "render": { arguments in
+                    guard let options = try render.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                    return try runRender(options)
+                },
+                "check": { arguments in
+                    guard let options = try check.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                    return runCheck(options)
+                },
+            ])
     }
 
     static func runRender(_ options: ParsedOptions) throws -> Int32 {
@@ -60,7 +62,8 @@ enum TemplateCommand {
             library = try TemplateLibrary(sources: sources)
         } catch {
             // Name the file the author edits, not the internal name.
-            throw TemplateError(template: error.template == name ? file : error.template, line: error.line, column: error.column, message: error.message)
+            throw TemplateError(
+                template: error.template == name ? file : error.template, line: error.line, column: error.column, message: error.message)
         }
         let bytes = try library.render(name, data)
         FileHandle.standardOutput.write(Data(bytes))

@@ -25,8 +25,9 @@ extension WebApplication {
         } else {
             let session = BrowserSession(request: request)
             if !request.method.isSafe && !session.accepts(request.headers["X-CSRF-Token"], key: csrfKey) {
-                return Self.jsonError(.forbidden, code: "permissionDenied",
-                                      "Send an API token as 'Authorization: Bearer ...', or this page's CSRF token as X-CSRF-Token.")
+                return Self.jsonError(
+                    .forbidden, code: "permissionDenied",
+                    "Send an API token as 'Authorization: Bearer ...', or this page's CSRF token as X-CSRF-Token.")
             }
             metadata[RPCMetadataKey.session] = session.id
         }
@@ -57,8 +58,9 @@ extension WebApplication {
         } catch {
             let status = failureStatus(error, method: route.calls, requestID: request.requestID)
             let message = ErrorMapping.showsMessage(error.code) ? error.message : "Something went wrong on our side."
-            var response = Self.jsonError(status, code: "\(error.code)", message, fields: error.code == .invalidArgument ? error.details : [:],
-                                          requestID: request.requestID)
+            var response = Self.jsonError(
+                status, code: "\(error.code)", message, fields: error.code == .invalidArgument ? error.details : [:],
+                requestID: request.requestID)
             if let wait = error.retryAfter { response.headers.set("Retry-After", wait) }
             return response
         }
@@ -77,7 +79,9 @@ extension WebApplication {
     }
 
     /// `{"error": {"code", "message", "fields", "request_id"}}`.
-    static func jsonError(_ status: HTTPStatus, code: String, _ message: String, fields: [String: String] = [:], requestID: String? = nil) -> HTTPResponse {
+    static func jsonError(
+        _ status: HTTPStatus, code: String, _ message: String, fields: [String: String] = [:], requestID: String? = nil
+    ) -> HTTPResponse {
         var error: [String: Any] = ["code": code, "message": message]
         if !fields.isEmpty { error["fields"] = fields }
         if let requestID { error["request_id"] = requestID }

@@ -129,8 +129,10 @@ public final class WebApplication: HTTPHandler {
             // Pages carry no entity tag: `If-Match` with tags can never hold
             // for a state-changing request, which must then change nothing (412).
             if !request.method.isSafe, Preconditions.evaluate(request, etag: nil, lastModified: nil) == .failed {
-                return .response(errorPage(.preconditionFailed, "A condition this request set (If-Match) does not hold.",
-                                           requestID: request.requestID, site: site))
+                return .response(
+                    errorPage(
+                        .preconditionFailed, "A condition this request set (If-Match) does not hold.",
+                        requestID: request.requestID, site: site))
             }
             return .later { [self] in
                 switch route.kind {
@@ -140,13 +142,15 @@ public final class WebApplication: HTTPHandler {
                 }
             }
         case .methodNotAllowed(let allowed):
-            var response = errorPage(.methodNotAllowed, "This address does not accept \(request.method) requests.", requestID: request.requestID, site: site)
+            var response = errorPage(
+                .methodNotAllowed, "This address does not accept \(request.method) requests.", requestID: request.requestID, site: site)
             response.headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
             return .response(response)
         case .notFound where site.version == nil:
             // No app tier yet: the page may well exist once it is reachable.
-            var response = errorPage(.serviceUnavailable, "The application is starting or unavailable. Please try again shortly.",
-                                     requestID: request.requestID, site: site)
+            var response = errorPage(
+                .serviceUnavailable, "The application is starting or unavailable. Please try again shortly.",
+                requestID: request.requestID, site: site)
             response.headers.set("Retry-After", "5")
             return .response(response)
         case .notFound:
@@ -191,7 +195,8 @@ public final class WebApplication: HTTPHandler {
             let flash = Flash.message(in: request, key: csrfKey)
             let session = LazyBrowserSession(request: request)
             do {
-                let body = try site.templates.render(route.template ?? "", result, globals: globals(requestID, session: session, flash: flash, site: site))
+                let body = try site.templates.render(
+                    route.template ?? "", result, globals: globals(requestID, session: session, flash: flash, site: site))
                 var response = HTTPResponse.html(body)
                 // A new browser gets the cookie only when the page holds a form
                 // (it used the CSRF token): a page without one (a feed, a benchmark) costs no session.
@@ -232,8 +237,9 @@ public final class WebApplication: HTTPHandler {
             // rest of the input kept (once the rest carries this browser's token).
             let readable = (try? FormDecoding.decode(request.body, skippingMalformed: true)) ?? []
             guard BrowserSession(request: request).acceptsForm(readable, key: csrfKey) else {
-                return errorPage(.forbidden, "This form has expired or was sent from another site. Go back, reload the page and try again.",
-                                 requestID: requestID, site: site)
+                return errorPage(
+                    .forbidden, "This form has expired or was sent from another site. Go back, reload the page and try again.",
+                    requestID: requestID, site: site)
             }
             let problem = RPCError(.invalidArgument, "\(field): \(error.problem)", details: [field: error.problem])
             let rest = Dictionary(readable, uniquingKeysWith: { first, _ in first }).filter { $0.key != BrowserSession.fieldName }
@@ -243,8 +249,9 @@ public final class WebApplication: HTTPHandler {
         // Every unsafe form must carry this browser's token: another site can make a
         // browser post here, but cannot read our cookie or compute the token.
         guard BrowserSession(request: request).acceptsForm(fields, key: csrfKey) else {
-            return errorPage(.forbidden, "This form has expired or was sent from another site. Go back, reload the page and try again.",
-                             requestID: requestID, site: site)
+            return errorPage(
+                .forbidden, "This form has expired or was sent from another site. Go back, reload the page and try again.",
+                requestID: requestID, site: site)
         }
         var input = Dictionary(fields.filter { $0.0 != BrowserSession.fieldName }, uniquingKeysWith: { first, _ in first })
         for (key, value) in parameters { input[key] = value }
@@ -317,7 +324,8 @@ public final class WebApplication: HTTPHandler {
     private func clientAddress(_ request: HTTPRequest) -> String {
         let peer = RateLimitMiddleware.host(of: request.remoteAddress)
         guard trustedProxies.contains(peer), let first = request.headers["X-Forwarded-For"]?.split(separator: ",").first?.trimmed(),
-              !first.isEmpty else { return peer }
+            !first.isEmpty
+        else { return peer }
         return first
     }
 
@@ -333,9 +341,9 @@ public final class WebApplication: HTTPHandler {
         _ route: RouteDescriptor, _ error: RPCError, input: [String: String], pathParameters: [String: String], request: HTTPRequest, site: Site
     ) async -> HTTPResponse? {
         guard error.code == .invalidArgument, let pattern = route.shownOn,
-              case .found(let page, let parameters) = site.router.match(.get, path: Self.path(pattern, filledFrom: pathParameters)),
-              let template = page.template,
-              case .value(let data) = await call(page.calls, input: parameters, request: request, idempotent: true, site: site)
+            case .found(let page, let parameters) = site.router.match(.get, path: Self.path(pattern, filledFrom: pathParameters)),
+            let template = page.template,
+            case .value(let data) = await call(page.calls, input: parameters, request: request, idempotent: true, site: site)
         else { return nil }
         var members: [String: TemplateValue] = if case .object(let members) = data { members } else { ["data": data] }
         members["form"] = .object([
@@ -344,7 +352,8 @@ public final class WebApplication: HTTPHandler {
             "values": .object(input.mapValues { .string($0) }),
         ])
         let token = BrowserSession(request: request).csrfToken(key: csrfKey)
-        guard let body = try? site.templates.render(template, .object(members), globals: globals(request.requestID, csrfToken: token, site: site)) else { return nil }
+        guard let body = try? site.templates.render(template, .object(members), globals: globals(request.requestID, csrfToken: token, site: site))
+        else { return nil }
         return .html(body, status: .unprocessableContent)
     }
 
@@ -359,7 +368,9 @@ public final class WebApplication: HTTPHandler {
             "status": .int(Int64(status.code)), "reason": .string(status.reason),
             "message": .string(message), "request_id": .string(requestID),
         ])
-        guard let body = try? templates.render(templates.contains(specific) ? specific : "strata/error", value, globals: globals(requestID, site: site)) else {
+        guard
+            let body = try? templates.render(templates.contains(specific) ? specific : "strata/error", value, globals: globals(requestID, site: site))
+        else {
             return .text("\(status.code) \(status.reason): \(message)\n", status: status)
         }
         return .html(body, status: status)
@@ -370,7 +381,9 @@ public final class WebApplication: HTTPHandler {
     /// session `csrf_token` and `csrf_field` (the hidden input every form
     /// needs: `{{{csrf_field}}}`). Pages also get `viewer`, the signed-in
     /// user, in their data.
-    private func globals(_ requestID: String, csrfToken: String? = nil, session: LazyBrowserSession? = nil, flash: String? = nil, site: Site? = nil) -> TemplateValue {
+    private func globals(
+        _ requestID: String, csrfToken: String? = nil, session: LazyBrowserSession? = nil, flash: String? = nil, site: Site? = nil
+    ) -> TemplateValue {
         var values: [String: TemplateValue] = ["assets": (site ?? self.site).assets, "request_id": .string(requestID)]
         if let flash { values["flash"] = .string(flash) }
         // Masked afresh in every response (BREACH: see `BrowserSession.masked`).
@@ -382,7 +395,8 @@ public final class WebApplication: HTTPHandler {
             // Computed when a template uses them, which is how the page says it needs a session.
             let key = csrfKey
             values["csrf_token"] = .lambda(TemplateLambda { _ in BrowserSession.masked(session.csrfToken(key: key)) })
-            values["csrf_field"] = .lambda(TemplateLambda { _ in BrowserSession.csrfField(token: BrowserSession.masked(session.csrfToken(key: key))) })
+            values["csrf_field"] = .lambda(
+                TemplateLambda { _ in BrowserSession.csrfField(token: BrowserSession.masked(session.csrfToken(key: key))) })
         }
         return .object(values)
     }

@@ -20,26 +20,46 @@ public enum WebCommand {
         options: [
             OptionSpec("host", env: "STRATA_WEB_HOST", value: "HOST", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for all)"),
             OptionSpec("port", env: "STRATA_WEB_PORT", value: "N", default: "8080", help: "HTTP port (0 picks a free one)"),
-            OptionSpec("app", env: "STRATA_APP_URL", value: "ADDRESS", default: "127.0.0.1:7001", help: "the application tier's RPC addresses, comma-separated (host names are re-resolved)"),
-            OptionSpec("app-connections", env: "STRATA_APP_CONNECTIONS", value: "N", help: "RPC connections to each app tier address (default: one per event loop, so handlers call without a thread hand-off)"),
-            OptionSpec("discovery-interval", env: "STRATA_DISCOVERY_INTERVAL", value: "SECONDS", default: "2",
-                       help: "how often to check the app tier for new routes and templates"),
+            OptionSpec(
+                "app", env: "STRATA_APP_URL", value: "ADDRESS", default: "127.0.0.1:7001",
+                help: "the application tier's RPC addresses, comma-separated (host names are re-resolved)"),
+            OptionSpec(
+                "app-connections", env: "STRATA_APP_CONNECTIONS", value: "N",
+                help: "RPC connections to each app tier address (default: one per event loop, so handlers call without a thread hand-off)"),
+            OptionSpec(
+                "discovery-interval", env: "STRATA_DISCOVERY_INTERVAL", value: "SECONDS", default: "2",
+                help: "how often to check the app tier for new routes and templates"),
             OptionSpec("public", env: "STRATA_PUBLIC_DIR", value: "DIR", help: "folder served under /static/ (default: the bundled assets)"),
             OptionSpec("max-body", env: "STRATA_MAX_BODY_BYTES", value: "BYTES", default: "1048576", help: "largest request body accepted"),
-            OptionSpec("rate-limit", env: "STRATA_RATE_LIMIT", value: "N", default: "50",
-                       help: "requests per second per client to pages, forms and API routes (bursts of twice that; static assets, /healthz and /readyz are never limited); 0 turns the limit off"),
-            OptionSpec("auth-rate-limit", env: "STRATA_AUTH_RATE_LIMIT", value: "N", default: "1",
-                       help: "sign-in, sign-up and password-change attempts (POST) per second per client (bursts of ten times that; the pages showing the forms count under --rate-limit); 0 turns it off"),
-            OptionSpec("compress-min", env: "STRATA_COMPRESS_MIN_BYTES", value: "BYTES", default: "1024",
-                       help: "gzip dynamic HTML, JSON and text responses of at least this size for clients that accept it; 0 turns it off"),
-            OptionSpec("trusted-proxies", env: "STRATA_TRUSTED_PROXIES", value: "ADDRESSES",
-                       help: "proxies whose X-Forwarded-For names the client, comma-separated"),
-            OptionSpec("idle-timeout", env: "STRATA_HTTP_IDLE_TIMEOUT", value: "SECONDS", default: "60", help: "close keep-alive connections idle this long"),
-            OptionSpec("head-timeout", env: "STRATA_HTTP_HEAD_TIMEOUT", value: "SECONDS", default: "10", help: "time allowed to send a whole request head"),
-            OptionSpec("body-timeout", env: "STRATA_HTTP_BODY_TIMEOUT", value: "SECONDS", default: "30", help: "longest pause allowed while a request body arrives"),
-            OptionSpec("max-connections", env: "STRATA_HTTP_MAX_CONNECTIONS", value: "N", default: "16384", help: "open connections above which new ones get 503"),
-            OptionSpec("handler-executor", env: "STRATA_HTTP_EXECUTOR", value: "loop|global", default: "loop",
-                       help: "where page and form handlers run: the connection's event loop or Swift's global pool"),
+            OptionSpec(
+                "rate-limit", env: "STRATA_RATE_LIMIT", value: "N", default: "50",
+                help:
+                    "requests per second per client to pages, forms and API routes (bursts of twice that; static assets, /healthz and /readyz are never limited); 0 turns the limit off"
+            ),
+            OptionSpec(
+                "auth-rate-limit", env: "STRATA_AUTH_RATE_LIMIT", value: "N", default: "1",
+                help:
+                    "sign-in, sign-up and password-change attempts (POST) per second per client (bursts of ten times that; the pages showing the forms count under --rate-limit); 0 turns it off"
+            ),
+            OptionSpec(
+                "compress-min", env: "STRATA_COMPRESS_MIN_BYTES", value: "BYTES", default: "1024",
+                help: "gzip dynamic HTML, JSON and text responses of at least this size for clients that accept it; 0 turns it off"),
+            OptionSpec(
+                "trusted-proxies", env: "STRATA_TRUSTED_PROXIES", value: "ADDRESSES",
+                help: "proxies whose X-Forwarded-For names the client, comma-separated"),
+            OptionSpec(
+                "idle-timeout", env: "STRATA_HTTP_IDLE_TIMEOUT", value: "SECONDS", default: "60", help: "close keep-alive connections idle this long"),
+            OptionSpec(
+                "head-timeout", env: "STRATA_HTTP_HEAD_TIMEOUT", value: "SECONDS", default: "10", help: "time allowed to send a whole request head"),
+            OptionSpec(
+                "body-timeout", env: "STRATA_HTTP_BODY_TIMEOUT", value: "SECONDS", default: "30",
+                help: "longest pause allowed while a request body arrives"),
+            OptionSpec(
+                "max-connections", env: "STRATA_HTTP_MAX_CONNECTIONS", value: "N", default: "16384",
+                help: "open connections above which new ones get 503"),
+            OptionSpec(
+                "handler-executor", env: "STRATA_HTTP_EXECUTOR", value: "loop|global", default: "loop",
+                help: "where page and form handlers run: the connection's event loop or Swift's global pool"),
             OptionSpec(switch: "bench", env: "STRATA_BENCH", help: "also answer the benchmark endpoints /plaintext and /json"),
             .eventLoops,
             .logLevel,
@@ -48,13 +68,15 @@ public enum WebCommand {
 
     /// Runs the command line `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
-        await root.run(arguments, [
-            "serve": { arguments in
-                guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
-                return try await runServe(options, environment: environment)
-            },
-            "template": { arguments in await TemplateCommand.run(arguments, environment: environment) },
-        ])
+        await root.run(
+            arguments,
+            [
+                "serve": { arguments in
+                    guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                    return try await runServe(options, environment: environment)
+                },
+                "template": { arguments in await TemplateCommand.run(arguments, environment: environment) },
+            ])
     }
 
     /// The web tier's bundled assets and templates.
@@ -89,16 +111,18 @@ public enum WebCommand {
 
         let secret = try RPCSecret.load(from: environment)
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
-        let app = RPCClient(addresses: appAddresses, group: group, callerName: "web", secret: secret,
-                            connectionsPerEndpoint: try options.int("app-connections", in: 1...64) ?? group.loops.count)
+        let app = RPCClient(
+            addresses: appAddresses, group: group, callerName: "web", secret: secret,
+            connectionsPerEndpoint: try options.int("app-connections", in: 1...64) ?? group.loops.count)
         let discoveryInterval = Duration.seconds(try options.int("discovery-interval", in: 1...3_600) ?? 2)
         var manifest: RouteManifest?
         do {
             manifest = try await app.call(RouteManifest.method, Empty(), timeout: .seconds(5), idempotent: true)
         } catch {
             // Serve static files and a 503 for pages meanwhile; discovery keeps looking.
-            logger.warning("the application tier is not reachable yet; pages answer 503 until it is",
-                           ("app", appAddresses.map(\.description).joined(separator: ",")), ("error", error.message))
+            logger.warning(
+                "the application tier is not reachable yet; pages answer 503 until it is",
+                ("app", appAddresses.map(\.description).joined(separator: ",")), ("error", error.message))
         }
         let proxies = Set((options.string("trusted-proxies") ?? "").split(separator: ",").map { String($0).trimmed() }.filter { !$0.isEmpty })
         let application = try WebApplication(
@@ -115,13 +139,16 @@ public enum WebCommand {
         let rate = try options.int("rate-limit", in: 0...1_000_000) ?? 50
         let authRate = try options.int("auth-rate-limit", in: 0...1_000_000) ?? 1
         if rate > 0 || authRate > 0 {
-            middleware.append(RateLimitMiddleware(
-                general: rate > 0 ? .init(rate: Double(rate), burst: Double(rate * 2)) : nil,
-                stricter: authRate > 0
-                    ? RateLimitMiddleware.defaultStricter.map { .init($0.path, methods: $0.methods, limit: .init(rate: Double(authRate), burst: Double(authRate * 10))) }
-                    : [],
-                exempt: RateLimitMiddleware.defaultExempt + (bench ? BenchmarkEndpoints.paths : []),
-                trustedProxies: proxies))
+            middleware.append(
+                RateLimitMiddleware(
+                    general: rate > 0 ? .init(rate: Double(rate), burst: Double(rate * 2)) : nil,
+                    stricter: authRate > 0
+                        ? RateLimitMiddleware.defaultStricter.map {
+                            .init($0.path, methods: $0.methods, limit: .init(rate: Double(authRate), burst: Double(authRate * 10)))
+                        }
+                        : [],
+                    exempt: RateLimitMiddleware.defaultExempt + (bench ? BenchmarkEndpoints.paths : []),
+                    trustedProxies: proxies))
         }
         let compressAbove = try options.int("compress-min", in: 0...(1 << 30)) ?? 1024
         if compressAbove > 0 { middleware.append(CompressionMiddleware(minimumSize: compressAbove)) }

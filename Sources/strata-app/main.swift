@@ -1,9 +1,10 @@
 import Bench
 import Guestbook
-import Tasks
 import StrataApp
+import Tasks
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // The modules this application tier hosts; the benchmark one only with --bench.

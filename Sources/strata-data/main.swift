@@ -1,6 +1,7 @@
 import StrataData
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 exit(await DataCommand.main(Array(CommandLine.arguments.dropFirst())))

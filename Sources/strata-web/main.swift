@@ -1,6 +1,7 @@
 import StrataWeb
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 exit(await WebCommand.main(Array(CommandLine.arguments.dropFirst())))

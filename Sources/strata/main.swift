@@ -1,6 +1,7 @@
 import StrataLauncher
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 exit(await LauncherCommand.main(Array(CommandLine.arguments.dropFirst())))

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import StrataTestSupport
 import XCTest
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The built-in auth module through the real tiers: sign-up, sign-in and
 /// sign-out with session rotation, access rules, API tokens on the JSON API,
@@ -49,7 +50,8 @@ final class AccountTests: XCTestCase {
         XCTAssertTrue(weak.text.contains("Name is required"))
         XCTAssertTrue(weak.text.contains("Password must be 8 to 1024 characters"))
         XCTAssertTrue(weak.text.contains(#"value="not-an-email""#), "what the user typed is kept")
-        let signup = try ann.go("POST", "/signup", form: [("_csrf", csrf), ("email", "Ann@Example.com"), ("name", "Ann"), ("password", "correct horse")])
+        let signup = try ann.go(
+            "POST", "/signup", form: [("_csrf", csrf), ("email", "Ann@Example.com"), ("name", "Ann"), ("password", "correct horse")])
         XCTAssertEqual(signup.status, 303, signup.text)
         let signedIn = try XCTUnwrap(ann.cookies["strata_session"])
         XCTAssertNotEqual(signedIn, anonymousSession, "signing in issues a new session id")
@@ -62,7 +64,9 @@ final class AccountTests: XCTestCase {
 
         // The same email in another case is taken.
         let other = Browser(try TestHTTPClient(port: port), address: "203.0.113.6")
-        let taken = try other.go("POST", "/signup", form: [("_csrf", try other.token(on: "/signup")), ("email", "ann@EXAMPLE.com"), ("name", "Imposter"), ("password", "longenough")])
+        let taken = try other.go(
+            "POST", "/signup",
+            form: [("_csrf", try other.token(on: "/signup")), ("email", "ann@EXAMPLE.com"), ("name", "Imposter"), ("password", "longenough")])
         XCTAssertEqual(taken.status, 422)
         XCTAssertTrue(taken.text.contains("Email is already registered"), taken.text)
 
@@ -80,7 +84,8 @@ final class AccountTests: XCTestCase {
         let anonymous = try api.request("GET", "/api/me")
         XCTAssertEqual(anonymous.status, 401)
         XCTAssertTrue(anonymous.text.contains(#""code":"unauthenticated""#), anonymous.text)
-        XCTAssertEqual(try api.request("GET", "/api/me", headers: [("Authorization", "Bearer strata_\(String(repeating: "0", count: 64))")]).status, 401)
+        XCTAssertEqual(
+            try api.request("GET", "/api/me", headers: [("Authorization", "Bearer strata_\(String(repeating: "0", count: 64))")]).status, 401)
         XCTAssertEqual(try api.request("GET", "/api/me", headers: [("Authorization", "Basic abc")]).status, 401)
         XCTAssertEqual(try ann.go("GET", "/api/me").status, 200, "the session cookie works for safe API calls")
 
@@ -94,17 +99,23 @@ final class AccountTests: XCTestCase {
         // Sign-in: a wrong password is a field error; five for one account from one address, then 429 with Retry-After.
         csrf = try ann.token(on: "/login?next=/account")
         for _ in 0..<5 {
-            let wrong = try ann.go("POST", "/login", form: [("_csrf", csrf), ("email", "ann@example.com"), ("password", "wrong password"), ("next", "/account")])
+            let wrong = try ann.go(
+                "POST", "/login", form: [("_csrf", csrf), ("email", "ann@example.com"), ("password", "wrong password"), ("next", "/account")])
             XCTAssertEqual(wrong.status, 422)
             XCTAssertTrue(wrong.text.contains("The email or password is not right."))
         }
-        let throttled = try ann.go("POST", "/login", form: [("_csrf", csrf), ("email", "ann@example.com"), ("password", "correct horse"), ("next", "/account")])
+        let throttled = try ann.go(
+            "POST", "/login", form: [("_csrf", csrf), ("email", "ann@example.com"), ("password", "correct horse"), ("next", "/account")])
         XCTAssertEqual(throttled.status, 429)
         XCTAssertNotNil(throttled.header("Retry-After"))
         // The owner signing in from elsewhere is not locked out by those failures.
         let elsewhere = Browser(try TestHTTPClient(port: port), address: "198.51.100.7")
-        let fine = try elsewhere.go("POST", "/login", form: [("_csrf", try elsewhere.token(on: "/login")), ("email", "ann@example.com"),
-                                                              ("password", "correct horse"), ("next", "//evil.example")])
+        let fine = try elsewhere.go(
+            "POST", "/login",
+            form: [
+                ("_csrf", try elsewhere.token(on: "/login")), ("email", "ann@example.com"),
+                ("password", "correct horse"), ("next", "//evil.example"),
+            ])
         XCTAssertEqual(fine.status, 303, fine.text)
         XCTAssertEqual(fine.header("Location"), "/", "an off-site next is refused")
 
@@ -112,11 +123,13 @@ final class AccountTests: XCTestCase {
         XCTAssertEqual(try elsewhere.go("GET", "/api/me").status, 200)
 
         // Operators manage accounts from the command line.
-        let create = try start("strata-app", ["users", "create", "root@example.com", "--admin", "--data", dataAddress],
-                               environment: ["STRATA_PASSWORD": "operator password"])
+        let create = try start(
+            "strata-app", ["users", "create", "root@example.com", "--admin", "--data", dataAddress],
+            environment: ["STRATA_PASSWORD": "operator password"])
         XCTAssertEqual(create.waitForExit(), 0, create.output.joined(separator: "\n"))
         XCTAssertTrue(create.output.contains { $0.hasPrefix("created user ") && $0.hasSuffix(" root@example.com (admin)") }, "\(create.output)")
-        let duplicate = try start("strata-app", ["users", "create", "ROOT@example.com", "--data", dataAddress], environment: ["STRATA_PASSWORD": "operator password"])
+        let duplicate = try start(
+            "strata-app", ["users", "create", "ROOT@example.com", "--data", dataAddress], environment: ["STRATA_PASSWORD": "operator password"])
         XCTAssertEqual(duplicate.waitForExit(), 1)
         XCTAssertTrue(duplicate.output.contains { $0.contains("email is already registered") }, "\(duplicate.output)")
         let grant = try start("strata-app", ["users", "grant", "ann@example.com", "editor", "--data", dataAddress])

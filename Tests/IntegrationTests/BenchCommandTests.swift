@@ -25,8 +25,10 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(status, 0, output.suffix(30).joined(separator: "\n"))
         var rows = output.filter { $0.hasPrefix("| ") && !$0.hasPrefix("| test ") }
         rows.removeAll { $0.contains("not run") }
-        for (test, engine) in [("plaintext", "-"), ("plaintext (pipelined 16)", "-"), ("json", "-"), ("static 1 KiB", "strata"), ("static 1 KiB", "nginx"),
-                               ("/db", "sqlite"), ("/queries?queries=20", "sqlite"), ("/fortunes", "sqlite"), ("/updates?queries=20", "sqlite")] {
+        for (test, engine) in [
+            ("plaintext", "-"), ("plaintext (pipelined 16)", "-"), ("json", "-"), ("static 1 KiB", "strata"), ("static 1 KiB", "nginx"),
+            ("/db", "sqlite"), ("/queries?queries=20", "sqlite"), ("/fortunes", "sqlite"), ("/updates?queries=20", "sqlite"),
+        ] {
             let row = rows.first { $0.hasPrefix("| \(test) | \(engine) |") }
             XCTAssertNotNil(row, "no row for \(test) on \(engine) in:\n\(rows.joined(separator: "\n"))")
             if let row {

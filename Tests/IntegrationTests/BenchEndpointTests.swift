@@ -49,15 +49,18 @@ final class BenchEndpointTests: XCTestCase {
         XCTAssertEqual(Set(db.keys), ["id", "randomNumber"])
         XCTAssertTrue((1...10_000).contains(db["id"]!) && (1...10_000).contains(db["randomNumber"]!), "\(db)")
 
-        for (query, count) in [("", 1), ("?queries=", 1), ("?queries=foo", 1), ("?queries=0", 1), ("?queries=-3", 1), ("?queries=1", 1),
-                               ("?queries=20", 20), ("?queries=500", 500), ("?queries=501", 500), ("?queries=99999999999999999999", 1)] {
+        for (query, count) in [
+            ("", 1), ("?queries=", 1), ("?queries=foo", 1), ("?queries=0", 1), ("?queries=-3", 1), ("?queries=1", 1),
+            ("?queries=20", 20), ("?queries=500", 500), ("?queries=501", 500), ("?queries=99999999999999999999", 1),
+        ] {
             let rows = try worlds(try get("/queries" + query, type: "application/json"))
             XCTAssertEqual(rows.count, count, "/queries\(query)")
             XCTAssertTrue(rows.allSatisfy { Set($0.keys) == ["id", "randomNumber"] && (1...10_000).contains($0["id"]!) }, "/queries\(query)")
         }
 
         let fortunes = try get("/fortunes", type: "text/html; charset=utf-8").text
-        XCTAssertTrue(fortunes.hasPrefix("<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table><tr><th>id</th><th>message</th></tr>"))
+        XCTAssertTrue(
+            fortunes.hasPrefix("<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table><tr><th>id</th><th>message</th></tr>"))
         let messages = fortunes.matches(of: /<tr><td>(\d+)<\/td><td>(.*?)<\/td><\/tr>/).map { (Int($0.1)!, String($0.2)) }
         XCTAssertEqual(messages.count, 13)
         XCTAssertEqual(messages.first?.0, 11, "the <script> row sorts first")
@@ -73,8 +76,12 @@ final class BenchEndpointTests: XCTestCase {
         let updated = try worlds(try get("/updates?queries=20", type: "application/json"))
         XCTAssertEqual(updated.count, 20)
         let ids = updated.map { $0["id"]! }
-        let rpc = try tiers.start("strata", ["rpc", "call", dataAddress, "sql.query",
-                                       #"{"sql": "SELECT id, randomNumber FROM World WHERE id IN (\#(ids.map(String.init).joined(separator: ",")))", "parameters": []}"#])
+        let rpc = try tiers.start(
+            "strata",
+            [
+                "rpc", "call", dataAddress, "sql.query",
+                #"{"sql": "SELECT id, randomNumber FROM World WHERE id IN (\#(ids.map(String.init).joined(separator: ",")))", "parameters": []}"#,
+            ])
         XCTAssertEqual(rpc.waitForExit(), 0, rpc.output.joined(separator: "\n"))
         let stored = rpc.output.joined().matches(of: /\[\{"i":(\d+)\},\{"i":(\d+)\}\]/).map { (Int($0.1)!, Int($0.2)!) }
         var expected: [Int: Int] = [:]

@@ -42,7 +42,8 @@ final class Browser {
 
     /// Signs up (and so in) as a new user.
     func signUp(email: String, name: String, password: String = "correct horse") throws {
-        let response = try go("POST", "/signup", form: [("_csrf", try token(on: "/signup")), ("email", email), ("name", name), ("password", password)])
+        let response = try go(
+            "POST", "/signup", form: [("_csrf", try token(on: "/signup")), ("email", email), ("name", name), ("password", password)])
         XCTAssertEqual(response.status, 303, response.text)
     }
 }

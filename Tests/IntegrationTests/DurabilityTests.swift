@@ -34,8 +34,9 @@ final class DurabilityTests: XCTestCase {
                     writers.addTask {
                         for sequence in 0..<5_000 {
                             let name = "w\(writer)-\(sequence)"
-                            let insert = SQLStatement("INSERT INTO guestbook_entries (name, message, created_at) VALUES ($1, 'durable', '2026-12-02')",
-                                                      [.text(name)])
+                            let insert = SQLStatement(
+                                "INSERT INTO guestbook_entries (name, message, created_at) VALUES ($1, 'durable', '2026-12-02')",
+                                [.text(name)])
                             do {
                                 _ = try await client.call(DataMethod.execute, insert, as: ExecuteResult.self, timeout: .seconds(5))
                             } catch {

@@ -13,8 +13,10 @@ final class HTTPConformanceTests: XCTestCase {
     override func setUpWithError() throws {
         tiers = try Tiers(secret: "conformance-test-secret-0123456789")
         // The default limits (startStack turns the general one off for other tests).
-        port = try tiers.startStack(database: tiers.folder.path + "/conformance.db",
-                                    web: ["--rate-limit", "50", "--trusted-proxies", "127.0.0.1"]).webPort
+        port = try tiers.startStack(
+            database: tiers.folder.path + "/conformance.db",
+            web: ["--rate-limit", "50", "--trusted-proxies", "127.0.0.1"]
+        ).webPort
     }
 
     override func tearDown() { tiers.stop() }
@@ -28,14 +30,14 @@ final class HTTPConformanceTests: XCTestCase {
 
     func testFramingErrorsAreAnsweredAt400AtOnceAndTheConnectionCloses() throws {
         let cases = [
-            "GET / HTTP/1.1\nHost: localhost\n\n",                       // bare LF, never a CRLF CRLF
-            "GET / HTTP/1.1\r\nHost: localhost\nAccept: */*\r\n\r\n",    // one bare LF among CRLFs
-            "GET / HTTP/1.1\r\nHost: local\rhost\r\n\r\n",               // bare CR
-            "GET / HTTP/1.1\r\nHost: exa mple.com\r\n\r\n",              // invalid host
+            "GET / HTTP/1.1\nHost: localhost\n\n",  // bare LF, never a CRLF CRLF
+            "GET / HTTP/1.1\r\nHost: localhost\nAccept: */*\r\n\r\n",  // one bare LF among CRLFs
+            "GET / HTTP/1.1\r\nHost: local\rhost\r\n\r\n",  // bare CR
+            "GET / HTTP/1.1\r\nHost: exa mple.com\r\n\r\n",  // invalid host
             "GET / HTTP/1.1\r\nHost: example.com:80x\r\n\r\n",
             "GET / HTTP/1.1\r\nHost: exa<mple>.com\r\n\r\n",
             "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-            "GET / HTTP/1.1\r\n\r\n",                                      // no Host in 1.1
+            "GET / HTTP/1.1\r\n\r\n",  // no Host in 1.1
         ]
         for text in cases {
             let started = Date()
@@ -82,11 +84,13 @@ final class HTTPConformanceTests: XCTestCase {
         let etag = try XCTUnwrap(css.header("ETag"))
         let lastModified = try XCTUnwrap(css.header("Last-Modified"))
         XCTAssertEqual(try client.request("GET", "/static/strata.css", headers: [("If-Match", #""nope""#)]).status, 412)
-        XCTAssertEqual(try client.request("GET", "/static/strata.css", headers: [("If-Match", "W/\(etag)")]).status, 412,
-                       "If-Match compares strongly: a weak tag never matches")
+        XCTAssertEqual(
+            try client.request("GET", "/static/strata.css", headers: [("If-Match", "W/\(etag)")]).status, 412,
+            "If-Match compares strongly: a weak tag never matches")
         XCTAssertEqual(try client.request("GET", "/static/strata.css", headers: [("If-Match", #""other", "# + etag)]).status, 200)
         XCTAssertEqual(try client.request("GET", "/static/strata.css", headers: [("If-Match", "*")]).status, 200)
-        XCTAssertEqual(try client.request("GET", "/static/strata.css", headers: [("If-Unmodified-Since", "Sun, 06 Nov 1994 08:49:37 GMT")]).status, 412)
+        XCTAssertEqual(
+            try client.request("GET", "/static/strata.css", headers: [("If-Unmodified-Since", "Sun, 06 Nov 1994 08:49:37 GMT")]).status, 412)
         XCTAssertEqual(try client.request("GET", "/static/strata.css", headers: [("If-Unmodified-Since", lastModified)]).status, 200)
         XCTAssertEqual(try client.request("GET", "/static/strata.css", headers: [("If-None-Match", etag)], expectBody: false).status, 304)
         // If-Match wins over If-None-Match (RFC 9110 §13.2.2 order).
@@ -95,11 +99,13 @@ final class HTTPConformanceTests: XCTestCase {
         // A form post under a failing If-Match changes nothing: 412 before the app tier runs it.
         let ann = Browser(client, address: "203.0.113.20")
         let csrf = try ann.token(on: "/signup")
-        let refused = try ann.go("POST", "/signup", form: [("_csrf", csrf), ("email", "ann@example.com"), ("name", "Ann"), ("password", "correct horse")],
-                                 headers: [("If-Match", #""some-version""#)])
+        let refused = try ann.go(
+            "POST", "/signup", form: [("_csrf", csrf), ("email", "ann@example.com"), ("name", "Ann"), ("password", "correct horse")],
+            headers: [("If-Match", #""some-version""#)])
         XCTAssertEqual(refused.status, 412, refused.text)
         XCTAssertNil(ann.cookies["strata_session"].flatMap { $0.count == 64 ? $0 : nil }, "no account was made, no one signed in")
-        let signup = try ann.go("POST", "/signup", form: [("_csrf", csrf), ("email", "ann@example.com"), ("name", "Ann"), ("password", "correct horse")])
+        let signup = try ann.go(
+            "POST", "/signup", form: [("_csrf", csrf), ("email", "ann@example.com"), ("name", "Ann"), ("password", "correct horse")])
         XCTAssertEqual(signup.status, 303, "the same form without the condition goes through: the email was still free")
     }
 
@@ -128,7 +134,8 @@ final class HTTPConformanceTests: XCTestCase {
         let csrf = try ann.token(on: "/signup")
         var attempts: [Int] = []
         for _ in 0..<12 {
-            attempts.append(try ann.go("POST", "/signup", form: [("_csrf", csrf), ("email", "ann@example.com"), ("name", "Ann"), ("password", "short")]).status)
+            attempts.append(
+                try ann.go("POST", "/signup", form: [("_csrf", csrf), ("email", "ann@example.com"), ("name", "Ann"), ("password", "short")]).status)
         }
         XCTAssertEqual(Array(attempts.prefix(10)), Array(repeating: 422, count: 10), "\(attempts)")
         XCTAssertEqual(attempts.last, 429)
@@ -153,18 +160,23 @@ final class HTTPConformanceTests: XCTestCase {
         XCTAssertEqual(latin1.status, 422, latin1.text)
         XCTAssertTrue(latin1.text.contains("Name is not valid UTF-8 text"), latin1.text)
         // An over-long password.
-        let long = try ann.go("POST", "/signup", form: [("_csrf", csrf), ("email", "ann@example.com"), ("name", "Ann"), ("password", String(repeating: "p", count: 5_000))])
+        let long = try ann.go(
+            "POST", "/signup",
+            form: [("_csrf", csrf), ("email", "ann@example.com"), ("name", "Ann"), ("password", String(repeating: "p", count: 5_000))])
         XCTAssertEqual(long.status, 422, long.text)
         // Nothing was stored: the same email signs up fine now.
-        let good = try ann.go("POST", "/signup", form: [("_csrf", csrf), ("email", "ann@example.com"), ("name", "Ann"), ("password", "correct horse")])
+        let good = try ann.go(
+            "POST", "/signup", form: [("_csrf", csrf), ("email", "ann@example.com"), ("name", "Ann"), ("password", "correct horse")])
         XCTAssertEqual(good.status, 303, good.text)
 
         // The JSON API: a \u0000 escape in a field.
         let token = try ann.token(on: "/")
-        let api = try ann.client.request("POST", "/api/projects", headers: [
-            ("Cookie", "strata_session=\(try XCTUnwrap(ann.cookies["strata_session"]))"), ("X-CSRF-Token", token),
-            ("Content-Type", "application/json"), ("X-Forwarded-For", ann.address),
-        ], body: #"{"name": "Launch\u0000", "description": "x"}"#)
+        let api = try ann.client.request(
+            "POST", "/api/projects",
+            headers: [
+                ("Cookie", "strata_session=\(try XCTUnwrap(ann.cookies["strata_session"]))"), ("X-CSRF-Token", token),
+                ("Content-Type", "application/json"), ("X-Forwarded-For", ann.address),
+            ], body: #"{"name": "Launch\u0000", "description": "x"}"#)
         XCTAssertEqual(api.status, 422, api.text)
         XCTAssertTrue(api.text.contains(#""name""#) && api.text.contains("NUL"), api.text)
     }
@@ -182,7 +194,9 @@ final class HTTPConformanceTests: XCTestCase {
         }
         var forged = Array(first)
         forged[79] = forged[79] == "0" ? "1" : "0"
-        XCTAssertEqual(try ann.go("POST", "/signup", form: [("_csrf", String(forged)), ("email", "a@example.com"), ("name", "A"), ("password", "short")]).status, 403)
+        XCTAssertEqual(
+            try ann.go("POST", "/signup", form: [("_csrf", String(forged)), ("email", "a@example.com"), ("name", "A"), ("password", "short")]).status,
+            403)
 
         // The sign-in page through gzip: smaller, and the same page once decoded.
         let plain = try ann.go("GET", "/login")

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import StrataTestSupport
 import XCTest
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Starts the real executables on ephemeral loopback ports against a
 /// temporary SQLite file and speaks real HTTP to them.
@@ -68,8 +69,9 @@ final class StackTests: XCTestCase {
         XCTAssertEqual(empty.status, 200)
         XCTAssertEqual(empty.header("Content-Type"), "text/html; charset=utf-8")
         XCTAssertTrue(empty.text.contains("No entries yet"))
-        let stylesheet = try XCTUnwrap(empty.text.firstMatch(of: /<link rel="stylesheet" href="(\/static\/strata\.[0-9a-f]{10}\.css)">/)?.1,
-                                       "the layout links the fingerprinted stylesheet:\n\(empty.text)")
+        let stylesheet = try XCTUnwrap(
+            empty.text.firstMatch(of: /<link rel="stylesheet" href="(\/static\/strata\.[0-9a-f]{10}\.css)">/)?.1,
+            "the layout links the fingerprinted stylesheet:\n\(empty.text)")
 
         // The page set the session cookie and put this session's CSRF token in the form.
         let cookie = try XCTUnwrap(empty.header("Set-Cookie"))
@@ -80,7 +82,8 @@ final class StackTests: XCTestCase {
         let forged = try client.request(
             "POST", "/guestbook", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: "name=Mallory&message=forged")
         XCTAssertEqual(forged.status, 403, "a form without this browser's token is refused")
-        let wrongToken = try client.request("POST", "/guestbook", headers: form, body: "_csrf=\(String(repeating: "0", count: 40))&name=Mallory&message=x")
+        let wrongToken = try client.request(
+            "POST", "/guestbook", headers: form, body: "_csrf=\(String(repeating: "0", count: 40))&name=Mallory&message=x")
         XCTAssertEqual(wrongToken.status, 403)
 
         let posted = try client.request(
@@ -157,7 +160,9 @@ final class StackTests: XCTestCase {
 
         let plan = try migrate(["up", "--dry-run"])
         XCTAssertEqual(plan.status, 0)
-        XCTAssertTrue(plan.output.contains("CREATE TABLE notes (body TEXT);") && plan.output.contains("-- up ") && plan.output.contains("INSERT INTO strata_migrations"), plan.output)
+        XCTAssertTrue(
+            plan.output.contains("CREATE TABLE notes (body TEXT);") && plan.output.contains("-- up ")
+                && plan.output.contains("INSERT INTO strata_migrations"), plan.output)
         XCTAssertTrue(try migrate(["status"]).output.contains("0 applied, 2 pending"), "a dry run changes nothing")
 
         let up = try migrate(["up", "--to", "1"])
@@ -177,7 +182,8 @@ final class StackTests: XCTestCase {
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.output.contains("version 2 (add_tags) is applied but has no file"), missing.output)
 
-        try "-- migrate:up\nCREATE TABLE tags (name TEXT);\n-- migrate:down\nDROP TABLE tags;\n".write(toFile: dir + "/0002_add_tags.sql", atomically: true, encoding: .utf8)
+        try "-- migrate:up\nCREATE TABLE tags (name TEXT);\n-- migrate:down\nDROP TABLE tags;\n".write(
+            toFile: dir + "/0002_add_tags.sql", atomically: true, encoding: .utf8)
         let changed = try migrate(["validate"])
         XCTAssertTrue(changed.output.contains("0002_add_tags.sql: changed after it was applied"), changed.output)
 
@@ -239,8 +245,9 @@ final class StackTests: XCTestCase {
         XCTAssertEqual(health.status, 0, health.output)
         XCTAssertTrue(health.output.contains(#"{"status":"serving"}"#), health.output)
         let methods = try call([dataAddress, "rpc.methods"])
-        XCTAssertTrue(methods.output.contains(#""idempotent":true,"maxConcurrent":null,"name":"sql.query""#)
-                      || methods.output.contains(#""idempotent":true,"name":"sql.query""#), methods.output)
+        XCTAssertTrue(
+            methods.output.contains(#""idempotent":true,"maxConcurrent":null,"name":"sql.query""#)
+                || methods.output.contains(#""idempotent":true,"name":"sql.query""#), methods.output)
         let rows = try call([dataAddress, "sql.query", #"{"sql": "SELECT count(*) AS n FROM guestbook_entries", "parameters": []}"#])
         XCTAssertEqual(rows.status, 0, rows.output)
         XCTAssertTrue(rows.output.contains(#"{"columns":["n"],"rows":[[{"i":0}]]}"#), rows.output)
@@ -263,14 +270,16 @@ final class StackTests: XCTestCase {
     func testTiersRefuseToStartWithoutASecretAndPeersWithAnotherOne() throws {
         let migrate = try start("strata-data", ["migrate", "up", "--database", database, "--migrations", migrations])
         XCTAssertEqual(migrate.waitForExit(), 0)
-        let unconfigured = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations], environment: [:])
+        let unconfigured = try start(
+            "strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations], environment: [:])
         XCTAssertEqual(unconfigured.waitForExit(), 1)
         XCTAssertTrue(unconfigured.output.joined().contains("STRATA_RPC_SECRET is not set"), "\(unconfigured.output)")
 
         let data = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations])
         let dataAddress = try data.waitForReady()
-        let intruder = try start("strata-app", ["serve", "--listen", "127.0.0.1:0", "--data", dataAddress],
-                                 environment: ["STRATA_RPC_SECRET": "some-other-secret-0123456789"])
+        let intruder = try start(
+            "strata-app", ["serve", "--listen", "127.0.0.1:0", "--data", dataAddress],
+            environment: ["STRATA_RPC_SECRET": "some-other-secret-0123456789"])
         XCTAssertEqual(intruder.waitForExit(), 1)
         let output = intruder.output.joined(separator: "\n")
         XCTAssertTrue(output.contains("STRATA_RPC_SECRET"), output)
@@ -302,7 +311,9 @@ final class StackTests: XCTestCase {
     }
 
     /// Asks `path` until `accept` likes the answer, for at most 15 seconds.
-    private func poll(_ client: () throws -> TestHTTPClient, _ path: String, until accept: (TestHTTPClient.Response) -> Bool) throws -> TestHTTPClient.Response {
+    private func poll(
+        _ client: () throws -> TestHTTPClient, _ path: String, until accept: (TestHTTPClient.Response) -> Bool
+    ) throws -> TestHTTPClient.Response {
         var last: TestHTTPClient.Response?
         for _ in 0..<75 {
             if let response = try? client().request("GET", path) {
@@ -311,7 +322,8 @@ final class StackTests: XCTestCase {
             }
             Thread.sleep(forTimeInterval: 0.2)
         }
-        throw TestHTTPClient.Failure(description: "GET \(path) never gave the expected answer; last: \(last.map { "\($0.status) \($0.text.prefix(200))" } ?? "none")")
+        throw TestHTTPClient.Failure(
+            description: "GET \(path) never gave the expected answer; last: \(last.map { "\($0.status) \($0.text.prefix(200))" } ?? "none")")
     }
 
     func testWebTierWaitsForTheAppTierFollowsItsRestartsAndReloadsTemplatesInDevelopment() throws {
@@ -337,15 +349,20 @@ final class StackTests: XCTestCase {
         try FileManager.default.createDirectory(at: overrides, withIntermediateDirectories: true)
         let page = overrides.appendingPathComponent("index.mustache")
         try "<p>first edition: {{#entries}}{{name}}{{/entries}}</p>\n".write(to: page, atomically: true, encoding: .utf8)
-        var app = try start("strata-app", ["serve", "--listen", appAddress, "--data", dataAddress, "--dev",
-                                           "--templates", folder.url.appendingPathComponent("templates").path])
+        var app = try start(
+            "strata-app",
+            [
+                "serve", "--listen", appAddress, "--data", dataAddress, "--dev",
+                "--templates", folder.url.appendingPathComponent("templates").path,
+            ])
         _ = try app.waitForReady()
         _ = try poll(connect, "/guestbook") { $0.status == 200 && $0.text.contains("first edition") }
         _ = try poll(connect, "/readyz") { $0.status == 200 }
         // Error pages are templates a site may override, per status.
         let errors = folder.url.appendingPathComponent("templates/strata")
         try FileManager.default.createDirectory(at: errors, withIntermediateDirectories: true)
-        try "<p>Lost? ({{status}}, request {{request_id}})</p>\n".write(to: errors.appendingPathComponent("error-404.mustache"), atomically: true, encoding: .utf8)
+        try "<p>Lost? ({{status}}, request {{request_id}})</p>\n".write(
+            to: errors.appendingPathComponent("error-404.mustache"), atomically: true, encoding: .utf8)
         let custom = try poll(connect, "/no/such/page") { $0.text.contains("Lost?") }
         XCTAssertEqual(custom.status, 404)
         XCTAssertTrue(custom.text.contains("(404, request \(custom.header("X-Request-ID") ?? "?"))"), custom.text)
@@ -387,7 +404,8 @@ final class StackTests: XCTestCase {
         let up = try start("strata", ["up", "--port", "0", "--database", database, "--migrations", migrations])
         let line = try up.waitForLine(containing: "Strata is running at http://")
         guard let url = line.split(separator: " ").first(where: { $0.hasPrefix("http://") }),
-              let port = Int(url.dropFirst("http://127.0.0.1:".count).dropLast()) else {
+            let port = Int(url.dropFirst("http://127.0.0.1:".count).dropLast())
+        else {
             return XCTFail("no URL in \(line)")
         }
         XCTAssertTrue(up.output.contains { $0.hasPrefix("data | ") && $0.contains("msg=ready") })
@@ -423,7 +441,8 @@ final class StackTests: XCTestCase {
     func testStrataUpReportsFailingMigrationsAndStartsNothing() throws {
         let bad = folder.url.appendingPathComponent("bad-migrations")
         try FileManager.default.createDirectory(at: bad, withIntermediateDirectories: true)
-        try "-- migrate:up\nCREATE TABLE ok (a TEXT);\nTHIS IS NOT SQL;".write(to: bad.appendingPathComponent("0001_broken.sql"), atomically: true, encoding: .utf8)
+        try "-- migrate:up\nCREATE TABLE ok (a TEXT);\nTHIS IS NOT SQL;".write(
+            to: bad.appendingPathComponent("0001_broken.sql"), atomically: true, encoding: .utf8)
         let up = try start("strata", ["up", "--port", "0", "--database", database, "--migrations", bad.path])
         XCTAssertEqual(up.waitForExit(seconds: 30), 1)
         let output = up.output.joined(separator: "\n")

@@ -56,8 +56,9 @@ final class TaskBoardTests: XCTestCase {
         XCTAssertEqual(try ann.go("POST", project + "/members", form: [("_csrf", csrf), ("email", "BOB@example.com")]).status, 303)
         XCTAssertEqual(try bob.go("GET", project).status, 200)
         let bobsToken = try bob.token(on: project)
-        XCTAssertEqual(try bob.go("POST", project + "/members", form: [("_csrf", bobsToken), ("email", "ann@example.com")]).status, 403,
-                       "only the owner adds members")
+        XCTAssertEqual(
+            try bob.go("POST", project + "/members", form: [("_csrf", bobsToken), ("email", "ann@example.com")]).status, 403,
+            "only the owner adds members")
 
         // Tasks: typed field errors keep the input; then a real one, assigned and due.
         let bad = try ann.go("POST", project + "/tasks", form: [("_csrf", csrf), ("title", ""), ("description", "kept"), ("due_date", "soon")])
@@ -65,11 +66,14 @@ final class TaskBoardTests: XCTestCase {
         XCTAssertTrue(bad.text.contains("Title is required"))
         XCTAssertTrue(bad.text.contains("Due date must be a date like 2026-12-31"))
         XCTAssertTrue(bad.text.contains(">kept</textarea>"))
-        let task = try ann.go("POST", project + "/tasks", form: [("_csrf", csrf), ("title", "Write <docs>"), ("description", ""), ("assignee", ""), ("due_date", "2026-12-01")])
+        let task = try ann.go(
+            "POST", project + "/tasks",
+            form: [("_csrf", csrf), ("title", "Write <docs>"), ("description", ""), ("assignee", ""), ("due_date", "2026-12-01")])
         XCTAssertEqual(task.status, 303)
         let taskPath = try XCTUnwrap(task.header("Location"))
         for n in 1...21 {
-            _ = try ann.go("POST", project + "/tasks", form: [("_csrf", csrf), ("title", "Chore \(n)"), ("description", ""), ("assignee", ""), ("due_date", "")])
+            _ = try ann.go(
+                "POST", project + "/tasks", form: [("_csrf", csrf), ("title", "Chore \(n)"), ("description", ""), ("assignee", ""), ("due_date", "")])
         }
         let first = try ann.go("GET", project)
         XCTAssertTrue(first.text.contains("Write &lt;docs&gt;"), "titles are escaped")
@@ -87,12 +91,16 @@ final class TaskBoardTests: XCTestCase {
         try stranger2.signUp(email: "eve@example.com", name: "Eve")
         XCTAssertEqual(try stranger2.go("GET", taskPath).status, 404)
         let bobID = try XCTUnwrap(try bob.go("GET", "/api/me").text.firstMatch(of: /"id":(\d+)/)?.1)
-        let moved = try bob.go("POST", taskPath, form: [("_csrf", csrf), ("title", "Write <docs>"), ("status", "doing"), ("assignee", String(bobID)), ("due_date", "2026-12-02")])
+        let moved = try bob.go(
+            "POST", taskPath,
+            form: [("_csrf", csrf), ("title", "Write <docs>"), ("status", "doing"), ("assignee", String(bobID)), ("due_date", "2026-12-02")])
         XCTAssertEqual(moved.status, 303)
         let detail = try bob.go("GET", taskPath)
         XCTAssertTrue(detail.text.contains(#"<span class="badge doing">doing</span>"#))
         XCTAssertTrue(detail.text.contains("Assigned to Bob · due 2026-12-02"))
-        XCTAssertEqual(try bob.go("POST", taskPath + "/comments", form: [("_csrf", csrf), ("body", "On it <b>now</b>")]).header("Location"), taskPath + "#comments")
+        XCTAssertEqual(
+            try bob.go("POST", taskPath + "/comments", form: [("_csrf", csrf), ("body", "On it <b>now</b>")]).header("Location"),
+            taskPath + "#comments")
         XCTAssertTrue(try ann.go("GET", taskPath).text.contains("On it &lt;b&gt;now&lt;/b&gt;"))
 
         // The JSON API: a token for Ann, the same data, typed errors as JSON.
@@ -105,7 +113,8 @@ final class TaskBoardTests: XCTestCase {
         XCTAssertEqual(projects.status, 200)
         XCTAssertTrue(projects.text.contains(#""name":"Launch""#), projects.text)
         let projectID = String(project.dropFirst("/projects/".count))
-        let viaAPI = try api.request("POST", "/api/projects/\(projectID)/tasks", headers: auth, body: #"{"title":"From a script","due_date":"2027-01-15"}"#)
+        let viaAPI = try api.request(
+            "POST", "/api/projects/\(projectID)/tasks", headers: auth, body: #"{"title":"From a script","due_date":"2027-01-15"}"#)
         XCTAssertEqual(viaAPI.status, 200, viaAPI.text)
         let newID = try XCTUnwrap(viaAPI.text.firstMatch(of: /"id":(\d+)/)?.1)
         let patched = try api.request("PATCH", "/api/tasks/\(newID)", headers: auth, body: #"{"status":"done"}"#)
@@ -125,7 +134,8 @@ final class TaskBoardTests: XCTestCase {
         XCTAssertEqual(cookieOnly.status, 403)
         let page = try ann.go("GET", "/")
         _ = page
-        let withHeader = try ann.go("PATCH", "/api/tasks/\(newID)", headers: [("Content-Type", "application/json"), ("X-CSRF-Token", try ann.token(on: "/"))])
+        let withHeader = try ann.go(
+            "PATCH", "/api/tasks/\(newID)", headers: [("Content-Type", "application/json"), ("X-CSRF-Token", try ann.token(on: "/"))])
         XCTAssertEqual(withHeader.status, 200, withHeader.text)
         // Another user's token sees nothing of Ann's project.
         let eveCSRF = try stranger2.token(on: "/account")

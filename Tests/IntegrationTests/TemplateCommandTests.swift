@@ -19,9 +19,11 @@ final class TemplateCommandTests: XCTestCase {
         try write("page.mustache", "{{<layouts/base}}{{$body}}Hi {{name}}{{/body}}{{/layouts/base}}")
         try write("partials/layouts/base.mustache", "<p>{{$body}}{{/body}}</p>")
         try write("data.json", #"{"name": "<Ann>"}"#)
-        let process = try TierProcess("strata-web", [
-            "template", "render", folder.path + "/page.mustache", "--data", folder.path + "/data.json", "--partials", folder.path + "/partials",
-        ])
+        let process = try TierProcess(
+            "strata-web",
+            [
+                "template", "render", folder.path + "/page.mustache", "--data", folder.path + "/data.json", "--partials", folder.path + "/partials",
+            ])
         XCTAssertEqual(process.waitForExit(), 0)
         XCTAssertEqual(process.output, ["<p>Hi &lt;Ann&gt;</p>"], "no newline or anything else added")
     }

@@ -24,11 +24,13 @@ final class Tiers {
     /// Migrates `database` with the repository's migrations, then starts the
     /// data, app and web tiers (with the extra arguments); returns the web
     /// tier's port and the data tier's RPC address.
-    func startStack(database: String, app appArguments: [String] = [], web webArguments: [String] = []) throws -> (webPort: Int, dataAddress: String) {
+    func startStack(database: String, app appArguments: [String] = [], web webArguments: [String] = []) throws -> (webPort: Int, dataAddress: String)
+    {
         let migrations = repositoryRoot.appendingPathComponent("Migrations").path
         let migrate = try start("strata-data", ["migrate", "up", "--database", database, "--migrations", migrations])
         XCTAssertEqual(migrate.waitForExit(), 0, migrate.output.joined(separator: "\n"))
-        let dataAddress = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations]).waitForReady()
+        let dataAddress = try start("strata-data", ["serve", "--listen", "127.0.0.1:0", "--database", database, "--migrations", migrations])
+            .waitForReady()
         let appAddress = try start("strata-app", ["serve", "--listen", "127.0.0.1:0", "--data", dataAddress] + appArguments).waitForReady()
         let webAddress = try start("strata-web", ["serve", "--port", "0", "--app", appAddress, "--rate-limit", "0"] + webArguments).waitForReady()
         return (try XCTUnwrap(Int(webAddress.split(separator: ":").last ?? "")), dataAddress)

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A throwaway PostgreSQL server started from the installed binaries for one
 /// test run, listening on loopback and a private socket folder.
@@ -66,8 +67,12 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     private func start() throws {
-        try run("pg_ctl", ["-D", folder.appendingPathComponent("data").path, "-l", folder.appendingPathComponent("server.log").path,
-                           "-o", options, "-w", "-t", "60", "start"])
+        try run(
+            "pg_ctl",
+            [
+                "-D", folder.appendingPathComponent("data").path, "-l", folder.appendingPathComponent("server.log").path,
+                "-o", options, "-w", "-t", "60", "start",
+            ])
     }
 
     /// Stops the server (connections drop) and starts it again on the same port and data.
@@ -124,7 +129,7 @@ public final class PostgresServer: @unchecked Sendable {
             if FileManager.default.isExecutableFile(atPath: folder + "/initdb") { return folder }
         }
         for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
-            where FileManager.default.isExecutableFile(atPath: folder + "/initdb") && FileManager.default.isExecutableFile(atPath: folder + "/pg_ctl") {
+        where FileManager.default.isExecutableFile(atPath: folder + "/initdb") && FileManager.default.isExecutableFile(atPath: folder + "/pg_ctl") {
             return folder
         }
         return nil

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A deliberately small blocking HTTP/1.1 client for tests: it sends exactly
 /// the bytes given, so tests can also send malformed requests.

@@ -1,5 +1,6 @@
 import StrataHTTP
 import XCTest
+
 @testable import StrataWeb
 
 final class BrowserSessionTests: XCTestCase {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import StrataCore
 
 final class CommandSpecTests: XCTestCase {

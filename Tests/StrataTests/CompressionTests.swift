@@ -1,10 +1,12 @@
-import XCTest
-#if canImport(Glibc)
-import Glibc
-#endif
-import StrataTestSupport
 import StrataIO
+import StrataTestSupport
+import XCTest
+
 @testable import StrataHTTP
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 final class CompressionTests: XCTestCase {
     private let html = Array(String(repeating: "<p>Hello, compressed world.</p>\n", count: 200).utf8)
@@ -39,8 +41,10 @@ final class CompressionTests: XCTestCase {
         XCTAssertTrue(ContentCoding.accepts("gzip", "br, *;q=0.5"))
         XCTAssertFalse(ContentCoding.accepts("br", "br;q=0, *"), "named with q=0 beats the wildcard")
         // Found by the fuzzer (two readers disagreed; there is one now), and more odd lists.
-        for (header, expected) in [("br;q=0, gzip;q=0.50 *", false), ("gzip, gzip;q=0", true), ("gzip;q=0, gzip", false), ("x-gzip", true),
-                                   ("gzip;q=0, x-gzip", false), ("*;q=0", false), (", ,gzip", true), ("GZIP;Q=1", true)] {
+        for (header, expected) in [
+            ("br;q=0, gzip;q=0.50 *", false), ("gzip, gzip;q=0", true), ("gzip;q=0, gzip", false), ("x-gzip", true),
+            ("gzip;q=0, x-gzip", false), ("*;q=0", false), (", ,gzip", true), ("GZIP;Q=1", true),
+        ] {
             XCTAssertEqual(ContentCoding.accepts("gzip", header), expected, header)
         }
         XCTAssertFalse(ContentCoding.acceptsGzip("gzip;q=0.50 *"), "an unreadable quality refuses")
@@ -90,12 +94,15 @@ final class CompressionTests: XCTestCase {
         let group = EventLoopGroup(loopCount: 1)
         defer { group.shutdown() }
         let rows = (0..<300).map { "row \($0): \(String(repeating: "data ", count: 10))\n" }
-        let server = HTTPServer(configuration: HTTPServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0)), group: group,
-                                handler: MiddlewareChain([CompressionMiddleware()], handler: AsyncHTTPHandler { _ in
-            var response = HTTPResponse(headers: HTTPHeaders([("Content-Type", "text/csv")]))
-            response.stream = HTTPBodyStream { body in for row in rows { try await body.write(Array(row.utf8)) } }
-            return response
-        }))
+        let server = HTTPServer(
+            configuration: HTTPServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0)), group: group,
+            handler: MiddlewareChain(
+                [CompressionMiddleware()],
+                handler: AsyncHTTPHandler { _ in
+                    var response = HTTPResponse(headers: HTTPHeaders([("Content-Type", "text/csv")]))
+                    response.stream = HTTPBodyStream { body in for row in rows { try await body.write(Array(row.utf8)) } }
+                    return response
+                }))
         let port = try server.start().port ?? 0
         let client = try TestHTTPClient(port: port)
         try client.send("GET /export HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n")

@@ -1,6 +1,7 @@
-import XCTest
 import StrataIO
 import StrataRPC
+import XCTest
+
 @testable import StrataApp
 
 final class DatabaseTests: XCTestCase {

@@ -1,5 +1,6 @@
 import Synchronization
 import XCTest
+
 @testable import StrataIO
 
 final class EventLoopTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import StrataTestSupport
 import XCTest
+
 @testable import StrataSQL
 
 /// SQLite group commit: writers waiting for the writer at the same time share
@@ -78,10 +79,12 @@ final class GroupCommitTests: XCTestCase {
         let database = database!
         let busy = occupyWriter()
         try await Task.sleep(for: .milliseconds(20))
-        async let good = database.batch([SQLStatement("INSERT INTO item (name) VALUES ('a1')"), SQLStatement("INSERT INTO item (name) VALUES ('a2')")],
-                                        isolation: .serializable)
-        async let bad = database.batch([SQLStatement("INSERT INTO item (name) VALUES ('b1')"), SQLStatement("INSERT INTO item (name) VALUES ('taken')")],
-                                       isolation: .serializable)
+        async let good = database.batch(
+            [SQLStatement("INSERT INTO item (name) VALUES ('a1')"), SQLStatement("INSERT INTO item (name) VALUES ('a2')")],
+            isolation: .serializable)
+        async let bad = database.batch(
+            [SQLStatement("INSERT INTO item (name) VALUES ('b1')"), SQLStatement("INSERT INTO item (name) VALUES ('taken')")],
+            isolation: .serializable)
         async let single = database.run("INSERT INTO item (name) VALUES ('c')", [])
         try await busy.value
 

@@ -1,8 +1,9 @@
-import Synchronization
-import XCTest
 import StrataCore
 import StrataIO
 import StrataTestSupport
+import Synchronization
+import XCTest
+
 @testable import StrataHTTP
 
 final class HTTPServerTests: XCTestCase {
@@ -158,7 +159,8 @@ final class HTTPServerTests: XCTestCase {
     func testResponseHeaderValuesCannotInjectHeaders() {
         var response = HTTPResponse.text("x")
         response.headers.add("X-Name", "a\r\nSet-Cookie: evil=1")
-        let bytes = ResponseWriter.serialize(response, keepAlive: true, minorVersion: 1, omitBody: false, serverName: "s", dateLine: DateLineCache().current())
+        let bytes = ResponseWriter.serialize(
+            response, keepAlive: true, minorVersion: 1, omitBody: false, serverName: "s", dateLine: DateLineCache().current())
         let text = String(decoding: bytes, as: UTF8.self)
         XCTAssertFalse(text.contains("\r\nSet-Cookie"))
         XCTAssertTrue(text.contains("X-Name: a  Set-Cookie: evil=1\r\n"))

@@ -1,7 +1,8 @@
-import XCTest
-import Synchronization
 import StrataIO
 import StrataTestSupport
+import Synchronization
+import XCTest
+
 @testable import StrataHTTP
 
 final class HTTPStreamingTests: XCTestCase {

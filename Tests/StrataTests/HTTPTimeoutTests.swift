@@ -1,6 +1,7 @@
-import XCTest
 import StrataIO
 import StrataTestSupport
+import XCTest
+
 @testable import StrataHTTP
 
 /// Short configured timeouts; the assertions are about what the server does,

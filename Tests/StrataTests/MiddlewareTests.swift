@@ -1,5 +1,6 @@
-import XCTest
 import StrataCore
+import XCTest
+
 @testable import StrataHTTP
 
 final class MiddlewareTests: XCTestCase {
@@ -32,7 +33,8 @@ final class MiddlewareTests: XCTestCase {
 
     func testLayersSeeTheRequestInOrderAndTheResponseInReverse() async {
         for immediate in [true, false] {
-            let chain = MiddlewareChain([Recorder(name: "a", answerEarly: false), Recorder(name: "b", answerEarly: false)], handler: Echo(immediate: immediate))
+            let chain = MiddlewareChain(
+                [Recorder(name: "a", answerEarly: false), Recorder(name: "b", answerEarly: false)], handler: Echo(immediate: immediate))
             let (response, wasImmediate) = await run(chain, HTTPRequest(method: .get, target: "/"))
             XCTAssertEqual(wasImmediate, immediate)
             XCTAssertEqual(String(decoding: response.body, as: UTF8.self), (immediate ? "now " : "later ") + "a,b")
@@ -79,7 +81,9 @@ final class MiddlewareTests: XCTestCase {
         AccessLogMiddleware(logger: Logger(label: "web")).append(request, 404, 12, 7, to: &line, clock: &clock)
         let text = String(decoding: line, as: UTF8.self)
         let match = try XCTUnwrap(text.wholeMatch(of: /ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (.*)\n/), text)
-        XCTAssertEqual(String(match.1), #"level=info tier=web msg=request method=GET path="/a%20b/\"x\"=1" status=404 bytes=12 us=7 client=10.0.0.1:5000 request_id=abc123"#)
+        XCTAssertEqual(
+            String(match.1),
+            #"level=info tier=web msg=request method=GET path="/a%20b/\"x\"=1" status=404 bytes=12 us=7 client=10.0.0.1:5000 request_id=abc123"#)
     }
 
     func testRequestIDsFromOneLoopNeverRepeat() {

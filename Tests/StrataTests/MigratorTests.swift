@@ -69,7 +69,9 @@ final class MigratorTests: XCTestCase {
     }
 
     func testPerEngineParts() async throws {
-        try write("0001_ids.sql", """
+        try write(
+            "0001_ids.sql",
+            """
             -- migrate:up
             CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, engine TEXT DEFAULT 'sqlite');
             -- migrate:up:postgres
@@ -159,7 +161,8 @@ final class MigratorTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: moduleFolder, withIntermediateDirectories: true)
         try write("0001_table.sql", "-- migrate:up\nCREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT);")
         // Owned by a module, in its own folder; PostgreSQL refuses CONCURRENTLY inside a transaction.
-        try "-- migrate:no-transaction\n-- migrate:up\nCREATE INDEX items_label ON items (label);\n-- migrate:up:postgres\nCREATE INDEX CONCURRENTLY items_label ON items (label);\n"
+        try
+            "-- migrate:no-transaction\n-- migrate:up\nCREATE INDEX items_label ON items (label);\n-- migrate:up:postgres\nCREATE INDEX CONCURRENTLY items_label ON items (label);\n"
             .write(toFile: moduleFolder + "/0002_index.sql", atomically: true, encoding: .utf8)
         let migrations = try Migrator.load(directory: "\(folder.path), \(moduleFolder)")
         XCTAssertEqual(migrations.map(\.version), [1, 2])
@@ -172,7 +175,9 @@ final class MigratorTests: XCTestCase {
             XCTAssertEqual(applied, [1, 2], "\(database.engine)")
         }
         try "-- migrate:up\nSELECT 1;".write(toFile: moduleFolder + "/0001_clash.sql", atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try Migrator.load(directory: "\(folder.path),\(moduleFolder)")) { XCTAssertTrue("\($0)".contains("version 1 is also used by")) }
+        XCTAssertThrowsError(try Migrator.load(directory: "\(folder.path),\(moduleFolder)")) {
+            XCTAssertTrue("\($0)".contains("version 1 is also used by"))
+        }
     }
 
     func testTwoMigratorsAtOnceApplyEachMigrationOnce() async throws {

@@ -3,6 +3,7 @@ import StrataCore
 import StrataIO
 import StrataRPC
 import XCTest
+
 @testable import StrataApp
 
 /// Typed input for module methods: text fields converted per property with
@@ -27,11 +28,14 @@ final class ModuleInputTests: XCTestCase {
     }
 
     private func request(_ fields: [String: String]) throws -> RPCRequest {
-        RPCRequest(method: "m", timeoutMilliseconds: 1000, metadata: [RPCMetadataKey.fieldInput: "1"], body: try RPCCodec.encode(fields), bodyEncoding: .binary)
+        RPCRequest(
+            method: "m", timeoutMilliseconds: 1000, metadata: [RPCMetadataKey.fieldInput: "1"], body: try RPCCodec.encode(fields),
+            bodyEncoding: .binary)
     }
 
     func testFieldsConvertToTypedPropertiesWithAMessagePerField() throws {
-        let task = try ModuleRegistry.decodeInput(Task.self, try request(["title": "Ship", "points": " 5 ", "estimate": "", "urgent": "on", "status": "done"]))
+        let task = try ModuleRegistry.decodeInput(
+            Task.self, try request(["title": "Ship", "points": " 5 ", "estimate": "", "urgent": "on", "status": "done"]))
         XCTAssertEqual(task, Task(title: "Ship", points: 5, estimate: nil, urgent: true, status: .done, note: nil))
         // An unticked checkbox is simply absent.
         XCTAssertFalse(try ModuleRegistry.decodeInput(Task.self, try request(["title": "a", "points": "1", "status": "open"])).urgent)
@@ -41,8 +45,12 @@ final class ModuleInputTests: XCTestCase {
             XCTFail("bad fields were accepted")
         } catch let error as RPCError {
             XCTAssertEqual(error.code, .invalidArgument)
-            XCTAssertEqual(error.details, ["title": "is required", "points": "must be a whole number", "estimate": "must be a number",
-                                           "urgent": "must be true or false"])
+            XCTAssertEqual(
+                error.details,
+                [
+                    "title": "is required", "points": "must be a whole number", "estimate": "must be a number",
+                    "urgent": "must be true or false",
+                ])
         }
     }
 
@@ -57,7 +65,8 @@ final class ModuleInputTests: XCTestCase {
 
     func testJSONBodiesReportTheFieldThatIsWrong() throws {
         func decode(_ json: String) throws(RPCError) -> Task {
-            try ModuleRegistry.decodeInput(Task.self, RPCRequest(method: "m", timeoutMilliseconds: 1000, metadata: [:], body: Array(json.utf8), bodyEncoding: .json))
+            try ModuleRegistry.decodeInput(
+                Task.self, RPCRequest(method: "m", timeoutMilliseconds: 1000, metadata: [:], body: Array(json.utf8), bodyEncoding: .json))
         }
         XCTAssertEqual(try decode(#"{"title":"a","points":2,"urgent":false,"status":"open"}"#).points, 2)
         for (json, field, message) in [
@@ -75,10 +84,14 @@ final class ModuleInputTests: XCTestCase {
 
     func testAccessRulesAdmitOnlyWhomTheySay() async throws {
         func context(_ user: User?) -> ModuleContext {
-            ModuleContext(requestID: "t", logger: Logger(label: "t", level: .error),
-                          db: Database(client: RPCClient(address: .tcp(host: "127.0.0.1", port: 9), group: EventLoopGroupForTests.shared, callerName: "t", secret: Array(repeating: 1, count: 32)),
-                                       requestID: "t", logger: Logger(label: "t", level: .error), deadline: nil),
-                          metadata: [:], deadline: nil, user: user)
+            ModuleContext(
+                requestID: "t", logger: Logger(label: "t", level: .error),
+                db: Database(
+                    client: RPCClient(
+                        address: .tcp(host: "127.0.0.1", port: 9), group: EventLoopGroupForTests.shared, callerName: "t",
+                        secret: Array(repeating: 1, count: 32)),
+                    requestID: "t", logger: Logger(label: "t", level: .error), deadline: nil),
+                metadata: [:], deadline: nil, user: user)
         }
         let ann = User(id: 1, email: "a@x", name: "Ann", roles: ["editor"])
         let root = User(id: 2, email: "r@x", name: "Root", roles: ["admin"])
@@ -115,7 +128,11 @@ final class ModuleInputTests: XCTestCase {
         let ann = User(id: 1, email: "a@x", name: "Ann", roles: [])
         let spliced = try XCTUnwrap(try RPCCodec.addingEntry("viewer", ann, toMap: try RPCCodec.encode(Page(title: "Hi"))))
         XCTAssertEqual(try RPCCodec.decode(WithViewer.self, from: spliced), WithViewer(title: "Hi", viewer: ann))
-        XCTAssertEqual(try RPCCodec.decode(WithViewer.self, from: try XCTUnwrap(try RPCCodec.addingEntry("title", "x", toMap: try RPCCodec.addingEntry("viewer", ann, toMap: [])!))).viewer, ann)
+        XCTAssertEqual(
+            try RPCCodec.decode(
+                WithViewer.self,
+                from: try XCTUnwrap(try RPCCodec.addingEntry("title", "x", toMap: try RPCCodec.addingEntry("viewer", ann, toMap: [])!))
+            ).viewer, ann)
         XCTAssertNil(try RPCCodec.addingEntry("viewer", ann, toMap: try RPCCodec.encode([1, 2])))
         XCTAssertNil(try RPCCodec.addingEntry("viewer", ann, toMap: [0x09, 0x80]), "a truncated count is refused")
     }

@@ -1,8 +1,9 @@
 import StrataIO
-@testable import StrataSQL
 import StrataTestSupport
 import Synchronization
 import XCTest
+
+@testable import StrataSQL
 
 /// The event-loop-driven libpq driver and its pool, against a throwaway
 /// PostgreSQL server (a failure, not a skip, when CI requires PostgreSQL).
@@ -36,7 +37,8 @@ final class PostgresDriverTests: XCTestCase {
 
     func testTimestampsRoundTripInUTC() async throws {
         let micros: Int64 = 1_700_000_000_123_456
-        let result = try await database.query("SELECT $1::timestamptz AS at, $1::timestamp AS local, now() > $1::timestamptz AS later", [.timestamp(micros)])
+        let result = try await database.query(
+            "SELECT $1::timestamptz AS at, $1::timestamp AS local, now() > $1::timestamptz AS later", [.timestamp(micros)])
         XCTAssertEqual(result.rows, [[.timestamp(micros), .timestamp(micros), .bool(true)]])
     }
 
@@ -52,19 +54,21 @@ final class PostgresDriverTests: XCTestCase {
         let connection = try await PostgresConnection.connect(to: server.url, on: group.loops[0])
         defer { connection.close() }
         _ = try await connection.execute("CREATE TABLE stock (item text PRIMARY KEY, n int NOT NULL CHECK (n >= 0))", [])
-        let results = try await connection.pipeline([
-            ("INSERT INTO stock VALUES ($1, $2), ($3, $2)", [.text("pen"), .int(5), .text("ink")]),
-            ("UPDATE stock SET n = n - $1", [.int(2)]),
-            ("DELETE FROM stock WHERE item = $1", [.text("none")]),
-        ], isolation: .serializable)
+        let results = try await connection.pipeline(
+            [
+                ("INSERT INTO stock VALUES ($1, $2), ($3, $2)", [.text("pen"), .int(5), .text("ink")]),
+                ("UPDATE stock SET n = n - $1", [.int(2)]),
+                ("DELETE FROM stock WHERE item = $1", [.text("none")]),
+            ], isolation: .serializable)
         XCTAssertEqual(results.map(\.rowsAffected), [2, 2, 0])
         // The second statement breaks the CHECK: the first is undone, the third never runs.
         do {
-            _ = try await connection.pipeline([
-                ("UPDATE stock SET n = n + 1 WHERE item = $1", [.text("pen")]),
-                ("UPDATE stock SET n = n - $1", [.int(4)]),
-                ("DELETE FROM stock", []),
-            ], isolation: .readCommitted)
+            _ = try await connection.pipeline(
+                [
+                    ("UPDATE stock SET n = n + 1 WHERE item = $1", [.text("pen")]),
+                    ("UPDATE stock SET n = n - $1", [.int(4)]),
+                    ("DELETE FROM stock", []),
+                ], isolation: .readCommitted)
             XCTFail("a failing batch committed")
         } catch let failure as BatchFailure {
             XCTAssertEqual(failure.index, 1)
@@ -146,7 +150,8 @@ final class PostgresDriverTests: XCTestCase {
 
     func testEngineErrorsAreClassified() async throws {
         _ = try await database.run("CREATE TABLE parents (id int PRIMARY KEY)", [])
-        _ = try await database.run("CREATE TABLE kids (id int PRIMARY KEY, parent int NOT NULL REFERENCES parents (id), age int CHECK (age >= 0))", [])
+        _ = try await database.run(
+            "CREATE TABLE kids (id int PRIMARY KEY, parent int NOT NULL REFERENCES parents (id), age int CHECK (age >= 0))", [])
         _ = try await database.run("INSERT INTO parents VALUES (1)", [])
         let cases: [(String, [SQLValue], SQLError.Kind)] = [
             ("INSERT INTO parents VALUES ($1)", [.int(1)], .uniqueViolation),
@@ -181,7 +186,8 @@ final class PostgresDriverTests: XCTestCase {
         }
         XCTAssertEqual(results.sorted(), (0..<100).map { Int64($0 * 2) })
         XCTAssertLessThanOrEqual(database.openConnections, 4)
-        let backends = try await database.query("SELECT count(*) FROM pg_stat_activity WHERE usename = 'strata' AND backend_type = 'client backend'", [])
+        let backends = try await database.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'strata' AND backend_type = 'client backend'", [])
         XCTAssertLessThanOrEqual(backends.rows[0][0].intValue ?? 99, 4)
     }
 

@@ -1,6 +1,6 @@
-import XCTest
 import CPostgres
 import StrataTestSupport
+import XCTest
 
 /// Proves the PostgreSQL harness and the libpq binding work on this machine;
 /// the data tier's PostgreSQL driver builds on both.

@@ -1,7 +1,8 @@
-import Synchronization
-import XCTest
 import StrataCore
 import StrataIO
+import Synchronization
+import XCTest
+
 @testable import StrataRPC
 
 final class RPCBalancingTests: XCTestCase {
@@ -20,8 +21,9 @@ final class RPCBalancingTests: XCTestCase {
             try await Task.sleep(for: .milliseconds(ask.delayMilliseconds))
             return Reply(server: name)
         }
-        let server = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
-                               service: service, group: group ?? self.group, logger: Logger(label: "test", level: .error))
+        let server = RPCServer(
+            configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
+            service: service, group: group ?? self.group, logger: Logger(label: "test", level: .error))
         return (server, try server.start())
     }
 
@@ -86,8 +88,9 @@ final class RPCBalancingTests: XCTestCase {
     func testACallerOnALoopUsesTheConnectionOnThatLoop() async throws {
         var service = RPCService()
         service.register("connection") { (_: Ask, context) -> UInt64 in context.connectionID }
-        let server = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
-                               service: service, group: group, logger: Logger(label: "test", level: .error))
+        let server = RPCServer(
+            configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
+            service: service, group: group, logger: Logger(label: "test", level: .error))
         let address = try server.start()
         defer { server.stop() }
         let client = RPCClient(addresses: [address], group: group, callerName: "web", secret: secret, connectionsPerEndpoint: 2)
@@ -120,7 +123,8 @@ final class RPCBalancingTests: XCTestCase {
     }
 
     func testAllEndpointsDownIsUnavailableAndBackOffIsJittered() async throws {
-        let client = RPCClient(addresses: [.tcp(host: "127.0.0.1", port: 1), .tcp(host: "127.0.0.1", port: 2)], group: group, callerName: "web", secret: secret)
+        let client = RPCClient(
+            addresses: [.tcp(host: "127.0.0.1", port: 1), .tcp(host: "127.0.0.1", port: 2)], group: group, callerName: "web", secret: secret)
         do {
             let _: Reply = try await client.call("who", Ask(delayMilliseconds: 0))
             XCTFail("no endpoint exists")
@@ -141,8 +145,9 @@ final class RPCBalancingTests: XCTestCase {
             try await Task.sleep(for: .milliseconds(ask.delayMilliseconds))
             return Reply(server: "s")
         }
-        let server = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
-                               service: service, group: serverGroup, logger: Logger(label: "test", level: .error))
+        let server = RPCServer(
+            configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
+            service: service, group: serverGroup, logger: Logger(label: "test", level: .error))
         let address = try server.start()
         defer { server.stop() }
         let client = RPCClient(address: address, group: group, callerName: "web", secret: secret, pingInterval: .milliseconds(100))
@@ -177,7 +182,8 @@ final class RPCBalancingTests: XCTestCase {
         let client = RPCClient(address: named, group: group, callerName: "web", secret: secret)
         let reply: Reply = try await client.call("who", Ask(delayMilliseconds: 0))
         XCTAssertEqual(reply.server, "a")
-        XCTAssertEqual(try SocketAddress.list(parsing: "a:1, b:2,unix:/tmp/s"), [.tcp(host: "a", port: 1), .tcp(host: "b", port: 2), .unix(path: "/tmp/s")])
+        XCTAssertEqual(
+            try SocketAddress.list(parsing: "a:1, b:2,unix:/tmp/s"), [.tcp(host: "a", port: 1), .tcp(host: "b", port: 2), .unix(path: "/tmp/s")])
         XCTAssertThrowsError(try SocketAddress.list(parsing: " , "))
     }
 }
@@ -188,7 +194,8 @@ private func callConcurrently(_ client: RPCClient, count: Int, delay: Int, idemp
         for _ in 0..<count {
             tasks.addTask {
                 do {
-                    let reply: RPCBalancingTests.Reply = try await client.call("who", RPCBalancingTests.Ask(delayMilliseconds: delay), idempotent: idempotent)
+                    let reply: RPCBalancingTests.Reply = try await client.call(
+                        "who", RPCBalancingTests.Ask(delayMilliseconds: delay), idempotent: idempotent)
                     return reply.server
                 } catch {
                     return (error as? RPCError)?.code.description ?? "\(error)"

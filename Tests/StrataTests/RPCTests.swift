@@ -1,12 +1,14 @@
-import XCTest
 import StrataCore
 import StrataIO
 import StrataTestSupport
+import XCTest
+
 @testable import StrataRPC
 
 final class RPCFrameTests: XCTestCase {
     func testFramesRoundTripAndSplitAcrossReads() throws {
-        let request = RPCRequest(method: "notes.list", timeoutMilliseconds: 1500, metadata: ["request-id": "abc", "caller": "web"], body: Array("{}".utf8))
+        let request = RPCRequest(
+            method: "notes.list", timeoutMilliseconds: 1500, metadata: ["request-id": "abc", "caller": "web"], body: Array("{}".utf8))
         let frames = [
             Frame(type: .hello, streamID: 0, payload: Hello(version: 1, peer: "web", nonce: [1, 2, 3], proof: [9]).payload()),
             Frame(type: .request, flags: Frame.jsonBody, streamID: 7, payload: request.payload()),
@@ -80,7 +82,9 @@ final class RPCClientServerTests: XCTestCase {
         }
         service.register("fail") { (_: Empty, _) -> Empty in throw RPCError(.notFound, "no such note") }
         service.register("crash") { (_: Empty, _) -> Empty in throw CocoaError(.fileNoSuchFile) }
-        server = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret), service: service, group: group, logger: Logger(label: "test", level: .error))
+        server = RPCServer(
+            configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret), service: service, group: group,
+            logger: Logger(label: "test", level: .error))
         address = try server.start()
     }
 
@@ -165,15 +169,23 @@ final class RPCClientServerTests: XCTestCase {
         async let long: Echo = client.call("echo", Echo(text: "long", delayMilliseconds: 1500), timeout: .seconds(20))
         try await Task.sleep(for: .milliseconds(50))
         async let short: Result<Echo, RPCError> = { () async -> Result<Echo, RPCError> in
-            do throws(RPCError) { return .success(try await client.call("echo", Echo(text: "short", delayMilliseconds: 1000), timeout: .milliseconds(100))) } catch { return .failure(error) }
+            do throws(RPCError) {
+                return .success(try await client.call("echo", Echo(text: "short", delayMilliseconds: 1000), timeout: .milliseconds(100)))
+            } catch { return .failure(error) }
         }()
         async let later: Result<Echo, RPCError> = { () async -> Result<Echo, RPCError> in
-            do throws(RPCError) { return .success(try await client.call("echo", Echo(text: "later", delayMilliseconds: 1200), timeout: .milliseconds(400))) } catch { return .failure(error) }
+            do throws(RPCError) {
+                return .success(try await client.call("echo", Echo(text: "later", delayMilliseconds: 1200), timeout: .milliseconds(400)))
+            } catch { return .failure(error) }
         }()
         let (shortResult, laterResult) = await (short, later)
         XCTAssertEqual(try? shortResult.get().text, nil)
         if case .failure(let error) = shortResult { XCTAssertEqual(error.code, .deadlineExceeded) }
-        if case .failure(let error) = laterResult { XCTAssertEqual(error.code, .deadlineExceeded) } else { XCTFail("the 400 ms call outlived its deadline") }
+        if case .failure(let error) = laterResult {
+            XCTAssertEqual(error.code, .deadlineExceeded)
+        } else {
+            XCTFail("the 400 ms call outlived its deadline")
+        }
         let longReply = try await long
         XCTAssertEqual(longReply.text, "long|web", "a call within its deadline is not given up with the others")
     }
@@ -202,7 +214,9 @@ final class RPCClientServerTests: XCTestCase {
         defer { folder.remove() }
         var service = RPCService()
         service.register("ping") { (_: Empty, _) in Echo(text: "pong") }
-        let unixServer = RPCServer(configuration: RPCServerConfiguration(address: .unix(path: folder.path + "/rpc.sock"), secret: secret), service: service, group: group, logger: Logger(label: "test"))
+        let unixServer = RPCServer(
+            configuration: RPCServerConfiguration(address: .unix(path: folder.path + "/rpc.sock"), secret: secret), service: service, group: group,
+            logger: Logger(label: "test"))
         let bound = try unixServer.start()
         defer { unixServer.stop() }
         let client = client(to: bound, as: "app")
@@ -217,7 +231,8 @@ final class RPCClientServerTests: XCTestCase {
         XCTAssertTrue(raw.isClosedByPeer())
 
         let wrongVersion = try TestHTTPClient(port: port)
-        try wrongVersion.send(Frame(type: .hello, streamID: 0, payload: Hello(version: 99, peer: "x", nonce: Array(repeating: 1, count: 32)).payload()).encoded())
+        try wrongVersion.send(
+            Frame(type: .hello, streamID: 0, payload: Hello(version: 99, peer: "x", nonce: Array(repeating: 1, count: 32)).payload()).encoded())
         XCTAssertTrue(wrongVersion.isClosedByPeer())
 
         let garbage = try TestHTTPClient(port: port)
@@ -238,8 +253,9 @@ extension RPCClientServerTests {
         // A server with another secret cannot impersonate this one either.
         var service = RPCService()
         service.register("echo") { (input: Echo, _) in input }
-        let impostor = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: Array("the impostor's own secret".utf8)),
-                                 service: service, group: group, logger: Logger(label: "test", level: .error))
+        let impostor = RPCServer(
+            configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: Array("the impostor's own secret".utf8)),
+            service: service, group: group, logger: Logger(label: "test", level: .error))
         let impostorAddress = try impostor.start()
         defer { impostor.stop() }
         do {
@@ -324,8 +340,9 @@ extension RPCClientServerTests {
             try await Task.sleep(for: .milliseconds(input.delayMilliseconds))
             return input
         }
-        let draining = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
-                                 service: service, group: group, logger: Logger(label: "test", level: .error))
+        let draining = RPCServer(
+            configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
+            service: service, group: group, logger: Logger(label: "test", level: .error))
         let caller = client(to: try draining.start())
         let pending = Task { () -> String? in
             let reply: Echo? = try? await caller.call("slow", Echo(text: "finished", delayMilliseconds: 300))
@@ -368,8 +385,9 @@ extension RPCClientServerTests {
             try await Task.sleep(for: .milliseconds(input.delayMilliseconds))
             return input
         }
-        let limited = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
-                                service: service, group: group, logger: Logger(label: "test", level: .error))
+        let limited = RPCServer(
+            configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
+            service: service, group: group, logger: Logger(label: "test", level: .error))
         let caller = client(to: try limited.start())
         defer { limited.stop() }
         let codes = await withTaskGroup(of: String.self) { calls in
@@ -395,8 +413,9 @@ extension RPCClientServerTests {
         guard let port = address.port else { return XCTFail() }
         let raw = try TestHTTPClient(port: port)
         // A first HELLO, then a request without ever proving the secret.
-        try raw.send(Frame(type: .hello, streamID: 0, payload: Hello(version: 1, peer: "x", nonce: Array(repeating: 7, count: 32)).payload()).encoded()
-                     + Frame(type: .request, streamID: 1, payload: RPCRequest(method: "echo", body: Array(#"{"text":"x"}"#.utf8)).payload()).encoded())
+        try raw.send(
+            Frame(type: .hello, streamID: 0, payload: Hello(version: 1, peer: "x", nonce: Array(repeating: 7, count: 32)).payload()).encoded()
+                + Frame(type: .request, streamID: 1, payload: RPCRequest(method: "echo", body: Array(#"{"text":"x"}"#.utf8)).payload()).encoded())
         XCTAssertTrue(raw.isClosedByPeer())
     }
 }

@@ -1,5 +1,6 @@
-@testable import StrataHTTP
 import XCTest
+
+@testable import StrataHTTP
 
 final class RateLimitTests: XCTestCase {
     private func request(_ path: String, from address: String, forwardedFor: String? = nil, method: HTTPMethod = .get) -> HTTPRequest {
@@ -25,7 +26,8 @@ final class RateLimitTests: XCTestCase {
     }
 
     func testStricterLimitsCountOnlyTheAttemptsNotThePageShowingTheForm() {
-        let limiter = RateLimitMiddleware(general: .init(rate: 100, burst: 100), stricter: [.init("/login", limit: .init(rate: 1, burst: 2))], trustedProxies: [])
+        let limiter = RateLimitMiddleware(
+            general: .init(rate: 100, burst: 100), stricter: [.init("/login", limit: .init(rate: 1, burst: 2))], trustedProxies: [])
         for _ in 0..<20 {
             var page = request("/login", from: "10.0.0.1:1")
             XCTAssertNil(limiter.intercept(&page), "GET /login shows the form: the general limit")
@@ -69,8 +71,9 @@ final class RateLimitTests: XCTestCase {
     func testForwardedForCountsOnlyFromTrustedProxies() {
         let limiter = RateLimitMiddleware(general: .init(rate: 1, burst: 1), stricter: [], trustedProxies: ["10.0.0.9"])
         XCTAssertEqual(limiter.clientAddress(request("/", from: "10.0.0.9:443", forwardedFor: "203.0.113.7, 10.0.0.9")), "203.0.113.7")
-        XCTAssertEqual(limiter.clientAddress(request("/", from: "198.51.100.1:443", forwardedFor: "203.0.113.7")), "198.51.100.1",
-                       "a header from an untrusted peer is ignored")
+        XCTAssertEqual(
+            limiter.clientAddress(request("/", from: "198.51.100.1:443", forwardedFor: "203.0.113.7")), "198.51.100.1",
+            "a header from an untrusted peer is ignored")
         XCTAssertEqual(limiter.clientAddress(request("/", from: "[::1]:8080")), "::1")
         // Two users behind the same proxy have separate buckets.
         var first = request("/", from: "10.0.0.9:1", forwardedFor: "203.0.113.1")

@@ -1,5 +1,6 @@
-import XCTest
 import StrataCore
+import XCTest
+
 @testable import StrataHTTP
 
 final class RequestParserTests: XCTestCase {
@@ -32,7 +33,8 @@ final class RequestParserTests: XCTestCase {
 
     func testPipelinedRequestsComeOutInOrderAndLeaveTheRestBuffered() throws {
         var parser = RequestParser()
-        var buffer = ByteBuffer(bytes: Array("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nPOST /2 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\nHo".utf8))
+        var buffer = ByteBuffer(
+            bytes: Array("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nPOST /2 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\nHo".utf8))
         XCTAssertEqual(try parser.next(from: &buffer)?.path, "/1")
         let second = try parser.next(from: &buffer)
         XCTAssertEqual(second?.path, "/2")
@@ -56,7 +58,8 @@ final class RequestParserTests: XCTestCase {
     }
 
     func testChunkedBodyWithExtensionsAndTrailers() throws {
-        let requests = try parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\na ; name=value\r\n0123456789\r\n0\r\nChecksum: x\r\n\r\n")
+        let requests = try parse(
+            "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\na ; name=value\r\n0123456789\r\n0\r\nChecksum: x\r\n\r\n")
         XCTAssertEqual(String(decoding: requests[0].body, as: UTF8.self), "0123456789")
     }
 

@@ -1,9 +1,11 @@
-import XCTest
-#if canImport(Glibc)
-import Glibc
-#endif
-@testable import StrataHTTP
 import StrataTestSupport
+import XCTest
+
+@testable import StrataHTTP
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 final class RoutingTests: XCTestCase {
     func testRouterMatchesLiteralsBeforeParametersAndCapturesDecodedValues() {

@@ -1,6 +1,7 @@
-import XCTest
-import StrataTestSupport
 import StrataRPC
+import StrataTestSupport
+import XCTest
+
 @testable import StrataSQL
 
 final class SQLiteTests: XCTestCase {
@@ -27,18 +28,21 @@ final class SQLiteTests: XCTestCase {
     }
 
     func testParametersBindEveryTypeAndRowsDecodeByColumnName() throws {
-        let inserted = try connection.run("INSERT INTO people (name, score, photo, active) VALUES ($1, $2, $3, $4)",
-                                          [.text("Ann 'quoted'"), .double(9.5), .blob([0, 1, 255]), .bool(true)])
+        let inserted = try connection.run(
+            "INSERT INTO people (name, score, photo, active) VALUES ($1, $2, $3, $4)",
+            [.text("Ann 'quoted'"), .double(9.5), .blob([0, 1, 255]), .bool(true)])
         XCTAssertEqual(inserted.rowsAffected, 1)
         XCTAssertEqual(inserted.lastInsertID, 1)
         _ = try connection.run("INSERT INTO people (name, score, photo, active) VALUES ($1, $2, $3, $4)", [.text("Bo"), .null, .null, .int(0)])
         let result = try connection.query("SELECT id, name, score, photo, active FROM people WHERE id >= $1 ORDER BY id", [.int(1)])
         XCTAssertEqual(result.columns, ["id", "name", "score", "photo", "active"])
         let people = try RowDecoder().decode(Person.self, from: result)
-        XCTAssertEqual(people, [
-            Person(id: 1, name: "Ann 'quoted'", score: 9.5, photo: [0, 1, 255], active: true),
-            Person(id: 2, name: "Bo", score: nil, photo: nil, active: false),
-        ])
+        XCTAssertEqual(
+            people,
+            [
+                Person(id: 1, name: "Ann 'quoted'", score: 9.5, photo: [0, 1, 255], active: true),
+                Person(id: 2, name: "Bo", score: nil, photo: nil, active: false),
+            ])
     }
 
     func testPlaceholdersMayRepeatAndComeInAnyOrderButNotInsideLiterals() throws {
@@ -85,8 +89,10 @@ final class SQLiteTests: XCTestCase {
     }
 
     func testSQLValuesTravelAsTaggedScalarsInTheBinaryEncoding() throws {
-        let values: [SQLValue] = [.null, .int(Int64.min), .int(-1), .double(1.0), .double(-0.5), .text("1"), .text(""),
-                                  .blob([]), .blob([0xDE, 0xAD]), .bool(false), .bool(true), .timestamp(-1), .timestamp(1_700_000_000_000_000)]
+        let values: [SQLValue] = [
+            .null, .int(Int64.min), .int(-1), .double(1.0), .double(-0.5), .text("1"), .text(""),
+            .blob([]), .blob([0xDE, 0xAD]), .bool(false), .bool(true), .timestamp(-1), .timestamp(1_700_000_000_000_000),
+        ]
         let encoded = try RPCCodec.encode(values)
         XCTAssertEqual(try RPCCodec.decode([SQLValue].self, from: encoded), values)
         // One tag per value, no keys: an int is tag 0x03 and its zigzag varint.
@@ -102,7 +108,8 @@ final class SQLiteTests: XCTestCase {
         XCTAssertThrowsError(try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode(Columns(columns: ["a"]))))
         XCTAssertThrowsError(try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode(NestedRows(columns: ["a"], rows: [[[1]]]))))
         XCTAssertThrowsError(try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode([1])))
-        XCTAssertEqual(try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode(QueryResult(columns: [], rows: []))), QueryResult(columns: [], rows: []))
+        XCTAssertEqual(
+            try RPCCodec.decode(QueryResult.self, from: try RPCCodec.encode(QueryResult(columns: [], rows: []))), QueryResult(columns: [], rows: []))
         // Statements too, with and without a transaction, in a batch as well; JSON keeps the Codable form.
         let statements = [SQLStatement("SELECT $1", [.int(1), .null, .text("x")]), SQLStatement("UPDATE t SET a = 1", [], transaction: "tok")]
         XCTAssertEqual(try RPCCodec.decode([SQLStatement].self, from: try RPCCodec.encode(statements)), statements)
@@ -113,21 +120,26 @@ final class SQLiteTests: XCTestCase {
         // Written in one pass, they are the bytes the Codable path writes for the same shape,
         // so another language's reader needs no special case; unknown keys are skipped.
         struct PlainStatement: Codable { var sql: String; var parameters: [Int]; var transaction: String }
-        XCTAssertEqual(try RPCCodec.encode(SQLStatement("SELECT $1", [.int(5)], transaction: "t")),
-                       try RPCCodec.encode(PlainStatement(sql: "SELECT $1", parameters: [5], transaction: "t")))
+        XCTAssertEqual(
+            try RPCCodec.encode(SQLStatement("SELECT $1", [.int(5)], transaction: "t")),
+            try RPCCodec.encode(PlainStatement(sql: "SELECT $1", parameters: [5], transaction: "t")))
         struct PlainResult: Codable { var columns: [String]; var rows: [[Int]] }
-        XCTAssertEqual(try RPCCodec.encode(QueryResult(columns: ["a"], rows: [[.int(1)], [.int(2)]])),
-                       try RPCCodec.encode(PlainResult(columns: ["a"], rows: [[1], [2]])))
+        XCTAssertEqual(
+            try RPCCodec.encode(QueryResult(columns: ["a"], rows: [[.int(1)], [.int(2)]])),
+            try RPCCodec.encode(PlainResult(columns: ["a"], rows: [[1], [2]])))
         struct Extra: Codable { var note: [String: [Int]]; var sql: String; var parameters: [Int] }
-        XCTAssertEqual(try RPCCodec.decode(SQLStatement.self, from: try RPCCodec.encode(Extra(note: ["x": [1]], sql: "SELECT 1", parameters: []))),
-                       SQLStatement("SELECT 1"))
+        XCTAssertEqual(
+            try RPCCodec.decode(SQLStatement.self, from: try RPCCodec.encode(Extra(note: ["x": [1]], sql: "SELECT 1", parameters: []))),
+            SQLStatement("SELECT 1"))
     }
 
     func testMutatedStatementsAndResultsAreRefusedWithoutTrapping() throws {
         var generator = SystemRandomNumberGenerator()
         let bodies = [
-            try RPCCodec.encode(QueryResult(columns: ["id", "name"], rows: [[.int(7), .text("Zoë")], [.null, .blob([1, 2])], [.double(1.5), .timestamp(-3)]])),
-            try RPCCodec.encode(SQLBatch([SQLStatement("SELECT $1, $2", [.int(1), .bool(true)], transaction: "tok"), SQLStatement("DELETE FROM t")])),
+            try RPCCodec.encode(
+                QueryResult(columns: ["id", "name"], rows: [[.int(7), .text("Zoë")], [.null, .blob([1, 2])], [.double(1.5), .timestamp(-3)]])),
+            try RPCCodec.encode(
+                SQLBatch([SQLStatement("SELECT $1, $2", [.int(1), .bool(true)], transaction: "tok"), SQLStatement("DELETE FROM t")])),
         ]
         var refused = 0
         for body in bodies {
@@ -239,7 +251,9 @@ final class MigrationTests: XCTestCase {
     }
 
     func testParsesUpAndDown() throws {
-        let migration = try Migration(file: "Migrations/0007_add_notes.sql", contents: "-- a comment\n-- migrate:up\nCREATE TABLE n (id INTEGER);\n-- migrate:down\nDROP TABLE n;\n")
+        let migration = try Migration(
+            file: "Migrations/0007_add_notes.sql",
+            contents: "-- a comment\n-- migrate:up\nCREATE TABLE n (id INTEGER);\n-- migrate:down\nDROP TABLE n;\n")
         XCTAssertEqual(migration.version, 7)
         XCTAssertEqual(migration.name, "add_notes")
         XCTAssertEqual(migration.up, "CREATE TABLE n (id INTEGER);")
@@ -257,13 +271,20 @@ final class MigrationTests: XCTestCase {
             }
         }
         XCTAssertEqual(message("M/0001_x.sql", "CREATE TABLE a (b);\n-- migrate:up\nx"), "M/0001_x.sql:1: SQL before the '-- migrate:up' marker")
-        let variants = try Migration(file: "M/0002_v.sql", contents: "-- migrate:up\ncommon\n-- migrate:up:postgres\npg only\n-- migrate:down\ndrop\n")
+        let variants = try Migration(
+            file: "M/0002_v.sql", contents: "-- migrate:up\ncommon\n-- migrate:up:postgres\npg only\n-- migrate:down\ndrop\n")
         XCTAssertEqual(variants.up(for: .sqlite), "common")
         XCTAssertEqual(variants.up(for: .postgres), "pg only")
         XCTAssertEqual(variants.down(for: .postgres), "drop")
-        XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up\nx\n-- migrate:sideways\n"), "M/0001_x.sql:3: unknown directive '-- migrate:sideways' (expected '-- migrate:up' or '-- migrate:down', optionally followed by ':sqlite' or ':postgres')")
-        XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up:postgres\nx"), "M/0001_x.sql:1: '-- migrate:up:postgres' before the common '-- migrate:up'")
-        XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up\na\n-- migrate:up:postgres\nb\n-- migrate:up:postgres\nc"), "M/0001_x.sql:5: second '-- migrate:up:postgres' marker")
+        XCTAssertEqual(
+            message("M/0001_x.sql", "-- migrate:up\nx\n-- migrate:sideways\n"),
+            "M/0001_x.sql:3: unknown directive '-- migrate:sideways' (expected '-- migrate:up' or '-- migrate:down', optionally followed by ':sqlite' or ':postgres')"
+        )
+        XCTAssertEqual(
+            message("M/0001_x.sql", "-- migrate:up:postgres\nx"), "M/0001_x.sql:1: '-- migrate:up:postgres' before the common '-- migrate:up'")
+        XCTAssertEqual(
+            message("M/0001_x.sql", "-- migrate:up\na\n-- migrate:up:postgres\nb\n-- migrate:up:postgres\nc"),
+            "M/0001_x.sql:5: second '-- migrate:up:postgres' marker")
         XCTAssertEqual(message("M/0001_x.sql", "-- migrate:down\nx"), "M/0001_x.sql:1: '-- migrate:down' before any '-- migrate:up'")
         XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up\na\n-- migrate:up\nb"), "M/0001_x.sql:3: second '-- migrate:up' marker")
         XCTAssertEqual(message("M/0001_x.sql", "-- migrate:up\n\n-- migrate:down\nx"), "M/0001_x.sql: the up part is empty")

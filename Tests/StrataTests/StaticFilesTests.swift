@@ -1,10 +1,12 @@
-import XCTest
-#if canImport(Glibc)
-import Glibc
-#endif
-import StrataTestSupport
 import StrataIO
+import StrataTestSupport
+import XCTest
+
 @testable import StrataHTTP
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 final class StaticFilesTests: XCTestCase {
     private var folder: TemporaryFolder!
@@ -42,8 +44,10 @@ final class StaticFilesTests: XCTestCase {
     }
 
     func testNothingOutsideTheRootOrHiddenIsServed() {
-        for attack in ["../secret.txt", "css/../../secret.txt", "%2e%2e/secret.txt", "css%2F..%2F..%2Fsecret.txt",
-                       "link.txt", "css/site.css%00.png", "..\\secret.txt", "css", "", "%zz", ".env", "css/.%2e/.env", "%2eenv"] {
+        for attack in [
+            "../secret.txt", "css/../../secret.txt", "%2e%2e/secret.txt", "css%2F..%2F..%2Fsecret.txt",
+            "link.txt", "css/site.css%00.png", "..\\secret.txt", "css", "", "%zz", ".env", "css/.%2e/.env", "%2eenv",
+        ] {
             XCTAssertNil(get(attack), "served \(attack)")
         }
         XCTAssertThrowsError(try StaticFiles(root: folder.url.appendingPathComponent("missing").path))
@@ -91,7 +95,9 @@ final class StaticFilesTests: XCTestCase {
         try "brotli".write(to: root.appendingPathComponent("css/site.css.br"), atomically: true, encoding: .utf8)
         let fresh = try StaticFiles(root: root.path)
         func get(_ accept: String?) -> HTTPResponse {
-            fresh.response(for: "css/site.css", request: HTTPRequest(method: .get, target: "/", headers: HTTPHeaders(accept.map { [("Accept-Encoding", $0)] } ?? [])))!
+            fresh.response(
+                for: "css/site.css",
+                request: HTTPRequest(method: .get, target: "/", headers: HTTPHeaders(accept.map { [("Accept-Encoding", $0)] } ?? [])))!
         }
         let br = get("gzip, deflate, br")
         XCTAssertEqual(br.headers["Content-Encoding"], "br")
@@ -149,8 +155,9 @@ final class LargeStaticFileTests: XCTestCase {
         XCTAssertNil(empty.file)
 
         let group = EventLoopGroup(loopCount: 1)
-        let server = HTTPServer(configuration: HTTPServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0)), group: group,
-                                handler: StaticHandler(files: files))
+        let server = HTTPServer(
+            configuration: HTTPServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0)), group: group,
+            handler: StaticHandler(files: files))
         let port = try server.start().port ?? 0
         let client = try TestHTTPClient(port: port)
         let response = try client.request("GET", "/big.bin")
@@ -191,16 +198,20 @@ final class PreconditionTests: XCTestCase {
         XCTAssertEqual(Preconditions.evaluate(request([("If-Match", "*")]), etag: nil, lastModified: nil, exists: false), .failed)
         XCTAssertEqual(Preconditions.evaluate(request([("If-Match", "not a tag")]), etag: etag, lastModified: modified), .failed)
         // If-Unmodified-Since only counts without If-Match.
-        XCTAssertEqual(Preconditions.evaluate(request([("If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:01 GMT")]), etag: etag, lastModified: modified), .failed)
+        XCTAssertEqual(
+            Preconditions.evaluate(request([("If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:01 GMT")]), etag: etag, lastModified: modified), .failed)
         XCTAssertEqual(Preconditions.evaluate(request([("If-Unmodified-Since", later)]), etag: etag, lastModified: modified), .proceed)
-        XCTAssertEqual(Preconditions.evaluate(request([("If-Match", etag), ("If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:01 GMT")]),
-                                               etag: etag, lastModified: modified), .proceed)
+        XCTAssertEqual(
+            Preconditions.evaluate(
+                request([("If-Match", etag), ("If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:01 GMT")]),
+                etag: etag, lastModified: modified), .proceed)
         // If-None-Match: 304 for GET, 412 for unsafe methods; weak comparison.
         XCTAssertEqual(Preconditions.evaluate(request([("If-None-Match", #"W/"abc""#)]), etag: etag, lastModified: modified), .notModified)
         XCTAssertEqual(Preconditions.evaluate(request([("If-None-Match", "*")], method: .put), etag: etag, lastModified: modified), .failed)
         XCTAssertEqual(Preconditions.evaluate(request([("If-None-Match", "*")], method: .put), etag: nil, lastModified: nil, exists: false), .proceed)
-        XCTAssertEqual(Preconditions.evaluate(request([("If-None-Match", #""other""#), ("If-Modified-Since", later)]), etag: etag, lastModified: modified),
-                       .proceed, "If-Modified-Since is ignored when If-None-Match is present")
+        XCTAssertEqual(
+            Preconditions.evaluate(request([("If-None-Match", #""other""#), ("If-Modified-Since", later)]), etag: etag, lastModified: modified),
+            .proceed, "If-Modified-Since is ignored when If-None-Match is present")
         XCTAssertEqual(Preconditions.evaluate(request([("If-Modified-Since", later)]), etag: etag, lastModified: 100), .notModified)
         XCTAssertEqual(Preconditions.evaluate(request([("If-Modified-Since", later)], method: .post), etag: etag, lastModified: 100), .proceed)
     }

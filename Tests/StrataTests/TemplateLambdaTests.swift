@@ -1,5 +1,6 @@
 import Synchronization
 import XCTest
+
 @testable import StrataTemplates
 
 /// The specification's optional lambdas module, as Swift closures.
@@ -14,8 +15,9 @@ final class TemplateLambdaTests: XCTestCase {
     func testInterpolation() throws {
         XCTAssertEqual(try render("Hello, {{lambda}}!", ["lambda": lambda { _ in "world" }]), "Hello, world!")
         XCTAssertEqual(try render("Hello, {{lambda}}!", ["planet": .string("world"), "lambda": lambda { _ in "{{planet}}" }]), "Hello, world!")
-        XCTAssertEqual(try render("{{= | | =}}\nHello, (|&lambda|)!", ["planet": .string("world"), "lambda": lambda { _ in "|planet| => {{planet}}" }]),
-                       "Hello, (|planet| => world)!")
+        XCTAssertEqual(
+            try render("{{= | | =}}\nHello, (|&lambda|)!", ["planet": .string("world"), "lambda": lambda { _ in "|planet| => {{planet}}" }]),
+            "Hello, (|planet| => world)!")
         XCTAssertEqual(try render("<{{lambda}}{{{lambda}}}", ["lambda": lambda { _ in ">" }]), "<&gt;>")
     }
 
@@ -26,11 +28,15 @@ final class TemplateLambdaTests: XCTestCase {
     }
 
     func testSections() throws {
-        XCTAssertEqual(try render("<{{#lambda}}{{x}}{{/lambda}}>", ["x": .string("Error!"), "lambda": lambda { $0 == "{{x}}" ? "yes" : "no" }]), "<yes>")
-        XCTAssertEqual(try render("<{{#lambda}}-{{/lambda}}>", ["planet": .string("Earth"), "lambda": lambda { $0 + "{{planet}}" + $0 }]), "<-Earth->")
-        XCTAssertEqual(try render("{{= | | =}}<|#lambda|-|/lambda|>", ["planet": .string("Earth"), "lambda": lambda { $0 + "{{planet}} => |planet|" + $0 }]),
-                       "<-{{planet}} => Earth->")
-        XCTAssertEqual(try render("{{#lambda}}FILE{{/lambda}} != {{#lambda}}LINE{{/lambda}}", ["lambda": lambda { "__" + $0 + "__" }]), "__FILE__ != __LINE__")
+        XCTAssertEqual(
+            try render("<{{#lambda}}{{x}}{{/lambda}}>", ["x": .string("Error!"), "lambda": lambda { $0 == "{{x}}" ? "yes" : "no" }]), "<yes>")
+        XCTAssertEqual(
+            try render("<{{#lambda}}-{{/lambda}}>", ["planet": .string("Earth"), "lambda": lambda { $0 + "{{planet}}" + $0 }]), "<-Earth->")
+        XCTAssertEqual(
+            try render("{{= | | =}}<|#lambda|-|/lambda|>", ["planet": .string("Earth"), "lambda": lambda { $0 + "{{planet}} => |planet|" + $0 }]),
+            "<-{{planet}} => Earth->")
+        XCTAssertEqual(
+            try render("{{#lambda}}FILE{{/lambda}} != {{#lambda}}LINE{{/lambda}}", ["lambda": lambda { "__" + $0 + "__" }]), "__FILE__ != __LINE__")
         XCTAssertEqual(try render("<{{^lambda}}{{static}}{{/lambda}}>", ["static": .string("static"), "lambda": lambda { _ in "" }]), "<>")
     }
 
@@ -42,6 +48,10 @@ final class TemplateLambdaTests: XCTestCase {
 
     private final class Counter: Sendable {
         private let value = Mutex(0)
-        func next() -> Int { value.withLock { $0 += 1; return $0 } }
+        func next() -> Int {
+            value.withLock {
+                $0 += 1; return $0
+            }
+        }
     }
 }

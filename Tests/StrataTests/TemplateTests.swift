@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import StrataTemplates
 
 final class TemplateTests: XCTestCase {
@@ -67,8 +68,9 @@ final class TemplateTests: XCTestCase {
         let data = try json(#"{"content": "<\n->"}"#)
         XCTAssertEqual(try render("\\\n {{>partial}}\n/\n", data, partials: ["partial": "|\n{{{content}}}\n|\n"]), "\\\n |\n <\n->\n |\n/\n")
         // Nested standalone partials add up their indentation.
-        XCTAssertEqual(try render("a\n  {{>outer}}\nb\n", data, partials: ["outer": "o1\n  {{>inner}}\no2\n", "inner": "i1\ni2\n"]),
-                       "a\n  o1\n    i1\n    i2\n  o2\nb\n")
+        XCTAssertEqual(
+            try render("a\n  {{>outer}}\nb\n", data, partials: ["outer": "o1\n  {{>inner}}\no2\n", "inner": "i1\ni2\n"]),
+            "a\n  o1\n    i1\n    i2\n  o2\nb\n")
         // "Standalone Without Newline"
         XCTAssertEqual(try render(">\n  {{>partial}}", data, partials: ["partial": ">\n>"]), ">\n  >\n  >")
     }
@@ -109,7 +111,9 @@ final class TemplateTests: XCTestCase {
         XCTAssertThrowsError(try TemplateLibrary(sources: ["page": "a\n{{#x}}\n  {{>missing}}\n{{/x}}"], strict: true)) { error in
             XCTAssertEqual("\(error)", "page:3:3: unknown partial 'missing'")
         }
-        XCTAssertThrowsError(try TemplateLibrary(sources: ["page": "{{<layout}}{{$b}}{{>inner}}{{/b}}{{/layout}}", "layout": "{{$b}}{{/b}}"], strict: true)) { error in
+        XCTAssertThrowsError(
+            try TemplateLibrary(sources: ["page": "{{<layout}}{{$b}}{{>inner}}{{/b}}{{/layout}}", "layout": "{{$b}}{{/b}}"], strict: true)
+        ) { error in
             XCTAssertTrue("\(error)".contains("unknown partial 'inner'"), "\(error)")
         }
         XCTAssertThrowsError(try TemplateLibrary(sources: ["page": "{{<nolayout}}{{/nolayout}}"], strict: true)) { error in
@@ -199,13 +203,16 @@ final class TemplateValueTests: XCTestCase {
         ])
         let page = TemplateValue.object(["flash": .string("page wins")])
         let output = String(decoding: try library.render("page", page, globals: globals), as: UTF8.self)
-        XCTAssertEqual(output, #"<head>/static/app.1a2b.css</head>Hi &lt;Ada&gt; page wins r1<form><input type="hidden" name="_csrf" value="t0k3n"></form>"#)
+        XCTAssertEqual(
+            output, #"<head>/static/app.1a2b.css</head>Hi &lt;Ada&gt; page wins r1<form><input type="hidden" name="_csrf" value="t0k3n"></form>"#)
     }
 
     func testEncodableValuesBecomeTemplateData() throws {
         let note = Note(title: "<Hi>", tags: ["a", "b"], pinned: false, rating: nil, created: Date(timeIntervalSince1970: 0))
         let value = try TemplateValue(encoding: note)
-        let library = try TemplateLibrary(sources: ["n": "{{title}}|{{#tags}}{{.}},{{/tags}}|{{^pinned}}unpinned{{/pinned}}|{{^rating}}unrated{{/rating}}|{{created}}"])
+        let library = try TemplateLibrary(sources: [
+            "n": "{{title}}|{{#tags}}{{.}},{{/tags}}|{{^pinned}}unpinned{{/pinned}}|{{^rating}}unrated{{/rating}}|{{created}}"
+        ])
         XCTAssertEqual(String(decoding: try library.render("n", value), as: UTF8.self), "&lt;Hi&gt;|a,b,|unpinned|unrated|1970-01-01T00:00:00Z")
         XCTAssertEqual(try TemplateValue(encoding: ["k": 1]), .object(["k": .int(1)]))
     }

@@ -1,6 +1,7 @@
 import StrataRPC
 import StrataTemplates
 import XCTest
+
 @testable import StrataLauncher
 @testable import StrataWeb
 

@@ -5,6 +5,7 @@ import StrataRPC
 import StrataSQL
 import StrataTestSupport
 import XCTest
+
 @testable import StrataApp
 @testable import StrataData
 
@@ -41,9 +42,10 @@ final class TransactionTests: XCTestCase {
             _ = try await database.run("CREATE TABLE counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL CHECK (n >= 0))", [])
             _ = try await database.run("INSERT INTO counters VALUES ('a', 0), ('b', 0)", [])
             let transactions = Transactions(lease: .seconds(10))
-            let rpc = RPCServer(configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
-                                service: DataService.make(database: database, logger: Logger(label: "data", level: .error), transactions: transactions),
-                                group: group, logger: Logger(label: "data", level: .error))
+            let rpc = RPCServer(
+                configuration: RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret),
+                service: DataService.make(database: database, logger: Logger(label: "data", level: .error), transactions: transactions),
+                group: group, logger: Logger(label: "data", level: .error))
             servers.append(rpc)
             let client = RPCClient(address: try rpc.start(), group: group, callerName: "app", secret: secret)
             let handle = Database(client: client, requestID: "t", logger: Logger(label: "app", level: .error), deadline: nil)
@@ -101,7 +103,8 @@ final class TransactionTests: XCTestCase {
             // Another connection cannot use it.
             let stranger = RPCClient(addresses: client.addresses, group: group, callerName: "app", secret: secret)
             do {
-                let _: ExecuteResult = try await stranger.call(DataMethod.execute, SQLStatement("UPDATE counters SET n = 9", [], transaction: id.transaction))
+                let _: ExecuteResult = try await stranger.call(
+                    DataMethod.execute, SQLStatement("UPDATE counters SET n = 9", [], transaction: id.transaction))
                 XCTFail("a stranger used the transaction on \(engine)")
             } catch {
                 XCTAssertEqual(error.code, .permissionDenied)
@@ -121,7 +124,8 @@ final class TransactionTests: XCTestCase {
         for (engine, _, client, transactions) in try await tiers() {
             let owner = try await client.pinned()
             let id: TransactionID = try await owner.call(DataMethod.begin, BeginTransaction(isolation: .readCommitted))
-            let _: ExecuteResult = try await owner.call(DataMethod.execute, SQLStatement("UPDATE counters SET n = 7 WHERE name = 'a'", [], transaction: id.transaction))
+            let _: ExecuteResult = try await owner.call(
+                DataMethod.execute, SQLStatement("UPDATE counters SET n = 7 WHERE name = 'a'", [], transaction: id.transaction))
             let expired = await transactions.expire(now: .now + .seconds(11))
             XCTAssertEqual(expired, 1)
             do {
@@ -150,22 +154,26 @@ final class TransactionTests: XCTestCase {
             }
             let a = try await value(db, "a")
             XCTAssertEqual(a, 0, "\(engine)")
-            let results: [ExecuteResult] = try await client.call(DataMethod.batch, SQLBatch([
-                SQLStatement("UPDATE counters SET n = 1 WHERE name = 'a'"), SQLStatement("UPDATE counters SET n = 2"),
-            ]))
+            let results: [ExecuteResult] = try await client.call(
+                DataMethod.batch,
+                SQLBatch([
+                    SQLStatement("UPDATE counters SET n = 1 WHERE name = 'a'"), SQLStatement("UPDATE counters SET n = 2"),
+                ]))
             XCTAssertEqual(results.map(\.rowsAffected), [1, 2])
         }
     }
 
     func testIndependentReadsTravelInOneCallAndAnswerInOrder() async throws {
         for (engine, db, client, _) in try await tiers() {
-            let rows = try await db.queryEach(Counter.self, ["b", "a", "zzz", "a"].map { SQLStatement("SELECT n FROM counters WHERE name = $1", [.text($0)]) })
+            let rows = try await db.queryEach(
+                Counter.self, ["b", "a", "zzz", "a"].map { SQLStatement("SELECT n FROM counters WHERE name = $1", [.text($0)]) })
             XCTAssertEqual(rows.map { $0.map(\.n) }, [[0], [0], [], [0]], "\(engine)")
             _ = try await db.execute("UPDATE counters SET n = 7 WHERE name = 'b'")
             let b = try await db.queryEach(Counter.self, [SQLStatement("SELECT n FROM counters WHERE name = 'b'")])
             XCTAssertEqual(b.first?.first?.n, 7)
             do {
-                let _: [QueryResult] = try await client.call(DataMethod.queryEach, SQLBatch([SQLStatement("SELECT 1"), SQLStatement("DELETE FROM counters")]))
+                let _: [QueryResult] = try await client.call(
+                    DataMethod.queryEach, SQLBatch([SQLStatement("SELECT 1"), SQLStatement("DELETE FROM counters")]))
                 XCTFail("a write was accepted as a read on \(engine)")
             } catch {
                 XCTAssertEqual(error.code, .invalidArgument)

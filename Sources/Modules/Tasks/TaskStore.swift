@@ -16,7 +16,9 @@ struct TaskStore {
     // MARK: Projects
 
     func projects(visibleTo user: User) async throws -> [ProjectSummary] {
-        try await db.query(ProjectSummary.self, """
+        try await db.query(
+            ProjectSummary.self,
+            """
             SELECT p.id, p.name, p.description,
                    (SELECT count(*) FROM tasks t WHERE t.project_id = p.id AND t.status <> 'done') AS open_tasks,
                    (SELECT count(*) FROM tasks t WHERE t.project_id = p.id AND t.status = 'done') AS done_tasks
@@ -28,8 +30,9 @@ struct TaskStore {
 
     func createProject(_ new: NewProject, owner: User) async throws -> Created {
         let id = try await db.transaction { tx in
-            let created = try await tx.query(Created.self, "INSERT INTO projects (name, description, owner_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-                                             .text(new.name.trimmed), .text(new.description?.trimmed ?? ""), .int(owner.id), .int(now))
+            let created = try await tx.query(
+                Created.self, "INSERT INTO projects (name, description, owner_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                .text(new.name.trimmed), .text(new.description?.trimmed ?? ""), .int(owner.id), .int(now))
             guard let id = created.first?.id else { throw RPCError(.internal, "the new project has no id") }
             try await tx.execute("INSERT INTO project_members (project_id, user_id) VALUES ($1, $2)", .int(id), .int(owner.id))
             return id
@@ -42,7 +45,9 @@ struct TaskStore {
         struct Row: Decodable {
             let id: Int64, name: String, description: String, owner_id: Int64, open_tasks: Int64, done_tasks: Int64
         }
-        let rows = try await db.query(Row.self, """
+        let rows = try await db.query(
+            Row.self,
+            """
             SELECT p.id, p.name, p.description, p.owner_id,
                    (SELECT count(*) FROM tasks t WHERE t.project_id = p.id AND t.status <> 'done') AS open_tasks,
                    (SELECT count(*) FROM tasks t WHERE t.project_id = p.id AND t.status = 'done') AS done_tasks
@@ -50,11 +55,16 @@ struct TaskStore {
             WHERE p.id = $1 AND ($2 = 1 OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = $3))
             """, .int(id), .int(user.isAdmin ? 1 : 0), .int(user.id))
         guard let row = rows.first else { throw RPCError(.notFound, "There is no such project.") }
-        return (ProjectSummary(id: row.id, name: row.name, description: row.description, open_tasks: row.open_tasks, done_tasks: row.done_tasks), row.owner_id)
+        return (
+            ProjectSummary(id: row.id, name: row.name, description: row.description, open_tasks: row.open_tasks, done_tasks: row.done_tasks),
+            row.owner_id
+        )
     }
 
     func members(of project: Int64) async throws -> [Member] {
-        try await db.query(Member.self, """
+        try await db.query(
+            Member.self,
+            """
             SELECT u.id, u.name, u.email FROM project_members m JOIN users u ON u.id = m.user_id WHERE m.project_id = $1 ORDER BY u.name
             """, .int(project))
     }
@@ -64,8 +74,12 @@ struct TaskStore {
         let (_, ownerID) = try await project(new.project, for: user)
         guard ownerID == user.id || user.isAdmin else { throw RPCError(.permissionDenied, "Only the project's owner can add members.") }
         struct Found: Decodable { let id: Int64 }
-        guard let member = try await db.query(Found.self, "SELECT id FROM users WHERE email_key = $1",
-                                              .text(new.email.trimmed.lowercased())).first else {
+        guard
+            let member = try await db.query(
+                Found.self, "SELECT id FROM users WHERE email_key = $1",
+                .text(new.email.trimmed.lowercased())
+            ).first
+        else {
             throw FieldErrors(["email": "does not belong to anyone here yet"])
         }
         do {
@@ -88,7 +102,9 @@ struct TaskStore {
         let page = query.page ?? 1
         let words = (query.q ?? "").trimmed
         let pattern = words.isEmpty ? "" : "%" + Self.escapeLike(words.lowercased()) + "%"
-        let rows = try await db.query(TaskRow.self, """
+        let rows = try await db.query(
+            TaskRow.self,
+            """
             SELECT \(Self.taskColumns)
             FROM tasks t LEFT JOIN users u ON u.id = t.assignee_id
             WHERE t.project_id = $1 AND ($2 = '' OR t.status = $2)
@@ -120,7 +136,9 @@ struct TaskStore {
     func createTask(_ new: NewTask, by user: User) async throws -> Created {
         _ = try await project(new.project, for: user)
         try await checkAssignee(new.assignee, project: new.project)
-        let created = try await db.query(Created.self, """
+        let created = try await db.query(
+            Created.self,
+            """
             INSERT INTO tasks (project_id, title, description, assignee_id, due_date, created_by, created_at, updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id
             """, .int(new.project), .text(new.title.trimmed), .text(new.description?.trimmed ?? ""),
@@ -131,8 +149,12 @@ struct TaskStore {
 
     /// The task if `user` may see its project.
     func task(_ id: Int64, for user: User) async throws -> TaskRow {
-        guard let row = try await db.query(TaskRow.self, "SELECT \(Self.taskColumns) FROM tasks t LEFT JOIN users u ON u.id = t.assignee_id WHERE t.id = $1",
-                                           .int(id)).first else { throw RPCError(.notFound, "There is no such task.") }
+        guard
+            let row = try await db.query(
+                TaskRow.self, "SELECT \(Self.taskColumns) FROM tasks t LEFT JOIN users u ON u.id = t.assignee_id WHERE t.id = $1",
+                .int(id)
+            ).first
+        else { throw RPCError(.notFound, "There is no such task.") }
         do {
             _ = try await project(row.project_id, for: user)
         } catch let error as RPCError where error.code == .notFound {
@@ -144,7 +166,9 @@ struct TaskStore {
     func detail(_ id: Int64, for user: User) async throws -> TaskDetail {
         let task = try await task(id, for: user)
         let (project, _) = try await project(task.project_id, for: user)
-        let comments = try await db.query(Comment.self, """
+        let comments = try await db.query(
+            Comment.self,
+            """
             SELECT c.id, u.name AS author, c.body, c.created_at FROM comments c JOIN users u ON u.id = c.author_id WHERE c.task_id = $1 ORDER BY c.id
             """, .int(id))
         return TaskDetail(
@@ -158,7 +182,8 @@ struct TaskStore {
     func update(_ change: TaskChange, by user: User) async throws -> Created {
         let task = try await task(change.id, for: user)
         try await checkAssignee(change.assignee, project: task.project_id)
-        try await db.execute("""
+        try await db.execute(
+            """
             UPDATE tasks SET title = $2, status = $3, assignee_id = $4, due_date = $5, updated_at = $6 WHERE id = $1
             """, .int(task.id), .text(change.title?.trimmed ?? task.title), .text(change.status?.rawValue ?? task.status),
             (change.assignee ?? task.assignee_id).map { .int($0) } ?? .null,
@@ -168,8 +193,9 @@ struct TaskStore {
 
     func comment(_ new: NewComment, by user: User) async throws -> CommentAdded {
         _ = try await task(new.id, for: user)
-        let created = try await db.query(Created.self, "INSERT INTO comments (task_id, author_id, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-                                         .int(new.id), .int(user.id), .text(new.body.trimmed), .int(now))
+        let created = try await db.query(
+            Created.self, "INSERT INTO comments (task_id, author_id, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            .int(new.id), .int(user.id), .text(new.body.trimmed), .int(now))
         return CommentAdded(task: new.id, id: created.first?.id ?? 0)
     }
 }

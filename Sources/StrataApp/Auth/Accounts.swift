@@ -139,10 +139,13 @@ public struct Accounts: Sendable {
     /// The user a live session belongs to; an expired or idle one is deleted.
     func user(session token: String) async throws -> User? {
         let hash = Self.hash(token)
-        guard let row = try await db.query(
-            SessionRow.self,
-            "SELECT u.id, u.email, u.name, u.roles, s.expires_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
-            .text(hash)).first else { return nil }
+        guard
+            let row = try await db.query(
+                SessionRow.self,
+                "SELECT u.id, u.email, u.name, u.roles, s.expires_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+                .text(hash)
+            ).first
+        else { return nil }
         let now = Self.now()
         if now >= row.expires_at || now - row.last_seen_at >= Self.sessionIdleTimeout {
             try await db.execute("DELETE FROM sessions WHERE token_hash = $1", .text(hash))
@@ -167,8 +170,9 @@ public struct Accounts: Sendable {
     /// Creates a token for `userID` and returns the secret, which is shown once and stored only hashed.
     func createToken(userID: Int64, name: String) async throws -> String {
         let token = Self.tokenPrefix + Self.newSecret()
-        try await db.execute("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
-                             .int(userID), .text(name), .text(Self.hash(token)), .int(Self.now()))
+        try await db.execute(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
+            .int(userID), .text(name), .text(Self.hash(token)), .int(Self.now()))
         return token
     }
 
@@ -186,9 +190,12 @@ public struct Accounts: Sendable {
     func user(apiToken token: String) async throws -> User? {
         guard token.hasPrefix(Self.tokenPrefix) else { return nil }
         let hash = Self.hash(token)
-        guard let row = try await db.query(
-            UserRow.self, "SELECT u.id, u.email, u.name, u.roles FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
-            .text(hash)).first else { return nil }
+        guard
+            let row = try await db.query(
+                UserRow.self, "SELECT u.id, u.email, u.name, u.roles FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+                .text(hash)
+            ).first
+        else { return nil }
         try await db.execute("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2", .int(Self.now()), .text(hash))
         return row.user
     }

@@ -37,8 +37,9 @@ public struct AuthModule: DomainModule {
             }
             try await throttle.recordSuccess(keys)
             if let old = ctx.metadata[RPCMetadataKey.session], Accounts.looksLikeSessionToken(old) { try await accounts.endSession(old) }
-            return SessionChange(strata_session: try await accounts.startSession(userID: user.id), next: NextPage(next: form.next).safeNext,
-                                 flash: "Welcome back, \(user.name).")
+            return SessionChange(
+                strata_session: try await accounts.startSession(userID: user.id), next: NextPage(next: form.next).safeNext,
+                flash: "Welcome back, \(user.name).")
         }
         m.method("auth.signupPage", access: .public, idempotent: true) { (_: Empty, _) -> SignupPage in
             guard signupEnabled else { throw RPCError(.notFound, "Sign-up is closed. Ask an administrator for an account.") }
@@ -47,7 +48,8 @@ public struct AuthModule: DomainModule {
         m.method("auth.signup", access: .public) { (form: SignupForm, ctx) -> SessionChange in
             guard signupEnabled else { throw RPCError(.notFound, "Sign-up is closed. Ask an administrator for an account.") }
             let accounts = Accounts(ctx.db)
-            let user = try await accounts.createUser(email: form.email, name: form.name.trimmingCharacters(in: .whitespacesAndNewlines), password: form.password)
+            let user = try await accounts.createUser(
+                email: form.email, name: form.name.trimmingCharacters(in: .whitespacesAndNewlines), password: form.password)
             ctx.logger.info("user signed up", ("user", String(user.id)), ("request_id", ctx.requestID))
             return SessionChange(strata_session: try await accounts.startSession(userID: user.id), next: "/", flash: "Welcome, \(user.name)!")
         }
@@ -68,14 +70,16 @@ public struct AuthModule: DomainModule {
                 throw FieldErrors(["current_password": "is not your current password"])
             }
             try await accounts.setPassword(userID: user.id, to: form.new_password)
-            return SessionChange(strata_session: try await accounts.startSession(userID: user.id), next: "/account",
-                                 flash: "Your password is changed. Other devices are signed out.")
+            return SessionChange(
+                strata_session: try await accounts.startSession(userID: user.id), next: "/account",
+                flash: "Your password is changed. Other devices are signed out.")
         }
         m.method("auth.createToken", access: .signedIn) { (form: TokenForm, ctx) -> SessionChange in
             let user = try ctx.requireUser()
             let token = try await Accounts(ctx.db).createToken(userID: user.id, name: form.name.trimmingCharacters(in: .whitespaces))
-            return SessionChange(strata_session: nil, next: "/account",
-                                 flash: "Your new API token (copy it now, it is not shown again): \(token)")
+            return SessionChange(
+                strata_session: nil, next: "/account",
+                flash: "Your new API token (copy it now, it is not shown again): \(token)")
         }
         m.method("auth.revokeToken", access: .signedIn) { (form: TokenID, ctx) -> SessionChange in
             try await Accounts(ctx.db).revokeToken(id: form.id, userID: try ctx.requireUser().id)

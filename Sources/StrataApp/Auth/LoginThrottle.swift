@@ -40,16 +40,21 @@ struct LoginThrottle: Sendable {
     func check(_ keys: [Key]) async throws {
         let now = Accounts.now()
         for key in keys {
-            guard let row = try await db.query(Row.self, "SELECT failures, last_failure_at FROM login_failures WHERE throttle_key = $1", .text(key.name)).first,
-                  now - row.last_failure_at < Self.forgetAfter else { continue }
+            guard
+                let row = try await db.query(
+                    Row.self, "SELECT failures, last_failure_at FROM login_failures WHERE throttle_key = $1", .text(key.name)
+                ).first,
+                now - row.last_failure_at < Self.forgetAfter
+            else { continue }
             let excess = row.failures - key.freeFailures
             guard excess >= 0 else { continue }
             let delay = min(Int64(1) << min(excess, 20), key.maxDelaySeconds) * 1_000_000
             let wait = row.last_failure_at + delay - now
             if wait > 0 {
                 let seconds = (wait + 999_999) / 1_000_000
-                throw RPCError(.resourceExhausted, "Too many failed sign-ins. Please wait \(seconds) seconds and try again.",
-                               details: ["retry-after": String(seconds)])
+                throw RPCError(
+                    .resourceExhausted, "Too many failed sign-ins. Please wait \(seconds) seconds and try again.",
+                    details: ["retry-after": String(seconds)])
             }
         }
     }

@@ -1,5 +1,5 @@
-import StrataRPC
 import Foundation
+import StrataRPC
 
 /// Decodes a method's typed argument from text fields (a form, a query
 /// string, path parameters), converting each to its property's type and

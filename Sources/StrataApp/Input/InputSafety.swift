@@ -14,7 +14,8 @@ enum InputSafety {
     /// occurs in it, so ordinary bodies cost one scan.
     static func fieldWithNUL(inJSON body: [UInt8]) -> String? {
         guard containsNULEscape(body),
-              let value = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) else { return nil }
+            let value = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+        else { return nil }
         return find(value, path: [])
     }
 

@@ -35,8 +35,10 @@ public struct Validation: Sendable {
         if count == 0 && range.lowerBound > 0 {
             check(field, false, "is required")
         } else {
-            check(field, range.contains(count), count > range.upperBound
-                  ? "must be at most \(range.upperBound) characters" : "must be at least \(range.lowerBound) characters")
+            check(
+                field, range.contains(count),
+                count > range.upperBound
+                    ? "must be at most \(range.upperBound) characters" : "must be at least \(range.lowerBound) characters")
         }
     }
 

@@ -21,10 +21,10 @@ public struct CompressionMiddleware: HTTPMiddleware {
     public func finish(_ request: HTTPRequest, _ response: inout HTTPResponse) {
         let code = response.status.code
         guard code >= 200, code != 204, code != 206, code != 304, response.file == nil,
-              response.stream != nil || response.body.count >= minimumSize,
-              ContentCoding.isCompressible(response.headers["Content-Type"]),
-              !response.headers.contains("Content-Encoding"), !response.headers.contains("ETag"),
-              !(response.headers["Cache-Control"]?.lowercased().contains("no-transform") ?? false)
+            response.stream != nil || response.body.count >= minimumSize,
+            ContentCoding.isCompressible(response.headers["Content-Type"]),
+            !response.headers.contains("Content-Encoding"), !response.headers.contains("ETag"),
+            !(response.headers["Cache-Control"]?.lowercased().contains("no-transform") ?? false)
         else { return }
         Self.addVary(&response.headers)
         guard ContentCoding.acceptsGzip(request.headers["Accept-Encoding"]) else { return }

@@ -8,8 +8,8 @@ enum ContentCoding {
         if type.hasPrefix("text/") { return true }
         switch type {
         case "application/json", "application/javascript", "application/xml", "application/wasm", "application/manifest+json",
-             "application/problem+json", "application/ld+json", "image/svg+xml", "application/xhtml+xml", "application/rss+xml",
-             "application/atom+xml":
+            "application/problem+json", "application/ld+json", "image/svg+xml", "application/xhtml+xml", "application/rss+xml",
+            "application/atom+xml":
             return true
         default:
             return false

@@ -215,7 +215,8 @@ private final class BinaryInput {
             var position = offset + 1
             return .timestamp(Varint.unzigzag(try varint(&position)))
         default:
-            throw DecodingError.typeMismatch(TaggedScalar.self, .init(codingPath: codingPath, debugDescription: "expected a scalar, found an array or map"))
+            throw DecodingError.typeMismatch(
+                TaggedScalar.self, .init(codingPath: codingPath, debugDescription: "expected a scalar, found an array or map"))
         }
     }
 }
@@ -324,7 +325,9 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
                 guard let length = try? input.length(&position), length == wanted.count else { continue }
                 if input.bytes.withUnsafeBufferPointer({ bytes in
                     memcmp(bytes.baseAddress! + position, wanted.baseAddress!, length) == 0
-                }) { return entry.value }
+                }) {
+                    return entry.value
+                }
             }
             return nil
         }

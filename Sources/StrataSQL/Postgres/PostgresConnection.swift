@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CPostgres
 import StrataCore
 import StrataIO
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One PostgreSQL connection driven by an event loop: libpq in non-blocking
 /// mode, its socket in the loop's epoll set, so waiting for the server never
@@ -240,7 +241,11 @@ public final class PostgresConnection: @unchecked Sendable {
                 return
             }
             operation.resume(throwing: SQLError(.unavailable, "PostgreSQL did not take the statement: \(Self.message(connection))"))
-            if PQstatus(connection) == CONNECTION_BAD { fail(SQLError(.unavailable, "the PostgreSQL connection is broken: \(Self.message(connection))")) } else { startNext() }
+            if PQstatus(connection) == CONNECTION_BAD {
+                fail(SQLError(.unavailable, "the PostgreSQL connection is broken: \(Self.message(connection))"))
+            } else {
+                startNext()
+            }
             return
         }
         current = operation
@@ -294,7 +299,8 @@ public final class PostgresConnection: @unchecked Sendable {
             return runAgain(operation)
         }
         if operation.preparing == nil, let error = operation.result?.error, !operation.replanned, prepared[operation.sql] != nil,
-           error.message.contains("cached plan must not change result type") {
+            error.message.contains("cached plan must not change result type")
+        {
             // The table changed under the prepared statement (ALTER TABLE): prepare it afresh, once.
             prepared[operation.sql] = nil
             operation.replanned = true
@@ -348,9 +354,13 @@ public final class PostgresConnection: @unchecked Sendable {
                 name = fresh
             }
             if let name {
-                guard PostgresParameters.withEncoded(statement.parameters, { values, lengths, formats in
-                    PQsendQueryPrepared(connection, name, Int32(statement.parameters.count), values, lengths, formats, 0)
-                }) == 1 else { return 0 }
+                guard
+                    PostgresParameters.withEncoded(
+                        statement.parameters,
+                        { values, lengths, formats in
+                            PQsendQueryPrepared(connection, name, Int32(statement.parameters.count), values, lengths, formats, 0)
+                        }) == 1
+                else { return 0 }
             } else {
                 guard send(statement.sql, statement.parameters) else { return 0 }
             }

@@ -192,7 +192,8 @@ public final class PostgresDatabase: Sendable {
             // per statement), unless the longest waiter was passed over enough.
             var chosen = 0
             if state.waiters[0].loop != loop && state.headSkipped < Self.maxHeadSkips,
-               let sameLoop = state.waiters.prefix(16).firstIndex(where: { $0.loop == loop }) {
+                let sameLoop = state.waiters.prefix(16).firstIndex(where: { $0.loop == loop })
+            {
                 chosen = sameLoop
                 state.headSkipped += 1
             }

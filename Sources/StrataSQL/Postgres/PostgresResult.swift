@@ -159,9 +159,7 @@ enum PostgresError {
         case "40001", "40P01": .serializationFailure
         case "57P01", "57P02", "57P03": .unavailable
         default:
-            if state.hasPrefix("42") { .syntax }
-            else if state.hasPrefix("08") { .unavailable }
-            else { .other }
+            if state.hasPrefix("42") { .syntax } else if state.hasPrefix("08") { .unavailable } else { .other }
         }
     }
 }

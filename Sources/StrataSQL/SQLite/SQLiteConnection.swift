@@ -26,8 +26,10 @@ public final class SQLiteConnection {
         sqlite3_busy_timeout(db, 5000)
         sqlite3_extended_result_codes(db, 1)
         // A reader inherits WAL mode from the file (set by the writer, which opens first).
-        try execute(readOnly ? "PRAGMA foreign_keys=ON;"
-                    : "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=\(synchronous == "NORMAL" ? "NORMAL" : "FULL");")
+        try execute(
+            readOnly
+                ? "PRAGMA foreign_keys=ON;"
+                : "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=\(synchronous == "NORMAL" ? "NORMAL" : "FULL");")
     }
 
     deinit {

@@ -76,7 +76,11 @@ private struct SQLiteMigrationSession: MigrationSession {
 
     func script(_ sql: String) async throws { try await database.withConnection { try $0.execute(sql) } }
     // The session already holds the database's transaction lock: go to the connection directly.
-    func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult { try await database.withConnection { try $0.query(sql, parameters) } }
-    func run(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult { try await database.withConnection { try $0.run(sql, parameters) } }
+    func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult {
+        try await database.withConnection { try $0.query(sql, parameters) }
+    }
+    func run(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult {
+        try await database.withConnection { try $0.run(sql, parameters) }
+    }
     func begin() async throws { try await script("BEGIN IMMEDIATE") }
 }

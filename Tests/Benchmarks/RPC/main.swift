@@ -1,3 +1,8 @@
+import StrataCore
+import StrataIO
+import StrataRPC
+import Synchronization
+
 // RPC benchmark: an echo method with a 100-byte body over loopback TCP, the
 // server and client in this process on event loops of their own.
 //
@@ -6,12 +11,8 @@
 // Prints one Markdown row per scenario: connections, calls in flight per
 // connection, calls/s, p50 and p99 latency. Run by Tests/Benchmarks/rpc-bench.sh.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import StrataCore
-import StrataIO
-import StrataRPC
-import Synchronization
 
 struct Payload: Codable, Sendable {
     var data: [UInt8]
@@ -93,6 +94,8 @@ print("|---|---|---|---|---|---|")
 let only = getenv("STRATA_RPC_SCENARIO").map { String(cString: $0) }
 for (connections, inFlight) in [(1, 1), (1, 64), (8, 64)] where only == nil || only == "\(connections)x\(inFlight)" {
     let result = await run(connections: connections, inFlight: inFlight)
-    print("| \(connections) | \(inFlight) | \(Int(result.callsPerSecond)) | \(microseconds(result.p50)) | \(microseconds(result.p99)) | \(result.errors) |")
+    print(
+        "| \(connections) | \(inFlight) | \(Int(result.callsPerSecond)) | \(microseconds(result.p50)) | \(microseconds(result.p99)) | \(result.errors) |"
+    )
 }
 server.stop()

@@ -38,34 +38,36 @@ let pageData = TemplateValue.object([
 ])
 
 let library = try TemplateLibrary(sources: [
-    "fortunes": "<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table><tr><th>id</th><th>message</th></tr>{{#fortunes}}<tr><td>{{id}}</td><td>{{message}}</td></tr>{{/fortunes}}</table></body></html>",
+    "fortunes":
+        "<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table><tr><th>id</th><th>message</th></tr>{{#fortunes}}<tr><td>{{id}}</td><td>{{message}}</td></tr>{{/fortunes}}</table></body></html>",
     "layout": """
-        <!DOCTYPE html>
-        <html lang="en">
-        <head><meta charset="utf-8"><title>{{$title}}Strata{{/title}}</title>{{$head}}{{/head}}</head>
-        <body>
-        {{>header}}
-        {{#flash}}<p class="flash">{{flash}}</p>{{/flash}}
-        <main>{{$content}}{{/content}}</main>
-        {{>footer}}
-        {{$scripts}}{{/scripts}}
-        </body>
-        </html>
-        """,
+    <!DOCTYPE html>
+    <html lang="en">
+    <head><meta charset="utf-8"><title>{{$title}}Strata{{/title}}</title>{{$head}}{{/head}}</head>
+    <body>
+    {{>header}}
+    {{#flash}}<p class="flash">{{flash}}</p>{{/flash}}
+    <main>{{$content}}{{/content}}</main>
+    {{>footer}}
+    {{$scripts}}{{/scripts}}
+    </body>
+    </html>
+    """,
     "header": "<header><a href=\"/\">Home</a>{{#user}} <span>Signed in as {{name}}</span>{{/user}}</header>",
     "footer": "<footer><small>Rendered by Strata</small></footer>",
-    "task_row": "<tr class=\"{{#done}}done{{/done}}{{^done}}open{{/done}}\"><td>{{id}}</td><td><a href=\"/tasks/{{id}}\">{{title}}</a></td><td>{{owner}}</td><td>{{due}}</td></tr>",
+    "task_row":
+        "<tr class=\"{{#done}}done{{/done}}{{^done}}open{{/done}}\"><td>{{id}}</td><td><a href=\"/tasks/{{id}}\">{{title}}</a></td><td>{{owner}}</td><td>{{due}}</td></tr>",
     "page": """
-        {{<layout}}
-        {{$title}}{{title}} · Strata{{/title}}
-        {{$content}}
-        <h1>{{title}}</h1>
-        <table><tr><th>#</th><th>Task</th><th>Owner</th><th>Due</th></tr>
-        {{#tasks}}{{>task_row}}{{/tasks}}
-        </table>
-        {{/content}}
-        {{/layout}}
-        """,
+    {{<layout}}
+    {{$title}}{{title}} · Strata{{/title}}
+    {{$content}}
+    <h1>{{title}}</h1>
+    <table><tr><th>#</th><th>Task</th><th>Owner</th><th>Due</th></tr>
+    {{#tasks}}{{>task_row}}{{/tasks}}
+    </table>
+    {{/content}}
+    {{/layout}}
+    """,
 ])
 
 func measure(_ name: String, _ data: TemplateValue) throws -> (Double, Int) {

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 @_spi(Fuzzing) import StrataApp
 import StrataCore
 @_spi(Fuzzing) import StrataHTTP
 @_spi(Fuzzing) import StrataRPC
 import StrataSQL
 import StrataTemplates
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The fuzz targets, one per parser that reads untrusted input. The target
 /// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `codec`, `template`, `migration`, `input`, `gzip`).
@@ -52,7 +53,7 @@ func fuzzCodec(_ bytes: [UInt8]) {
     guard let value = try? BinaryDecoder().decode(AnyValue.self, from: bytes) else { return }
     guard let encoded = try? BinaryEncoder().encode(value) else { preconditionFailure("decoded value does not encode") }
     guard let again = try? BinaryDecoder().decode(AnyValue.self, from: encoded),
-          let reencoded = try? BinaryEncoder().encode(again), reencoded == encoded
+        let reencoded = try? BinaryEncoder().encode(again), reencoded == encoded
     else { preconditionFailure("binary round trip changed the value") }
 }
 
@@ -72,13 +73,21 @@ indirect enum AnyValue: Codable {
             self = .array(items)
         } else {
             let single = try decoder.singleValueContainer()
-            if single.decodeNil() { self = .null }
-            else if let v = try? single.decode(Bool.self) { self = .bool(v) }
-            else if let v = try? single.decode(Int64.self) { self = .int(v) }
-            else if let v = try? single.decode(UInt64.self) { self = .uint(v) }
-            else if let v = try? single.decode(Double.self) { self = .double(v) }
-            else if let v = try? single.decode([UInt8].self) { self = .bytes(v) }
-            else { self = .string(try single.decode(String.self)) }
+            if single.decodeNil() {
+                self = .null
+            } else if let v = try? single.decode(Bool.self) {
+                self = .bool(v)
+            } else if let v = try? single.decode(Int64.self) {
+                self = .int(v)
+            } else if let v = try? single.decode(UInt64.self) {
+                self = .uint(v)
+            } else if let v = try? single.decode(Double.self) {
+                self = .double(v)
+            } else if let v = try? single.decode([UInt8].self) {
+                self = .bytes(v)
+            } else {
+                self = .string(try single.decode(String.self))
+            }
         }
     }
 
@@ -152,31 +161,31 @@ func fuzzTemplate(_ bytes: [UInt8]) {
 }
 
 #if STRATA_LIBFUZZER
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
+    @_silgen_name("LLVMFuzzerRunDriver")
+    private func runDriver(
+        _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+    ) -> CInt
 
-/// SwiftPM links an executable's entry point as `<Target>_main`; hand control to libFuzzer from there.
-@_cdecl("StrataFuzz_main")
-func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    _ = FuzzTarget.selected
-    var count = argc
-    var values = argv
-    return runDriver(&count, &values) { data, size in
-        FuzzTarget.selected.run(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
-        return 0
+    /// SwiftPM links an executable's entry point as `<Target>_main`; hand control to libFuzzer from there.
+    @_cdecl("StrataFuzz_main")
+    func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+        _ = FuzzTarget.selected
+        var count = argc
+        var values = argv
+        return runDriver(&count, &values) { data, size in
+            FuzzTarget.selected.run(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
+            return 0
+        }
     }
-}
 #else
-/// Without libFuzzer: replay the corpus folders given as arguments, then run
-/// random mutations of them for `--seconds`.
-@main
-struct FuzzMain {
-    static func main() throws {
-        let target = FuzzTarget.selected
-        try MutationFuzzer.run(arguments: CommandLine.arguments) { target.run($0) }
+    /// Without libFuzzer: replay the corpus folders given as arguments, then run
+    /// random mutations of them for `--seconds`.
+    @main
+    struct FuzzMain {
+        static func main() throws {
+            let target = FuzzTarget.selected
+            try MutationFuzzer.run(arguments: CommandLine.arguments) { target.run($0) }
+        }
     }
-}
 #endif

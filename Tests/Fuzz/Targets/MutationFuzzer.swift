@@ -40,8 +40,10 @@ enum MutationFuzzer {
         print("\(runs) inputs, no failures")
     }
 
-    private static let tokens: [[UInt8]] = ["\r\n", "\r\n\r\n", ":", " ", "\t", "chunked", "Transfer-Encoding: ", "Content-Length: ",
-                                            "0\r\n\r\n", ";ext=1", "Host: x\r\n", "Expect: 100-continue\r\n", "HTTP/1.0", "%00", "\0", "\r"].map { Array($0.utf8) }
+    private static let tokens: [[UInt8]] = [
+        "\r\n", "\r\n\r\n", ":", " ", "\t", "chunked", "Transfer-Encoding: ", "Content-Length: ",
+        "0\r\n\r\n", ";ext=1", "Host: x\r\n", "Expect: 100-continue\r\n", "HTTP/1.0", "%00", "\0", "\r",
+    ].map { Array($0.utf8) }
 
     private static func mutate(_ input: inout [UInt8], _ generator: inout SystemRandomNumberGenerator, _ corpus: [[UInt8]]) {
         let position = input.isEmpty ? 0 : Int.random(in: 0..<input.count, using: &generator)
