@@ -153,12 +153,16 @@ public struct AppRuntime: Sendable {
     /// Module assets travel inside the manifest, so they are kept small.
     static let assetLimit = 4 << 20
 
-    private static func digest(_ routes: [RouteDescriptor], _ templates: [String: String], _ assets: [String: [UInt8]]) -> String {
-        var text = routes.map { "\($0.kind) \($0.httpMethod) \($0.path) \($0.calls) \($0.template ?? "") \($0.redirect ?? "")" }.joined(
-            separator: "\n")
-        for (name, source) in templates.sorted(by: { $0.key < $1.key }) { text += "\n\(name)\n\(source)" }
-        for (path, bytes) in assets.sorted(by: { $0.key < $1.key }) { text += "\n\(path) " + Digest.hex(Digest.sha256(bytes)) }
-        return String(Digest.hex(Digest.sha256(Array(text.utf8))).prefix(16))
+    /// The manifest's version: a digest of the routes as they travel (so
+    /// every field counts, including ones added later), then the templates
+    /// and assets in name order, so the same content gives the same version
+    /// in every process (replicas behind one web tier agree).
+    static func digest(_ routes: [RouteDescriptor], _ templates: [String: String], _ assets: [String: [UInt8]]) -> String {
+        // Encoding these plain values cannot fail; the description holds every field too.
+        var bytes = (try? RPCCodec.encode(routes)) ?? Array(String(describing: routes).utf8)
+        for (name, source) in templates.sorted(by: { $0.key < $1.key }) { bytes += Array("\n\(name)\n\(source)".utf8) }
+        for (path, asset) in assets.sorted(by: { $0.key < $1.key }) { bytes += Array("\n\(path) ".utf8) + Digest.sha256(asset) }
+        return String(Digest.hex(Digest.sha256(bytes)).prefix(16))
     }
 }
 
