@@ -14,10 +14,8 @@ let package = Package(
     ],
     targets: [
         // C bindings
-        .target(
-            name: "CStrataShims",
-            linkerSettings: [.linkedLibrary("crypto"), .linkedLibrary("crypt")]
-        ),
+        .target(name: "CStrataShims", linkerSettings: [.linkedLibrary("crypto")]),
+        .target(name: "CStrataPassword", linkerSettings: [.linkedLibrary("crypt")]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -31,7 +29,7 @@ let package = Package(
         .target(name: "StrataSQL", dependencies: ["StrataCore", "StrataIO", "CSQLite", "CPostgres"]),
         .target(
             name: "StrataApp",
-            dependencies: ["StrataCore", "StrataIO", "StrataRPC", "StrataSQL", "StrataTemplates"],
+            dependencies: ["StrataCore", "StrataIO", "StrataRPC", "StrataSQL", "StrataTemplates", "CStrataPassword"],
             resources: [.copy("Auth/templates")]
         ),
         .target(

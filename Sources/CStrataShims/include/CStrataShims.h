@@ -47,14 +47,4 @@ int strata_hmac_sha256(const void *key, size_t key_len, const void *data, size_t
 /// Cryptographically secure random bytes. Returns 1 on success.
 int strata_random_bytes(uint8_t *out, int len);
 
-
-
-/// Hashes `password` with yescrypt and a fresh random salt (libxcrypt).
-/// Writes the NUL-terminated hash string to `out`; 0 on success, -1 on failure.
-int strata_password_hash(const char *password, char *out, size_t out_size);
-
-/// Hashes `password` with the algorithm, cost and salt of `setting` (a stored
-/// hash), for comparison with it; 0 on success, -1 on failure.
-int strata_password_rehash(const char *password, const char *setting, char *out, size_t out_size);
-
 #endif

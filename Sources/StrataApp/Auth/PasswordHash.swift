@@ -1,4 +1,5 @@
-import CStrataShims
+import CStrataPassword
+import StrataCore
 
 /// Password hashing with yescrypt (libxcrypt's `crypt_rn`), the default of
 /// current Linux distributions: salted, memory-hard, and self-describing
