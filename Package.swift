@@ -22,6 +22,7 @@ let package = Package(
 
         // Libraries, bottom-up
         .target(name: "StrataCore", dependencies: ["CStrataShims"]),
+        .target(name: "StrataCLI", dependencies: ["StrataCore"]),
         .target(name: "StrataIO", dependencies: ["StrataCore", "CStrataShims"]),
         .target(name: "StrataHTTP", dependencies: ["StrataCore", "StrataIO", "CZlib"]),
         .target(name: "StrataTemplates", dependencies: ["StrataCore"]),
@@ -29,12 +30,12 @@ let package = Package(
         .target(name: "StrataSQL", dependencies: ["StrataCore", "StrataIO", "CSQLite", "CPostgres"]),
         .target(
             name: "StrataApp",
-            dependencies: ["StrataCore", "StrataIO", "StrataRPC", "StrataSQL", "StrataTemplates", "CStrataPassword"],
+            dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataRPC", "StrataSQL", "StrataTemplates", "CStrataPassword"],
             resources: [.copy("Auth/templates")]
         ),
         .target(
             name: "StrataWeb",
-            dependencies: ["StrataCore", "StrataIO", "StrataHTTP", "StrataRPC", "StrataTemplates"],
+            dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataHTTP", "StrataRPC", "StrataTemplates"],
             resources: [.copy("Public"), .copy("Templates")]
         ),
         .target(
@@ -55,8 +56,8 @@ let package = Package(
             path: "Sources/Modules/Bench",
             resources: [.copy("templates")]
         ),
-        .target(name: "StrataData", dependencies: ["StrataCore", "StrataIO", "StrataRPC", "StrataSQL"]),
-        .target(name: "StrataLauncher", dependencies: ["StrataCore", "StrataIO", "StrataRPC"]),
+        .target(name: "StrataData", dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataRPC", "StrataSQL"]),
+        .target(name: "StrataLauncher", dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataRPC"]),
 
         // Thin executables: parse arguments, wire the parts, run.
         .executableTarget(name: "strata-data", dependencies: ["StrataData"]),
@@ -85,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "StrataTests",
             dependencies: [
-                "StrataCore", "StrataIO", "StrataHTTP", "StrataTemplates", "StrataRPC",
+                "StrataCore", "StrataCLI", "StrataIO", "StrataHTTP", "StrataTemplates", "StrataRPC",
                 "StrataSQL", "StrataApp", "StrataWeb", "StrataData", "StrataLauncher", "Guestbook", "StrataTestSupport", "CPostgres",
             ]
         ),

@@ -70,14 +70,14 @@ public struct Logger: Sendable {
     /// Writes whole, already formatted lines (see `LogFormat`) to the log's
     /// output, never interleaved with another writer's line.
     public static func writeLines(_ bytes: UnsafeRawBufferPointer) {
-        outputLock.withLock { _ in Terminal.writeAll(1, bytes) }
+        outputLock.withLock { _ in RawOutput.writeAll(1, bytes) }
     }
 
     /// Writes the lines unless another writer holds the output at the
     /// moment; false when it did not, and the caller may try again later
     /// instead of waiting (an event loop's batch of access-log lines).
     public static func writeLinesIfFree(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        outputLock.withLockIfAvailable { _ in Terminal.writeAll(1, bytes) } != nil
+        outputLock.withLockIfAvailable { _ in RawOutput.writeAll(1, bytes) } != nil
     }
 
     /// Logs at debug level.

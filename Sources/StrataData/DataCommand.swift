@@ -1,4 +1,5 @@
 import Foundation
+import StrataCLI
 import StrataCore
 import StrataIO
 import StrataRPC

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import StrataCLI
 import StrataCore
 import Synchronization
 
@@ -143,7 +144,7 @@ final class Stack: Sendable {
                     start = i + 1
                     if let address = Self.readyAddress(line) { post(.ready(tier: tier, address: address)) }
                 }
-                output.withLock { _ in out.withUnsafeBytes { Terminal.writeAll(1, $0) } }
+                output.withLock { _ in out.withUnsafeBytes { RawOutput.writeAll(1, $0) } }
             },
             onExit: { [self] pid, status in post(.exited(tier: tier, pid: pid, status: status)) })
         children.withLock { $0.append(child) }

@@ -1,3 +1,4 @@
+import StrataCLI
 import XCTest
 
 @testable import StrataCore

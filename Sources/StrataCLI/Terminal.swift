@@ -1,3 +1,5 @@
+import StrataCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -22,17 +24,6 @@ public enum Terminal {
 
     /// Writes all of `text` to file descriptor `fd`, retrying short writes.
     static func writeAll(_ fd: Int32, _ text: String) {
-        Array(text.utf8).withUnsafeBytes { writeAll(fd, $0) }
-    }
-
-    /// Writes all of `bytes` to `fd`, retrying short writes.
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
+        Array(text.utf8).withUnsafeBytes { RawOutput.writeAll(fd, $0) }
     }
 }
