@@ -1,60 +1,6 @@
 import StrataCore
 import StrataIO
 
-/// Gives every request an id: the client's (or proxy's) `X-Request-ID` when it
-/// is short and plain, else a new one (16 hex digits). Echoed in the response.
-public struct RequestIDMiddleware: HTTPMiddleware {
-    private let generators = LoopLocal { _ in RequestIDGenerator() }
-
-    /// Creates the middleware.
-    public init() {}
-
-    public func intercept(_ request: inout HTTPRequest) -> HTTPResponse? {
-        request.requestID =
-            request.headers["X-Request-ID"].flatMap(Self.acceptable)
-            ?? generators.value?.next() ?? Digest.hex(Digest.randomBytes(8))
-        return nil
-    }
-
-    public func finish(_ request: HTTPRequest, _ response: inout HTTPResponse) {
-        response.headers.set("X-Request-ID", request.requestID)
-    }
-
-    /// Accepts an incoming id only if it cannot forge log lines or headers.
-    static func acceptable(_ value: String) -> String? {
-        guard (1...64).contains(value.utf8.count),
-            value.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) || $0 == 45 || $0 == 95 })
-        else { return nil }
-        return value
-    }
-}
-
-/// Request ids for one loop: a random key mixed with a counter. Ids must be
-/// unique, not secret, so one draw from libcrypto per loop is enough; the
-/// mix (SplitMix64's finalizer) is a bijection, so a loop never repeats one.
-final class RequestIDGenerator {
-    private let key: UInt64
-    // Loop-confined, like `Connection`: no runtime exclusivity checks.
-    @exclusivity(unchecked) private var counter: UInt64 = 0
-
-    init() {
-        key = Digest.randomBytes(8).reduce(0) { $0 << 8 | UInt64($1) }
-    }
-
-    func next() -> String {
-        counter &+= 1
-        var z = key &+ counter &* 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return String(unsafeUninitializedCapacity: 16) { out in
-            let digits: StaticString = "0123456789abcdef"
-            for i in 0..<16 { out[i] = digits.utf8Start[Int((z >> UInt64(60 - 4 * i)) & 0xF)] }
-            return 16
-        }
-    }
-}
-
 /// One structured log line per request: method, path, status, bytes, duration, client, request id.
 ///
 /// On an event loop the lines are formatted straight into that loop's buffer
@@ -144,43 +90,5 @@ final class AccessLogBuffer: IterationEndFlushable {
             bytes.withUnsafeBytes { Logger.writeLines($0) }
         }
         bytes.removeAll(keepingCapacity: true)
-    }
-}
-
-/// Adds security headers a response did not set itself.
-public struct SecurityHeadersMiddleware: HTTPMiddleware {
-    /// The headers added by default.
-    public static let defaults: [(String, String)] = [
-        ("Content-Security-Policy", "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"),
-        ("X-Content-Type-Options", "nosniff"),
-        ("Referrer-Policy", "strict-origin-when-cross-origin"),
-        ("X-Frame-Options", "DENY"),
-        ("Cross-Origin-Opener-Policy", "same-origin"),
-    ]
-
-    private let headers: [(String, String)]
-
-    /// Adds `headers` (the defaults unless given) to responses that lack them.
-    public init(headers: [(String, String)] = SecurityHeadersMiddleware.defaults) { self.headers = headers }
-
-    public func finish(_ request: HTTPRequest, _ response: inout HTTPResponse) {
-        // Most responses set none of these: one pass over their few headers decides.
-        let setsOne = response.headers.contains { field in headers.contains { field.name.caseInsensitiveEquals($0.0) } }
-        for (name, value) in headers where !setsOne || !response.headers.contains(name) {
-            response.headers.add(name, value)
-        }
-    }
-}
-
-/// Answers `GET /healthz` with `ok` before anything else runs.
-public struct HealthMiddleware: HTTPMiddleware {
-    /// Creates the middleware.
-    public init() {}
-
-    public func intercept(_ request: inout HTTPRequest) -> HTTPResponse? {
-        guard request.path == "/healthz", request.method == .get || request.method == .head else { return nil }
-        var response = HTTPResponse.text("ok\n")
-        response.headers.add("Cache-Control", "no-store")
-        return response
     }
 }
