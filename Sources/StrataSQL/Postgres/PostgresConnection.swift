@@ -219,19 +219,13 @@ public final class PostgresConnection: @unchecked Sendable {
         } else if operation.script {
             sent = PQsendQuery(connection, operation.sql)
         } else if let name = prepared[operation.sql] {
-            sent = PostgresParameters.withEncoded(operation.parameters) { values, lengths, formats in
-                PQsendQueryPrepared(connection, name, Int32(operation.parameters.count), values, lengths, formats, 0)
-            }
-        } else if !operation.parameters.isEmpty && prepared.count < Self.maxPrepared {
-            // Statements with parameters are the ones that repeat: prepare them first.
-            preparedNames += 1
-            let name = "s\(preparedNames)"
+            sent = sendPrepared(name, operation.parameters)
+        } else if let name = newPreparedName(for: operation.parameters) {
+            // Outside pipeline mode the Prepare is answered before the statement runs (`finishCurrent`).
             operation.preparing = name
             sent = PQsendPrepare(connection, name, operation.sql, Int32(operation.parameters.count), nil)
         } else {
-            sent = PostgresParameters.withEncoded(operation.parameters) { values, lengths, formats in
-                PQsendQueryParams(connection, operation.sql, Int32(operation.parameters.count), nil, values, lengths, formats, 0)
-            }
+            sent = sendUnprepared(operation.sql, operation.parameters)
         }
         guard sent == 1 else {
             if operation.pipeline != nil, PQpipelineStatus(connection) != PQ_PIPELINE_OFF {
@@ -332,20 +326,14 @@ public final class PostgresConnection: @unchecked Sendable {
     /// same pipeline just before it.
     private func sendPipeline(_ pipeline: inout Pipeline) -> Int32 {
         guard PQenterPipelineMode(connection) == 1 else { return 0 }
-        func send(_ sql: String, _ parameters: [SQLValue]) -> Bool {
-            PostgresParameters.withEncoded(parameters) { values, lengths, formats in
-                PQsendQueryParams(connection, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
-            } == 1
-        }
+        func send(_ sql: String, _ parameters: [SQLValue]) -> Bool { sendUnprepared(sql, parameters) == 1 }
         if let isolation = pipeline.isolation {
             guard send("BEGIN ISOLATION LEVEL \(isolation.postgres)", []) else { return 0 }
             pipeline.commands.append(.control)
         }
         for (index, statement) in pipeline.statements.enumerated() {
             var name = prepared[statement.sql]
-            if name == nil && !statement.parameters.isEmpty && prepared.count < Self.maxPrepared {
-                preparedNames += 1
-                let fresh = "s\(preparedNames)"
+            if name == nil, let fresh = newPreparedName(for: statement.parameters) {
                 guard PQsendPrepare(connection, fresh, statement.sql, Int32(statement.parameters.count), nil) == 1 else { return 0 }
                 // Taken as prepared from here on (later statements of this batch
                 // use it); forgotten again if the Prepare does not succeed.
@@ -353,16 +341,8 @@ public final class PostgresConnection: @unchecked Sendable {
                 pipeline.commands.append(.prepare(sql: statement.sql))
                 name = fresh
             }
-            if let name {
-                guard
-                    PostgresParameters.withEncoded(
-                        statement.parameters,
-                        { values, lengths, formats in
-                            PQsendQueryPrepared(connection, name, Int32(statement.parameters.count), values, lengths, formats, 0)
-                        }) == 1
-                else { return 0 }
-            } else {
-                guard send(statement.sql, statement.parameters) else { return 0 }
+            guard (name.map { sendPrepared($0, statement.parameters) } ?? sendUnprepared(statement.sql, statement.parameters)) == 1 else {
+                return 0
             }
             pipeline.commands.append(.statement(index))
         }
@@ -371,6 +351,27 @@ public final class PostgresConnection: @unchecked Sendable {
             pipeline.commands.append(.control)
         }
         return PQpipelineSync(connection)
+    }
+
+    /// A name to prepare a statement with `parameters` under, or nil when it
+    /// should run unprepared: statements with parameters are the ones that
+    /// repeat, and each connection keeps at most `maxPrepared`.
+    private func newPreparedName(for parameters: [SQLValue]) -> String? {
+        guard !parameters.isEmpty, prepared.count < Self.maxPrepared else { return nil }
+        preparedNames += 1
+        return "s\(preparedNames)"
+    }
+
+    private func sendPrepared(_ name: String, _ parameters: [SQLValue]) -> Int32 {
+        PostgresParameters.withEncoded(parameters) { values, lengths, formats in
+            PQsendQueryPrepared(connection, name, Int32(parameters.count), values, lengths, formats, 0)
+        }
+    }
+
+    private func sendUnprepared(_ sql: String, _ parameters: [SQLValue]) -> Int32 {
+        PostgresParameters.withEncoded(parameters) { values, lengths, formats in
+            PQsendQueryParams(connection, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
+        }
     }
 
     /// Collects a pipeline's results as they arrive. Each command's results end

@@ -85,25 +85,17 @@ final class SQLiteGroupCommit: IterationEndFlushable, @unchecked Sendable {
     }
 
     private func drain() {
-        while !held && !pending.isEmpty {
-            let count = min(Self.maxGroup, pending.count)
-            var group = Array(pending.prefix(count))
-            pending.removeFirst(count)
-            // A statement that must run alone (schema, pragma) ends the group before it.
-            if let alone = group.firstIndex(where: { !$0.groupable }) {
-                if alone == 0 {
-                    pending.insert(contentsOf: group.dropFirst(), at: 0)
-                    group = [group[0]]
-                } else {
-                    pending.insert(contentsOf: group[alone...], at: 0)
-                    group.removeSubrange(alone...)
-                }
-            }
-            if group.count == 1 {
+        while !held, let first = pending.first {
+            // A statement that must run alone (schema, pragma) runs alone and ends the group before it.
+            let end = first.groupable ? pending.prefix(Self.maxGroup).firstIndex { !$0.groupable } ?? min(Self.maxGroup, pending.count) : 1
+            if end == 1 {
+                pending.removeFirst()
                 statistics.soloWrites += 1
-                group[0].runAlone(connection)
-                group[0].complete(commitError: nil)
+                first.runAlone(connection)
+                first.complete(commitError: nil)
             } else {
+                let group = Array(pending[..<end])
+                pending.removeFirst(end)
                 commit(group)
             }
         }
@@ -117,28 +109,26 @@ final class SQLiteGroupCommit: IterationEndFlushable, @unchecked Sendable {
             for write in group { write.complete(commitError: error) }
             return
         }
-        var committed: [any GroupedWrite] = []
         for (index, write) in group.enumerated() {
             guard write.runInGroup(connection) else {
                 // Disk full, I/O error, interrupted: SQLite rolled the whole
                 // transaction back. This write has its answer; the others
                 // lost nothing durable and go round again.
                 write.complete(commitError: nil)
-                pending.insert(contentsOf: committed + group[(index + 1)...], at: 0)
+                pending.insert(contentsOf: group[..<index] + group[(index + 1)...], at: 0)
                 return
             }
-            committed.append(write)
         }
         do {
             try connection.execute("COMMIT")
         } catch {
             try? connection.execute("ROLLBACK")
-            for write in committed { write.complete(commitError: error) }
+            for write in group { write.complete(commitError: error) }
             return
         }
         statistics.groups += 1
-        statistics.groupedWrites += committed.count
-        for write in committed { write.complete(commitError: nil) }
+        statistics.groupedWrites += group.count
+        for write in group { write.complete(commitError: nil) }
     }
 }
 
