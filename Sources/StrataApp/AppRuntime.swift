@@ -12,7 +12,7 @@ public struct AppRuntime: Sendable {
     public let manifest: RouteManifest
 
     /// Registers `modules`; fails with every problem listed (duplicate
-    /// methods, routes calling unknown methods, malformed templates). With
+    /// methods or forms, pages rendering templates no module has, malformed templates). With
     /// `reloadTemplates` (development mode) the modules' template folders are
     /// read again whenever the web tier checks the manifest version, so an
     /// edited template shows up without a restart. Templates in
@@ -33,7 +33,7 @@ public struct AppRuntime: Sendable {
                 module.templates?.folder(development: reloadTemplates).map { (String(describing: type(of: module)), $0.path) }
             }
             + (overrides.map { [(Self.overridesName, $0)] } ?? [])
-        var problems = registry.validate()
+        var problems = registry.problems
         var moduleAssets: [String: [UInt8]] = [:]
         for module in modules {
             do {
@@ -54,41 +54,21 @@ public struct AppRuntime: Sendable {
         } catch {
             problems += error.problems
         }
+        for route in registry.routes where route.kind == .page && !templates.isEmpty && templates[route.template ?? ""] == nil {
+            problems.append("page \(route.path) renders template '\(route.template ?? "")', which no module has")
+        }
         guard problems.isEmpty else { throw AppConfigurationError(problems: problems) }
 
         var service = RPCService()
+        let dispatcher = MethodDispatcher(data: data, logger: logger)
         for (name, method) in registry.methods {
             let options = RPCMethodOptions(access: method.access.description, idempotent: method.idempotent)
-            service.registerRaw(name, options: options) { request, rpc in
-                let requestID = rpc.requestID ?? "-"
-                let db = Database(client: data, requestID: requestID, logger: logger, deadline: rpc.deadline)
-                do {
-                    // Identity comes from the credentials in the call, checked here; the web tier only passes them on.
-                    let user = try await Accounts(db).identify(rpc.metadata)
-                    let context = ModuleContext(
-                        requestID: requestID, logger: logger, db: db, metadata: rpc.metadata, deadline: rpc.deadline, user: user)
-                    try await method.access.check(context)
-                    let reply = try await method.handler(request, context)
-                    if let user, rpc.metadata[RPCMetadataKey.wantsViewer] == "1", request.bodyEncoding == .binary,
-                        let withViewer = try RPCCodec.addingEntry("viewer", user, toMap: reply)
-                    {
-                        return withViewer
-                    }
-                    return reply
-                } catch let error as RPCError {
-                    throw error
-                } catch let error as FieldErrors {
-                    throw error.rpcError
-                } catch is CancellationError {
-                    throw RPCError(.cancelled, "the call was cancelled")
-                } catch {
-                    logger.error("method failed", ("method", name), ("error", "\(error)"), ("request_id", requestID))
-                    throw RPCError(.internal, "internal error")
-                }
-            }
+            service.registerRaw(name, options: options) { request, rpc in try await dispatcher.dispatch(method, request, rpc) }
         }
         let routes = registry.routes
-        let manifest = RouteManifest(version: Self.digest(routes, templates, assets), routes: routes, templates: templates, assets: assets)
+        let signIn = registry.signInPage?.path
+        let manifest = RouteManifest(
+            version: Self.digest(routes, signIn, templates, assets), routes: routes, templates: templates, assets: assets, signInPath: signIn)
         let current = Mutex(manifest)
         service.register(RouteManifest.method, options: RPCMethodOptions(idempotent: true)) { (_: Empty, _) in
             current.withLock { $0 }
@@ -97,10 +77,11 @@ public struct AppRuntime: Sendable {
             if reloadTemplates {
                 do {
                     let templates = try Self.loadTemplates(folders)
-                    let version = Self.digest(routes, templates, assets)
+                    let version = Self.digest(routes, signIn, templates, assets)
                     current.withLock { manifest in
                         if manifest.version != version {
-                            manifest = RouteManifest(version: version, routes: routes, templates: templates, assets: assets)
+                            manifest = RouteManifest(
+                                version: version, routes: routes, templates: templates, assets: assets, signInPath: signIn)
                             logger.info("templates reloaded", ("manifest", version))
                         }
                     }
@@ -157,9 +138,10 @@ public struct AppRuntime: Sendable {
     /// every field counts, including ones added later), then the templates
     /// and assets in name order, so the same content gives the same version
     /// in every process (replicas behind one web tier agree).
-    static func digest(_ routes: [RouteDescriptor], _ templates: [String: String], _ assets: [String: [UInt8]]) -> String {
+    static func digest(_ routes: [RouteDescriptor], _ signInPath: String?, _ templates: [String: String], _ assets: [String: [UInt8]]) -> String {
         // Encoding these plain values cannot fail; the description holds every field too.
         var bytes = (try? RPCCodec.encode(routes)) ?? Array(String(describing: routes).utf8)
+        bytes += Array("\n\(signInPath ?? "")".utf8)
         for (name, source) in templates.sorted(by: { $0.key < $1.key }) { bytes += Array("\n\(name)\n\(source)".utf8) }
         for (path, asset) in assets.sorted(by: { $0.key < $1.key }) { bytes += Array("\n\(path) ".utf8) + Digest.sha256(asset) }
         return String(Digest.hex(Digest.sha256(bytes)).prefix(16))

@@ -94,6 +94,9 @@ public enum RPCMetadataKey {
     /// `1` when the caller wants the signed-in user added to an object
     /// result as `viewer` (the web tier asks for pages, to show who is signed in).
     public static let wantsViewer = "wants-viewer"
+    /// The path of the form route a call serves: the app tier then answers
+    /// that route's `FormOutcome` instead of the method's result.
+    public static let form = "form"
 }
 
 /// ERROR payload: `u16 code | string message | u16 n | n × (string key, string value)`;

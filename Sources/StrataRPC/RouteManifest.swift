@@ -10,13 +10,19 @@ public struct RouteManifest: Codable, Sendable, Equatable {
     public var templates: [String: String]
     /// The modules' static files by path (`tasks.css`), served under `/static/modules/`.
     public var assets: [String: [UInt8]]?
+    /// The sign-in page, where a browser is sent (with `?next=`) when a page
+    /// or form needs a signed-in user; nil: such requests get a 401 page.
+    public var signInPath: String?
 
     /// Creates a manifest.
-    public init(version: String, routes: [RouteDescriptor], templates: [String: String], assets: [String: [UInt8]] = [:]) {
+    public init(
+        version: String, routes: [RouteDescriptor], templates: [String: String], assets: [String: [UInt8]] = [:], signInPath: String? = nil
+    ) {
         self.version = version
         self.routes = routes
         self.templates = templates
         self.assets = assets.isEmpty ? nil : assets
+        self.signInPath = signInPath
     }
 
     /// The RPC method that returns the manifest.
@@ -41,7 +47,8 @@ public struct RouteDescriptor: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable {
         /// GET: call the method, render `template` with its result.
         case page
-        /// POST with a form body: call the method, then redirect to `redirect`.
+        /// POST with a form body: call the method for the route (`RPCMetadataKey.form`),
+        /// then redirect as its `FormOutcome` says.
         case form
         /// JSON in, JSON out, at `verb` and `path`.
         case api
@@ -55,9 +62,6 @@ public struct RouteDescriptor: Codable, Sendable, Equatable {
     public var calls: String
     /// For pages: the template to render.
     public var template: String?
-    /// For forms: where to send the browser afterwards; `{field}` is replaced
-    /// by that field of the method's result.
-    public var redirect: String?
     /// For forms: the page that shows the form. When the method answers
     /// `invalidArgument`, that page is rendered again (status 422) with
     /// `form.message`, `form.errors` (the error's details, by field) and
@@ -65,19 +69,22 @@ public struct RouteDescriptor: Codable, Sendable, Equatable {
     public var shownOn: String?
     /// For API routes: the HTTP method (`GET`, `POST`, `PUT`, `PATCH`, `DELETE`).
     public var verb: String?
+    /// For forms: true when what it takes is worth guessing at (a password),
+    /// so its attempts count against the web tier's stricter per-client limit.
+    public var attemptLimited: Bool?
 
     /// Creates a route.
     public init(
-        kind: Kind, path: String, calls: String, template: String? = nil, redirect: String? = nil, shownOn: String? = nil,
-        verb: String? = nil
+        kind: Kind, path: String, calls: String, template: String? = nil, shownOn: String? = nil, verb: String? = nil,
+        attemptLimited: Bool = false
     ) {
         self.kind = kind
         self.path = path
         self.calls = calls
         self.template = template
-        self.redirect = redirect
         self.shownOn = shownOn
         self.verb = verb
+        self.attemptLimited = attemptLimited ? true : nil
     }
 
     /// The HTTP method the route answers.

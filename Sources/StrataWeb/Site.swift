@@ -15,6 +15,10 @@ final class Site: Sendable {
     let moduleFiles: StaticFiles?
     /// Fingerprinted URLs of the web tier's and the modules' static files, for templates.
     let assets: TemplateValue
+    /// Where a browser signs in, when a page needs a user (nil: no module offers it).
+    let signInPath: String?
+    /// The forms whose posts are attempts at a password, limited more strictly.
+    let attemptPaths: Set<String>
 
     static let modulePrefix = "/static/modules/"
 
@@ -32,6 +36,8 @@ final class Site: Sendable {
         }
         self.router = router
         version = manifest?.version
+        signInPath = manifest?.signInPath
+        attemptPaths = Set((manifest?.routes ?? []).filter { $0.kind == .form && $0.attemptLimited == true }.map(\.path))
         var urls = ownAssets
         if let manifest, let files = manifest.assets, !files.isEmpty {
             let folder = try Self.write(files, to: assetsRoot + "/" + manifest.version)

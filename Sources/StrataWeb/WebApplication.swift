@@ -24,6 +24,8 @@ public final class WebApplication: HTTPHandler {
     private let trustedProxies: Set<String>
     /// Whether the last discovery check reached the app tier (for `/readyz`).
     private let appReachable = Atomic<Bool>(false)
+    /// The rate limiter's attempt-limited paths, kept to the manifest's forms.
+    private let attemptPaths: AttemptPaths
 
     /// URL prefix of static assets.
     static let staticPrefix = "/static/"
@@ -32,13 +34,18 @@ public final class WebApplication: HTTPHandler {
     /// tier could not be reached yet: dynamic routes then answer 503 until
     /// `discover` finds it) and the web tier's own templates.
     /// `secret` (the RPC secret) keys the CSRF tokens; `trustedProxies` may vouch for TLS.
+    /// `attemptPaths` (shared with the `RateLimitMiddleware`) is kept to the
+    /// forms the manifest marks attempt-limited.
     public init(
         manifest: RouteManifest?, app: RPCClient, staticFiles: StaticFiles, ownTemplates: [String: String], logger: Logger,
-        secret: [UInt8], trustedProxies: Set<String> = []
+        secret: [UInt8], trustedProxies: Set<String> = [], attemptPaths: AttemptPaths = AttemptPaths()
     ) throws {
         ownAssets = staticFiles.assetURLs()
         assetsRoot = FileManager.default.temporaryDirectory.appendingPathComponent("strata-web-\(getpid())-modules").path
-        current = Mutex(try Site(manifest: manifest, ownTemplates: ownTemplates, ownAssets: ownAssets, assetsRoot: assetsRoot))
+        let site = try Site(manifest: manifest, ownTemplates: ownTemplates, ownAssets: ownAssets, assetsRoot: assetsRoot)
+        attemptPaths.set(site.attemptPaths)
+        self.attemptPaths = attemptPaths
+        current = Mutex(site)
         appReachable.store(manifest != nil, ordering: .relaxed)
         csrfKey = Digest.hmacSHA256(key: secret, Array("strata csrf tokens".utf8))
         self.trustedProxies = trustedProxies
@@ -76,6 +83,7 @@ public final class WebApplication: HTTPHandler {
             defer { site = next }
             return site.version
         }
+        attemptPaths.set(next.attemptPaths)
         // The old version's module files go; a request still holding that site gets a 404 for them at worst.
         if let previous, previous != next.version { try? FileManager.default.removeItem(atPath: assetsRoot + "/" + previous) }
     }
@@ -187,10 +195,9 @@ public final class WebApplication: HTTPHandler {
         let requestID = request.requestID
         var input = request.queryParameters
         for (key, value) in parameters { input[key] = value }
-        // Pages answer GET, which must not change state: safe to retry on another replica.
-        switch await call(route.calls, input: input, request: request, idempotent: true, site: site) {
+        switch await call(route.calls, input: input, request: request, site: site) {
         case .failed(let response, let error):
-            return error.code == .unauthenticated ? signInFirst(request) : response
+            return error.code == .unauthenticated ? signInFirst(request, site: site) ?? response : response
         case .value(let result):
             let flash = Flash.message(in: request, key: csrfKey)
             let session = LazyBrowserSession(request: request)
@@ -214,10 +221,12 @@ public final class WebApplication: HTTPHandler {
         }
     }
 
-    /// A page or form that needs a signed-in user: to the sign-in page, and back here afterwards.
-    private func signInFirst(_ request: HTTPRequest) -> HTTPResponse {
+    /// A page or form that needs a signed-in user: to the sign-in page, and
+    /// back here afterwards (nil when no module offers a sign-in page).
+    private func signInFirst(_ request: HTTPRequest, site: Site) -> HTTPResponse? {
+        guard let signIn = site.signInPath else { return nil }
         let back = request.method == .get ? request.target : "/"
-        return .redirect(to: "/login?next=" + FormDecoding.percentEncode(back))
+        return .redirect(to: signIn + "?next=" + FormDecoding.percentEncode(back))
     }
 
     private func form(_ route: RouteDescriptor, _ request: HTTPRequest, _ parameters: [String: String], site: Site) async -> HTTPResponse {
@@ -255,48 +264,45 @@ public final class WebApplication: HTTPHandler {
         }
         var input = Dictionary(fields.filter { $0.0 != BrowserSession.fieldName }, uniquingKeysWith: { first, _ in first })
         for (key, value) in parameters { input[key] = value }
-        switch await call(route.calls, input: input, request: request, idempotent: false, site: site) {
+        switch await call(route.calls, input: input, request: request, form: route.path, site: site, as: FormOutcome.self) {
         case .failed(let response, let error):
-            if error.code == .unauthenticated { return signInFirst(request) }
+            if error.code == .unauthenticated, let signIn = signInFirst(request, site: site) { return signIn }
             return await formPageAgain(route, error, input: input, pathParameters: parameters, request: request, site: site) ?? response
-        case .value(let result):
-            var response = HTTPResponse.redirect(to: Self.redirectTarget(route.redirect ?? "/", from: result))
+        case .value(let outcome):
+            var response = HTTPResponse.redirect(to: FormOutcome.isLocal(outcome.location) ? outcome.location : "/")
             let secure = cameOverTLS(request)
-            // The auth module starts (a 64-hex token) or ends ("") the signed-in session.
-            if let token = result["strata_session"]?.text {
+            // Only the auth module starts (a 64-hex token) or ends ("") the signed-in session.
+            if let token = outcome.session {
                 let session = BrowserSession.signedIn(token) ?? .anonymous()
                 response.headers.add("Set-Cookie", session.cookieHeader(secure: secure))
             }
-            if let message = result["flash"]?.text, !message.isEmpty {
+            if let message = outcome.flash, !message.isEmpty {
                 response.headers.add("Set-Cookie", Flash.cookie(message, key: csrfKey, secure: secure))
             }
             return response
         }
     }
 
-    /// Where a form sends the browser: `{field}` filled from the result; a
-    /// target that is one whole field must be a path on this site.
-    static func redirectTarget(_ template: String, from result: TemplateValue) -> String {
-        if template.hasPrefix("{"), template.hasSuffix("}"), template.dropFirst().firstIndex(of: "{") == nil {
-            let target = result[String(template.dropFirst().dropLast())]?.text ?? "/"
-            return target.hasPrefix("/") && !target.hasPrefix("//") && !target.contains("\\") ? target : "/"
-        }
-        return fill(template, from: result)
-    }
-
     /// Calls a page's or form's method with text fields, passing on the
     /// browser's session for the app tier to resolve (and asking for `viewer`).
-    private func call(
-        _ method: String, input: [String: String], request: HTTPRequest, idempotent: Bool, site: Site
-    ) async -> CallOutcome {
+    /// A form's call (`form`: its path) answers the route's `FormOutcome`.
+    private func call<Result: Decodable & Sendable>(
+        _ method: String, input: [String: String], request: HTTPRequest, form: String? = nil, site: Site,
+        as: Result.Type = TemplateValue.self
+    ) async -> CallOutcome<Result> {
         let requestID = request.requestID
         var metadata = metadata(for: request)
         // Only a cookie the browser sent can name a signed-in session (the app tier resolves it).
         if let cookie = BrowserSession.cookie(BrowserSession.cookieName, in: request) { metadata[RPCMetadataKey.session] = cookie }
         metadata[RPCMetadataKey.fieldInput] = "1"
-        metadata[RPCMetadataKey.wantsViewer] = "1"
+        if let form {
+            metadata[RPCMetadataKey.form] = form
+        } else {
+            metadata[RPCMetadataKey.wantsViewer] = "1"
+        }
         do {
-            let value = try await app.call(method, input, as: TemplateValue.self, metadata: metadata, idempotent: idempotent)
+            // Pages answer GET, which must not change state: safe to retry on another replica. Forms are not.
+            let value = try await app.call(method, input, as: Result.self, metadata: metadata, idempotent: form == nil)
             return .value(value)
         } catch {
             let status = failureStatus(error, method: method, requestID: requestID)
@@ -330,8 +336,8 @@ public final class WebApplication: HTTPHandler {
     }
 
     /// A call's result, or the error page to answer with instead (and the error).
-    private enum CallOutcome {
-        case value(TemplateValue)
+    private enum CallOutcome<Result> {
+        case value(Result)
         case failed(HTTPResponse, RPCError)
     }
 
@@ -343,7 +349,7 @@ public final class WebApplication: HTTPHandler {
         guard error.code == .invalidArgument, let pattern = route.shownOn,
             case .found(let page, let parameters) = site.router.match(.get, path: Self.path(pattern, filledFrom: pathParameters)),
             let template = page.template,
-            case .value(let data) = await call(page.calls, input: parameters, request: request, idempotent: true, site: site)
+            case .value(let data) = await call(page.calls, input: parameters, request: request, site: site)
         else { return nil }
         var members: [String: TemplateValue] = if case .object(let members) = data { members } else { ["data": data] }
         members["form"] = .object([
@@ -412,18 +418,5 @@ public final class WebApplication: HTTPHandler {
         pattern.split(separator: "/", omittingEmptySubsequences: false).map { segment in
             segment.hasPrefix(":") ? FormDecoding.percentEncode(parameters[String(segment.dropFirst())] ?? "") : String(segment)
         }.joined(separator: "/")
-    }
-
-    /// Replaces `{field}` in a redirect target with the result's (percent-encoded) field value.
-    static func fill(_ target: String, from result: TemplateValue) -> String {
-        var out = ""
-        var rest = Substring(target)
-        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
-            out += rest[..<open]
-            let key = String(rest[rest.index(after: open)..<close])
-            out += FormDecoding.percentEncode(result[key]?.text ?? "")
-            rest = rest[rest.index(after: close)...]
-        }
-        return out + rest
     }
 }

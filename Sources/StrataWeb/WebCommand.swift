@@ -126,9 +126,11 @@ public enum WebCommand {
                 ("app", appAddresses.map(\.description).joined(separator: ",")), ("error", error.message))
         }
         let proxies = Set((options.string("trusted-proxies") ?? "").split(separator: ",").map { String($0).trimmed() }.filter { !$0.isEmpty })
+        // The forms the app tier marks attempt-limited; the application keeps them current.
+        let attemptPaths = AttemptPaths()
         let application = try WebApplication(
             manifest: manifest, app: app, staticFiles: staticFiles, ownTemplates: ownTemplates, logger: logger,
-            secret: secret, trustedProxies: proxies)
+            secret: secret, trustedProxies: proxies, attemptPaths: attemptPaths)
         let discovery = Task { await application.discover(every: discoveryInterval) }
         var middleware: [any HTTPMiddleware] = [
             RequestIDMiddleware(), AccessLogMiddleware(logger: logger), SecurityHeadersMiddleware(), HealthMiddleware(),
@@ -143,11 +145,8 @@ public enum WebCommand {
             middleware.append(
                 RateLimitMiddleware(
                     general: rate > 0 ? .init(rate: Double(rate), burst: Double(rate * 2)) : nil,
-                    stricter: authRate > 0
-                        ? RateLimitMiddleware.defaultStricter.map {
-                            .init($0.path, methods: $0.methods, limit: .init(rate: Double(authRate), burst: Double(authRate * 10)))
-                        }
-                        : [],
+                    attempts: authRate > 0 ? .init(rate: Double(authRate), burst: Double(authRate * 10)) : nil,
+                    attemptPaths: attemptPaths,
                     exempt: RateLimitMiddleware.defaultExempt + (bench ? BenchmarkEndpoints.paths : []),
                     trustedProxies: proxies))
         }

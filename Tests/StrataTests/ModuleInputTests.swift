@@ -34,14 +34,14 @@ final class ModuleInputTests: XCTestCase {
     }
 
     func testFieldsConvertToTypedPropertiesWithAMessagePerField() throws {
-        let task = try ModuleRegistry.decodeInput(
+        let task = try MethodDispatcher.decode(
             Task.self, try request(["title": "Ship", "points": " 5 ", "estimate": "", "urgent": "on", "status": "done"]))
         XCTAssertEqual(task, Task(title: "Ship", points: 5, estimate: nil, urgent: true, status: .done, note: nil))
         // An unticked checkbox is simply absent.
-        XCTAssertFalse(try ModuleRegistry.decodeInput(Task.self, try request(["title": "a", "points": "1", "status": "open"])).urgent)
+        XCTAssertFalse(try MethodDispatcher.decode(Task.self, try request(["title": "a", "points": "1", "status": "open"])).urgent)
 
         do {
-            _ = try ModuleRegistry.decodeInput(Task.self, try request(["points": "five", "estimate": "1e999", "urgent": "maybe", "status": "open"]))
+            _ = try MethodDispatcher.decode(Task.self, try request(["points": "five", "estimate": "1e999", "urgent": "maybe", "status": "open"]))
             XCTFail("bad fields were accepted")
         } catch let error as RPCError {
             XCTAssertEqual(error.code, .invalidArgument)
@@ -65,7 +65,7 @@ final class ModuleInputTests: XCTestCase {
 
     func testJSONBodiesReportTheFieldThatIsWrong() throws {
         func decode(_ json: String) throws(RPCError) -> Task {
-            try ModuleRegistry.decodeInput(
+            try MethodDispatcher.decode(
                 Task.self, RPCRequest(method: "m", timeoutMilliseconds: 1000, metadata: [:], body: Array(json.utf8), bodyEncoding: .json))
         }
         XCTAssertEqual(try decode(#"{"title":"a","points":2,"urgent":false,"status":"open"}"#).points, 2)
@@ -95,7 +95,7 @@ final class ModuleInputTests: XCTestCase {
         }
         let ann = User(id: 1, email: "a@x", name: "Ann", roles: ["editor"])
         let root = User(id: 2, email: "r@x", name: "Root", roles: ["admin"])
-        func outcome(_ access: Access, _ user: User?) async -> String {
+        func outcome(_ access: AccessRule, _ user: User?) async -> String {
             do {
                 try await access.check(context(user))
                 return "ok"

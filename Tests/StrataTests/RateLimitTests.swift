@@ -10,7 +10,7 @@ final class RateLimitTests: XCTestCase {
     }
 
     func testABurstIsAllowedThenTheClientGets429WithRetryAfter() {
-        let limiter = RateLimitMiddleware(general: .init(rate: 1, burst: 3), stricter: [], trustedProxies: [])
+        let limiter = RateLimitMiddleware(general: .init(rate: 1, burst: 3), attempts: nil, trustedProxies: [])
         var answers: [Int] = []
         for _ in 0..<5 {
             var r = request("/", from: "10.0.0.1:5000")
@@ -26,8 +26,9 @@ final class RateLimitTests: XCTestCase {
     }
 
     func testStricterLimitsCountOnlyTheAttemptsNotThePageShowingTheForm() {
+        let attemptPaths = AttemptPaths(["/login"])
         let limiter = RateLimitMiddleware(
-            general: .init(rate: 100, burst: 100), stricter: [.init("/login", limit: .init(rate: 1, burst: 2))], trustedProxies: [])
+            general: .init(rate: 100, burst: 100), attempts: .init(rate: 1, burst: 2), attemptPaths: attemptPaths, trustedProxies: [])
         for _ in 0..<20 {
             var page = request("/login", from: "10.0.0.1:1")
             XCTAssertNil(limiter.intercept(&page), "GET /login shows the form: the general limit")
@@ -42,6 +43,16 @@ final class RateLimitTests: XCTestCase {
         XCTAssertNil(limiter.intercept(&other), "other pages keep the general limit")
         var below = request("/login/x", from: "10.0.0.1:1", method: .post)
         XCTAssertNil(limiter.intercept(&below), "the stricter rule names one path exactly")
+        // A new manifest moves the sign-in form: the limit follows it at once.
+        attemptPaths.set(["/signin"])
+        var moved = request("/login", from: "10.0.0.1:1", method: .post)
+        XCTAssertNil(limiter.intercept(&moved), "/login is an ordinary path now")
+        codes = []
+        for _ in 0..<3 {
+            var r = request("/signin", from: "10.0.0.1:1", method: .post)
+            codes.append(limiter.intercept(&r)?.status.code ?? 200)
+        }
+        XCTAssertEqual(codes, [200, 200, 429])
     }
 
     func testStaticAssetsAndHealthChecksAreNeverLimited() {
@@ -62,14 +73,12 @@ final class RateLimitTests: XCTestCase {
         XCTAssertEqual(limiter.intercept(&lookalikeAgain)?.status.code, 429, "exact entries are exact")
     }
 
-    func testTheDefaultsNameThePasswordForms() {
-        XCTAssertEqual(RateLimitMiddleware.defaultStricter.map(\.path), ["/login", "/signup", "/account/password"])
-        XCTAssertTrue(RateLimitMiddleware.defaultStricter.allSatisfy { $0.methods == [.post] })
+    func testTheDefaultExemptionsAreAssetsAndHealthChecks() {
         XCTAssertEqual(RateLimitMiddleware.defaultExempt, ["/static/", "/healthz", "/readyz"])
     }
 
     func testForwardedForCountsOnlyFromTrustedProxies() {
-        let limiter = RateLimitMiddleware(general: .init(rate: 1, burst: 1), stricter: [], trustedProxies: ["10.0.0.9"])
+        let limiter = RateLimitMiddleware(general: .init(rate: 1, burst: 1), attempts: nil, trustedProxies: ["10.0.0.9"])
         XCTAssertEqual(limiter.clientAddress(request("/", from: "10.0.0.9:443", forwardedFor: "203.0.113.7, 10.0.0.9")), "203.0.113.7")
         XCTAssertEqual(
             limiter.clientAddress(request("/", from: "198.51.100.1:443", forwardedFor: "203.0.113.7")), "198.51.100.1",

@@ -5,15 +5,14 @@ import XCTest
 @testable import StrataLauncher
 @testable import StrataWeb
 
-/// Small pure pieces of the tiers: redirect filling, error statuses, the
+/// Small pure pieces of the tiers: redirect targets, error statuses, the
 /// launcher's ready-line parsing, exit statuses.
 final class TierTests: XCTestCase {
-    func testRedirectTargetsAreFilledFromTheResultAndEncoded() {
-        let result = TemplateValue.object(["id": .int(42), "slug": .string("a b/c")])
-        XCTAssertEqual(WebApplication.fill("/notes/{id}#top", from: result), "/notes/42#top")
-        XCTAssertEqual(WebApplication.fill("/n/{slug}", from: result), "/n/a%20b%2Fc")
-        XCTAssertEqual(WebApplication.fill("/n/{missing}", from: result), "/n/")
-        XCTAssertEqual(WebApplication.fill("/plain", from: result), "/plain")
+    func testOnlyPathsOnThisSiteAreRedirectTargets() {
+        for local in ["/", "/tasks/4#comments", "/search?q=a%20b"] { XCTAssertTrue(FormOutcome.isLocal(local), local) }
+        for foreign in ["", "tasks", "//evil.example/", "https://evil.example/", "/\\evil.example", "/a\r\nSet-Cookie: x=1", "/a\u{7F}"] {
+            XCTAssertFalse(FormOutcome.isLocal(foreign), foreign)
+        }
     }
 
     func testEveryRPCCodeMapsToAnErrorStatus() {

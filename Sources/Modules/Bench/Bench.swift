@@ -12,25 +12,25 @@ public struct Bench: DomainModule {
     public var templates: ModuleTemplates? { ModuleTemplates(bundle: .module) }
 
     public func register(_ m: inout ModuleRegistry) {
-        m.method("bench.db", access: .public, idempotent: true) { (_: Empty, ctx) in
+        let db = m.method("bench.db", access: .public, idempotent: true) { (_: Empty, ctx) in
             try await Worlds(ctx.db).random()
         }
-        m.method("bench.queries", access: .public, idempotent: true) { (query: Count, ctx) in
+        let queries = m.method("bench.queries", access: .public, idempotent: true) { (query: Count, ctx) in
             try await Worlds(ctx.db).random(query.clamped)
         }
-        m.method("bench.updates", access: .public) { (query: Count, ctx) in
+        let updates = m.method("bench.updates", access: .public) { (query: Count, ctx) in
             try await Worlds(ctx.db).update(query.clamped)
         }
-        m.method("bench.fortunes", access: .public, idempotent: true) { (_: Empty, ctx) in
+        let fortunes = m.method("bench.fortunes", access: .public, idempotent: true) { (_: Empty, ctx) in
             var fortunes = try await ctx.db.query(Fortune.self, "SELECT id, message FROM Fortune")
             fortunes.append(Fortune(id: 0, message: "Additional fortune added at request time."))
             fortunes.sort { $0.message < $1.message }
             return Fortunes(fortunes: fortunes)
         }
-        m.api(.get, "/db", calls: "bench.db")
-        m.api(.get, "/queries", calls: "bench.queries")
-        m.api(.get, "/updates", calls: "bench.updates")
-        m.page("/fortunes", calls: "bench.fortunes", template: "bench/fortunes")
+        m.api(.get, "/db", db)
+        m.api(.get, "/queries", queries)
+        m.api(.get, "/updates", updates)
+        m.page("/fortunes", fortunes, template: "bench/fortunes")
     }
 }
 

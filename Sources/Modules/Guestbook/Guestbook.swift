@@ -9,12 +9,12 @@ public struct Guestbook: DomainModule {
     public var templates: ModuleTemplates? { ModuleTemplates(bundle: .module) }
 
     public func register(_ m: inout ModuleRegistry) {
-        m.method("guestbook.list", access: .public, idempotent: true) { (_: Empty, ctx) in
+        let list = m.method("guestbook.list", access: .public, idempotent: true) { (_: Empty, ctx) in
             let entries = try await ctx.db.query(
                 Entry.self, "SELECT id, name, message, created_at FROM guestbook_entries ORDER BY id DESC LIMIT 50")
             return GuestbookPage(entries: entries, count: entries.count)
         }
-        m.method("guestbook.sign", access: .public) { (entry: NewEntry, ctx) in
+        let sign = m.method("guestbook.sign", access: .public) { (entry: NewEntry, ctx) in
             let name = entry.name.trimmingCharacters(in: .whitespacesAndNewlines)
             let message = entry.message.trimmingCharacters(in: .whitespacesAndNewlines)
             let created = try await ctx.db.query(
@@ -23,8 +23,8 @@ public struct Guestbook: DomainModule {
             guard let signed = created.first else { throw RPCError(.internal, "the new entry has no id") }
             return signed
         }
-        m.page("/guestbook", calls: "guestbook.list", template: "guestbook/index")
-        m.form("/guestbook", calls: "guestbook.sign", redirect: "/guestbook#entry-{id}", shownOn: "/guestbook")
+        let page = m.page("/guestbook", list, template: "guestbook/index")
+        m.form("/guestbook", sign, shownOn: page) { "/guestbook#entry-\($0.id)" }
     }
 }
 

@@ -12,50 +12,50 @@ public struct Tasks: DomainModule {
     public var assets: ModuleAssets? { ModuleAssets(bundle: .module) }
 
     public func register(_ m: inout ModuleRegistry) {
-        m.method("tasks.home", access: .public, idempotent: true) { (_: Empty, ctx) -> Home in
+        let home = m.method("tasks.home", access: .public, idempotent: true) { (_: Empty, ctx) -> Home in
             guard let user = ctx.user else { return Home(projects: []) }
             return Home(projects: try await TaskStore(ctx.db).projects(visibleTo: user))
         }
-        m.method("tasks.projects", access: .signedIn, idempotent: true) { (_: Empty, ctx) in
-            try await TaskStore(ctx.db).projects(visibleTo: try ctx.requireUser())
+        let projects = m.method("tasks.projects", access: .signedIn, idempotent: true) { (_: Empty, ctx) in
+            try await TaskStore(ctx.db).projects(visibleTo: ctx.user)
         }
-        m.method("tasks.createProject", access: .signedIn) { (new: NewProject, ctx) in
-            try await TaskStore(ctx.db).createProject(new, owner: try ctx.requireUser())
+        let createProject = m.method("tasks.createProject", access: .signedIn) { (new: NewProject, ctx) in
+            try await TaskStore(ctx.db).createProject(new, owner: ctx.user)
         }
-        m.method("tasks.project", access: .signedIn, idempotent: true) { (query: ProjectQuery, ctx) in
-            try await TaskStore(ctx.db).board(query, for: try ctx.requireUser())
+        let project = m.method("tasks.project", access: .signedIn, idempotent: true) { (query: ProjectQuery, ctx) in
+            try await TaskStore(ctx.db).board(query, for: ctx.user)
         }
-        m.method("tasks.addMember", access: .signedIn) { (new: NewMember, ctx) in
-            try await TaskStore(ctx.db).addMember(new, by: try ctx.requireUser())
+        let addMember = m.method("tasks.addMember", access: .signedIn) { (new: NewMember, ctx) in
+            try await TaskStore(ctx.db).addMember(new, by: ctx.user)
         }
-        m.method("tasks.createTask", access: .signedIn) { (new: NewTask, ctx) in
-            try await TaskStore(ctx.db).createTask(new, by: try ctx.requireUser())
+        let createTask = m.method("tasks.createTask", access: .signedIn) { (new: NewTask, ctx) in
+            try await TaskStore(ctx.db).createTask(new, by: ctx.user)
         }
-        m.method("tasks.task", access: .signedIn, idempotent: true) { (ref: TaskRef, ctx) in
-            try await TaskStore(ctx.db).detail(ref.id, for: try ctx.requireUser())
+        let task = m.method("tasks.task", access: .signedIn, idempotent: true) { (ref: TaskRef, ctx) in
+            try await TaskStore(ctx.db).detail(ref.id, for: ctx.user)
         }
-        m.method("tasks.updateTask", access: .signedIn) { (change: TaskChange, ctx) in
-            try await TaskStore(ctx.db).update(change, by: try ctx.requireUser())
+        let updateTask = m.method("tasks.updateTask", access: .signedIn) { (change: TaskChange, ctx) in
+            try await TaskStore(ctx.db).update(change, by: ctx.user)
         }
-        m.method("tasks.comment", access: .signedIn) { (new: NewComment, ctx) in
-            try await TaskStore(ctx.db).comment(new, by: try ctx.requireUser())
+        let comment = m.method("tasks.comment", access: .signedIn) { (new: NewComment, ctx) in
+            try await TaskStore(ctx.db).comment(new, by: ctx.user)
         }
 
-        m.page("/", calls: "tasks.home", template: "tasks/home")
-        m.form("/projects", calls: "tasks.createProject", redirect: "/projects/{id}", shownOn: "/")
-        m.page("/projects/:project", calls: "tasks.project", template: "tasks/project")
-        m.form("/projects/:project/members", calls: "tasks.addMember", redirect: "/projects/{project}", shownOn: "/projects/:project")
-        m.form("/projects/:project/tasks", calls: "tasks.createTask", redirect: "/tasks/{id}", shownOn: "/projects/:project")
-        m.page("/tasks/:id", calls: "tasks.task", template: "tasks/task")
-        m.form("/tasks/:id", calls: "tasks.updateTask", redirect: "/tasks/{id}", shownOn: "/tasks/:id")
-        m.form("/tasks/:id/comments", calls: "tasks.comment", redirect: "/tasks/{task}#comments", shownOn: "/tasks/:id")
+        let homePage = m.page("/", home, template: "tasks/home")
+        m.form("/projects", createProject, shownOn: homePage) { "/projects/\($0.id)" }
+        let boardPage = m.page("/projects/:project", project, template: "tasks/project")
+        m.form("/projects/:project/members", addMember, shownOn: boardPage) { "/projects/\($0.project)" }
+        m.form("/projects/:project/tasks", createTask, shownOn: boardPage) { "/tasks/\($0.id)" }
+        let taskPage = m.page("/tasks/:id", task, template: "tasks/task")
+        m.form("/tasks/:id", updateTask, shownOn: taskPage) { "/tasks/\($0.id)" }
+        m.form("/tasks/:id/comments", comment, shownOn: taskPage) { "/tasks/\($0.task)#comments" }
 
-        m.api(.get, "/api/projects", calls: "tasks.projects")
-        m.api(.post, "/api/projects", calls: "tasks.createProject")
-        m.api(.get, "/api/projects/:project/tasks", calls: "tasks.project")
-        m.api(.post, "/api/projects/:project/tasks", calls: "tasks.createTask")
-        m.api(.get, "/api/tasks/:id", calls: "tasks.task")
-        m.api(.patch, "/api/tasks/:id", calls: "tasks.updateTask")
-        m.api(.post, "/api/tasks/:id/comments", calls: "tasks.comment")
+        m.api(.get, "/api/projects", projects)
+        m.api(.post, "/api/projects", createProject)
+        m.api(.get, "/api/projects/:project/tasks", project)
+        m.api(.post, "/api/projects/:project/tasks", createTask)
+        m.api(.get, "/api/tasks/:id", task)
+        m.api(.patch, "/api/tasks/:id", updateTask)
+        m.api(.post, "/api/tasks/:id/comments", comment)
     }
 }

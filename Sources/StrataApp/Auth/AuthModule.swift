@@ -6,10 +6,10 @@ import StrataRPC
 /// account page (password change, API tokens), and `GET /api/me`. Every
 /// application tier includes it.
 ///
-/// Forms that start or end a session answer `strata_session` (the new
-/// cookie value, or empty to clear it) and the web tier sets the cookie; a
-/// new session id is issued on every sign-in and password change, so a
-/// session id planted before sign-in is worthless after it.
+/// Forms that start or end a session redirect with the new session token
+/// (or "" to end it) and the web tier sets the cookie; a new session id is
+/// issued on every sign-in and password change, so a session id planted
+/// before sign-in is worthless after it.
 public struct AuthModule: DomainModule {
     /// Whether visitors may create their own accounts (operators can always, with `strata-app users create`).
     public let signupEnabled: Bool
@@ -22,10 +22,10 @@ public struct AuthModule: DomainModule {
     public func register(_ m: inout ModuleRegistry) {
         let signupEnabled = self.signupEnabled
 
-        m.method("auth.loginPage", access: .public, idempotent: true) { (query: NextPage, _) in
+        let loginPage = m.method("auth.loginPage", access: .public, idempotent: true) { (query: NextPage, _) in
             LoginPage(next: query.safeNext, signup: signupEnabled)
         }
-        m.method("auth.login", access: .public) { (form: LoginForm, ctx) -> SessionChange in
+        let login = m.method("auth.login", access: .public) { (form: LoginForm, ctx) -> SessionChange in
             let accounts = Accounts(ctx.db)
             let throttle = LoginThrottle(db: ctx.db)
             let keys = LoginThrottle.keys(email: form.email, address: ctx.clientAddress)
@@ -36,16 +36,16 @@ public struct AuthModule: DomainModule {
                 throw RPCError(.invalidArgument, "The email or password is not right.", details: ["password": "The email or password is not right."])
             }
             try await throttle.recordSuccess(keys)
-            if let old = ctx.metadata[RPCMetadataKey.session], Accounts.looksLikeSessionToken(old) { try await accounts.endSession(old) }
+            if let old = ctx.sessionToken, Accounts.looksLikeSessionToken(old) { try await accounts.endSession(old) }
             return SessionChange(
                 strata_session: try await accounts.startSession(userID: user.id), next: NextPage(next: form.next).safeNext,
                 flash: "Welcome back, \(user.name).")
         }
-        m.method("auth.signupPage", access: .public, idempotent: true) { (_: Empty, _) -> SignupPage in
+        let signupPage = m.method("auth.signupPage", access: .public, idempotent: true) { (_: Empty, _) -> SignupPage in
             guard signupEnabled else { throw RPCError(.notFound, "Sign-up is closed. Ask an administrator for an account.") }
             return SignupPage()
         }
-        m.method("auth.signup", access: .public) { (form: SignupForm, ctx) -> SessionChange in
+        let signup = m.method("auth.signup", access: .public) { (form: SignupForm, ctx) -> SessionChange in
             guard signupEnabled else { throw RPCError(.notFound, "Sign-up is closed. Ask an administrator for an account.") }
             let accounts = Accounts(ctx.db)
             let user = try await accounts.createUser(
@@ -53,60 +53,57 @@ public struct AuthModule: DomainModule {
             ctx.logger.info("user signed up", ("user", String(user.id)), ("request_id", ctx.requestID))
             return SessionChange(strata_session: try await accounts.startSession(userID: user.id), next: "/", flash: "Welcome, \(user.name)!")
         }
-        m.method("auth.logout", access: .public) { (_: Empty, ctx) -> SessionChange in
-            if let token = ctx.metadata[RPCMetadataKey.session], Accounts.looksLikeSessionToken(token) {
-                try await Accounts(ctx.db).endSession(token)
-            }
+        let logout = m.method("auth.logout", access: .public) { (_: Empty, ctx) -> SessionChange in
+            if let token = ctx.sessionToken, Accounts.looksLikeSessionToken(token) { try await Accounts(ctx.db).endSession(token) }
             return SessionChange(strata_session: "", next: "/", flash: "You are signed out.")
         }
-        m.method("auth.account", access: .signedIn, idempotent: true) { (_: Empty, ctx) -> AccountPage in
-            let user = try ctx.requireUser()
-            return AccountPage(user: user, tokens: try await Accounts(ctx.db).tokens(userID: user.id))
+        let account = m.method("auth.account", access: .signedIn, idempotent: true) { (_: Empty, ctx) in
+            AccountPage(user: ctx.user, tokens: try await Accounts(ctx.db).tokens(userID: ctx.user.id))
         }
-        m.method("auth.changePassword", access: .signedIn) { (form: PasswordForm, ctx) -> SessionChange in
-            let user = try ctx.requireUser()
+        let changePassword = m.method("auth.changePassword", access: .signedIn) { (form: PasswordForm, ctx) -> SessionChange in
             let accounts = Accounts(ctx.db)
-            guard try await accounts.authenticate(email: user.email, password: form.current_password) != nil else {
+            guard try await accounts.authenticate(email: ctx.user.email, password: form.current_password) != nil else {
                 throw FieldErrors(["current_password": "is not your current password"])
             }
-            try await accounts.setPassword(userID: user.id, to: form.new_password)
+            try await accounts.setPassword(userID: ctx.user.id, to: form.new_password)
             return SessionChange(
-                strata_session: try await accounts.startSession(userID: user.id), next: "/account",
+                strata_session: try await accounts.startSession(userID: ctx.user.id), next: "/account",
                 flash: "Your password is changed. Other devices are signed out.")
         }
-        m.method("auth.createToken", access: .signedIn) { (form: TokenForm, ctx) -> SessionChange in
-            let user = try ctx.requireUser()
-            let token = try await Accounts(ctx.db).createToken(userID: user.id, name: form.name.trimmingCharacters(in: .whitespaces))
+        let createToken = m.method("auth.createToken", access: .signedIn) { (form: TokenForm, ctx) -> SessionChange in
+            let token = try await Accounts(ctx.db).createToken(userID: ctx.user.id, name: form.name.trimmingCharacters(in: .whitespaces))
             return SessionChange(
-                strata_session: nil, next: "/account",
-                flash: "Your new API token (copy it now, it is not shown again): \(token)")
+                strata_session: nil, next: "/account", flash: "Your new API token (copy it now, it is not shown again): \(token)")
         }
-        m.method("auth.revokeToken", access: .signedIn) { (form: TokenID, ctx) -> SessionChange in
-            try await Accounts(ctx.db).revokeToken(id: form.id, userID: try ctx.requireUser().id)
+        let revokeToken = m.method("auth.revokeToken", access: .signedIn) { (form: TokenID, ctx) -> SessionChange in
+            try await Accounts(ctx.db).revokeToken(id: form.id, userID: ctx.user.id)
             return SessionChange(strata_session: nil, next: "/account", flash: "The token is revoked.")
         }
-        m.method("auth.me", access: .signedIn, idempotent: true) { (_: Empty, ctx) in try ctx.requireUser() }
+        let me = m.method("auth.me", access: .signedIn, idempotent: true) { (_: Empty, ctx) in ctx.user }
 
-        m.page("/login", calls: "auth.loginPage", template: "auth/login")
-        m.form("/login", calls: "auth.login", redirect: "{next}", shownOn: "/login")
-        m.page("/signup", calls: "auth.signupPage", template: "auth/signup")
-        m.form("/signup", calls: "auth.signup", redirect: "{next}", shownOn: "/signup")
-        m.form("/logout", calls: "auth.logout", redirect: "{next}")
-        m.page("/account", calls: "auth.account", template: "auth/account")
-        m.form("/account/password", calls: "auth.changePassword", redirect: "{next}", shownOn: "/account")
-        m.form("/account/tokens", calls: "auth.createToken", redirect: "{next}", shownOn: "/account")
-        m.form("/account/tokens/:id/revoke", calls: "auth.revokeToken", redirect: "{next}")
-        m.api(.get, "/api/me", calls: "auth.me")
+        let loginRoute = m.page("/login", loginPage, template: "auth/login")
+        m.signIn(at: loginRoute)
+        m.form("/login", login, shownOn: loginRoute, attemptLimited: true, redirect: \.redirect)
+        let signupRoute = m.page("/signup", signupPage, template: "auth/signup")
+        m.form("/signup", signup, shownOn: signupRoute, attemptLimited: true, redirect: \.redirect)
+        m.form("/logout", logout, redirect: \.redirect)
+        let accountRoute = m.page("/account", account, template: "auth/account")
+        m.form("/account/password", changePassword, shownOn: accountRoute, attemptLimited: true, redirect: \.redirect)
+        m.form("/account/tokens", createToken, shownOn: accountRoute, redirect: \.redirect)
+        m.form("/account/tokens/:id/revoke", revokeToken, redirect: \.redirect)
+        m.api(.get, "/api/me", me)
     }
 }
 
-/// What a form that changes the session answers: the web tier sets the
-/// `strata_session` cookie (empty clears it), shows `flash` on the next page
-/// and redirects to `next`.
+/// What a method that changes the session answers: its form redirects to
+/// `next` with `flash`, and the web tier sets the session cookie to
+/// `strata_session` (empty clears it; nil leaves it).
 struct SessionChange: Codable, Sendable {
     let strata_session: String?
     let next: String
     let flash: String?
+
+    var redirect: Redirect { Redirect(location: next, flash: flash, session: strata_session) }
 }
 
 struct NextPage: Codable, Sendable {

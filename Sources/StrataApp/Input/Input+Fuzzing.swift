@@ -26,10 +26,10 @@ public enum InputFuzzing {
     public static func decode(fields: [String: String], json: [UInt8]) {
         let metadata = [RPCMetadataKey.fieldInput: "1"]
         if let body = try? RPCCodec.encode(fields) {
-            _ = try? ModuleRegistry.decodeInput(
+            _ = try? MethodDispatcher.decode(
                 Everything.self, RPCRequest(method: "m", timeoutMilliseconds: 1, metadata: metadata, body: body, bodyEncoding: .binary))
         }
-        _ = try? ModuleRegistry.decodeInput(
+        _ = try? MethodDispatcher.decode(
             Everything.self, RPCRequest(method: "m", timeoutMilliseconds: 1, metadata: [:], body: json, bodyEncoding: .json))
         var validation = Validation()
         if let value = try? FieldDecoder.decode(Everything.self, from: fields) { value.validate(&validation) }

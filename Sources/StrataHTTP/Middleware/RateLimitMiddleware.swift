@@ -1,9 +1,9 @@
 import Synchronization
 
 /// Per-client rate limits (token buckets): every client may make `rate`
-/// requests a second with bursts up to `burst`. Some requests have their own,
-/// smaller bucket (the sign-in and sign-up attempts, say: `POST /login`, not
-/// the page that shows the form), and some are never limited (static assets
+/// requests a second with bursts up to `burst`. Attempts at something worth
+/// guessing have their own, smaller bucket (`POST /login`, not the page that
+/// shows the form: the `AttemptPaths`), and some are never limited (static assets
 /// and health checks: a page's stylesheets, or a hundred people in one office
 /// loading them at once, must not use up anyone's allowance). Over the limit a
 /// request gets 429 with `Retry-After`.
@@ -26,51 +26,36 @@ public struct RateLimitMiddleware: HTTPMiddleware {
         }
     }
 
-    /// Requests with a bucket of their own: `methods` on exactly `path`.
-    public struct StricterRule: Sendable {
-        /// The path, matched exactly.
-        public var path: String
-        /// The methods counted (by default only POST: the attempts, not the form's page).
-        public var methods: Set<HTTPMethod>
-        /// The limit.
-        public var limit: Limit
-
-        /// A stricter `limit` for `methods` on `path`.
-        public init(_ path: String, methods: Set<HTTPMethod> = [.post], limit: Limit) {
-            self.path = path
-            self.methods = methods
-            self.limit = limit
-        }
-    }
-
     /// The general limit by default: 50 requests a second, bursts of 100.
     public static let defaultLimit = Limit(rate: 50, burst: 100)
-    /// The stricter limit on password forms by default: 1 a second, bursts of 10.
-    public static let defaultAuthLimit = Limit(rate: 1, burst: 10)
-    /// The auth module's password forms: worth guessing at, so slower.
-    public static let defaultStricter = ["/login", "/signup", "/account/password"].map { StricterRule($0, limit: defaultAuthLimit) }
+    /// The limit on attempts (password forms) by default: 1 a second, bursts of 10.
+    public static let defaultAttemptLimit = Limit(rate: 1, burst: 10)
     /// Never limited: static assets and health checks.
     public static let defaultExempt = ["/static/", "/healthz", "/readyz"]
 
     private let general: Limit?
-    private let stricter: [StricterRule]
+    private let attempts: Limit?
+    private let attemptPaths: AttemptPaths
     /// `exempt`, read once: prefixes (entries ending in `/`) and exact paths.
     private let exemptPrefixes: [String]
     private let exemptPaths: [String]
     private let trustedProxies: Set<String>
     private let buckets: Buckets
 
-    /// Limits every client to `general` (nil: no general limit), and to a
-    /// stricter limit on the requests `stricter` names. Paths in `exempt` are never limited: an
-    /// entry ending in `/` is a prefix, any other an exact path.
+    /// Limits every client to `general` (nil: no general limit), and its
+    /// POSTs to `attemptPaths` to `attempts`, in a bucket per path (nil: no
+    /// such limit). Paths in `exempt` are never limited: an entry ending in
+    /// `/` is a prefix, any other an exact path.
     public init(
         general: Limit? = RateLimitMiddleware.defaultLimit,
-        stricter: [StricterRule] = RateLimitMiddleware.defaultStricter,
+        attempts: Limit? = RateLimitMiddleware.defaultAttemptLimit,
+        attemptPaths: AttemptPaths = AttemptPaths(),
         exempt: [String] = RateLimitMiddleware.defaultExempt,
         trustedProxies: Set<String> = []
     ) {
         self.general = general
-        self.stricter = stricter
+        self.attempts = attempts
+        self.attemptPaths = attemptPaths
         exemptPrefixes = exempt.filter { $0.hasSuffix("/") }
         exemptPaths = exempt.filter { !$0.hasSuffix("/") }
         self.trustedProxies = trustedProxies
@@ -83,9 +68,9 @@ public struct RateLimitMiddleware: HTTPMiddleware {
         let client = clientAddress(request)
         let key: String
         let limit: Limit
-        if let strict = stricter.first(where: { $0.path == path && $0.methods.contains(request.method) }) {
-            key = strict.path + " " + client
-            limit = strict.limit
+        if request.method == .post, let attempts, attemptPaths.contains(path) {
+            key = path + " " + client
+            limit = attempts
         } else if let general {
             key = client
             limit = general

@@ -18,11 +18,19 @@ public struct ModuleContext: Sendable {
     public let user: User?
     /// The browser's address as the web tier saw it (for throttling and logs).
     public var clientAddress: String { metadata[RPCMetadataKey.clientAddress] ?? "" }
+    /// The browser's session id, when it sent one (the auth module ends it on sign-out).
+    var sessionToken: String? { metadata[RPCMetadataKey.session] }
+}
 
-    /// The signed-in user, or `unauthenticated` (for handlers whose rule lets
-    /// anonymous callers in but that need a user on some paths).
-    public func requireUser() throws(RPCError) -> User {
-        guard let user else { throw RPCError(.unauthenticated, "Please sign in first.") }
-        return user
-    }
+/// What the handler of a `SignedInAccess` method gets: everything a
+/// `ModuleContext` has (`ctx.db`, `ctx.logger`, ...), with the user known.
+@dynamicMemberLookup
+public struct SignedInContext: Sendable {
+    /// The signed-in user who made the call.
+    public let user: User
+    /// The same context, with the user optional.
+    public let base: ModuleContext
+
+    /// `ctx.db`, `ctx.requestID` and the rest of `ModuleContext`.
+    public subscript<Value>(dynamicMember member: KeyPath<ModuleContext, Value>) -> Value { base[keyPath: member] }
 }

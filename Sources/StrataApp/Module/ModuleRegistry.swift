@@ -1,0 +1,122 @@
+import StrataRPC
+
+/// Collects what modules declare. Passed to `DomainModule.register(_:)`.
+public struct ModuleRegistry: Sendable {
+    private(set) var methods: [String: RegisteredMethod] = [:]
+    private(set) var routes: [RouteDescriptor] = []
+    private(set) var signInPage: PageRoute?
+    private(set) var problems: [String] = []
+
+    init() {}
+
+    /// Declares an RPC method with a typed argument and result, callable by
+    /// those `access` admits (`.public`, or `.custom`; checked before the
+    /// handler runs). Returns the handle that routes take.
+    ///
+    /// The argument decodes from a form, query string and path parameters
+    /// (text converted to each property's type) or from a JSON body; a
+    /// missing or mistyped field, or a rule of a `Validatable` argument,
+    /// fails the call with `invalidArgument` and a message per field. Throw
+    /// `RPCError` (or `FieldErrors`) for other failures the caller should
+    /// see; any other error is logged and reported as internal, without details.
+    /// `idempotent` methods (reads) may be retried by callers.
+    @discardableResult
+    public mutating func method<Input: Decodable & Sendable, Output: Encodable & Sendable>(
+        _ name: String, access: Access, idempotent: Bool = false,
+        _ handler: @escaping @Sendable (Input, ModuleContext) async throws -> Output
+    ) -> ModuleMethod<Input, Output> {
+        add(name, access.rule, idempotent) { request, context, form in
+            let input = try MethodDispatcher.validate(try MethodDispatcher.decode(Input.self, request))
+            return try MethodDispatcher.encode(try await handler(input, context), for: request, form: form)
+        }
+    }
+
+    /// Declares an RPC method only signed-in users may call (`.signedIn`, or
+    /// `.role(...)`): the handler gets the user as `ctx.user`, never nil.
+    /// Otherwise as `method(_:access:idempotent:_:)` above.
+    @discardableResult
+    public mutating func method<Input: Decodable & Sendable, Output: Encodable & Sendable>(
+        _ name: String, access: SignedInAccess, idempotent: Bool = false,
+        _ handler: @escaping @Sendable (Input, SignedInContext) async throws -> Output
+    ) -> ModuleMethod<Input, Output> {
+        add(name, access.rule, idempotent) { request, context, form in
+            // The dispatcher checked access already; a rule like this one cannot pass without a user.
+            guard let user = context.user else { throw AccessRule.signInFirst }
+            let input = try MethodDispatcher.validate(try MethodDispatcher.decode(Input.self, request))
+            return try MethodDispatcher.encode(try await handler(input, SignedInContext(user: user, base: context)), for: request, form: form)
+        }
+    }
+
+    private mutating func add<Input, Output>(
+        _ name: String, _ access: AccessRule, _ idempotent: Bool, _ run: @escaping RegisteredMethod.Run
+    ) -> ModuleMethod<Input, Output> {
+        if methods[name] != nil { problems.append("method '\(name)' is registered twice") }
+        methods[name] = RegisteredMethod(name: name, access: access, idempotent: idempotent, run: run)
+        return ModuleMethod(name: name)
+    }
+
+    /// Declares a page: `GET path` calls `method` with the path and query
+    /// parameters and renders `template` with its result (plus `viewer`, the
+    /// signed-in user). A method answering `unauthenticated` sends the
+    /// browser to the sign-in page and back.
+    @discardableResult
+    public mutating func page<Input, Output>(_ path: String, _ method: ModuleMethod<Input, Output>, template: String) -> PageRoute {
+        routes.append(RouteDescriptor(kind: .page, path: path, calls: method.name, template: template))
+        return PageRoute(path: path)
+    }
+
+    /// Declares a form: `POST path` calls `method` with the form fields and
+    /// path parameters, then sends the browser where `redirect` says for the
+    /// result. With `shownOn` (the page holding the form), a method that fails
+    /// with `invalidArgument` gets that page rendered again (422) with
+    /// `form.message`, `form.errors` (by field) and `form.values` (what the
+    /// user typed), instead of an error page. An `attemptLimited` form takes
+    /// something worth guessing at (a password): its posts count against the
+    /// web tier's stricter per-client limit (`--auth-rate-limit`).
+    public mutating func form<Input, Output>(
+        _ path: String, _ method: ModuleMethod<Input, Output>, shownOn page: PageRoute? = nil, attemptLimited: Bool = false,
+        redirect: @escaping @Sendable (Output) -> Redirect
+    ) {
+        routes.append(RouteDescriptor(kind: .form, path: path, calls: method.name, shownOn: page?.path, attemptLimited: attemptLimited))
+        if methods[method.name]?.forms[path] != nil { problems.append("form POST \(path) is declared twice") }
+        methods[method.name]?.forms[path] = { output in
+            guard let output = output as? Output else { throw RPCError(.internal, "form \(path) got a result of another type") }
+            let target = redirect(output)
+            return FormOutcome(location: target.location, flash: target.flash, session: target.session)
+        }
+    }
+
+    /// Declares a JSON API route: `verb path` calls `method` with the path and
+    /// query parameters and, for POST, PUT and PATCH, the JSON body's fields;
+    /// the result is the JSON answer. Callers authenticate with a bearer API
+    /// token (no CSRF token needed) or the session cookie (then unsafe verbs
+    /// need the `X-CSRF-Token` header). Errors are JSON:
+    /// `{"error": {"code", "message", "fields"}}`.
+    public mutating func api<Input, Output>(_ verb: APIVerb, _ path: String, _ method: ModuleMethod<Input, Output>) {
+        routes.append(RouteDescriptor(kind: .api, path: path, calls: method.name, verb: verb.rawValue))
+    }
+
+    /// Makes `page` the sign-in page: where a browser goes (and comes back
+    /// from, with `?next=`) when a page or form needs a signed-in user.
+    public mutating func signIn(at page: PageRoute) {
+        if let signInPage, signInPage.path != page.path { problems.append("two sign-in pages: \(signInPage.path) and \(page.path)") }
+        signInPage = page
+    }
+}
+
+/// A module method as the dispatcher runs it: the typed handler behind a
+/// closure that decodes, validates, runs and encodes.
+struct RegisteredMethod: Sendable {
+    /// Decodes the argument, validates it, runs the handler and encodes the
+    /// result (or, for a form route, the route's outcome for it).
+    typealias Run = @Sendable (RPCRequest, ModuleContext, FormRoute?) async throws -> [UInt8]
+    /// A form route's redirect for the method's result (passed as `any Sendable`).
+    typealias FormRoute = @Sendable (any Sendable) throws -> FormOutcome
+
+    let name: String
+    let access: AccessRule
+    let idempotent: Bool
+    let run: Run
+    /// The form routes calling the method, by path.
+    var forms: [String: FormRoute] = [:]
+}
