@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "strata-web", targets: ["strata-web"]),
         .executable(name: "strata-app", targets: ["strata-app"]),
         .executable(name: "strata-data", targets: ["strata-data"]),
+        // Runs domain modules in a test process, all three tiers and no sockets (see TestApp).
+        .library(name: "StrataTesting", targets: ["StrataTesting"]),
     ],
     targets: [
         // C bindings
@@ -51,17 +53,26 @@ let package = Package(
             resources: [.copy("templates"), .copy("public")]
         ),
         .target(
+            name: "Todos",
+            dependencies: ["StrataApp"],
+            path: "Sources/Modules/Todos",
+            resources: [.copy("templates")]
+        ),
+        .target(
             name: "Bench",
             dependencies: ["StrataApp"],
             path: "Sources/Modules/Bench",
             resources: [.copy("templates")]
         ),
         .target(name: "StrataData", dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataRPC", "StrataSQL"]),
+        .target(
+            name: "StrataTesting",
+            dependencies: ["StrataCore", "StrataIO", "StrataHTTP", "StrataRPC", "StrataSQL", "StrataApp", "StrataWeb", "StrataData"]),
         .target(name: "StrataLauncher", dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataRPC"]),
 
         // Thin executables: parse arguments, wire the parts, run.
         .executableTarget(name: "strata-data", dependencies: ["StrataData"]),
-        .executableTarget(name: "strata-app", dependencies: ["StrataApp", "Guestbook", "Tasks", "Bench"]),
+        .executableTarget(name: "strata-app", dependencies: ["StrataApp", "Guestbook", "Tasks", "Todos", "Bench"]),
         .executableTarget(name: "strata-web", dependencies: ["StrataWeb"]),
         // Depending on the tier executables makes `swift run strata up` build them too.
         .executableTarget(
@@ -87,7 +98,8 @@ let package = Package(
             name: "StrataTests",
             dependencies: [
                 "StrataCore", "StrataCLI", "StrataIO", "StrataHTTP", "StrataTemplates", "StrataRPC",
-                "StrataSQL", "StrataApp", "StrataWeb", "StrataData", "StrataLauncher", "Guestbook", "StrataTestSupport", "CPostgres",
+                "StrataSQL", "StrataApp", "StrataWeb", "StrataData", "StrataLauncher", "StrataTesting", "Guestbook", "Tasks", "Todos",
+                "StrataTestSupport", "CPostgres",
             ]
         ),
         .testTarget(

@@ -40,7 +40,7 @@ extension Database {
         }
         do {
             let value = try await body(transaction)
-            try await transaction.send(DataMethod.commit, transaction.id, as: Empty.self)
+            _ = try await transaction.send(DataMethod.commit, transaction.id, as: Empty.self)
             return value
         } catch {
             _ = try? await transaction.send(DataMethod.rollback, transaction.id, as: Empty.self)

@@ -10,9 +10,27 @@ public struct Database: Sendable {
     let logger: Logger
     let deadline: ContinuousClock.Instant?
 
+    /// A handle for one request (`requestID` tags the data tier's log lines).
+    package init(client: RPCClient, requestID: String, logger: Logger, deadline: ContinuousClock.Instant?) {
+        self.client = client
+        self.requestID = requestID
+        self.logger = logger
+        self.deadline = deadline
+    }
+
     /// Runs a query and decodes each row into a `T` by column name.
     public func query<T: Decodable>(_ type: T.Type, _ sql: String, _ parameters: SQLValue...) async throws -> [T] {
         try decodeRows(T.self, try await query(sql, parameters))
+    }
+
+    /// Runs a query that gives one row (a lookup by key, an INSERT, UPDATE
+    /// or DELETE with `RETURNING`) and decodes it; no row fails the call
+    /// with `notFound` and `missing` as its message.
+    public func queryOne<T: Decodable>(
+        _ type: T.Type, _ sql: String, _ parameters: SQLValue..., missing: String = "There is no such record."
+    ) async throws -> T {
+        guard let row = try decodeRows(T.self, try await query(sql, parameters)).first else { throw RPCError(.notFound, missing) }
+        return row
     }
 
     /// Rows as `T`s; a mismatch is logged with the column and reported without it.

@@ -18,7 +18,8 @@ public final class RPCClient: Sendable {
     /// The addresses as configured.
     public let addresses: [SocketAddress]
     private let callerName: String
-    private let settings: ConnectionSettings
+    /// How connections are opened (nil for an in-process client, which opens none).
+    private let settings: ConnectionSettings?
     private let connectionsPerEndpoint: Int
     /// Whether any address is a host name that must be re-resolved.
     private let hasHostNames: Bool
@@ -28,6 +29,10 @@ public final class RPCClient: Sendable {
     private let endpoints: Mutex<(list: [RPCEndpoint], resolvedAt: ContinuousClock.Instant?)>
     private let cursor = Atomic<Int>(0)
     private let retryBudget = RetryBudget()
+    /// Set for a client that calls a service in its own process (`init(inProcess:)`).
+    private let local: RPCService?
+    /// Connection ids of pinned in-process "connections", which a service may bind state to.
+    private let localConnections = Atomic<UInt64>(0)
 
     /// Attempts per call at most, the first included.
     static let maxAttempts = 3
@@ -71,6 +76,21 @@ public final class RPCClient: Sendable {
                 (0..<perEndpoint).map { settings.endpoint(address, $0) }
             }
         endpoints = Mutex(([], nil))
+        local = nil
+    }
+
+    /// A client whose calls `service` answers in this process: no socket, no
+    /// frames, the same methods, errors and encodings (for `StrataTesting`,
+    /// which runs all three tiers in one test process).
+    public init(inProcess service: RPCService, callerName: String) {
+        addresses = []
+        self.callerName = callerName
+        settings = nil
+        connectionsPerEndpoint = 1
+        hasHostNames = false
+        fixedEndpoints = []
+        endpoints = Mutex(([], nil))
+        local = service
     }
 
     /// Calls `method` with a body encoded as `encoding` and returns the result,
@@ -81,6 +101,10 @@ public final class RPCClient: Sendable {
         _ method: String, body: [UInt8], encoding: RPCBodyEncoding = .binary, metadata: [String: String] = [:],
         timeout: Duration = .seconds(30), idempotent: Bool = false
     ) async throws(RPCError) -> [UInt8] {
+        if let local {
+            let request = RPCRequest(method, body: body, encoding: encoding, metadata: metadata, caller: callerName, timeout: timeout)
+            return try await local.handle(request).get()
+        }
         let deadline = ContinuousClock.now + timeout
         retryBudget.recordCall()
         let candidates = currentEndpoints()
@@ -144,12 +168,16 @@ public final class RPCClient: Sendable {
     /// binds to a connection (the data tier's transactions). No balancing or
     /// retries: if that connection fails, the calls fail `unavailable`.
     public func pinned() async throws(RPCError) -> PinnedRPCConnection {
+        if let local {
+            let id = localConnections.add(1, ordering: .relaxed).newValue
+            return PinnedRPCConnection(target: .local(local, connectionID: id), callerName: callerName)
+        }
         let candidates = currentEndpoints()
         var tried: Set<ObjectIdentifier> = []
         var lastError = noEndpoint
         while let endpoint = pick(from: candidates, excluding: tried) {
             do {
-                return PinnedRPCConnection(endpoint: endpoint, connection: try await endpoint.connection(), callerName: callerName)
+                return PinnedRPCConnection(target: .remote(endpoint, try await endpoint.connection()), callerName: callerName)
             } catch {
                 tried.insert(ObjectIdentifier(endpoint))
                 lastError = error
@@ -217,6 +245,7 @@ public final class RPCClient: Sendable {
             for address in resolved where !kept.contains(where: { $0.address == address }) {
                 let existing = state.list.filter { $0.address == address }.prefix(connectionsPerEndpoint)
                 kept.append(contentsOf: existing)
+                guard let settings else { break }
                 for index in existing.count..<connectionsPerEndpoint {
                     kept.append(settings.endpoint(address, index))
                 }
@@ -256,8 +285,12 @@ private struct ConnectionSettings: Sendable {
 
 /// Calls that must all travel on one connection (see `RPCClient.pinned()`).
 public struct PinnedRPCConnection: Sendable {
-    let endpoint: RPCEndpoint
-    let connection: ClientConnection
+    enum Target: Sendable {
+        case remote(RPCEndpoint, ClientConnection)
+        case local(RPCService, connectionID: UInt64)
+    }
+
+    let target: Target
     let callerName: String
 
     /// Calls `method` with a typed argument on the pinned connection.
@@ -267,7 +300,12 @@ public struct PinnedRPCConnection: Sendable {
     ) async throws(RPCError) -> Output {
         let request = RPCRequest(
             method, body: try RPCCodec.encode(input), encoding: .binary, metadata: metadata, caller: callerName, timeout: timeout)
-        return try decodeReply(Output.self, of: method, try await endpoint.send(request, on: connection, timeout: timeout).get())
+        let reply: Result<[UInt8], RPCError>
+        switch target {
+        case .remote(let endpoint, let connection): reply = await endpoint.send(request, on: connection, timeout: timeout)
+        case .local(let service, let connectionID): reply = await service.handle(request, connectionID: connectionID)
+        }
+        return try decodeReply(Output.self, of: method, try reply.get())
     }
 }
 

@@ -27,6 +27,9 @@ public final class WebApplication: HTTPHandler {
     /// The rate limiter's attempt-limited paths, kept to the manifest's forms.
     private let attemptPaths: AttemptPaths
 
+    /// The CSRF tokens' key for the RPC secret `secret`.
+    static func csrfKey(_ secret: [UInt8]) -> [UInt8] { Digest.hmacSHA256(key: secret, Array("strata csrf tokens".utf8)) }
+
     /// URL prefix of static assets.
     static let staticPrefix = "/static/"
 
@@ -47,7 +50,7 @@ public final class WebApplication: HTTPHandler {
         self.attemptPaths = attemptPaths
         current = Mutex(site)
         appReachable.store(manifest != nil, ordering: .relaxed)
-        csrfKey = Digest.hmacSHA256(key: secret, Array("strata csrf tokens".utf8))
+        csrfKey = Self.csrfKey(secret)
         self.trustedProxies = trustedProxies
         self.ownTemplates = ownTemplates
         self.app = app

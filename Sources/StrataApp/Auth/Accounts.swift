@@ -113,7 +113,7 @@ public struct Accounts: Sendable {
     // MARK: Sessions
 
     /// Starts a session for `userID` and returns its token (the cookie value); only its hash is stored.
-    func startSession(userID: Int64) async throws -> String {
+    package func startSession(userID: Int64) async throws -> String {
         let token = Self.newSecret()
         let now = Self.now()
         try await db.execute(
@@ -168,7 +168,7 @@ public struct Accounts: Sendable {
     }
 
     /// Creates a token for `userID` and returns the secret, which is shown once and stored only hashed.
-    func createToken(userID: Int64, name: String) async throws -> String {
+    package func createToken(userID: Int64, name: String) async throws -> String {
         let token = Self.tokenPrefix + Self.newSecret()
         try await db.execute(
             "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
