@@ -29,15 +29,18 @@ let package = Package(
         .target(name: "StrataHTTP", dependencies: ["StrataCore", "StrataIO", "CZlib"]),
         .target(name: "StrataTemplates", dependencies: ["StrataCore"]),
         .target(name: "StrataRPC", dependencies: ["StrataCore", "StrataIO"]),
-        .target(name: "StrataSQL", dependencies: ["StrataCore", "StrataIO", "CSQLite", "CPostgres"]),
+        // The contracts between tiers: the data tier's methods and messages, the manifest and form outcomes.
+        .target(name: "StrataProtocol", dependencies: ["StrataCore", "StrataRPC"]),
+        // The database drivers and migrations: only the data tier links them (and libsqlite3, libpq).
+        .target(name: "StrataSQL", dependencies: ["StrataCore", "StrataIO", "StrataProtocol", "CSQLite", "CPostgres"]),
         .target(
             name: "StrataApp",
-            dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataRPC", "StrataSQL", "StrataTemplates", "CStrataPassword"],
+            dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataRPC", "StrataProtocol", "StrataTemplates", "CStrataPassword"],
             resources: [.copy("Auth/templates")]
         ),
         .target(
             name: "StrataWeb",
-            dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataHTTP", "StrataRPC", "StrataTemplates"],
+            dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataHTTP", "StrataRPC", "StrataProtocol", "StrataTemplates"],
             resources: [.copy("Public"), .copy("Templates")]
         ),
         .target(
@@ -64,10 +67,12 @@ let package = Package(
             path: "Sources/Modules/Bench",
             resources: [.copy("templates")]
         ),
-        .target(name: "StrataData", dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataRPC", "StrataSQL"]),
+        .target(name: "StrataData", dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataRPC", "StrataProtocol", "StrataSQL"]),
         .target(
             name: "StrataTesting",
-            dependencies: ["StrataCore", "StrataIO", "StrataHTTP", "StrataRPC", "StrataSQL", "StrataApp", "StrataWeb", "StrataData"]),
+            dependencies: [
+                "StrataCore", "StrataIO", "StrataHTTP", "StrataRPC", "StrataProtocol", "StrataSQL", "StrataApp", "StrataWeb", "StrataData",
+            ]),
         .target(name: "StrataLauncher", dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataRPC"]),
 
         // Thin executables: parse arguments, wire the parts, run.
@@ -84,27 +89,31 @@ let package = Package(
         .target(name: "StrataTestSupport", path: "Tests/StrataTestSupport"),
         // Fuzz targets for every parser of untrusted input: Tests/Fuzz/run.sh builds them with libFuzzer.
         .executableTarget(
-            name: "StrataFuzz", dependencies: ["StrataCore", "StrataHTTP", "StrataRPC", "StrataSQL", "StrataTemplates", "StrataApp"],
+            name: "StrataFuzz",
+            dependencies: ["StrataCore", "StrataHTTP", "StrataRPC", "StrataProtocol", "StrataSQL", "StrataTemplates", "StrataApp"],
             path: "Tests/Fuzz/Targets"),
         // RPC benchmark (echo calls over loopback): Tests/Benchmarks/rpc-bench.sh runs it.
         .executableTarget(name: "StrataRPCBench", dependencies: ["StrataCore", "StrataIO", "StrataRPC"], path: "Tests/Benchmarks/RPC"),
         // Data-tier benchmark (SQLite and a throwaway PostgreSQL): Tests/Benchmarks/data-bench.sh runs it.
         .executableTarget(
-            name: "StrataDataBench", dependencies: ["StrataCore", "StrataIO", "StrataRPC", "StrataSQL", "StrataData", "StrataTestSupport"],
+            name: "StrataDataBench",
+            dependencies: ["StrataCore", "StrataIO", "StrataRPC", "StrataProtocol", "StrataSQL", "StrataData", "StrataTestSupport"],
             path: "Tests/Benchmarks/Data"),
         // Template rendering benchmark: Tests/Benchmarks/template-bench.sh runs it.
         .executableTarget(name: "StrataTemplateBench", dependencies: ["StrataTemplates"], path: "Tests/Benchmarks/Templates"),
         .testTarget(
             name: "StrataTests",
             dependencies: [
-                "StrataCore", "StrataCLI", "StrataIO", "StrataHTTP", "StrataTemplates", "StrataRPC",
+                "StrataCore", "StrataCLI", "StrataIO", "StrataHTTP", "StrataTemplates", "StrataRPC", "StrataProtocol",
                 "StrataSQL", "StrataApp", "StrataWeb", "StrataData", "StrataLauncher", "StrataTesting", "Guestbook", "Tasks", "Todos",
                 "StrataTestSupport", "CPostgres",
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["StrataTestSupport", "StrataIO", "StrataRPC", "StrataSQL", "strata", "strata-web", "strata-app", "strata-data"]
+            dependencies: [
+                "StrataTestSupport", "StrataIO", "StrataRPC", "StrataProtocol", "StrataSQL", "strata", "strata-web", "strata-app", "strata-data",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -2,8 +2,8 @@ import Foundation
 import StrataCLI
 import StrataCore
 import StrataIO
+import StrataProtocol
 import StrataRPC
-import StrataSQL
 
 /// `strata-app`: the application tier's command line.
 public enum AppCommand {

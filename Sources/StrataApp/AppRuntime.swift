@@ -1,4 +1,5 @@
 import StrataCore
+import StrataProtocol
 import StrataRPC
 import StrataTemplates
 import Synchronization
@@ -70,10 +71,10 @@ public struct AppRuntime: Sendable {
         let manifest = RouteManifest(
             version: Self.digest(routes, signIn, templates, assets), routes: routes, templates: templates, assets: assets, signInPath: signIn)
         let current = Mutex(manifest)
-        service.register(RouteManifest.method, options: RPCMethodOptions(idempotent: true)) { (_: Empty, _) in
+        service.register(RouteManifest.method) { (_: Empty, _) in
             current.withLock { $0 }
         }
-        service.register(RouteManifest.versionMethod, options: RPCMethodOptions(idempotent: true)) { (_: Empty, _) -> ManifestVersion in
+        service.register(RouteManifest.versionMethod) { (_: Empty, _) -> ManifestVersion in
             if reloadTemplates {
                 do {
                     let templates = try Self.loadTemplates(folders)

@@ -1,6 +1,6 @@
 import StrataCore
+import StrataProtocol
 import StrataRPC
-import StrataSQL
 
 extension Database {
     /// Runs `body` in one transaction: everything it does commits together, or
@@ -40,10 +40,10 @@ extension Database {
         }
         do {
             let value = try await body(transaction)
-            _ = try await transaction.send(DataMethod.commit, transaction.id, as: Empty.self)
+            _ = try await transaction.send(DataMethod.commit, transaction.id)
             return value
         } catch {
-            _ = try? await transaction.send(DataMethod.rollback, transaction.id, as: Empty.self)
+            _ = try? await transaction.send(DataMethod.rollback, transaction.id)
             throw error
         }
     }
@@ -63,17 +63,17 @@ public struct Transaction: Sendable {
 
     /// Runs a query inside the transaction and decodes each row into a `T`.
     public func query<T: Decodable>(_ type: T.Type, _ sql: String, _ parameters: SQLValue...) async throws -> [T] {
-        let result = try await send(DataMethod.query, SQLStatement(sql, parameters, transaction: id.transaction), as: QueryResult.self)
+        let result = try await send(DataMethod.query, SQLStatement(sql, parameters, transaction: id.transaction))
         return try database.decodeRows(T.self, result)
     }
 
     /// Runs an INSERT, UPDATE or DELETE inside the transaction.
     @discardableResult
     public func execute(_ sql: String, _ parameters: SQLValue...) async throws -> ExecuteResult {
-        try await send(DataMethod.execute, SQLStatement(sql, parameters, transaction: id.transaction), as: ExecuteResult.self)
+        try await send(DataMethod.execute, SQLStatement(sql, parameters, transaction: id.transaction))
     }
 
-    func send<Input: Encodable, Output: Decodable>(_ method: String, _ input: Input, as output: Output.Type) async throws -> Output {
+    func send<Input, Output>(_ method: RPCMethod<Input, Output>, _ input: Input) async throws -> Output {
         let remaining = try database.remainingTime()
         do {
             return try await connection.call(method, input, metadata: [RPCMetadataKey.requestID: database.requestID], timeout: remaining)

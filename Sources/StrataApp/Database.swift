@@ -1,6 +1,6 @@
 import StrataCore
+import StrataProtocol
 import StrataRPC
-import StrataSQL
 
 /// The application tier's handle on the data tier. Values always travel as
 /// parameters (`$1, $2, ...`), never inside the SQL text.
@@ -43,7 +43,6 @@ public struct Database: Sendable {
         }
     }
 
-    /// Runs a query and returns the raw rows.
     /// Runs a query (a SELECT, or a write with `RETURNING`) and returns the raw rows.
     public func query(_ sql: String, _ parameters: [SQLValue]) async throws -> QueryResult {
         // Only a read may run twice without harm, so only a read may be retried elsewhere.
@@ -53,27 +52,27 @@ public struct Database: Sendable {
     /// Runs independent SELECTs in one call to the data tier (each its own
     /// statement, not one transaction) and decodes each one's rows.
     public func queryEach<T: Decodable>(_ type: T.Type, _ statements: [SQLStatement]) async throws -> [[T]] {
-        let results: [QueryResult] = try await call(DataMethod.queryEach, SQLBatch(statements), idempotent: true)
+        let results = try await call(DataMethod.queryEach, SQLBatch(statements))
         return try results.map { try decodeRows(T.self, $0) }
     }
 
     /// Runs an INSERT, UPDATE or DELETE.
     @discardableResult
     public func execute(_ sql: String, _ parameters: SQLValue...) async throws -> ExecuteResult {
-        try await call(DataMethod.execute, SQLStatement(sql, parameters), idempotent: false)
+        try await call(DataMethod.execute, SQLStatement(sql, parameters))
     }
 
     /// Runs an INSERT, UPDATE or DELETE whose parameters are built up at run time.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [SQLValue]) async throws -> ExecuteResult {
-        try await call(DataMethod.execute, SQLStatement(sql, parameters), idempotent: false)
+        try await call(DataMethod.execute, SQLStatement(sql, parameters))
     }
 
-    private func call<Input: Encodable, Output: Decodable>(_ method: String, _ statement: Input, idempotent: Bool) async throws -> Output {
+    private func call<Input, Output>(_ method: RPCMethod<Input, Output>, _ input: Input, idempotent: Bool? = nil) async throws -> Output {
         let remaining = try remainingTime()
         do {
             return try await client.call(
-                method, statement, metadata: [RPCMetadataKey.requestID: requestID], timeout: remaining, idempotent: idempotent)
+                method, input, metadata: [RPCMetadataKey.requestID: requestID], timeout: remaining, idempotent: idempotent)
         } catch {
             // Engine messages name tables and columns: log them, pass on only the code.
             throw failure(error)

@@ -1,5 +1,6 @@
 import Foundation
 import StrataCore
+import StrataProtocol
 import StrataRPC
 
 /// Where a module's handler is called. Every call of a module method goes
@@ -41,7 +42,7 @@ struct MethodDispatcher: Sendable {
 
     /// The form route a call serves, when the caller named one.
     private func formRoute(of method: RegisteredMethod, _ metadata: [String: String]) throws(RPCError) -> RegisteredMethod.FormRoute? {
-        guard let path = metadata[RPCMetadataKey.form] else { return nil }
+        guard let path = metadata[WebMetadataKey.form] else { return nil }
         guard let route = method.forms[path] else { throw RPCError(.notFound, "no form POST \(path) calls \(method.name)") }
         return route
     }
@@ -49,7 +50,7 @@ struct MethodDispatcher: Sendable {
     /// Step 3: the argument of a call, from text fields (web forms, query
     /// strings), JSON (API routes, tools) or the binary encoding (other tiers).
     static func decode<Input: Decodable>(_ type: Input.Type, _ request: RPCRequest) throws(RPCError) -> Input {
-        if request.metadata[RPCMetadataKey.fieldInput] == "1" {
+        if request.metadata[WebMetadataKey.fieldInput] == "1" {
             return try FieldDecoder.decode(Input.self, from: try RPCCodec.decode([String: String].self, from: request.body, as: request.bodyEncoding))
         }
         guard request.bodyEncoding == .json else { return try RPCCodec.decode(Input.self, from: request.body) }
@@ -84,7 +85,7 @@ struct MethodDispatcher: Sendable {
 
     /// Step 7: a page shows who is signed in, so the web tier asks for the user beside an object result.
     private func attachViewer(_ user: User?, to reply: [UInt8], _ metadata: [String: String], _ request: RPCRequest) throws(RPCError) -> [UInt8] {
-        guard let user, metadata[RPCMetadataKey.wantsViewer] == "1", request.bodyEncoding == .binary, metadata[RPCMetadataKey.form] == nil
+        guard let user, metadata[WebMetadataKey.wantsViewer] == "1", request.bodyEncoding == .binary, metadata[WebMetadataKey.form] == nil
         else { return reply }
         return try RPCCodec.addingEntry("viewer", user, toMap: reply) ?? reply
     }

@@ -3,7 +3,6 @@ import StrataCLI
 import StrataCore
 import StrataIO
 import StrataRPC
-import StrataSQL
 
 /// `strata-app users ...`: the operator's tools for accounts, working through
 /// the data tier like the running application does.

@@ -1,4 +1,5 @@
 import StrataCore
+import StrataProtocol
 import StrataRPC
 import StrataSQL
 
@@ -22,7 +23,7 @@ public enum DataService {
                 throw rpcError(error, statement: statement, context: context, logger: logger)
             }
         }
-        service.register(DataMethod.query, options: RPCMethodOptions(idempotent: true), logger: logger) {
+        service.register(DataMethod.query, logger: logger) {
             (statement: SQLStatement, context) -> QueryResult in
             try await perform(
                 statement, context, alone: { try await database.query(statement.sql, statement.parameters) },
@@ -60,10 +61,10 @@ public enum DataService {
                 throw rpcError(failure.error, statement: statement, context: context, logger: logger)
             }
         }
-        service.register(DataMethod.queryEach, options: RPCMethodOptions(idempotent: true), logger: logger) {
+        service.register(DataMethod.queryEach, logger: logger) {
             (batch: SQLBatch, context) -> [QueryResult] in
             guard batch.statements.allSatisfy({ SQLStatement.isPlainSelect($0.sql) && $0.transaction == nil }) else {
-                throw RPCError(.invalidArgument, "\(DataMethod.queryEach) takes plain SELECTs outside transactions only")
+                throw RPCError(.invalidArgument, "\(DataMethod.queryEach.name) takes plain SELECTs outside transactions only")
             }
             do {
                 return try await database.queryEach(batch.statements)
@@ -80,7 +81,7 @@ public enum DataService {
                 return RPCHealth(serving: false, detail: "the database does not answer")
             }
         }
-        service.register(DataMethod.health, options: RPCMethodOptions(idempotent: true), logger: logger) { (_: Empty, _) -> DataHealth in
+        service.register(DataMethod.health, logger: logger) { (_: Empty, _) -> DataHealth in
             _ = try await database.query("SELECT 1", [])
             return DataHealth(engine: database.engine.rawValue, pendingMigrations: 0)
         }

@@ -1,4 +1,5 @@
 import StrataCore
+import StrataProtocol
 import StrataRPC
 import StrataSQL
 import Synchronization

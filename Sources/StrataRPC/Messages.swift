@@ -9,7 +9,7 @@ public struct RPCRequest: Sendable {
     public var method: String
     /// Milliseconds the caller will wait; 0 means no deadline.
     public var timeoutMilliseconds: UInt32
-    /// Metadata: request id, session token, client address, caller tier.
+    /// Metadata: request id and caller tier (`RPCMetadataKey`), and whatever the tiers agree on.
     public var metadata: [String: String]
     /// The encoded argument.
     public var body: [UInt8]
@@ -82,21 +82,6 @@ public enum RPCMetadataKey {
     public static let requestID = "request-id"
     /// The calling tier (`web`, `app`).
     public static let caller = "caller"
-    /// The browser's address, as seen by the web tier.
-    public static let clientAddress = "client-address"
-    /// The browser's session token (its session cookie), for the app tier to resolve.
-    public static let session = "session"
-    /// An API token from an `Authorization: Bearer` header.
-    public static let bearerToken = "bearer-token"
-    /// `1` when the input is text fields (a form, a query string, path
-    /// parameters) to be converted to the method's typed argument.
-    public static let fieldInput = "field-input"
-    /// `1` when the caller wants the signed-in user added to an object
-    /// result as `viewer` (the web tier asks for pages, to show who is signed in).
-    public static let wantsViewer = "wants-viewer"
-    /// The path of the form route a call serves: the app tier then answers
-    /// that route's `FormOutcome` instead of the method's result.
-    public static let form = "form"
 }
 
 /// ERROR payload: `u16 code | string message | u16 n | n × (string key, string value)`;

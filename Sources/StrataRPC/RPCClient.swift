@@ -164,6 +164,14 @@ public final class RPCClient: Sendable {
         return try decodeReply(Output.self, of: method, reply)
     }
 
+    /// Calls `method` (retried where it is idempotent, or as `idempotent` says for this call).
+    public func call<Input, Output>(
+        _ method: RPCMethod<Input, Output>, _ input: Input, metadata: [String: String] = [:], timeout: Duration = .seconds(30),
+        idempotent: Bool? = nil
+    ) async throws(RPCError) -> Output {
+        try await call(method.name, input, as: Output.self, metadata: metadata, timeout: timeout, idempotent: idempotent ?? method.idempotent)
+    }
+
     /// A handle that sends every call on one connection, for state the server
     /// binds to a connection (the data tier's transactions). No balancing or
     /// retries: if that connection fails, the calls fail `unavailable`.
@@ -306,6 +314,15 @@ public struct PinnedRPCConnection: Sendable {
         case .local(let service, let connectionID): reply = await service.handle(request, connectionID: connectionID)
         }
         return try decodeReply(Output.self, of: method, try reply.get())
+    }
+}
+
+extension PinnedRPCConnection {
+    /// Calls `method` on the pinned connection.
+    public func call<Input, Output>(
+        _ method: RPCMethod<Input, Output>, _ input: Input, metadata: [String: String] = [:], timeout: Duration = .seconds(30)
+    ) async throws(RPCError) -> Output {
+        try await call(method.name, input, as: Output.self, metadata: metadata, timeout: timeout)
     }
 }
 

@@ -54,7 +54,7 @@ public enum RPCCodec {
 extension RPCCodec {
     /// A binary-encoded map with one more entry, `key: value`, spliced in
     /// without decoding the rest; nil when `map` is not a map (an array or
-    /// scalar result is left alone). Used to add `viewer` to page results.
+    /// scalar result is left alone).
     public static func addingEntry<T: Encodable>(_ key: String, _ value: T, toMap map: [UInt8]) throws(RPCError) -> [UInt8]? {
         var count: UInt64 = 0
         var start = 0

@@ -78,6 +78,16 @@ public struct RPCService: Sendable {
         }
     }
 
+    /// Registers the handler of `method`, with the descriptor's name,
+    /// idempotency and access; `maxConcurrent` caps the calls running at once.
+    public mutating func register<Input, Output>(
+        _ method: RPCMethod<Input, Output>, maxConcurrent: Int? = nil, logger: Logger? = nil,
+        _ handler: @escaping @Sendable (Input, RPCContext) async throws -> Output
+    ) {
+        let options = RPCMethodOptions(access: method.access, idempotent: method.idempotent, maxConcurrent: maxConcurrent)
+        register(method.name, options: options, logger: logger, handler)
+    }
+
     /// Registers a method that works on raw bodies.
     public mutating func registerRaw(_ method: String, options: RPCMethodOptions = RPCMethodOptions(), _ handler: @escaping Handler) {
         registered[method] = RegisteredMethod(handler: handler, options: options)

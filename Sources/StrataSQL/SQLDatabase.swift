@@ -1,3 +1,5 @@
+import StrataProtocol
+
 /// A database the data tier can serve: SQLite or PostgreSQL behind one interface.
 public protocol SQLDatabase: Sendable {
     /// Which engine this is (migrations pick their per-engine parts by it).

@@ -1,16 +1,4 @@
-/// How isolated an interactive transaction is (PostgreSQL's levels; SQLite
-/// transactions are always serializable).
-public enum SQLIsolation: String, Codable, Sendable {
-    case readCommitted, repeatableRead, serializable
-
-    var postgres: String {
-        switch self {
-        case .readCommitted: "READ COMMITTED"
-        case .repeatableRead: "REPEATABLE READ"
-        case .serializable: "SERIALIZABLE"
-        }
-    }
-}
+import StrataProtocol
 
 /// An open transaction holding one connection until `commit` or `rollback`.
 public protocol SQLTransaction: Sendable {

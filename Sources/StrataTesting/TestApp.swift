@@ -4,6 +4,7 @@ import StrataCore
 import StrataData
 import StrataHTTP
 import StrataIO
+import StrataProtocol
 import StrataRPC
 import StrataSQL
 import StrataWeb

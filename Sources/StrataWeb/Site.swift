@@ -1,5 +1,6 @@
 import Foundation
 import StrataHTTP
+import StrataProtocol
 import StrataRPC
 import StrataTemplates
 

@@ -1,6 +1,7 @@
 import Foundation
 import StrataCore
 import StrataHTTP
+import StrataProtocol
 import StrataRPC
 
 /// JSON API routes: JSON in, JSON out, errors as JSON.
@@ -21,7 +22,7 @@ extension WebApplication {
             guard parts.count == 2, parts[0].lowercased() == "bearer" else {
                 return Self.jsonError(HTTPStatus(401), code: "unauthenticated", "Authorization must be 'Bearer <API token>'.")
             }
-            metadata[RPCMetadataKey.bearerToken] = String(parts[1].trimmed())
+            metadata[WebMetadataKey.bearerToken] = String(parts[1].trimmed())
         } else {
             let session = BrowserSession(request: request)
             if !request.method.isSafe && !session.accepts(request.headers["X-CSRF-Token"], key: csrfKey) {
@@ -29,7 +30,7 @@ extension WebApplication {
                     .forbidden, code: "permissionDenied",
                     "Send an API token as 'Authorization: Bearer ...', or this page's CSRF token as X-CSRF-Token.")
             }
-            metadata[RPCMetadataKey.session] = session.id
+            metadata[WebMetadataKey.session] = session.id
         }
         let body: [UInt8]
         if [.post, .put, .patch].contains(request.method) {
@@ -43,7 +44,7 @@ extension WebApplication {
         } else {
             var input = request.queryParameters
             for (key, value) in parameters { input[key] = value }
-            metadata[RPCMetadataKey.fieldInput] = "1"
+            metadata[WebMetadataKey.fieldInput] = "1"
             do {
                 body = try RPCCodec.encode(input, as: .json)
             } catch {

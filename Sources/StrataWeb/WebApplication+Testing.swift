@@ -1,6 +1,7 @@
 import Foundation
 import StrataCore
 import StrataHTTP
+import StrataProtocol
 import StrataRPC
 import StrataTemplates
 

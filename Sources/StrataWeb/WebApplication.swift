@@ -1,6 +1,7 @@
 import Foundation
 import StrataCore
 import StrataHTTP
+import StrataProtocol
 import StrataRPC
 import StrataTemplates
 import Synchronization
@@ -296,12 +297,12 @@ public final class WebApplication: HTTPHandler {
         let requestID = request.requestID
         var metadata = metadata(for: request)
         // Only a cookie the browser sent can name a signed-in session (the app tier resolves it).
-        if let cookie = BrowserSession.cookie(BrowserSession.cookieName, in: request) { metadata[RPCMetadataKey.session] = cookie }
-        metadata[RPCMetadataKey.fieldInput] = "1"
+        if let cookie = BrowserSession.cookie(BrowserSession.cookieName, in: request) { metadata[WebMetadataKey.session] = cookie }
+        metadata[WebMetadataKey.fieldInput] = "1"
         if let form {
-            metadata[RPCMetadataKey.form] = form
+            metadata[WebMetadataKey.form] = form
         } else {
-            metadata[RPCMetadataKey.wantsViewer] = "1"
+            metadata[WebMetadataKey.wantsViewer] = "1"
         }
         do {
             // Pages answer GET, which must not change state: safe to retry on another replica. Forms are not.
@@ -318,7 +319,7 @@ public final class WebApplication: HTTPHandler {
 
     /// What every call to the app tier carries: the request id and the browser's address.
     func metadata(for request: HTTPRequest) -> [String: String] {
-        [RPCMetadataKey.requestID: request.requestID, RPCMetadataKey.clientAddress: clientAddress(request)]
+        [RPCMetadataKey.requestID: request.requestID, WebMetadataKey.clientAddress: clientAddress(request)]
     }
 
     /// The HTTP status for a failed call; failures that are ours, not the user's, are logged.

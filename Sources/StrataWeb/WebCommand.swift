@@ -3,6 +3,7 @@ import StrataCLI
 import StrataCore
 import StrataHTTP
 import StrataIO
+import StrataProtocol
 import StrataRPC
 import StrataTemplates
 

@@ -1,5 +1,6 @@
 import Foundation
 import StrataIO
+import StrataProtocol
 import StrataRPC
 import StrataSQL
 import StrataTestSupport
@@ -38,7 +39,7 @@ final class DurabilityTests: XCTestCase {
                                 "INSERT INTO guestbook_entries (name, message, created_at) VALUES ($1, 'durable', '2026-12-02')",
                                 [.text(name)])
                             do {
-                                _ = try await client.call(DataMethod.execute, insert, as: ExecuteResult.self, timeout: .seconds(5))
+                                _ = try await client.call(DataMethod.execute, insert, timeout: .seconds(5))
                             } catch {
                                 return  // the tier is gone: this write was never answered
                             }

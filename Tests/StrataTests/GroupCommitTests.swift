@@ -1,4 +1,5 @@
 import Foundation
+import StrataProtocol
 import StrataTestSupport
 import XCTest
 

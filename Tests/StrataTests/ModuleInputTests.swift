@@ -1,6 +1,7 @@
 import Foundation
 import StrataCore
 import StrataIO
+import StrataProtocol
 import StrataRPC
 import XCTest
 
@@ -29,7 +30,7 @@ final class ModuleInputTests: XCTestCase {
 
     private func request(_ fields: [String: String]) throws -> RPCRequest {
         RPCRequest(
-            method: "m", timeoutMilliseconds: 1000, metadata: [RPCMetadataKey.fieldInput: "1"], body: try RPCCodec.encode(fields),
+            method: "m", timeoutMilliseconds: 1000, metadata: [WebMetadataKey.fieldInput: "1"], body: try RPCCodec.encode(fields),
             bodyEncoding: .binary)
     }
 

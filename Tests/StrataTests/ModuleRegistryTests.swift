@@ -1,4 +1,5 @@
 import StrataCore
+import StrataProtocol
 import XCTest
 
 @testable import StrataApp
@@ -29,8 +30,8 @@ final class ModuleRegistryTests: XCTestCase {
     private func call(
         _ registry: ModuleRegistry, _ name: String, _ fields: [String: String], form: String? = nil
     ) async throws(RPCError) -> [UInt8] {
-        var metadata = [RPCMetadataKey.fieldInput: "1"]
-        if let form { metadata[RPCMetadataKey.form] = form }
+        var metadata = [WebMetadataKey.fieldInput: "1"]
+        if let form { metadata[WebMetadataKey.form] = form }
         let request = RPCRequest(
             method: name, timeoutMilliseconds: 1000, metadata: metadata, body: try RPCCodec.encode(fields), bodyEncoding: .binary)
         guard let method = registry.methods[name] else { throw RPCError(.unimplemented, name) }

@@ -1,4 +1,5 @@
 import StrataIO
+import StrataProtocol
 import StrataTestSupport
 import Synchronization
 import XCTest

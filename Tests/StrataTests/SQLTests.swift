@@ -1,3 +1,4 @@
+import StrataProtocol
 import StrataRPC
 import StrataTestSupport
 import XCTest

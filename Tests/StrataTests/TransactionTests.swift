@@ -1,6 +1,7 @@
 import Foundation
 import StrataCore
 import StrataIO
+import StrataProtocol
 import StrataRPC
 import StrataSQL
 import StrataTestSupport

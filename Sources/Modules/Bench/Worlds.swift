@@ -1,4 +1,5 @@
 import StrataApp
+import StrataProtocol
 
 /// A row of `World`, as the benchmark's JSON shows it.
 struct World: Codable, Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 import StrataCore
+import StrataProtocol
 import StrataRPC
-import StrataSQL
 
 /// Users, sessions and API tokens, stored by the data tier (see
 /// `Migrations/0003_auth.sql`). Secrets are stored only as SHA-256 hashes: a
@@ -202,8 +202,8 @@ public struct Accounts: Sendable {
 
     /// Who is calling: the owner of the bearer token, else of the session cookie.
     func identify(_ metadata: [String: String]) async throws -> User? {
-        if let token = metadata[RPCMetadataKey.bearerToken] { return try await user(apiToken: token) }
-        if let session = metadata[RPCMetadataKey.session], Self.looksLikeSessionToken(session) { return try await user(session: session) }
+        if let token = metadata[WebMetadataKey.bearerToken] { return try await user(apiToken: token) }
+        if let session = metadata[WebMetadataKey.session], Self.looksLikeSessionToken(session) { return try await user(session: session) }
         return nil
     }
 }

@@ -1,5 +1,4 @@
 import StrataRPC
-import StrataSQL
 
 /// Slows down password guessing. Failed sign-ins are counted per account
 /// and client address together, per address, and per account; past a key's

@@ -1,3 +1,4 @@
+import StrataProtocol
 import StrataRPC
 
 /// Entry points for the fuzz targets in `Tests/Fuzz`; not part of the API.
@@ -24,7 +25,7 @@ public enum InputFuzzing {
     /// Decodes `fields` as a page's or form's argument and `json` as an API
     /// body, the way the application tier does; must never trap.
     public static func decode(fields: [String: String], json: [UInt8]) {
-        let metadata = [RPCMetadataKey.fieldInput: "1"]
+        let metadata = [WebMetadataKey.fieldInput: "1"]
         if let body = try? RPCCodec.encode(fields) {
             _ = try? MethodDispatcher.decode(
                 Everything.self, RPCRequest(method: "m", timeoutMilliseconds: 1, metadata: metadata, body: body, bodyEncoding: .binary))

@@ -1,4 +1,5 @@
 import StrataCore
+import StrataProtocol
 import StrataRPC
 
 /// What a module's method handler gets besides its argument.
@@ -17,9 +18,9 @@ public struct ModuleContext: Sendable {
     /// or API token in the call; nil for anonymous callers.
     public let user: User?
     /// The browser's address as the web tier saw it (for throttling and logs).
-    public var clientAddress: String { metadata[RPCMetadataKey.clientAddress] ?? "" }
+    public var clientAddress: String { metadata[WebMetadataKey.clientAddress] ?? "" }
     /// The browser's session id, when it sent one (the auth module ends it on sign-out).
-    var sessionToken: String? { metadata[RPCMetadataKey.session] }
+    var sessionToken: String? { metadata[WebMetadataKey.session] }
 }
 
 /// What the handler of a `SignedInAccess` method gets: everything a

@@ -1,3 +1,4 @@
+import StrataProtocol
 import StrataRPC
 
 /// Collects what modules declare. Passed to `DomainModule.register(_:)`.

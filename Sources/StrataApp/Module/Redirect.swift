@@ -1,3 +1,4 @@
+import StrataProtocol
 import StrataRPC
 
 /// Where a form sends the browser after its method succeeded, and a message

@@ -1,6 +1,7 @@
 import CPostgres
 import StrataCore
 import StrataIO
+import StrataProtocol
 import Synchronization
 
 #if canImport(Glibc)

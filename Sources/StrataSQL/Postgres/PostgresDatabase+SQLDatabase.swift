@@ -1,3 +1,5 @@
+import StrataProtocol
+
 extension PostgresDatabase: SQLDatabase {
     public var engine: SQLEngine { .postgres }
 

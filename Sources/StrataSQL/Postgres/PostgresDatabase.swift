@@ -1,4 +1,5 @@
 import StrataIO
+import StrataProtocol
 import Synchronization
 
 /// A pool of event-loop-driven PostgreSQL connections with a size limit and a

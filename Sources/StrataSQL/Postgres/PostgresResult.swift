@@ -1,5 +1,6 @@
 import CPostgres
 import StrataCore
+import StrataProtocol
 
 /// What one PostgreSQL statement returned: rows (text-format values converted
 /// by column type), the affected-row count, or the error.

@@ -1,3 +1,4 @@
+import StrataProtocol
 import Synchronization
 
 /// A transaction on one pooled PostgreSQL connection.

@@ -1,4 +1,5 @@
 import CSQLite
+import StrataProtocol
 
 /// The same transient destructor SQLite's C macro `SQLITE_TRANSIENT` names:
 /// SQLite copies bound bytes before the call returns.

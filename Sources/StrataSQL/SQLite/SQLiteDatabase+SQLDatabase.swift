@@ -1,3 +1,5 @@
+import StrataProtocol
+
 extension SQLiteDatabase: SQLDatabase {
     public var engine: SQLEngine { .sqlite }
 

@@ -1,4 +1,5 @@
 import StrataIO
+import StrataProtocol
 import Synchronization
 
 /// An SQLite database used from async code: one writer connection and a

@@ -1,3 +1,4 @@
+import StrataProtocol
 import Synchronization
 
 /// A transaction on the SQLite connection, holding its lock throughout.

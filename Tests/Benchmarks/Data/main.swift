@@ -2,6 +2,7 @@ import Foundation
 import StrataCore
 import StrataData
 import StrataIO
+import StrataProtocol
 import StrataRPC
 import StrataSQL
 import StrataTestSupport

@@ -1,6 +1,7 @@
 @_spi(Fuzzing) import StrataApp
 import StrataCore
 @_spi(Fuzzing) import StrataHTTP
+import StrataProtocol
 @_spi(Fuzzing) import StrataRPC
 import StrataSQL
 import StrataTemplates

@@ -1,5 +1,5 @@
 /// What the application tier answers a call made for a form route
-/// (`RPCMetadataKey.form`): where the browser goes next, a one-time message,
+/// (`WebMetadataKey.form`): where the browser goes next, a one-time message,
 /// and a change of the signed-in session.
 public struct FormOutcome: Codable, Sendable, Equatable {
     /// The redirect target, a path on the site.

@@ -74,7 +74,7 @@ extension SQLStatement {
     /// Whether `sql` is one row-level write (INSERT, UPDATE, DELETE, REPLACE)
     /// that may share a transaction with other callers' writes: not a
     /// transaction control, schema or pragma statement, which must run alone.
-    static func isGroupableWrite(_ sql: String) -> Bool {
+    package static func isGroupableWrite(_ sql: String) -> Bool {
         startsWithKeyword(sql, "insert") || startsWithKeyword(sql, "update")
             || startsWithKeyword(sql, "delete") || startsWithKeyword(sql, "replace")
     }
