@@ -85,8 +85,7 @@ struct MethodDispatcher: Sendable {
 
     /// Step 7: a page shows who is signed in, so the web tier asks for the user beside an object result.
     private func attachViewer(_ user: User?, to reply: [UInt8], _ metadata: [String: String], _ request: RPCRequest) throws(RPCError) -> [UInt8] {
-        guard let user, metadata[WebMetadataKey.wantsViewer] == "1", request.bodyEncoding == .binary, metadata[WebMetadataKey.form] == nil
-        else { return reply }
+        guard let user, metadata[WebMetadataKey.wantsViewer] == "1", request.bodyEncoding == .binary else { return reply }
         return try RPCCodec.addingEntry("viewer", user, toMap: reply) ?? reply
     }
 

@@ -7,7 +7,7 @@ import StrataWeb
 /// have given it with every form and every unsafe API call on a session, so
 /// a test reads like what a user does. Redirects are not followed on their
 /// own: assert them, then `follow` them. One client serves one test at a time.
-public final class TestClient: @unchecked Sendable {
+public final class TestClient {
     private let web: any HTTPHandler
     private let secret: [UInt8]
     /// Cookies by name, as the web tier last set them.

@@ -45,7 +45,7 @@ struct TaskStore {
         struct Row: Decodable {
             let id: Int64, name: String, description: String, owner_id: Int64, open_tasks: Int64, done_tasks: Int64
         }
-        let rows = try await db.query(
+        let row = try await db.queryOne(
             Row.self,
             """
             SELECT p.id, p.name, p.description, p.owner_id,
@@ -53,8 +53,7 @@ struct TaskStore {
                    (SELECT count(*) FROM tasks t WHERE t.project_id = p.id AND t.status = 'done') AS done_tasks
             FROM projects p
             WHERE p.id = $1 AND ($2 = 1 OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = $3))
-            """, .int(id), .int(user.isAdmin ? 1 : 0), .int(user.id))
-        guard let row = rows.first else { throw RPCError(.notFound, "There is no such project.") }
+            """, .int(id), .int(user.isAdmin ? 1 : 0), .int(user.id), missing: "There is no such project.")
         return (
             ProjectSummary(id: row.id, name: row.name, description: row.description, open_tasks: row.open_tasks, done_tasks: row.done_tasks),
             row.owner_id

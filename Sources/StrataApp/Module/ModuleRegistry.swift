@@ -26,10 +26,7 @@ public struct ModuleRegistry: Sendable {
         _ name: String, access: Access, idempotent: Bool = false,
         _ handler: @escaping @Sendable (Input, ModuleContext) async throws -> Output
     ) -> ModuleMethod<Input, Output> {
-        add(name, access.rule, idempotent) { request, context, form in
-            let input = try MethodDispatcher.validate(try MethodDispatcher.decode(Input.self, request))
-            return try MethodDispatcher.encode(try await handler(input, context), for: request, form: form)
-        }
+        add(name, access.rule, idempotent, handler)
     }
 
     /// Declares an RPC method only signed-in users may call (`.signedIn`, or
@@ -40,19 +37,23 @@ public struct ModuleRegistry: Sendable {
         _ name: String, access: SignedInAccess, idempotent: Bool = false,
         _ handler: @escaping @Sendable (Input, SignedInContext) async throws -> Output
     ) -> ModuleMethod<Input, Output> {
-        add(name, access.rule, idempotent) { request, context, form in
+        add(name, access.rule, idempotent) { input, context in
             // The dispatcher checked access already; a rule like this one cannot pass without a user.
             guard let user = context.user else { throw AccessRule.signInFirst }
-            let input = try MethodDispatcher.validate(try MethodDispatcher.decode(Input.self, request))
-            return try MethodDispatcher.encode(try await handler(input, SignedInContext(user: user, base: context)), for: request, form: form)
+            return try await handler(input, SignedInContext(user: user, base: context))
         }
     }
 
-    private mutating func add<Input, Output>(
-        _ name: String, _ access: AccessRule, _ idempotent: Bool, _ run: @escaping RegisteredMethod.Run
+    /// Keeps the typed handler behind the dispatcher's decode → validate → run → encode steps.
+    private mutating func add<Input: Decodable & Sendable, Output: Encodable & Sendable>(
+        _ name: String, _ access: AccessRule, _ idempotent: Bool,
+        _ handler: @escaping @Sendable (Input, ModuleContext) async throws -> Output
     ) -> ModuleMethod<Input, Output> {
         if methods[name] != nil { problems.append("method '\(name)' is registered twice") }
-        methods[name] = RegisteredMethod(name: name, access: access, idempotent: idempotent, run: run)
+        methods[name] = RegisteredMethod(name: name, access: access, idempotent: idempotent) { request, context, form in
+            let input = try MethodDispatcher.validate(try MethodDispatcher.decode(Input.self, request))
+            return try MethodDispatcher.encode(try await handler(input, context), for: request, form: form)
+        }
         return ModuleMethod(name: name)
     }
 
