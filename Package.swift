@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Strata builds from the Swift toolchain alone: no package dependencies, only
-// system C libraries (libsqlite3, libpq, OpenSSL's libcrypto) through the
+// system C libraries (libsqlite3, libpq, OpenSSL's libssl and libcrypto) through the
 // targets below.
 let package = Package(
     name: "Strata",
@@ -18,6 +18,8 @@ let package = Package(
         // C bindings
         .target(name: "CStrataShims", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "CStrataPassword", linkerSettings: [.linkedLibrary("crypt")]),
+        // OpenSSL's libssl (it comes with libpq-dev) behind plain C types: contexts, sessions, certificates.
+        .target(name: "CStrataTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -25,7 +27,7 @@ let package = Package(
         // Libraries, bottom-up
         .target(name: "StrataCore", dependencies: ["CStrataShims"]),
         .target(name: "StrataCLI", dependencies: ["StrataCore"]),
-        .target(name: "StrataIO", dependencies: ["StrataCore", "CStrataShims"]),
+        .target(name: "StrataIO", dependencies: ["StrataCore", "CStrataShims", "CStrataTLS"]),
         .target(name: "StrataHTTP", dependencies: ["StrataCore", "StrataIO", "CZlib"]),
         .target(name: "StrataTemplates", dependencies: ["StrataCore"]),
         .target(name: "StrataRPC", dependencies: ["StrataCore", "StrataIO"]),
@@ -90,7 +92,7 @@ let package = Package(
         // Fuzz targets for every parser of untrusted input: Tests/Fuzz/run.sh builds them with libFuzzer.
         .executableTarget(
             name: "StrataFuzz",
-            dependencies: ["StrataCore", "StrataHTTP", "StrataRPC", "StrataProtocol", "StrataSQL", "StrataTemplates", "StrataApp"],
+            dependencies: ["StrataCore", "StrataIO", "StrataHTTP", "StrataRPC", "StrataProtocol", "StrataSQL", "StrataTemplates", "StrataApp"],
             path: "Tests/Fuzz/Targets"),
         // RPC benchmark (echo calls over loopback): Tests/Benchmarks/rpc-bench.sh runs it.
         .executableTarget(name: "StrataRPCBench", dependencies: ["StrataCore", "StrataIO", "StrataRPC"], path: "Tests/Benchmarks/RPC"),

@@ -32,7 +32,9 @@ public enum AppCommand {
             .eventLoops,
             .logLevel,
         ],
-        notes: ["environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)"])
+        notes: [
+            "environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)\n  STRATA_RPC_TLS_CERT, STRATA_RPC_TLS_KEY  this tier's certificate and key: RPC over TLS (see ARCHITECTURE.md, \"Trust between the tiers\")\n  STRATA_RPC_TLS_CA  the CA that signed every tier's certificate: peers must present one (mutual TLS)"
+        ])
 
     /// Runs the command line `arguments` (without the program name) with
     /// `modules`, and `benchmarkModules` too under `--bench`; returns the exit status.
@@ -60,10 +62,11 @@ public enum AppCommand {
         let dataAddresses = try SocketAddress.list(parsing: options.string("data") ?? "127.0.0.1:7002")
         let loops = try options.int("loops", in: 1...256)
         let secret = try RPCSecret.load(from: environment)
+        let tls = try RPCTLS.load(from: environment)
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
         let data = RPCClient(
             addresses: dataAddresses, group: group, callerName: "app", secret: secret,
-            connectionsPerEndpoint: try options.int("data-connections", in: 1...64) ?? group.loops.count)
+            connectionsPerEndpoint: try options.int("data-connections", in: 1...64) ?? group.loops.count, tls: tls)
         do {
             let health: DataHealth = try await data.call(DataMethod.health, Empty(), timeout: .seconds(5))
             logger.info("data tier reachable", ("data", dataAddresses.map(\.description).joined(separator: ",")), ("engine", health.engine))
@@ -73,8 +76,9 @@ public enum AppCommand {
         let runtime = try AppRuntime(
             modules: modules, data: data, logger: logger, overrides: options.string("templates"), reloadTemplates: options.flag("dev"),
             signupEnabled: !options.flag("no-signup"))
-        let server = RPCServer(
-            configuration: RPCServerConfiguration(address: address, secret: secret), service: runtime.service, group: group, logger: logger)
+        var configuration = RPCServerConfiguration(address: address, secret: secret)
+        configuration.tls = tls?.server
+        let server = RPCServer(configuration: configuration, service: runtime.service, group: group, logger: logger)
         let bound = try server.start()
         await ShutdownSignal.serve(
             logger: logger, listen: bound.description, ("routes", String(runtime.manifest.routes.count)), ("manifest", runtime.manifest.version),

@@ -43,7 +43,7 @@ enum UsersCommand {
         defer { group.shutdown() }
         let client = RPCClient(
             addresses: try SocketAddress.list(parsing: options.string("data") ?? "127.0.0.1:7002"),
-            group: group, callerName: "app", secret: secret)
+            group: group, callerName: "app", secret: secret, tls: try RPCTLS.load(from: environment))
         defer { client.close() }
         let accounts = Accounts(Database(client: client, requestID: "cli", logger: Logger(label: "users", level: .warning), deadline: nil))
         func existing(_ email: String) async throws -> User {

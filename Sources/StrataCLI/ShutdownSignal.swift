@@ -15,6 +15,11 @@ public enum ShutdownSignal {
     /// Announces the tier ready (the `msg=ready listen=...` line `strata up`
     /// waits for), then suspends until asked to stop and logs why.
     public static func serve(logger: Logger, listen: String, _ fields: (String, String)..., environment: [String: String]) async {
+        await serve(logger: logger, listen: listen, fields, environment: environment)
+    }
+
+    /// `serve` with its fields as an array.
+    public static func serve(logger: Logger, listen: String, _ fields: [(String, String)], environment: [String: String]) async {
         logger.log(.info, "ready", [("listen", listen)] + fields, always: true)
         let reason = await wait(environment: environment)
         logger.log(.info, "stopping", [("reason", reason)], always: true)

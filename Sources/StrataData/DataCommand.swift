@@ -44,7 +44,9 @@ public enum DataCommand {
             .eventLoops,
             .logLevel,
         ],
-        notes: ["environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)"])
+        notes: [
+            "environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)\n  STRATA_RPC_TLS_CERT, STRATA_RPC_TLS_KEY  this tier's certificate and key: RPC over TLS (see ARCHITECTURE.md, \"Trust between the tiers\")\n  STRATA_RPC_TLS_CA  the CA that signed every tier's certificate: peers must present one (mutual TLS)"
+        ])
 
     static let migrate = CommandSpec(
         name: "strata-data migrate", summary: "Apply, roll back or inspect migrations.",
@@ -197,6 +199,7 @@ public enum DataCommand {
         let logger = Logger(label: "data", level: Logger.Level(name: options.string("log-level") ?? "info") ?? .info)
         let address = try SocketAddress(parsing: options.string("listen") ?? "127.0.0.1:7002")
         let secret = try RPCSecret.load(from: environment)
+        let tls = try RPCTLS.load(from: environment)
         let loops = try options.int("loops", in: 1...256)
         let migrations = try Migrator.load(directory: options.string("migrations") ?? "Migrations")
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
@@ -214,8 +217,10 @@ public enum DataCommand {
         }
         let lease = Duration.seconds(try options.int("transaction-lease", in: 1...3600) ?? 10)
         let transactions = Transactions(lease: lease)
+        var configuration = RPCServerConfiguration(address: address, secret: secret)
+        configuration.tls = tls?.server
         let server = RPCServer(
-            configuration: RPCServerConfiguration(address: address, secret: secret),
+            configuration: configuration,
             service: DataService.make(database: database, logger: logger, transactions: transactions),
             group: group, logger: logger)
         // Idle transactions give their connection back once the lease is over.

@@ -36,6 +36,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxPipelinedRequests = 16
     /// The `Server` header value.
     public var serverName = "strata"
+    /// When set, connections speak TLS with these certificates (HTTPS). The
+    /// handshake counts against `headTimeout`: a client that stalls in it is
+    /// cut off like one that stalls in its request head.
+    public var tls: TLSServerCertificates?
 
     /// Creates a configuration for `address` with default limits.
     public init(address: SocketAddress) { self.address = address }
@@ -116,6 +120,11 @@ public final class HTTPServer: Sendable {
         }
         guard open.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue <= configuration.maxConnections else {
             open.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+            // A TLS client could not read a plaintext answer: it is just closed.
+            guard configuration.tls == nil else {
+                connection.close()
+                return
+            }
             // Best effort: one small write on the fresh socket, then close.
             connection.write(
                 Array(
@@ -123,6 +132,15 @@ public final class HTTPServer: Sendable {
                         .utf8))
             connection.close(afterFlush: true)
             return
+        }
+        if let certificates = configuration.tls {
+            do {
+                try connection.startTLS(serving: certificates)
+            } catch {
+                open.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+                connection.close()
+                return
+            }
         }
         let registry = registries[connection.loop.index]
         let handler = HTTPConnectionHandler(connection: connection, configuration: configuration, handler: handler, date: registry.date) {
@@ -249,6 +267,17 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         onClose(self)
     }
 
+    func connectionFailedTLS(_ connection: Connection, _ error: TLSError) {
+        // What nginx does too: a browser pointed at http:// on the HTTPS port
+        // gets a readable answer instead of a dropped connection.
+        guard error.isPlaintextHTTP else { return }
+        connection.sendUnencrypted(Self.plaintextOnTLSPort)
+    }
+
+    static let plaintextOnTLSPort = Array(
+        ("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 61\r\nConnection: close\r\n\r\n"
+            + "400 Bad Request: this port speaks HTTPS; use an https:// URL\n").utf8)
+
     func connectionDrained(_ connection: Connection) {
         guard let waiting = stream?.waiting else { return }
         stream?.waiting = nil
@@ -320,14 +349,14 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
             connection.uncork()
         }
         while acceptingRequests && inFlight < configuration.maxPipelinedRequests && !connection.isClosed {
-            let request: HTTPRequest?
+            var request: HTTPRequest?
             do {
                 request = try parser.next(from: &connection.inbound, remoteAddress: connection.peer, receivedAt: connection.loop.now)
             } catch {
                 refuse(error)
                 return
             }
-            guard let request else {
+            guard var request else {
                 if parser.expectsContinue && !sentContinue {
                     sentContinue = true
                     connection.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
@@ -335,6 +364,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
                 break
             }
             sentContinue = false
+            request.isSecure = connection.isSecure
             dispatch(request)
             // Bytes left after a request begin the next head now.
             headStartedAt = connection.inbound.readableBytes > 0 ? connection.loop.now : nil

@@ -15,6 +15,8 @@ public protocol ConnectionHandler: AnyObject {
     func connectionClosed(_ connection: Connection)
     /// All queued output was written (only when `notifiesWhenDrained` is set).
     func connectionDrained(_ connection: Connection)
+    /// The TLS handshake or a record failed; the connection closes right after.
+    func connectionFailedTLS(_ connection: Connection, _ error: TLSError)
 }
 
 extension ConnectionHandler {
@@ -23,6 +25,9 @@ extension ConnectionHandler {
 
     /// Most handlers do not wait for output to drain.
     public func connectionDrained(_ connection: Connection) {}
+
+    /// By default a failed handshake just closes.
+    public func connectionFailedTLS(_ connection: Connection, _ error: TLSError) {}
 }
 
 /// A non-blocking stream socket owned by one event loop.
@@ -51,21 +56,23 @@ public final class Connection: Selectable, @unchecked Sendable {
     /// Whether `close()` has run.
     @exclusivity(unchecked) public private(set) var isClosed = false
     /// Whether the peer has shut down its sending side.
-    @exclusivity(unchecked) public private(set) var isInputClosed = false
+    @exclusivity(unchecked) public internal(set) var isInputClosed = false
+    /// The TLS session, when the connection is encrypted (see Connection+TLS.swift).
+    @exclusivity(unchecked) var tls: TLSSession?
 
     let fd: Int32
     /// Output waiting for the socket: byte buffers, and open files sent with sendfile.
-    private enum Pending {
+    enum Pending {
         case bytes([UInt8])
         /// A descriptor the connection owns and closes, or one it shares (kept alive by `shared`).
         case file(fd: Int32, offset: Int64, end: Int64, shared: SharedFile?)
     }
 
-    @exclusivity(unchecked) private var outbound: [Pending] = []
+    @exclusivity(unchecked) var outbound: [Pending] = []
     /// Bytes of the first pending buffer already written.
-    @exclusivity(unchecked) private var outboundOffset = 0
+    @exclusivity(unchecked) var outboundOffset = 0
     /// Bytes queued and not yet accepted by the socket.
-    @exclusivity(unchecked) public private(set) var outboundBytes = 0
+    @exclusivity(unchecked) public internal(set) var outboundBytes = 0
     /// Whether to call the handler's `connectionDrained` when queued output is all written.
     @exclusivity(unchecked) public var notifiesWhenDrained = false
     @exclusivity(unchecked) private var closeWhenFlushed = false
@@ -73,7 +80,7 @@ public final class Connection: Selectable, @unchecked Sendable {
     @exclusivity(unchecked) private var flushScheduled = false
     /// Buffers queued since the last write attempt.
     @exclusivity(unchecked) private var unflushed = 0
-    @exclusivity(unchecked) private var wantsRead = true
+    @exclusivity(unchecked) var wantsRead = true
     @exclusivity(unchecked) private var registeredEvents: UInt32 = 0
 
     /// Buffers queued in one iteration that are written without waiting for
@@ -164,13 +171,16 @@ public final class Connection: Selectable, @unchecked Sendable {
     /// Closes the socket, at once or once queued output is written. Call on the loop.
     public func close(afterFlush: Bool = false) {
         guard !isClosed else { return }
-        if afterFlush && outboundBytes > 0 {
+        // Before the handshake is done nothing queued can be sent.
+        if afterFlush && outboundBytes > 0 && tls?.isEstablished != false {
             closeWhenFlushed = true
             if !corked { flush() }
             return
         }
         isClosed = true
         loop.deregister(fd: fd)
+        tls?.end()
+        tls = nil
         Glibc.close(fd)
         for case .file(let file, _, _, nil) in outbound { Glibc.close(file) }
         outbound.removeAll()
@@ -191,9 +201,11 @@ public final class Connection: Selectable, @unchecked Sendable {
     func handleEvents(_ events: UInt32) {
         if events & STRATA_EPOLLOUT != 0 {
             flush()
+            if let tls, tls.readWantsWritable, !isClosed { readAvailable() }
         }
         if !isClosed && events & (STRATA_EPOLLIN | STRATA_EPOLLHUP | STRATA_EPOLLERR | STRATA_EPOLLRDHUP) != 0 {
-            readAvailable()
+            if let tls, tls.writeWantsReadable { flush() }
+            if !isClosed { readAvailable() }
         }
         if !isClosed { updateInterest() }
     }
@@ -202,6 +214,10 @@ public final class Connection: Selectable, @unchecked Sendable {
         guard !isInputClosed else {
             // Input already ended, so only HUP or ERR get here: the socket is dead.
             close()
+            return
+        }
+        if tls != nil {
+            readTLS()
             return
         }
         let scratch = loop.readScratch
@@ -218,8 +234,22 @@ public final class Connection: Selectable, @unchecked Sendable {
         }
     }
 
-    private func flush() {
+    func flush() {
         unflushed = 0
+        if tls != nil {
+            guard writeTLS() else { return }
+        } else {
+            guard writePlain() else { return }
+        }
+        if closeWhenFlushed {
+            close()
+        } else if notifiesWhenDrained {
+            handler?.connectionDrained(self)
+        }
+    }
+
+    /// Writes queued output to the socket; true when all of it went.
+    private func writePlain() -> Bool {
         while let first = outbound.first {
             let written: Int
             if case .file(let file, let offset, let end, let shared) = first {
@@ -228,7 +258,7 @@ public final class Connection: Selectable, @unchecked Sendable {
                 if written == 0 {
                     // The file shrank under us: the promised length cannot be sent.
                     close()
-                    return
+                    return false
                 }
                 if written > 0 {
                     outboundBytes -= written
@@ -247,15 +277,11 @@ public final class Connection: Selectable, @unchecked Sendable {
                     continue
                 }
             }
-            if errno == EAGAIN || errno == EINTR { return }
+            if errno == EAGAIN || errno == EINTR { return false }
             close()
-            return
+            return false
         }
-        if closeWhenFlushed {
-            close()
-        } else if notifiesWhenDrained {
-            handler?.connectionDrained(self)
-        }
+        return true
     }
 
     /// Writes the leading run of byte buffers (up to 64) with one send or writev.
@@ -300,7 +326,7 @@ public final class Connection: Selectable, @unchecked Sendable {
         outbound.removeFirst(done)
     }
 
-    private func updateInterest() {
+    func updateInterest() {
         // While corked the pending output is about to be flushed; `uncork()` decides.
         guard !isClosed, !corked else { return }
         // After the peer's FIN, RDHUP would fire forever on a level-triggered set.
@@ -308,6 +334,10 @@ public final class Connection: Selectable, @unchecked Sendable {
         if wantsRead && outboundBytes <= outboundHighWatermark { events |= STRATA_EPOLLIN }
         // Output waiting for the end-of-iteration flush needs no EPOLLOUT yet.
         if outboundBytes > 0 && !flushScheduled { events |= STRATA_EPOLLOUT }
+        if let tls {
+            if tls.readWantsWritable { events |= STRATA_EPOLLOUT }
+            if tls.writeWantsReadable { events |= STRATA_EPOLLIN }
+        }
         if events != registeredEvents {
             registeredEvents = events
             loop.modify(fd: fd, events: events)

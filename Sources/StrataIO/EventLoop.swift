@@ -36,6 +36,8 @@ public final class EventLoop: @unchecked Sendable {
     /// Scratch space every socket read on this loop goes through, so an idle
     /// connection holds no read buffer of its own.
     let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
+    /// Where small queued buffers are gathered into one TLS record (a full record's worth).
+    let recordScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: 16)
     /// Scratch space for the iovecs of one `writev` on this loop.
     let writeVectors = UnsafeMutablePointer<iovec>.allocate(capacity: EventLoop.writeVectorCount)
     /// Buffers one `writev` sends at most.
@@ -98,6 +100,7 @@ public final class EventLoop: @unchecked Sendable {
     deinit {
         // Only after the thread ended: it holds the loop while it runs.
         readScratch.deallocate()
+        recordScratch.deallocate()
         writeVectors.deallocate()
     }
 

@@ -59,6 +59,12 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The host name or numeric address of a TCP address, nil for a Unix-domain one.
+    public var host: String? {
+        if case .tcp(let host, _) = self { return host }
+        return nil
+    }
+
     /// The TCP port, or nil for a Unix-domain address.
     public var port: Int? {
         if case .tcp(_, let port) = self { return port }

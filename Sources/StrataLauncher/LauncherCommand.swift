@@ -13,6 +13,7 @@ public enum LauncherCommand {
         subcommands: [
             ("up", "run migrations and the whole stack on this machine (SQLite by default)"),
             ("rpc", "call a method on a running tier (health.check, rpc.methods, ...)"),
+            ("tls", "make a CA and certificates for TLS between the tiers"),
         ])
 
     static let up = CommandSpec(
@@ -31,6 +32,9 @@ public enum LauncherCommand {
             OptionSpec(
                 "data-listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:0",
                 help: "RPC address of the data tier (port 0 picks one)"),
+            OptionSpec(
+                switch: "https", env: "STRATA_HTTPS",
+                help: "serve HTTPS on the web port with a development certificate for localhost (made once, kept in .strata/tls/)"),
             OptionSpec(
                 switch: "bench", env: "STRATA_BENCH",
                 help:
@@ -52,6 +56,9 @@ public enum LauncherCommand {
                 "rpc": { arguments in
                     await RPCCallCommand.group.run(arguments, ["call": { try await RPCCallCommand.run($0, environment: environment) }])
                 },
+                "tls": { arguments in
+                    await TLSInitCommand.group.run(arguments, ["init": { try await TLSInitCommand.run($0, environment: environment) }])
+                },
             ])
     }
 
@@ -65,6 +72,7 @@ public enum LauncherCommand {
         let settings = Stack.Settings(
             executables: executables, database: options.string("database") ?? ".strata/strata.db", migrations: migrations,
             webHost: options.string("host") ?? "127.0.0.1", webPort: port,
+            webTLS: options.flag("https") ? try DevelopmentCertificate.ensure(in: ".strata/tls") : nil,
             appListen: options.string("app-listen") ?? "127.0.0.1:0", dataListen: options.string("data-listen") ?? "127.0.0.1:0",
             logLevel: options.string("log-level") ?? "info",
             environment: benchmarkEnvironment(environmentWithSecret(environment), options.flag("bench")))

@@ -19,7 +19,9 @@ enum RPCCallCommand {
             OptionSpec("timeout", env: "STRATA_RPC_TIMEOUT", value: "SECONDS", default: "10", help: "how long to wait for the answer")
         ],
         arguments: ["ENDPOINT", "METHOD", "['{json}']"],
-        notes: ["environment:\n  STRATA_RPC_SECRET  the secret the tiers were started with (required)"])
+        notes: [
+            "environment:\n  STRATA_RPC_SECRET  the secret the tiers were started with (required)\n  STRATA_RPC_TLS_CERT, STRATA_RPC_TLS_KEY  this tier's certificate and key: RPC over TLS (see ARCHITECTURE.md, \"Trust between the tiers\")\n  STRATA_RPC_TLS_CA  the CA that signed every tier's certificate: peers must present one (mutual TLS)"
+        ])
 
     static func run(_ arguments: [String], environment: [String: String]) async throws -> Int32 {
         guard let options = try spec.parseOrShowHelp(arguments, environment: environment) else { return 0 }
@@ -41,7 +43,8 @@ enum RPCCallCommand {
         let secret = try RPCSecret.load(from: environment)
         let group = EventLoopGroup(loopCount: 1)
         defer { group.shutdown() }
-        let client = RPCClient(address: address, group: group, callerName: "operator", secret: secret)
+        let client = RPCClient(
+            address: address, group: group, callerName: "operator", secret: secret, tls: try RPCTLS.load(from: environment))
         defer { client.close() }
         do {
             let reply = try await client.call(positional[1], body: Array(argument.utf8), encoding: .json, timeout: .seconds(seconds))

@@ -17,6 +17,8 @@ final class Stack: Sendable {
         var migrations: String
         var webHost: String
         var webPort: Int
+        /// HTTPS on the web port with this certificate, or plain HTTP.
+        var webTLS: DevelopmentCertificate?
         var appListen: String
         var dataListen: String
         var logLevel: String
@@ -54,8 +56,15 @@ final class Stack: Sendable {
                 "data", "strata-data",
                 ["serve", "--listen", settings.dataListen, "--database", settings.database, "--migrations", settings.migrations])
             let app = try start("app", "strata-app", ["serve", "--listen", settings.appListen, "--data", data])
-            let web = try start("web", "strata-web", ["serve", "--host", settings.webHost, "--port", String(settings.webPort), "--app", app])
-            say("Strata is running at http://\(web)/ (press Ctrl-C to stop)")
+            var webArguments = ["serve", "--host", settings.webHost, "--port", String(settings.webPort), "--app", app]
+            if let tls = settings.webTLS { webArguments += ["--tls-cert", tls.certificate, "--tls-key", tls.key] }
+            let web = try start("web", "strata-web", webArguments)
+            if let tls = settings.webTLS {
+                say("Strata is running at https://\(web)/ (press Ctrl-C to stop)")
+                say("  development certificate \(tls.certificate), SHA-256 \(tls.fingerprint)")
+            } else {
+                say("Strata is running at http://\(web)/ (press Ctrl-C to stop)")
+            }
         } catch let stop as Stop {
             return shutdown(stop)
         } catch {

@@ -43,9 +43,11 @@ public final class RPCClient: Sendable {
     /// Creates a client for one address.
     public convenience init(
         address: SocketAddress, group: EventLoopGroup, callerName: String, secret: [UInt8],
-        maxFrameSize: Int = 16 << 20, pingInterval: Duration = .seconds(10)
+        maxFrameSize: Int = 16 << 20, pingInterval: Duration = .seconds(10), tls: RPCTLS? = nil
     ) {
-        self.init(addresses: [address], group: group, callerName: callerName, secret: secret, maxFrameSize: maxFrameSize, pingInterval: pingInterval)
+        self.init(
+            addresses: [address], group: group, callerName: callerName, secret: secret, maxFrameSize: maxFrameSize,
+            pingInterval: pingInterval, tls: tls)
     }
 
     /// Creates a client for `addresses`; `callerName` (the calling tier) goes
@@ -53,15 +55,16 @@ public final class RPCClient: Sendable {
     /// quiet for `pingInterval` is pinged, and given up after three. Each
     /// address gets `connectionsPerEndpoint` connections (on the group's
     /// loops in turn), balanced like separate endpoints; with one per loop,
-    /// callers running on a loop use the connection on it.
+    /// callers running on a loop use the connection on it. With `tls`,
+    /// every connection is TLS, verified against the host name dialled.
     public init(
         addresses: [SocketAddress], group: EventLoopGroup, callerName: String, secret: [UInt8],
-        maxFrameSize: Int = 16 << 20, pingInterval: Duration = .seconds(10), connectionsPerEndpoint: Int = 1
+        maxFrameSize: Int = 16 << 20, pingInterval: Duration = .seconds(10), connectionsPerEndpoint: Int = 1, tls: RPCTLS? = nil
     ) {
         precondition(!addresses.isEmpty, "an RPC client needs at least one address")
         let perEndpoint = max(1, connectionsPerEndpoint)
         let settings = ConnectionSettings(
-            group: group, callerName: callerName, secret: secret, maxFrameSize: maxFrameSize, pingInterval: pingInterval)
+            group: group, callerName: callerName, secret: secret, maxFrameSize: maxFrameSize, pingInterval: pingInterval, tls: tls)
         self.connectionsPerEndpoint = perEndpoint
         self.addresses = addresses
         self.callerName = callerName
@@ -243,19 +246,20 @@ public final class RPCClient: Sendable {
         if !list.isEmpty && (!hasHostNames || resolvedAt.map({ ContinuousClock.now - $0 < Self.resolveInterval }) ?? false) {
             return list
         }
-        var resolved: [SocketAddress] = []
+        // Each resolved address keeps the name it came from: TLS verifies the server against the name dialled.
+        var resolved: [(address: SocketAddress, name: String?)] = []
         for address in addresses {
             let all = address.isHostName ? address.resolveAll() : [address]
-            resolved.append(contentsOf: all.isEmpty ? [address] : all)
+            resolved.append(contentsOf: (all.isEmpty ? [address] : all).map { ($0, address.host) })
         }
         return endpoints.withLock { state in
             var kept: [RPCEndpoint] = []
-            for address in resolved where !kept.contains(where: { $0.address == address }) {
+            for (address, name) in resolved where !kept.contains(where: { $0.address == address }) {
                 let existing = state.list.filter { $0.address == address }.prefix(connectionsPerEndpoint)
                 kept.append(contentsOf: existing)
                 guard let settings else { break }
                 for index in existing.count..<connectionsPerEndpoint {
-                    kept.append(settings.endpoint(address, index))
+                    kept.append(settings.endpoint(address, index, serverName: name))
                 }
             }
             for gone in state.list where !kept.contains(where: { $0 === gone }) { gone.close() }
@@ -273,15 +277,22 @@ private struct ConnectionSettings: Sendable {
     let secret: [UInt8]
     let maxFrameSize: Int
     let pingInterval: Duration
+    let tls: RPCTLS?
 
-    /// The `index`th connection to `address`, on the group's loops in turn.
-    func endpoint(_ address: SocketAddress, _ index: Int) -> RPCEndpoint {
-        RPCEndpoint(address: address, loop: group.loops[index % group.loops.count], open: open)
+    /// The `index`th connection to `address`, on the group's loops in turn;
+    /// over TLS the server must hold a certificate for `serverName` (the
+    /// host name `address` was resolved from; the address itself by default).
+    func endpoint(_ address: SocketAddress, _ index: Int, serverName: String? = nil) -> RPCEndpoint {
+        RPCEndpoint(address: address, loop: group.loops[index % group.loops.count]) { [self] address, loop in
+            try await open(address, on: loop, serverName: serverName ?? address.host ?? "localhost")
+        }
     }
 
-    /// Connects to `address` on `loop` and completes the authenticated HELLO handshake.
-    @Sendable func open(_ address: SocketAddress, on loop: EventLoop) async throws -> ClientConnection {
-        let socket = try await Connection.connect(to: address, on: loop)
+    /// Connects to `address` on `loop` (over TLS when configured) and
+    /// completes the authenticated HELLO handshake.
+    func open(_ address: SocketAddress, on loop: EventLoop, serverName: String) async throws -> ClientConnection {
+        let socket = try await Connection.connect(
+            to: address, on: loop, tls: tls.map { TLSClientOptions(context: $0.client, serverName: serverName) })
         let client = ClientConnection(
             connection: socket, decoder: FrameDecoder(maxFrameSize: maxFrameSize), secret: secret, name: callerName, pingInterval: pingInterval)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in

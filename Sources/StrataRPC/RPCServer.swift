@@ -16,6 +16,8 @@ public struct RPCServerConfiguration: Sendable {
     public var maxInFlightPerConnection = 1_024
     /// Calls the whole server may have in flight; more are answered `resourceExhausted`.
     public var maxInFlight = 8_192
+    /// When set, peers must speak TLS (and present a certificate the CA signed, if one is set).
+    public var tls: TLSServerCertificates?
     /// Where handlers run: on the event loop that read the call (no thread
     /// hop there and back; best for quick handlers) or on Swift's global pool
     /// (best when handlers do heavy CPU work). See ARCHITECTURE.md for the measurements.
@@ -61,6 +63,14 @@ public final class RPCServer: Sendable {
     public func start() throws(SocketError) -> SocketAddress {
         // Peers keep a few long-lived connections: spread them over the loops in turn.
         let listener = try Listener(address: configuration.address, group: group, distribution: .roundRobin) { [self] connection in
+            if let certificates = configuration.tls {
+                do {
+                    try connection.startTLS(serving: certificates)
+                } catch {
+                    connection.close()
+                    return
+                }
+            }
             let handler = RPCServerConnection(connection: connection, server: self)
             connections.withLock { $0[ObjectIdentifier(handler)] = handler }
             do {

@@ -411,10 +411,11 @@ public final class WebApplication: HTTPHandler {
         return .object(values)
     }
 
-    /// Whether the browser used TLS: only a trusted proxy's `X-Forwarded-Proto` can say so (we serve plain HTTP).
+    /// Whether the browser used TLS: to this server, or to a trusted proxy that says so in `X-Forwarded-Proto`.
     private func cameOverTLS(_ request: HTTPRequest) -> Bool {
-        trustedProxies.contains(RateLimitMiddleware.host(of: request.remoteAddress))
-            && request.headers["X-Forwarded-Proto"]?.lowercased() == "https"
+        request.isSecure
+            || (trustedProxies.contains(RateLimitMiddleware.host(of: request.remoteAddress))
+                && request.headers["X-Forwarded-Proto"]?.lowercased() == "https")
     }
 
     /// `/projects/:project` with the form's own `:project` (its path parameters), percent-encoded.

@@ -6,6 +6,7 @@ import StrataIO
 import StrataProtocol
 import StrataRPC
 import StrataTemplates
+import Synchronization
 
 /// `strata-web`: the presentation tier's command line.
 public enum WebCommand {
@@ -62,11 +63,29 @@ public enum WebCommand {
             OptionSpec(
                 "handler-executor", env: "STRATA_HTTP_EXECUTOR", value: "loop|global", default: "loop",
                 help: "where page and form handlers run: the connection's event loop or Swift's global pool"),
+            OptionSpec(
+                "tls-cert", env: "STRATA_TLS_CERT", value: "PEM",
+                help: "serve HTTPS with this certificate chain; several, comma-separated, are chosen by server name (SNI), the first by default"),
+            OptionSpec("tls-key", env: "STRATA_TLS_KEY", value: "PEM", help: "the private key of each --tls-cert, in the same order"),
+            OptionSpec(
+                "tls-ocsp", env: "STRATA_TLS_OCSP", value: "DER",
+                help: "OCSP responses to staple, one per --tls-cert in the same order (an empty entry for none)"),
+            OptionSpec(
+                "tls-reload-interval", env: "STRATA_TLS_RELOAD_INTERVAL", value: "SECONDS", default: "60",
+                help: "how often to check the certificate files and reload them when they changed (SIGHUP reloads at once); 0: on SIGHUP only"),
+            OptionSpec(
+                "redirect-port", env: "STRATA_HTTP_REDIRECT_PORT", value: "N",
+                help: "with --tls-cert: also serve plain HTTP on this port, redirecting every request to HTTPS (308)"),
+            OptionSpec(
+                "hsts-max-age", env: "STRATA_HSTS_MAX_AGE", value: "SECONDS", default: "63072000",
+                help: "Strict-Transport-Security max-age on HTTPS answers (never sent for localhost); 0 turns it off"),
             OptionSpec(switch: "bench", env: "STRATA_BENCH", help: "also answer the benchmark endpoints /plaintext and /json"),
             .eventLoops,
             .logLevel,
         ],
-        notes: ["environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)"])
+        notes: [
+            "environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)\n  STRATA_RPC_TLS_CERT, STRATA_RPC_TLS_KEY  this tier's certificate and key: RPC over TLS (see ARCHITECTURE.md, \"Trust between the tiers\")\n  STRATA_RPC_TLS_CA  the CA that signed every tier's certificate: peers must present one (mutual TLS)"
+        ])
 
     /// Runs the command line `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
@@ -105,6 +124,8 @@ public enum WebCommand {
             throw UsageError(command: "strata-web serve", message: "--handler-executor must be 'loop' or 'global'")
         }
         configuration.handlerExecutor = executor
+        let certificates = try loadCertificates(options)
+        configuration.tls = certificates
 
         let resources = try resources
         let publicDirectory = options.string("public") ?? resources.appendingPathComponent("Public").path
@@ -115,7 +136,8 @@ public enum WebCommand {
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
         let app = RPCClient(
             addresses: appAddresses, group: group, callerName: "web", secret: secret,
-            connectionsPerEndpoint: try options.int("app-connections", in: 1...64) ?? group.loops.count)
+            connectionsPerEndpoint: try options.int("app-connections", in: 1...64) ?? group.loops.count,
+            tls: try RPCTLS.load(from: environment))
         let discoveryInterval = Duration.seconds(try options.int("discovery-interval", in: 1...3_600) ?? 2)
         var manifest: RouteManifest?
         do {
@@ -133,9 +155,11 @@ public enum WebCommand {
             manifest: manifest, app: app, staticFiles: staticFiles, ownTemplates: ownTemplates, logger: logger,
             secret: secret, trustedProxies: proxies, attemptPaths: attemptPaths)
         let discovery = Task { await application.discover(every: discoveryInterval) }
-        var middleware: [any HTTPMiddleware] = [
-            RequestIDMiddleware(), AccessLogMiddleware(logger: logger), SecurityHeadersMiddleware(), HealthMiddleware(),
-        ]
+        var middleware: [any HTTPMiddleware] = [RequestIDMiddleware(), AccessLogMiddleware(logger: logger), SecurityHeadersMiddleware()]
+        // Before anything that may answer early, so every HTTPS answer carries it.
+        let hstsMaxAge = try options.int("hsts-max-age", in: 0...(1 << 31)) ?? 63_072_000
+        if certificates != nil && hstsMaxAge > 0 { middleware.append(StrictTransportSecurityMiddleware(maxAge: hstsMaxAge)) }
+        middleware.append(HealthMiddleware())
         // The benchmark endpoints go through the middleware users run, but
         // outside the per-client limit: a load generator is one client.
         let bench = options.flag("bench")
@@ -155,13 +179,64 @@ public enum WebCommand {
         if compressAbove > 0 { middleware.append(CompressionMiddleware(minimumSize: compressAbove)) }
         let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: application))
         let bound = try server.start()
+        let redirect = try startRedirect(options, httpsPort: bound.port ?? 443, group: group, logger: logger, enabled: certificates != nil)
+        let reloader = try certificates.map { certificates in
+            let seconds = try options.int("tls-reload-interval", in: 0...86_400) ?? 60
+            return CertificateReloader(certificates: certificates, logger: logger, interval: seconds > 0 ? .seconds(seconds) : nil)
+        }
+        reloader?.start()
+        var fields = [("url", "\(certificates == nil ? "http" : "https")://\(bound)/"), ("routes", String(manifest?.routes.count ?? 0))]
+        if let reloader { fields.append(("fingerprints", reloader.fingerprints)) }
+        if let redirect { fields.append(("redirect", redirect.description)) }
         await ShutdownSignal.serve(
-            logger: logger, listen: bound.description, ("url", "http://\(bound)/"), ("routes", String(manifest?.routes.count ?? 0)),
-            ("manifest", manifest?.version ?? "none yet"), environment: environment)
+            logger: logger, listen: bound.description, fields + [("manifest", manifest?.version ?? "none yet")], environment: environment)
+        reloader?.stop()
         discovery.cancel()
         await server.shutdown(grace: .seconds(10))
         app.close()
         group.shutdown()
         return 0
     }
+
+    /// The `--tls-*` pairs, loaded, or nil for plain HTTP.
+    static func loadCertificates(_ options: ParsedOptions) throws -> TLSServerCertificates? {
+        func list(_ name: String) -> [String] {
+            (options.string(name) ?? "").split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmed() }
+        }
+        let certificates = list("tls-cert").filter { !$0.isEmpty }
+        let keys = list("tls-key").filter { !$0.isEmpty }
+        guard !certificates.isEmpty || !keys.isEmpty else { return nil }
+        guard certificates.count == keys.count else {
+            throw UsageError(
+                command: "strata-web serve", message: "--tls-cert names \(certificates.count) certificates but --tls-key \(keys.count) keys")
+        }
+        let ocsp = list("tls-ocsp")
+        let pairs = certificates.indices.map { index in
+            TLSServerCertificates.Pair(
+                certificate: certificates[index], key: keys[index],
+                ocspResponse: index < ocsp.count && !ocsp[index].isEmpty ? ocsp[index] : nil)
+        }
+        do {
+            return try TLSServerCertificates(pairs)
+        } catch {
+            throw StartupError("HTTPS: \(error.message)")
+        }
+    }
+
+    /// The plain-HTTP listener that sends every request to HTTPS, when asked for.
+    static func startRedirect(
+        _ options: ParsedOptions, httpsPort: Int, group: EventLoopGroup, logger: Logger, enabled: Bool
+    ) throws -> SocketAddress? {
+        guard let port = try options.int("redirect-port", in: 0...65535) else { return nil }
+        guard enabled else { throw UsageError(command: "strata-web serve", message: "--redirect-port needs --tls-cert and --tls-key") }
+        let address = try SocketAddress(parsing: "\(options.string("host") ?? "127.0.0.1"):\(port)")
+        let chain = MiddlewareChain(
+            [RequestIDMiddleware(), AccessLogMiddleware(logger: logger), HealthMiddleware()], handler: HTTPSRedirect(httpsPort: httpsPort))
+        // Lives as long as the process: it holds no state worth draining.
+        let server = HTTPServer(configuration: HTTPServerConfiguration(address: address), group: group, handler: chain)
+        redirectServers.withLock { $0.append(server) }
+        return try server.start()
+    }
+
+    private static let redirectServers = Mutex<[HTTPServer]>([])
 }

@@ -19,6 +19,7 @@ public final class PostgresServer: @unchecked Sendable {
     private let folder: URL
     private let binaries: String
     private let runAs: String?
+    private let tls: Bool
     private var stopped = false
 
     /// Why no server could be started.
@@ -28,9 +29,9 @@ public final class PostgresServer: @unchecked Sendable {
 
     /// A started server, or nil where PostgreSQL is not installed (and not
     /// required: with `STRATA_REQUIRE_POSTGRES=1`, as in CI, that throws).
-    public static func startIfAvailable() throws -> PostgresServer? {
+    public static func startIfAvailable(tls: (certificate: String, key: String)? = nil) throws -> PostgresServer? {
         do {
-            return try PostgresServer()
+            return try PostgresServer(tls: tls)
         } catch let error as Unavailable {
             if isRequired { throw error }
             return nil
@@ -40,12 +41,14 @@ public final class PostgresServer: @unchecked Sendable {
     /// Whether a missing PostgreSQL must fail the run instead of skipping.
     public static var isRequired: Bool { ProcessInfo.processInfo.environment["STRATA_REQUIRE_POSTGRES"] == "1" }
 
-    /// Initialises a cluster in a temporary folder and starts it.
-    public init() throws {
+    /// Initialises a cluster in a temporary folder and starts it; with `tls`
+    /// (PEM files), with `ssl=on` serving that certificate.
+    public init(tls: (certificate: String, key: String)? = nil) throws {
         guard let binaries = Self.findBinaries() else {
             throw Unavailable(description: "no PostgreSQL server binaries (initdb, pg_ctl) found; install the 'postgresql' package")
         }
         self.binaries = binaries
+        self.tls = tls != nil
         runAs = getuid() == 0 ? "postgres" : nil
         if runAs != nil && getpwnam("postgres") == nil {
             throw Unavailable(description: "running as root but there is no 'postgres' user to run the server as")
@@ -59,11 +62,21 @@ public final class PostgresServer: @unchecked Sendable {
         url = "postgres://strata@127.0.0.1:\(port)/postgres"
         let data = folder.appendingPathComponent("data").path
         try run("initdb", ["-D", data, "-U", "strata", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"])
+        if let tls {
+            // PostgreSQL insists the key is the server user's and private.
+            for (source, name, mode) in [(tls.certificate, "server.crt", 0o644), (tls.key, "server.key", 0o600)] {
+                let target = data + "/" + name
+                try FileManager.default.copyItem(atPath: source, toPath: target)
+                chmod(target, mode_t(mode))
+                if let user = runAs, let account = getpwnam(user) { chown(target, account.pointee.pw_uid, account.pointee.pw_gid) }
+            }
+        }
         try start()
     }
 
     private var options: String {
         "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            + (tls ? " -c ssl=on" : "")
     }
 
     private func start() throws {

@@ -8,6 +8,7 @@ import Foundation
 /// Tests end only the processes they start, by pid.
 public final class TierProcess: @unchecked Sendable {
     private let process = Process()
+    private let input = Pipe()
     private let lock = NSLock()
     private var lines: [String] = []
     private var partial = ""
@@ -34,6 +35,7 @@ public final class TierProcess: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
+        process.standardInput = input
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard let self, !data.isEmpty else { return }
@@ -87,6 +89,12 @@ public final class TierProcess: @unchecked Sendable {
         }
         return String(field.dropFirst("listen=".count))
     }
+
+    /// Writes `text` to the process's standard input (a client tool under test, say).
+    public func write(_ text: String) { input.fileHandleForWriting.write(Data(text.utf8)) }
+
+    /// Closes the process's standard input.
+    public func closeInput() { try? input.fileHandleForWriting.close() }
 
     /// Sends `signal` to this process only.
     public func send(_ signal: Int32) { kill(process.processIdentifier, signal) }

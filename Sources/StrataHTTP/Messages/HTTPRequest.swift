@@ -22,6 +22,8 @@ public struct HTTPRequest: Sendable {
     public var requestID = ""
     /// When the server finished reading the request head.
     public var receivedAt: ContinuousClock.Instant
+    /// Whether the request came over TLS to this server (not what a proxy says).
+    public var isSecure = false
 
     /// Creates a request (used by the parser and by tests).
     public init(

@@ -1,6 +1,7 @@
 @_spi(Fuzzing) import StrataApp
 import StrataCore
 @_spi(Fuzzing) import StrataHTTP
+@_spi(Fuzzing) import StrataIO
 import StrataProtocol
 @_spi(Fuzzing) import StrataRPC
 import StrataSQL
@@ -11,9 +12,9 @@ import StrataTemplates
 #endif
 
 /// The fuzz targets, one per parser that reads untrusted input. The target
-/// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `codec`, `template`, `migration`, `input`, `gzip`).
+/// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `codec`, `template`, `migration`, `input`, `gzip`, `tls`).
 enum FuzzTarget: String, CaseIterable {
-    case http, rpc, codec, template, migration, input, gzip
+    case http, rpc, codec, template, migration, input, gzip, tls
 
     static var selected: FuzzTarget {
         let name = getenv("STRATA_FUZZ_TARGET").map { String(cString: $0) } ?? "http"
@@ -32,8 +33,18 @@ enum FuzzTarget: String, CaseIterable {
         case .template: fuzzTemplate(bytes)
         case .migration: _ = try? Migration(file: "0001_fuzz.sql", contents: String(decoding: bytes, as: UTF8.self))
         case .input: fuzzInput(bytes)
+        case .tls: fuzzTLS(bytes)
         }
     }
+}
+
+/// A TLS server connection's record path: garbage, truncated and
+/// out-of-order records and alerts must end the connection, never trap or
+/// hang, and never yield plaintext without a finished handshake (which the
+/// fuzzer cannot complete: the client's Finished needs the server's keys).
+func fuzzTLS(_ bytes: [UInt8]) {
+    let plaintext = TLSFuzzing.serve(bytes).plaintext
+    precondition(plaintext == 0, "a TLS connection yielded \(plaintext) plaintext bytes without a handshake")
 }
 
 /// Module input: the bytes as a form body (percent-decoding, then typed

@@ -1,0 +1,60 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs a command-line tool (openssl, curl, ...) to the end, with a time
+/// limit, and returns its exit status and everything it printed.
+public enum ExternalTool {
+    public struct Result {
+        public var status: Int32
+        public var output: String
+    }
+
+    /// Runs `executable` (found on PATH) with `arguments`, feeding `input`;
+    /// killed by PID after `seconds`.
+    public static func run(_ executable: String, _ arguments: [String], input: String = "", seconds: Double = 20) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + arguments
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stdout
+        let collected = Collected()
+        stdout.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try? stdin.fileHandleForWriting.close()
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        // What was still in the pipe when the process ended.
+        usleep(20_000)
+        stdout.fileHandleForReading.readabilityHandler = nil
+        collected.append(stdout.fileHandleForReading.readDataToEndOfFile())
+        return Result(status: process.terminationStatus, output: collected.text)
+    }
+
+    /// Output gathered from the pipe's handler thread.
+    private final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+
+        func append(_ more: Data) {
+            lock.lock()
+            data.append(more)
+            lock.unlock()
+        }
+
+        var text: String {
+            lock.lock()
+            defer { lock.unlock() }
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+}
