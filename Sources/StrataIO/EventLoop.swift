@@ -69,6 +69,7 @@ public final class EventLoop: @unchecked Sendable {
     ///   an iteration that did work; zero blocks at once. See `BusyPoll`.
     /// - Parameter name: the thread's name in `top -H` and profiles (15 characters at most).
     public static func start(index: Int = 0, name: String? = nil, busyPoll: Duration = BusyPoll.configured) -> EventLoop {
+        _ = ignoreBrokenPipes
         let loop = EventLoop(index: index, busyPoll: busyPoll)
         loop.threadName = name ?? "strata-loop-\(index)"
         var thread = pthread_t()
@@ -87,6 +88,13 @@ public final class EventLoop: @unchecked Sendable {
         pthread_detach(thread)
         return loop
     }
+
+    /// A write to a socket whose peer has gone raises SIGPIPE, whose default
+    /// action ends the process: `send` can be told not to (MSG_NOSIGNAL), but
+    /// `writev` and `sendfile` cannot. A client that resets the connection
+    /// in the middle of a large answer once killed strata-web this way. Any
+    /// process running loops ignores it and sees EPIPE instead.
+    private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
 
     private init(index: Int, busyPoll: Duration) {
         self.index = index

@@ -5,6 +5,7 @@
 #   ROUNDS=5 DURATION=10 Tests/Benchmarks/http-bench.sh
 #   LOGS=off Tests/Benchmarks/http-bench.sh        # both access logs off (a separate, labelled row set)
 #   TESTS="plaintext" CONNS="64" GZIP_ROWS=0 PAGE=0 Tests/Benchmarks/http-bench.sh
+#   TLS=on Tests/Benchmarks/http-bench.sh          # HTTPS: `strata up --https` against nginx with ssl on the same certificate
 #
 # What is measured is what users run: `strata up --bench` with the web tier's
 # default middleware (request id, access log at info, security headers, rate
@@ -26,6 +27,14 @@ DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
 LOOPS=${LOOPS:-$(nproc)}
 LOGS=${LOGS:-on}
+TLS=${TLS:-off}
+if [ "$TLS" = on ]; then
+    # handshake: plaintext with Connection: close, so every request is a new TLS connection.
+    TESTS=${TESTS:-"static-1k plaintext handshake"}
+    GZIP_ROWS=${GZIP_ROWS:-0}
+    IDLE=${IDLE:-0}
+    PAGE=${PAGE:-0}
+fi
 TESTS=${TESTS:-"static-1k static-64k plaintext"}
 CONNS=${CONNS:-"64 256"}
 GZIP_ROWS=${GZIP_ROWS:-1}    # 1: also the static rows with Accept-Encoding: gzip against nginx gzip_static
@@ -72,9 +81,26 @@ if [ "$LOGS" = off ]; then
     nginx_log="access_log off;"
 fi
 
+scheme=http
+up_flags=()
+nginx_listen="listen 127.0.0.1:$NGINX_PORT reuseport;"
+if [ "$TLS" = on ]; then
+    # strata up --https makes its development certificate (P-256) in .strata/tls; nginx serves the same pair.
+    scheme=https
+    up_flags=(--https)
+    nginx_listen="listen 127.0.0.1:$NGINX_PORT ssl reuseport;
+        ssl_certificate $PWD/.strata/tls/localhost.crt;
+        ssl_certificate_key $PWD/.strata/tls/localhost.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+        ssl_prefer_server_ciphers on;
+        ssl_session_cache shared:SSL:10m;
+        ssl_session_timeout 1h;"
+fi
+
 # The whole stack (the app and data tiers idle during this benchmark).
 STRATA_LOG_LEVEL=$log_level STRATA_EVENT_LOOPS=$LOOPS STRATA_PUBLIC_DIR="$work/public" \
-    "$bin/strata" up --bench --port "$STRATA_PORT" --database "$work/bench.db" > "$work/strata.log" 2>&1 &
+    "$bin/strata" up --bench "${up_flags[@]}" --port "$STRATA_PORT" --database "$work/bench.db" > "$work/strata.log" 2>&1 &
 launcher_pid=$!
 pids+=("$launcher_pid")
 for _ in $(seq 1 150); do grep -q "Strata is running" "$work/strata.log" && break; sleep 0.2; done
@@ -94,7 +120,7 @@ http {
     default_type text/plain;
     types { text/css css; text/plain txt; }
     server {
-        listen 127.0.0.1:$NGINX_PORT reuseport;
+        $nginx_listen
         location /static/ { alias $work/public/; gzip_static on; }
         location = /plaintext { return 200 "Hello, World!"; }
     }
@@ -107,9 +133,9 @@ for _ in $(seq 1 75); do [ -s "$work/nginx/nginx.pid" ] && break; sleep 0.2; don
 sleep 0.3
 nginx_workers=$(pgrep -P "$nginx_master" | tr '\n' ' ')
 # A port already taken (another nginx, say) would silently measure the wrong server.
-for url in "http://127.0.0.1:$STRATA_PORT/static/1k.txt" "http://127.0.0.1:$NGINX_PORT/static/1k.txt" \
-           "http://127.0.0.1:$STRATA_PORT/plaintext" "http://127.0.0.1:$NGINX_PORT/plaintext"; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+for url in "$scheme://127.0.0.1:$STRATA_PORT/static/1k.txt" "$scheme://127.0.0.1:$NGINX_PORT/static/1k.txt" \
+           "$scheme://127.0.0.1:$STRATA_PORT/plaintext" "$scheme://127.0.0.1:$NGINX_PORT/plaintext"; do
+    code=$(curl -sk -o /dev/null -w '%{http_code}' "$url" || true)
     [ "$code" = 200 ] || { echo "http-bench: $url answered '$code', not 200: is the port taken?" >&2; exit 1; }
 done
 
@@ -164,18 +190,19 @@ for test in $TESTS; do
         static-1k) path=/static/1k.txt; name="static 1 KiB" ;;
         static-64k) path=/static/64k.txt; name="static 64 KiB" ;;
         plaintext) path=/plaintext; name="plaintext" ;;
+        handshake) path=/plaintext; name="new TLS connection per request"; header="Connection: close" ;;
         *) echo "unknown test $test" >&2; exit 2 ;;
     esac
-    variants=("$name|$path|")
+    variants=("$name|$path|$header")
     [ "$GZIP_ROWS" = 1 ] && [ "$test" = static-1k ] && variants+=("static css, gzip accepted|/static/site.css|Accept-Encoding: gzip")
     for variant in "${variants[@]}"; do
         IFS='|' read -r label vpath vheader <<<"$variant"
         for conns in $CONNS; do
             s_rps=(); n_rps=(); s_p99=(); n_p99=(); s_cpu=(); n_cpu=(); l_cpu=(); errors=0
             for _ in $(seq 1 "$ROUNDS"); do
-                read -r rps _ p99 err cpu other < <(measure "http://127.0.0.1:$STRATA_PORT$vpath" "$conns" "$vheader" "$web_pid" -- "$launcher_pid")
+                read -r rps _ p99 err cpu other < <(measure "$scheme://127.0.0.1:$STRATA_PORT$vpath" "$conns" "$vheader" "$web_pid" -- "$launcher_pid")
                 s_rps+=("$rps"); s_p99+=("$(micros "$p99")"); s_cpu+=("$cpu"); l_cpu+=("$other"); errors=$((errors + err))
-                read -r rps _ p99 err cpu _ < <(measure "http://127.0.0.1:$NGINX_PORT$vpath" "$conns" "$vheader" $nginx_workers)
+                read -r rps _ p99 err cpu _ < <(measure "$scheme://127.0.0.1:$NGINX_PORT$vpath" "$conns" "$vheader" $nginx_workers)
                 n_rps+=("$rps"); n_p99+=("$(micros "$p99")"); n_cpu+=("$cpu"); errors=$((errors + err))
             done
             sr=$(echo "${s_rps[@]}" | median); nr=$(echo "${n_rps[@]}" | median)
@@ -190,7 +217,7 @@ for test in $TESTS; do
 done
 
 echo
-echo "logs: $LOGS (strata log level $log_level; nginx: ${nginx_log%;}), $LOOPS workers each, wrk -t2, ${ROUNDS} alternating rounds of ${DURATION} s, medians"
+echo "scheme: $scheme; logs: $LOGS (strata log level $log_level; nginx: ${nginx_log%;}), $LOOPS workers each, wrk -t2, ${ROUNDS} alternating rounds of ${DURATION} s, medians"
 echo
 echo "| test | conns | strata req/s | nginx req/s | ratio | strata p99 µs | nginx p99 µs | p99 ratio | strata-web CPU µs/req | nginx CPU µs/req | CPU ratio | launcher CPU µs/req | errors | rounds (strata / nginx req/s) |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"

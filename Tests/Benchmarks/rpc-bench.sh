@@ -8,7 +8,7 @@
 # Prints Markdown tables: calls/s with p50/p99 latency for 1 connection with
 # 1 and 64 calls in flight and 8 connections with 64 each: callers and
 # handlers on event loops as in the tiers, then callers or handlers on the
-# global pool, then without busy polling; then wrk with
+# global pool, then without busy polling, then over mutual TLS; then wrk with
 # one connection on the guestbook page (one SQL query behind it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,6 +32,9 @@ STRATA_RPC_HANDLERS=global "$bin/StrataRPCBench" "$DURATION"
 echo
 echo "## RPC echo, no busy polling (STRATA_BUSY_POLL_US=0)"
 STRATA_BUSY_POLL_US=0 "$bin/StrataRPCBench" "$DURATION"
+echo
+echo "## RPC echo over mutual TLS (STRATA_RPC_TLS_* set, as across hosts)"
+STRATA_RPC_TLS=1 "$bin/StrataRPCBench" "$DURATION"
 echo
 
 work=$(mktemp -d /tmp/strata-rpc-bench-XXXXXX)

@@ -208,6 +208,9 @@ final class HTTPSTests: XCTestCase {
         XCTAssertTrue(truncated.isClosedByPeer())
         let stalled = try TestHTTPClient(port: port, timeout: 8)
         try stalled.send(partialHello)
+        // A slow-loris crowd: many handshakes begun and left hanging.
+        let crowd = try (0..<200).map { _ in try TestHTTPClient(port: port, timeout: 8) }
+        for client in crowd { try client.send(Array(partialHello.prefix(6))) }
         let started = Date()
         // Meanwhile other clients are served: the stalled handshake holds no loop.
         for _ in 0..<4 {
@@ -215,10 +218,58 @@ final class HTTPSTests: XCTestCase {
             XCTAssertTrue(ok.output.contains("HTTP/1.1 200 OK"), ok.output)
         }
         XCTAssertTrue(stalled.isClosedByPeer(), "a stalled handshake is cut off")
+        XCTAssertTrue(crowd.allSatisfy { $0.isClosedByPeer() }, "every stalled handshake is cut off")
         XCTAssertLessThan(Date().timeIntervalSince(started), 7)
         // A client that connects and sends nothing at all is cut off the same way.
         let silent = try TestHTTPClient(port: port, timeout: 8)
         XCTAssertTrue(silent.isClosedByPeer())
+    }
+
+    func testAnOCSPResponseIsStapled() throws {
+        // A response for a.test's certificate, signed by the CA, made with openssl's own OCSP responder code.
+        let serial = try ExternalTool.run("openssl", ["x509", "-in", "\(folder)/a.test.crt", "-noout", "-serial"]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
+        try "V\t301231235959Z\t\t\(serial)\tunknown\t/O=Strata/CN=a.test\n".write(toFile: "\(folder)/index.txt", atomically: true, encoding: .utf8)
+        let request = try ExternalTool.run(
+            "openssl", ["ocsp", "-issuer", ca, "-cert", "\(folder)/a.test.crt", "-no_nonce", "-reqout", "\(folder)/ocsp-request.der"])
+        XCTAssertEqual(request.status, 0, request.output)
+        let response = try ExternalTool.run(
+            "openssl",
+            [
+                "ocsp", "-index", "\(folder)/index.txt", "-rsigner", ca, "-rkey", "\(folder)/ca.key", "-CA", ca,
+                "-reqin", "\(folder)/ocsp-request.der", "-respout", "\(folder)/ocsp.der", "-ndays", "1",
+            ])
+        XCTAssertEqual(response.status, 0, response.output)
+        let (port, _) = try startWeb(["--tls-ocsp", "\(folder)/ocsp.der"])
+        let stapled = try sClient(port, ["-servername", "a.test", "-status"], request: healthRequest())
+        XCTAssertTrue(stapled.output.contains("OCSP Response Status: successful"), stapled.output)
+        XCTAssertTrue(stapled.output.contains("Cert Status: good"), stapled.output)
+    }
+
+    func testStrataUpHTTPSMakesAndKeepsADevelopmentCertificate() throws {
+        func up() throws -> (url: String, fingerprint: String, process: TierProcess) {
+            let process = try tiers.start(
+                "strata",
+                ["up", "--https", "--port", "0", "--database", "dev.db", "--migrations", repositoryRoot.appendingPathComponent("Migrations").path])
+            let line = try process.waitForLine(containing: "Strata is running at ")
+            let url = try XCTUnwrap(line.split(separator: " ").first { $0.hasPrefix("https://") }.map(String.init), line)
+            let printed = try process.waitForLine(containing: "SHA-256 ")
+            return (url, String(printed.split(separator: " ").last ?? ""), process)
+        }
+        let first = try up()
+        let certificate = folder + "/.strata/tls/localhost.crt"
+        XCTAssertEqual(first.fingerprint, TLSCertificate.fingerprint(of: certificate))
+        let key = try FileManager.default.attributesOfItem(atPath: folder + "/.strata/tls/localhost.key")[.posixPermissions] as? Int
+        XCTAssertEqual(key, 0o600)
+        let health = try ExternalTool.run("curl", ["-sS", "--http1.1", "--cacert", certificate, first.url + "healthz"])
+        XCTAssertEqual(health.output, "ok\n", "verified against the printed certificate")
+        let viaName = try ExternalTool.run(
+            "curl", ["-sS", "--cacert", certificate, first.url.replacingOccurrences(of: "127.0.0.1", with: "localhost") + "healthz"])
+        XCTAssertEqual(viaName.output, "ok\n")
+        first.process.stop()
+        // The next run serves the same certificate, so a browser told to trust it keeps trusting it.
+        let second = try up()
+        XCTAssertEqual(second.fingerprint, first.fingerprint)
     }
 
     func testSessionCookiesAreSecureOverHTTPS() throws {

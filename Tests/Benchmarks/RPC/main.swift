@@ -24,6 +24,19 @@ let seconds = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 5
 /// loop (the tiers call from handlers running on their loops, as the default here does).
 let handlersOnLoop = getenv("STRATA_RPC_HANDLERS").map { String(cString: $0) } != "global"
 let callersOnLoop = getenv("STRATA_RPC_CALLERS").map { String(cString: $0) } != "global"
+/// `STRATA_RPC_TLS=1` runs every connection over mutual TLS, as the tiers do with `STRATA_RPC_TLS_*` set.
+let tls: RPCTLS? = try {
+    guard getenv("STRATA_RPC_TLS").map({ String(cString: $0) }) == "1" else { return nil }
+    let folder = "/tmp/strata-rpc-bench-tls-\(getpid())"
+    mkdir(folder, 0o700)
+    try TLSCertificate.create(certificate: folder + "/ca.crt", key: folder + "/ca.key", names: ["bench CA"], days: 1, isAuthority: true)
+    try TLSCertificate.create(
+        certificate: folder + "/tier.crt", key: folder + "/tier.key", names: ["127.0.0.1"], days: 1,
+        signedBy: (certificate: folder + "/ca.crt", key: folder + "/ca.key"))
+    return try RPCTLS.load(from: [
+        RPCTLS.certificateVariable: folder + "/tier.crt", RPCTLS.keyVariable: folder + "/tier.key", RPCTLS.authorityVariable: folder + "/ca.crt",
+    ])
+}()
 let secret = Digest.randomBytes(32)
 let serverLoops = EventLoopGroup(loopCount: 1)
 let clientLoops = EventLoopGroup(loopCount: 1)
@@ -32,6 +45,7 @@ var service = RPCService()
 service.register("echo") { (input: Payload, _) -> Payload in input }
 var configuration = RPCServerConfiguration(address: .tcp(host: "127.0.0.1", port: 0), secret: secret)
 configuration.handlerExecutor = handlersOnLoop ? .loop : .global
+configuration.tls = tls?.server
 let server = RPCServer(
     configuration: configuration,
     service: service, group: serverLoops, logger: Logger(label: "bench", level: .error))
@@ -48,7 +62,7 @@ final class Samples: Sendable {
 
 func run(connections: Int, inFlight: Int) async -> (callsPerSecond: Double, p50: Int64, p99: Int64, errors: Int) {
     let clients = (0..<connections).map { _ in
-        RPCClient(address: address, group: clientLoops, callerName: "bench", secret: secret)
+        RPCClient(address: address, group: clientLoops, callerName: "bench", secret: secret, tls: tls)
     }
     // Warm up: open and authenticate every connection.
     for client in clients { _ = try? await client.call("echo", body, as: Payload.self) }
