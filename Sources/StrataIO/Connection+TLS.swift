@@ -72,15 +72,25 @@ extension Connection {
             isInputClosed = true
             wantsRead = false
             handler?.connectionInputClosed(self)
-        } else if total == scratch.count && !isClosed && strata_tls_pending(tls.pointer) > 0 {
-            // Decrypted bytes wait inside OpenSSL and no socket event will
-            // announce them: read them on the next iteration.
-            loop.execute { [self] in
-                if !isClosed && wantsRead {
-                    readTLS()
-                    updateInterest()
-                }
-            }
+            return
+        }
+        // A full scratch may leave bytes inside OpenSSL that no socket event
+        // will announce: they are read on a later iteration (once reading
+        // resumes, if the handler has paused it).
+        tls.holdsInput = total == scratch.count && strata_tls_pending(tls.pointer) > 0
+        if tls.holdsInput && wantsRead { readHeldInputLater() }
+    }
+
+    /// Reads what OpenSSL holds on the next iteration, once.
+    func readHeldInputLater() {
+        guard let tls, !tls.rereadScheduled else { return }
+        tls.rereadScheduled = true
+        loop.execute { [self] in
+            guard let tls = self.tls else { return }
+            tls.rereadScheduled = false
+            guard !isClosed, wantsRead, tls.holdsInput else { return }
+            readTLS()
+            updateInterest()
         }
     }
 

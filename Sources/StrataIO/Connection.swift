@@ -194,6 +194,7 @@ public final class Connection: Selectable, @unchecked Sendable {
     public func setReading(_ enabled: Bool) {
         wantsRead = enabled
         updateInterest()
+        if enabled, let tls, tls.holdsInput { readHeldInputLater() }
     }
 
     func loopStopped() { close() }
@@ -332,8 +333,9 @@ public final class Connection: Selectable, @unchecked Sendable {
         // After the peer's FIN, RDHUP would fire forever on a level-triggered set.
         var events: UInt32 = isInputClosed ? 0 : STRATA_EPOLLRDHUP
         if wantsRead && outboundBytes <= outboundHighWatermark { events |= STRATA_EPOLLIN }
-        // Output waiting for the end-of-iteration flush needs no EPOLLOUT yet.
-        if outboundBytes > 0 && !flushScheduled { events |= STRATA_EPOLLOUT }
+        // Output waiting for the end-of-iteration flush needs no EPOLLOUT yet,
+        // nor output that OpenSSL can only send once it has read something.
+        if outboundBytes > 0 && !flushScheduled && tls?.writeWantsReadable != true { events |= STRATA_EPOLLOUT }
         if let tls {
             if tls.readWantsWritable { events |= STRATA_EPOLLOUT }
             if tls.writeWantsReadable { events |= STRATA_EPOLLIN }

@@ -211,6 +211,17 @@ final class HTTPConformanceTests: XCTestCase {
         XCTAssertEqual(try ann.go("GET", "/static/strata.css", headers: [("Accept-Encoding", "gzip")]).header("Content-Encoding"), "gzip")
     }
 
+    func testSessionCookiesAreSecureWhenATrustedProxySaysTheBrowserUsedHTTPS() throws {
+        func cookie(_ headers: String) throws -> String {
+            let (page, _) = try exchange("GET /login HTTP/1.1\r\nHost: localhost\r\n\(headers)\r\n")
+            XCTAssertEqual(page.status, 200)
+            return try XCTUnwrap(page.header("Set-Cookie"))
+        }
+        XCTAssertTrue(try cookie("X-Forwarded-Proto: https\r\n").contains("; Secure"))
+        XCTAssertFalse(try cookie("X-Forwarded-Proto: http\r\n").contains("; Secure"))
+        XCTAssertFalse(try cookie("").contains("; Secure"), "plain HTTP from the proxy itself")
+    }
+
     /// Decodes with the system's gzip, an implementation independent of ours.
     private func gunzip(_ bytes: [UInt8]) throws -> String {
         let process = Process()

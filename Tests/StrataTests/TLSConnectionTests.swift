@@ -72,6 +72,20 @@ final class TLSConnectionTests: XCTestCase {
         XCTAssertTrue(answer.hasSuffix("secure=true body=\(upload.count)"), answer.suffix(80).description)
     }
 
+    func testPipelinedRequestsBeyondOneReadAreAllAnsweredInOrder() async throws {
+        // 2,000 requests in one go: more than a 64 KiB read, and the server
+        // pauses reading at 16 in flight, with the rest inside OpenSSL.
+        let count = 2_000
+        var requests: [UInt8] = []
+        for index in 0..<count {
+            let close = index == count - 1 ? "Connection: close\r\n" : ""
+            requests += Array("GET /n\(index) HTTP/1.1\r\nHost: localhost\r\n\(close)\r\n".utf8)
+        }
+        let answers = String(decoding: try await exchange(requests, tls: try client()), as: UTF8.self)
+        XCTAssertEqual(answers.components(separatedBy: "HTTP/1.1 200 OK").count - 1, count)
+        XCTAssertEqual(answers.components(separatedBy: "secure=true").count - 1, count)
+    }
+
     func testTheClientVerifiesTheCertificateAndTheName() async throws {
         let path = folder.url.path
         try TLSCertificate.create(certificate: path + "/other.crt", key: path + "/other.key", names: ["other CA"], days: 1, isAuthority: true)

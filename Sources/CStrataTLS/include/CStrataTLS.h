@@ -78,7 +78,7 @@ int strata_tls_read(struct ssl_st *ssl, void *buffer, int length);
 /// that starts with the same bytes and is at least as long.
 int strata_tls_write(struct ssl_st *ssl, const void *buffer, int length);
 
-/// Decrypted bytes buffered inside the session.
+/// Whether bytes wait inside the session (decrypted, or read ahead and not yet decrypted).
 int strata_tls_pending(struct ssl_st *ssl);
 
 /// Whether the handshake has completed.

@@ -59,13 +59,6 @@ public final class TLSServerCertificates: Sendable {
     /// The context a new connection starts with (SNI may switch it).
     var initial: TLSContext { loaded.withLock { $0.fallback } }
 
-    /// The host names each pair serves, for logs: the default's first.
-    public var names: [[String]] {
-        loaded.withLock { state in
-            pairs.indices.map { index in index == 0 ? state.fallback.names : [] }
-        }
-    }
-
     private static func load(_ pairs: [Pair], alpn: [String], clientCA: String?) throws(TLSError) -> Loaded {
         var contexts: [TLSContext] = []
         for pair in pairs {

@@ -10,6 +10,9 @@ final class TLSSession {
     var readWantsWritable = false
     /// A write stopped because OpenSSL must read first (a TLS 1.3 key update).
     var writeWantsReadable = false
+    /// Reading stopped with bytes still inside OpenSSL (see `Connection.readTLS`).
+    var holdsInput = false
+    var rereadScheduled = false
 
     init(pointer: OpaquePointer, context: TLSContext) {
         self.pointer = pointer
