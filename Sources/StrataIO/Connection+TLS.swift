@@ -46,6 +46,10 @@ extension Connection {
             let result = strata_tls_read(tls.pointer, scratch.baseAddress! + total, Int32(scratch.count - total))
             if result > 0 {
                 total += Int(result)
+                // With read-ahead OpenSSL took all the socket had; when it
+                // holds nothing more, another call would only be a read(2)
+                // answering EAGAIN. Bytes still arriving raise the next event.
+                if strata_tls_pending(tls.pointer) == 0 { break reading }
                 continue
             }
             switch result {
