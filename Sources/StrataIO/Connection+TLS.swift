@@ -206,11 +206,15 @@ public struct TLSClientOptions: Sendable {
     public var serverName: String
     /// Whether the certificate must be for `serverName` (on unless a test says otherwise).
     public var verifiesHost: Bool
+    /// How long the server may take to complete the handshake: a peer that
+    /// accepts the connection and then says nothing must not hold the caller.
+    public var handshakeTimeout: Duration
 
-    public init(context: TLSContext, serverName: String, verifiesHost: Bool = true) {
+    public init(context: TLSContext, serverName: String, verifiesHost: Bool = true, handshakeTimeout: Duration = .seconds(5)) {
         self.context = context
         self.serverName = serverName
         self.verifiesHost = verifiesHost
+        self.handshakeTimeout = handshakeTimeout
     }
 }
 
@@ -234,6 +238,7 @@ private final class ClientHandshake: Selectable, @unchecked Sendable {
     let options: TLSClientOptions
     var continuation: CheckedContinuation<Void, any Error>?
     var registered: UInt32 = 0
+    var deadline: TimerHandle?
 
     init(connection: Connection, options: TLSClientOptions, continuation: CheckedContinuation<Void, any Error>) {
         self.connection = connection
@@ -250,6 +255,10 @@ private final class ClientHandshake: Selectable, @unchecked Sendable {
             return
         }
         connection.tls = TLSSession(pointer: session, context: options.context)
+        let timeout = options.handshakeTimeout
+        deadline = connection.loop.scheduleTimer(after: timeout) { [self] in
+            fail(TLSError("\(connection.peer) did not complete the TLS handshake within \(timeout)"))
+        }
         step()
     }
 
@@ -262,6 +271,7 @@ private final class ClientHandshake: Selectable, @unchecked Sendable {
         switch strata_tls_handshake(tls.pointer) {
         case Int32(STRATA_TLS_OK):
             if registered != 0 { connection.loop.deregister(fd: connection.fd) }
+            deadline?.cancel()
             continuation?.resume()
             continuation = nil
         case Int32(STRATA_TLS_WANT_READ):
@@ -289,6 +299,8 @@ private final class ClientHandshake: Selectable, @unchecked Sendable {
     }
 
     private func fail(_ error: TLSError) {
+        guard continuation != nil else { return }
+        deadline?.cancel()
         connection.close()
         continuation?.resume(throwing: error)
         continuation = nil
