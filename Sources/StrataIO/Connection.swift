@@ -348,8 +348,11 @@ public final class Connection: Selectable, @unchecked Sendable {
 }
 
 extension Connection {
-    /// Opens a TCP or Unix-domain connection to `address` on `loop`.
-    public static func connect(to address: SocketAddress, on loop: EventLoop) async throws -> Connection {
+    /// Opens a TCP or Unix-domain connection to `address` on `loop`. A peer
+    /// that does not answer within `timeout` (a host that is down, a full
+    /// accept queue) fails the connect instead of leaving the caller to the
+    /// kernel's SYN retries, which take about two minutes.
+    public static func connect(to address: SocketAddress, on loop: EventLoop, timeout: Duration = .seconds(5)) async throws -> Connection {
         let fd = try address.withResolved(passive: false) { (family, pointer, length) throws(SocketError) -> Int32 in
             let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { throw SocketError(operation: "socket", errno: errno) }
@@ -361,7 +364,7 @@ extension Connection {
             if family != AF_UNIX { Socket.setNoDelay(fd) }
             return fd
         }
-        let pending = PendingConnect(fd: fd, loop: loop, address: address)
+        let pending = PendingConnect(fd: fd, loop: loop, address: address, timeout: timeout)
         return try await withCheckedThrowingContinuation { continuation in
             loop.execute { pending.begin(continuation) }
         }
@@ -373,12 +376,15 @@ private final class PendingConnect: Selectable, @unchecked Sendable {
     let fd: Int32
     let loop: EventLoop
     let address: SocketAddress
+    let timeout: Duration
     var continuation: CheckedContinuation<Connection, any Error>?
+    var deadline: TimerHandle?
 
-    init(fd: Int32, loop: EventLoop, address: SocketAddress) {
+    init(fd: Int32, loop: EventLoop, address: SocketAddress, timeout: Duration) {
         self.fd = fd
         self.loop = loop
         self.address = address
+        self.timeout = timeout
     }
 
     func begin(_ continuation: CheckedContinuation<Connection, any Error>) {
@@ -388,10 +394,18 @@ private final class PendingConnect: Selectable, @unchecked Sendable {
         } catch {
             Glibc.close(fd)
             finish(.failure(error))
+            return
+        }
+        deadline = loop.scheduleTimer(after: timeout) { [self] in
+            guard continuation != nil else { return }
+            loop.deregister(fd: fd)
+            Glibc.close(fd)
+            finish(.failure(SocketError(operation: "connect \(address)", message: "no answer within \(timeout)")))
         }
     }
 
     func handleEvents(_ events: UInt32) {
+        deadline?.cancel()
         loop.deregister(fd: fd)
         var code: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
@@ -405,6 +419,7 @@ private final class PendingConnect: Selectable, @unchecked Sendable {
     }
 
     func loopStopped() {
+        deadline?.cancel()
         loop.deregister(fd: fd)
         Glibc.close(fd)
         finish(.failure(SocketError(operation: "connect \(address)", message: "the event loop stopped")))
