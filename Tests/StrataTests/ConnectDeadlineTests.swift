@@ -1,3 +1,4 @@
+import StrataTestSupport
 import XCTest
 
 @testable import StrataIO
@@ -12,20 +13,8 @@ final class ConnectDeadlineTests: XCTestCase {
     func testAConnectNobodyAnswersFailsAtItsDeadlineAndTheLoopServesOn() async throws {
         // A listener whose accept queue (backlog 0) one connection fills:
         // the kernel drops every SYN after it, as a host that is down would.
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        XCTAssertGreaterThanOrEqual(listener, 0)
+        let (listener, port) = try XCTUnwrap(Loopback.unservedListener(backlog: 0))
         defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let listening = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, length) == 0 && listen(listener, 0) == 0 && getsockname(listener, $0, &length) == 0
-            }
-        }
-        XCTAssertTrue(listening)
-        let port = Int(UInt16(bigEndian: address.sin_port))
         let loop = EventLoop.start()
         defer { loop.shutdown() }
 

@@ -104,24 +104,13 @@ final class TLSConnectionTests: XCTestCase {
 
     func testAServerThatNeverAnswersTheHandshakeFailsTheConnectAtItsDeadline() async throws {
         // A listening socket nobody serves: the kernel accepts the connection, then nothing is ever said.
-        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        XCTAssertGreaterThanOrEqual(silent, 0)
+        let (silent, silentPort) = try XCTUnwrap(Loopback.unservedListener(backlog: 8))
         defer { close(silent) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(silent, $0, length) == 0 && listen(silent, 8) == 0 && getsockname(silent, $0, &length) == 0
-            }
-        }
-        XCTAssertTrue(bound)
         var options = try client()
         options.handshakeTimeout = .milliseconds(300)
         do {
             _ = try await Connection.connect(
-                to: .tcp(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port))), on: group.loops[0], tls: options)
+                to: .tcp(host: "127.0.0.1", port: silentPort), on: group.loops[0], tls: options)
             XCTFail("a server that never answers must fail the handshake")
         } catch let error as TLSError {
             XCTAssertTrue(error.message.contains("did not complete the TLS handshake within 0.3 seconds"), error.message)
