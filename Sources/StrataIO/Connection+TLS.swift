@@ -49,7 +49,7 @@ extension Connection {
                 // With read-ahead OpenSSL took all the socket had; when it
                 // holds nothing more, another call would only be a read(2)
                 // answering EAGAIN. Bytes still arriving raise the next event.
-                if strata_tls_pending(tls.pointer) == 0 { break reading }
+                if !tls.holdsInput { break reading }
                 continue
             }
             switch result {
@@ -81,8 +81,7 @@ extension Connection {
         // A full scratch may leave bytes inside OpenSSL that no socket event
         // will announce: they are read on a later iteration (once reading
         // resumes, if the handler has paused it).
-        tls.holdsInput = total == scratch.count && strata_tls_pending(tls.pointer) > 0
-        if tls.holdsInput && wantsRead { readHeldInputLater() }
+        if wantsRead && total == scratch.count && tls.holdsInput { readHeldInputLater() }
     }
 
     /// Reads what OpenSSL holds on the next iteration, once.

@@ -10,8 +10,7 @@ final class TLSSession {
     var readWantsWritable = false
     /// A write stopped because OpenSSL must read first (a TLS 1.3 key update).
     var writeWantsReadable = false
-    /// Reading stopped with bytes still inside OpenSSL (see `Connection.readTLS`).
-    var holdsInput = false
+    /// A read of what OpenSSL holds is queued for the next iteration (see `Connection.readTLS`).
     var rereadScheduled = false
 
     init(pointer: OpaquePointer, context: TLSContext) {
@@ -23,6 +22,10 @@ final class TLSSession {
     func end() { strata_tls_session_free(pointer) }
 
     var isEstablished: Bool { strata_tls_established(pointer) == 1 }
+
+    /// Whether bytes wait inside OpenSSL, read from the socket but not yet
+    /// taken: no socket event will announce them.
+    var holdsInput: Bool { strata_tls_pending(pointer) > 0 }
 
     /// The reason of the failure just reported, with the queue cleared.
     func failure() -> TLSError {
