@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "StrataCore", dependencies: ["CStrataShims"]),
         .target(name: "StrataCLI", dependencies: ["StrataCore"]),
         .target(name: "StrataIO", dependencies: ["StrataCore", "CStrataShims", "CStrataTLS"]),
-        .target(name: "StrataHTTP", dependencies: ["StrataCore", "StrataIO", "CZlib"]),
+        .target(name: "StrataHTTP", dependencies: ["StrataCore", "StrataCLI", "StrataIO", "CZlib"]),
         .target(name: "StrataTemplates", dependencies: ["StrataCore"]),
         .target(name: "StrataRPC", dependencies: ["StrataCore", "StrataIO"]),
         // The contracts between tiers: the data tier's methods and messages, the manifest and form outcomes.
@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "StrataSQL", dependencies: ["StrataCore", "StrataIO", "StrataProtocol", "CSQLite", "CPostgres"]),
         .target(
             name: "StrataApp",
-            dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataRPC", "StrataProtocol", "StrataTemplates", "CStrataPassword"],
+            dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataHTTP", "StrataRPC", "StrataProtocol", "StrataTemplates", "CStrataPassword"],
             resources: [.copy("Auth/templates")]
         ),
         .target(
@@ -69,7 +69,7 @@ let package = Package(
             path: "Sources/Modules/Bench",
             resources: [.copy("templates")]
         ),
-        .target(name: "StrataData", dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataRPC", "StrataProtocol", "StrataSQL"]),
+        .target(name: "StrataData", dependencies: ["StrataCore", "StrataCLI", "StrataIO", "StrataHTTP", "StrataRPC", "StrataProtocol", "StrataSQL"]),
         .target(
             name: "StrataTesting",
             dependencies: [

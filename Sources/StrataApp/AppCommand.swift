@@ -1,6 +1,7 @@
 import Foundation
 import StrataCLI
 import StrataCore
+import StrataHTTP
 import StrataIO
 import StrataProtocol
 import StrataRPC
@@ -9,7 +10,17 @@ import StrataRPC
 public enum AppCommand {
     static let root = CommandSpec(
         name: "strata-app", summary: "The application tier: domain modules behind the internal RPC boundary.",
-        subcommands: [("serve", "answer RPC calls from the presentation tier"), ("users", "create and manage user accounts")])
+        subcommands: [
+            ("serve", "answer RPC calls from the presentation tier"),
+            ("probe", "ask the running application tier whether it is ready (for container health checks)"),
+            ("users", "create and manage user accounts"),
+        ])
+
+    static let healthOption = OptionSpec(
+        "health", env: "STRATA_APP_HEALTH", value: "ADDRESS",
+        help: "serve /healthz and /readyz over HTTP here (host:port) for orchestrators; with it, serve waits for the data tier instead of exiting")
+
+    static let probe = ProbeCommand.spec(tool: "strata-app", address: [healthOption])
 
     static let serve = CommandSpec(
         name: "strata-app serve", summary: "Answer RPC calls from the presentation tier.",
@@ -20,6 +31,7 @@ public enum AppCommand {
             OptionSpec(
                 "data", env: "STRATA_DATA_URL", value: "ADDRESS", default: "127.0.0.1:7002",
                 help: "the data tier's RPC addresses, comma-separated (host names are re-resolved)"),
+            healthOption,
             OptionSpec(
                 "data-connections", env: "STRATA_DATA_CONNECTIONS", value: "N",
                 help: "RPC connections to each data tier address (default: one per event loop, so handlers call without a thread hand-off)"),
@@ -49,6 +61,10 @@ public enum AppCommand {
                     guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
                     return try await runServe(options, modules: modules + (options.flag("bench") ? benchmarkModules : []), environment: environment)
                 },
+                "probe": { arguments in
+                    guard let options = try probe.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                    return try ProbeCommand.run(options, tool: "strata-app", address: options.string("health"), option: "--health")
+                },
                 "users": { arguments in
                     guard let options = try UsersCommand.spec.parseOrShowHelp(arguments, environment: environment) else { return 0 }
                     return try await UsersCommand.run(options, environment: environment)
@@ -67,12 +83,26 @@ public enum AppCommand {
         let data = RPCClient(
             addresses: dataAddresses, group: group, callerName: "app", secret: secret,
             connectionsPerEndpoint: try options.int("data-connections", in: 1...64) ?? group.loops.count, tls: tls)
-        do {
-            let health: DataHealth = try await data.call(DataMethod.health, Empty(), timeout: .seconds(5))
-            logger.info("data tier reachable", ("data", dataAddresses.map(\.description).joined(separator: ",")), ("engine", health.engine))
-        } catch {
-            throw StartupError("the data tier is not reachable: \(error.message) (is 'strata-data serve' running there? see --data)")
+        // Ready while the data tier answers: the app tier serves nothing without it.
+        let readiness: @Sendable () async -> Readiness = {
+            do throws(RPCError) {
+                let _: DataHealth = try await data.call(DataMethod.health, Empty(), timeout: .seconds(2))
+                return .ready
+            } catch {
+                return .notReady("the data tier does not answer: \(error.message)")
+            }
         }
+        var fields: [(String, String)] = []
+        var health: HealthEndpoint?
+        if let text = options.string("health") {
+            let endpoint = HealthEndpoint(address: try SocketAddress(parsing: text), group: group, readiness: readiness)
+            fields.append(("health", try endpoint.start(logger: logger).description))
+            health = endpoint
+            await endpoint.waitUntilReady(logger: logger)
+        } else if case .notReady(let reason) = await readiness() {
+            throw StartupError("\(reason) (is 'strata-data serve' running there? see --data)")
+        }
+        logger.info("data tier reachable", ("data", dataAddresses.map(\.description).joined(separator: ",")))
         let runtime = try AppRuntime(
             modules: modules, data: data, logger: logger, overrides: options.string("templates"), reloadTemplates: options.flag("dev"),
             signupEnabled: !options.flag("no-signup"))
@@ -81,9 +111,11 @@ public enum AppCommand {
         let server = RPCServer(configuration: configuration, service: runtime.service, group: group, logger: logger)
         let bound = try server.start()
         await ShutdownSignal.serve(
-            logger: logger, listen: bound.description, ("routes", String(runtime.manifest.routes.count)), ("manifest", runtime.manifest.version),
-            environment: environment)
+            logger: logger, listen: bound.description,
+            [("routes", String(runtime.manifest.routes.count)), ("manifest", runtime.manifest.version)] + fields, environment: environment)
+        health?.beginDraining()
         await server.shutdown(grace: .seconds(10))
+        await health?.stop()
         data.close()
         group.shutdown()
         return 0

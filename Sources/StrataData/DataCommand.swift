@@ -1,6 +1,7 @@
 import Foundation
 import StrataCLI
 import StrataCore
+import StrataHTTP
 import StrataIO
 import StrataRPC
 import StrataSQL
@@ -18,10 +19,17 @@ public enum DataCommand {
         "migrations", env: "STRATA_MIGRATIONS_DIR", value: "DIR", default: "Migrations",
         help: "folder of NNNN_name.sql migration files")
 
+    static let healthOption = OptionSpec(
+        "health", env: "STRATA_DATA_HEALTH", value: "ADDRESS",
+        help:
+            "serve /healthz and /readyz over HTTP here (host:port) for orchestrators; with it, serve waits for the database and pending migrations instead of exiting"
+    )
+
     static let root = CommandSpec(
         name: "strata-data", summary: "The data tier: owns the database and its migrations.",
         subcommands: [
             ("serve", "answer SQL requests from the application tier over RPC"),
+            ("probe", "ask the running data tier whether it is ready (for container health checks)"),
             ("migrate status", "list applied and pending migrations, with drift"),
             ("migrate up", "apply pending migrations"),
             ("migrate down", "roll back the last migration (or N, or down to --to)"),
@@ -36,7 +44,7 @@ public enum DataCommand {
             OptionSpec(
                 "listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:7002",
                 help: "RPC address: host:port (port 0 picks one) or unix:/path"),
-            databaseOption, migrationsOption,
+            databaseOption, migrationsOption, healthOption,
             OptionSpec("pool", env: "STRATA_DATABASE_POOL", value: "N", default: "10", help: "PostgreSQL connections at most"),
             OptionSpec(
                 "transaction-lease", env: "STRATA_TRANSACTION_LEASE", value: "SECONDS", default: "10",
@@ -47,6 +55,8 @@ public enum DataCommand {
         notes: [
             "environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)\n  STRATA_RPC_TLS_CERT, STRATA_RPC_TLS_KEY  this tier's certificate and key: RPC over TLS (see ARCHITECTURE.md, \"Trust between the tiers\")\n  STRATA_RPC_TLS_CA  the CA that signed every tier's certificate: peers must present one (mutual TLS)"
         ])
+
+    static let probe = ProbeCommand.spec(tool: "strata-data", address: [healthOption])
 
     static let migrate = CommandSpec(
         name: "strata-data migrate", summary: "Apply, roll back or inspect migrations.",
@@ -74,6 +84,10 @@ public enum DataCommand {
                 "serve": { arguments in
                     guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
                     return try await runServe(options, environment: environment)
+                },
+                "probe": { arguments in
+                    guard let options = try probe.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                    return try ProbeCommand.run(options, tool: "strata-data", address: options.string("health"), option: "--health")
                 },
                 "migrate": { arguments in
                     guard let options = try migrate.parseOrShowHelp(arguments, environment: environment) else { return 0 }
@@ -204,16 +218,16 @@ public enum DataCommand {
         let migrations = try Migrator.load(directory: options.string("migrations") ?? "Migrations")
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
         let (database, url) = try openDatabase(options, group: group)
-        let pending: [Migration]
-        do {
-            pending = try await Migrator(database: database, migrations: migrations).pending()
-        } catch let error as SQLError {
-            throw StartupError("the database \(url) is not reachable: \(error.message)")
-        }
-        guard pending.isEmpty else {
-            throw MigrationError(
-                file: "\(url)", line: nil,
-                message: "schema is behind: \(pending.count) migration(s) pending (first: \(pending[0].file)); run 'strata-data migrate up'")
+        let readiness = DataReadiness(database: database, migrations: migrations, url: url)
+        var health: HealthEndpoint?
+        var fields = [("database", url.description)]
+        if let text = options.string("health") {
+            let endpoint = HealthEndpoint(address: try SocketAddress(parsing: text), group: group, readiness: readiness.check)
+            fields.append(("health", try endpoint.start(logger: logger).description))
+            health = endpoint
+            await endpoint.waitUntilReady(logger: logger)
+        } else {
+            try await refuseUnlessSchemaIsCurrent(database: database, migrations: migrations, url: url)
         }
         let lease = Duration.seconds(try options.int("transaction-lease", in: 1...3600) ?? 10)
         let transactions = Transactions(lease: lease)
@@ -233,9 +247,27 @@ public enum DataCommand {
         }
         defer { sweeper.cancel() }
         let bound = try server.start()
-        await ShutdownSignal.serve(logger: logger, listen: bound.description, ("database", url.description), environment: environment)
+        await ShutdownSignal.serve(logger: logger, listen: bound.description, fields, environment: environment)
+        health?.beginDraining()
         await server.shutdown(grace: .seconds(10))
+        await health?.stop()
         group.shutdown()
         return 0
+    }
+
+    /// Without a health port nobody would see why the tier is not ready, so it
+    /// refuses at once with the reason.
+    private static func refuseUnlessSchemaIsCurrent(database: any SQLDatabase, migrations: [Migration], url: DatabaseURL) async throws {
+        let pending: [Migration]
+        do {
+            pending = try await Migrator(database: database, migrations: migrations).pending()
+        } catch let error as SQLError {
+            throw StartupError("the database \(url) is not reachable: \(error.message)")
+        }
+        guard pending.isEmpty else {
+            throw MigrationError(
+                file: "\(url)", line: nil,
+                message: "schema is behind: \(pending.count) migration(s) pending (first: \(pending[0].file)); run 'strata-data migrate up'")
+        }
     }
 }

@@ -25,6 +25,8 @@ public final class WebApplication: HTTPHandler {
     private let trustedProxies: Set<String>
     /// Whether the last discovery check reached the app tier (for `/readyz`).
     private let appReachable = Atomic<Bool>(false)
+    /// Set once shutdown begins, so `/readyz` sends load balancers elsewhere.
+    private let draining = Atomic<Bool>(false)
     /// The rate limiter's attempt-limited paths, kept to the manifest's forms.
     private let attemptPaths: AttemptPaths
 
@@ -63,7 +65,9 @@ public final class WebApplication: HTTPHandler {
     /// last check; 503 with the reason otherwise (`/healthz` only says the process lives).
     private func readiness() -> HTTPResponse {
         var response: HTTPResponse
-        if site.version == nil {
+        if draining.load(ordering: .relaxed) {
+            response = .text("not ready: draining\n", status: .serviceUnavailable)
+        } else if site.version == nil {
             response = .text("not ready: the application tier has not been reached yet\n", status: .serviceUnavailable)
         } else if !appReachable.load(ordering: .relaxed) {
             response = .text("not ready: the application tier does not answer\n", status: .serviceUnavailable)
@@ -73,6 +77,9 @@ public final class WebApplication: HTTPHandler {
         response.headers.add("Cache-Control", "no-store")
         return response
     }
+
+    /// From now on `/readyz` answers 503: the server is finishing what it holds.
+    public func beginDraining() { draining.store(true, ordering: .relaxed) }
 
     /// The manifest version in force (nil before the app tier was reached).
     public var manifestVersion: String? { site.version }

@@ -14,15 +14,22 @@ public enum WebCommand {
         name: "strata-web", summary: "The presentation tier: HTTP/1.1 for browsers, pages rendered from the application tier's routes.",
         subcommands: [
             ("serve", "serve HTTP"),
+            ("probe", "ask the running web tier whether it is ready (for container health checks)"),
             ("template render", "print a template's rendering with JSON data"),
             ("template check", "compile a folder of templates and report every error"),
         ])
 
+    static let hostOption = OptionSpec(
+        "host", env: "STRATA_WEB_HOST", value: "HOST", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for all)")
+    static let portOption = OptionSpec("port", env: "STRATA_WEB_PORT", value: "N", default: "8080", help: "HTTP port (0 picks a free one)")
+
+    /// Asks the plain-HTTP port's /readyz; a tier serving HTTPS is probed by the orchestrator over HTTPS instead.
+    static let probe = ProbeCommand.spec(tool: "strata-web", address: [hostOption, portOption])
+
     static let serve = CommandSpec(
         name: "strata-web serve", summary: "Serve HTTP: static assets, and the pages and forms the application tier declares.",
         options: [
-            OptionSpec("host", env: "STRATA_WEB_HOST", value: "HOST", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for all)"),
-            OptionSpec("port", env: "STRATA_WEB_PORT", value: "N", default: "8080", help: "HTTP port (0 picks a free one)"),
+            hostOption, portOption,
             OptionSpec(
                 "app", env: "STRATA_APP_URL", value: "ADDRESS", default: "127.0.0.1:7001",
                 help: "the application tier's RPC addresses, comma-separated (host names are re-resolved)"),
@@ -95,6 +102,11 @@ public enum WebCommand {
                 "serve": { arguments in
                     guard let options = try serve.parseOrShowHelp(arguments, environment: environment) else { return 0 }
                     return try await runServe(options, environment: environment)
+                },
+                "probe": { arguments in
+                    guard let options = try probe.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                    let address = "\(options.string("host") ?? "127.0.0.1"):\(options.string("port") ?? "8080")"
+                    return try ProbeCommand.run(options, tool: "strata-web", address: address, option: "--host and --port")
                 },
                 "template": { arguments in await TemplateCommand.run(arguments, environment: environment) },
             ])
@@ -190,6 +202,7 @@ public enum WebCommand {
         if let redirect { fields.append(("redirect", redirect.description)) }
         await ShutdownSignal.serve(
             logger: logger, listen: bound.description, fields + [("manifest", manifest?.version ?? "none yet")], environment: environment)
+        application.beginDraining()
         reloader?.stop()
         discovery.cancel()
         await server.shutdown(grace: .seconds(10))

@@ -1,0 +1,86 @@
+import StrataCore
+import StrataIO
+import Synchronization
+
+/// A tier's liveness and readiness over plain HTTP, on a port of its own, so
+/// an orchestrator (compose `healthcheck`, Kubernetes probes, a load
+/// balancer) asks without holding the RPC secret.
+///
+/// - `GET /healthz`: 200 while the process and its event loops run.
+/// - `GET /readyz`: 200 when `readiness` says so; 503 with the reason while
+///   it does not, and from `beginDraining()` on.
+public final class HealthEndpoint: Sendable {
+    private let server: HTTPServer
+    private let handler: HealthHandler
+
+    /// Creates the endpoint on `address`; `readiness` is asked on every
+    /// `/readyz` and must bound its own time (orchestrators time out in seconds).
+    public init(address: SocketAddress, group: EventLoopGroup, readiness: @escaping @Sendable () async -> Readiness) {
+        handler = HealthHandler(readiness: readiness)
+        var configuration = HTTPServerConfiguration(address: address)
+        configuration.idleTimeout = .seconds(10)
+        server = HTTPServer(configuration: configuration, group: group, handler: handler)
+    }
+
+    /// Starts listening, logs where, and returns the bound address.
+    public func start(logger: Logger) throws(SocketError) -> SocketAddress {
+        let bound = try server.start()
+        logger.info("health checks answered", ("health", bound.description))
+        return bound
+    }
+
+    /// Returns once the tier is ready, asking every second and logging each
+    /// new reason it is not: a tier under an orchestrator waits for what it
+    /// needs (its database, a migration job, the tier below), visibly not
+    /// ready, instead of exiting into a restart loop.
+    public func waitUntilReady(logger: Logger) async {
+        var last: String?
+        while case .notReady(let reason) = await handler.readiness() {
+            if reason != last { logger.warning("not serving yet", ("reason", reason)) }
+            last = reason
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// From now on `/readyz` answers 503: the tier is finishing what it holds
+    /// and takes nothing new.
+    public func beginDraining() { handler.draining.store(true, ordering: .releasing) }
+
+    /// Stops answering.
+    public func stop() async { await server.shutdown(grace: .seconds(1)) }
+}
+
+private final class HealthHandler: HTTPHandler {
+    let readiness: @Sendable () async -> Readiness
+    let draining = Atomic<Bool>(false)
+
+    init(readiness: @escaping @Sendable () async -> Readiness) { self.readiness = readiness }
+
+    func handle(_ request: HTTPRequest) -> HTTPOutcome {
+        guard request.method == .get || request.method == .head else {
+            return .response(Self.answer("only GET and HEAD are answered here\n", .methodNotAllowed))
+        }
+        switch request.path {
+        case "/healthz":
+            return .response(Self.answer("ok\n", .ok))
+        case "/readyz":
+            if draining.load(ordering: .acquiring) { return .response(Self.answer("not ready: draining\n", .serviceUnavailable)) }
+            let readiness = self.readiness
+            return .later {
+                switch await readiness() {
+                case .ready: Self.answer("ready\n", .ok)
+                case .notReady(let reason): Self.answer("not ready: \(reason)\n", .serviceUnavailable)
+                }
+            }
+        default:
+            return .response(Self.answer("not found: this port answers /healthz and /readyz\n", .notFound))
+        }
+    }
+
+    static func answer(_ text: String, _ status: HTTPStatus) -> HTTPResponse {
+        var response = HTTPResponse.text(text, status: status)
+        response.headers.add("Cache-Control", "no-store")
+        if status == .methodNotAllowed { response.headers.add("Allow", "GET, HEAD") }
+        return response
+    }
+}

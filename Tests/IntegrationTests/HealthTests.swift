@@ -1,0 +1,109 @@
+import Foundation
+import StrataTestSupport
+import XCTest
+
+/// Each tier's liveness and readiness as an orchestrator sees them: the
+/// health port and the `probe` command a container healthcheck runs.
+final class HealthTests: XCTestCase {
+    private var folder: TemporaryFolder!
+    private var processes: [TierProcess] = []
+    private let secret = ["STRATA_RPC_SECRET": "integration-test-secret-0123456789"]
+
+    override func setUpWithError() throws { folder = try TemporaryFolder() }
+
+    override func tearDown() {
+        for process in processes.reversed() { process.stop() }
+        folder.remove()
+    }
+
+    private var migrations: String { repositoryRoot.appendingPathComponent("Migrations").path }
+    private var database: String { folder.path + "/strata.db" }
+
+    private func start(_ executable: String, _ arguments: [String]) throws -> TierProcess {
+        let process = try TierProcess(executable, arguments, environment: secret, directory: folder.url)
+        processes.append(process)
+        return process
+    }
+
+    /// Runs `executable probe arguments` to its end: the exit status and what it printed.
+    private func probe(_ executable: String, _ arguments: [String]) throws -> (status: Int32?, output: String) {
+        let process = try start(executable, ["probe"] + arguments)
+        let status = process.waitForExit(seconds: 10)
+        return (status, process.output.joined(separator: "\n"))
+    }
+
+    /// The `health=` address a tier logged when its health port opened.
+    private func healthAddress(_ process: TierProcess) throws -> String {
+        let line = try process.waitForLine(containing: "health=")
+        let field = try XCTUnwrap(line.split(separator: " ").first { $0.hasPrefix("health=") }, line)
+        return String(field.dropFirst("health=".count))
+    }
+
+    /// Probes until the answer's exit status is `status`, for at most 20 seconds.
+    private func probe(_ executable: String, _ arguments: [String], until status: Int32) throws -> String {
+        var last = ""
+        for _ in 0..<40 {
+            let (code, output) = try probe(executable, arguments)
+            if code == status { return output }
+            last = output
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        throw TestHTTPClient.Failure(description: "\(executable) probe \(arguments) never exited \(status); last: \(last)")
+    }
+
+    func testDataAndAppTiersWaitNotReadyForWhatTheyNeedThenServe() throws {
+        // The schema is not there yet: the data tier waits (not ready, saying why) instead of exiting.
+        let data = try start(
+            "strata-data",
+            ["serve", "--listen", "127.0.0.1:0", "--health", "127.0.0.1:0", "--database", database, "--migrations", migrations])
+        let dataHealth = try healthAddress(data)
+        let waiting = try probe("strata-data", ["--health", dataHealth])
+        XCTAssertEqual(waiting.status, 1, waiting.output)
+        XCTAssertTrue(waiting.output.contains("migration(s) pending"), waiting.output)
+        XCTAssertTrue(waiting.output.contains("strata-data migrate up"), waiting.output)
+        XCTAssertEqual(try probe("strata-data", ["--health", dataHealth, "--live"]).status, 0, "a waiting tier is alive")
+
+        // The app tier, pointed at a data tier that does not serve yet, waits likewise.
+        let dataPort = Loopback.freePort()
+        let app = try start(
+            "strata-app", ["serve", "--listen", "127.0.0.1:0", "--health", "127.0.0.1:0", "--data", "127.0.0.1:\(dataPort)"])
+        let appHealth = try healthAddress(app)
+        let appWaiting = try probe("strata-app", ["--health", appHealth])
+        XCTAssertEqual(appWaiting.status, 1, appWaiting.output)
+        XCTAssertTrue(appWaiting.output.contains("the data tier does not answer"), appWaiting.output)
+
+        let migrate = try start("strata-data", ["migrate", "up", "--database", database, "--migrations", migrations])
+        XCTAssertEqual(migrate.waitForExit(), 0, migrate.output.joined(separator: "\n"))
+        XCTAssertEqual(try probe("strata-data", ["--health", dataHealth], until: 0).trimmingCharacters(in: .whitespacesAndNewlines), "ready")
+        XCTAssertNotNil(try data.waitForReady())
+
+        // Another data tier on the port the app tier was given: the app tier follows once it serves.
+        let second = try start(
+            "strata-data", ["serve", "--listen", "127.0.0.1:\(dataPort)", "--database", database, "--migrations", migrations])
+        XCTAssertNotNil(try second.waitForReady())
+        XCTAssertNotNil(try probe("strata-app", ["--health", appHealth], until: 0))
+        XCTAssertNotNil(try app.waitForReady())
+
+        // The data tier going away makes the app tier not ready again, and still alive.
+        second.stop()
+        let orphaned = try probe("strata-app", ["--health", appHealth], until: 1)
+        XCTAssertTrue(orphaned.contains("the data tier does not answer"), orphaned)
+        XCTAssertEqual(try probe("strata-app", ["--health", appHealth, "--live"]).status, 0)
+    }
+
+    func testWebProbeFollowsReadinessOnTheHTTPPort() throws {
+        let web = try start("strata-web", ["serve", "--port", "0", "--app", "127.0.0.1:\(Loopback.freePort())", "--discovery-interval", "1"])
+        let address = try web.waitForReady()
+        let port = try XCTUnwrap(address.split(separator: ":").last.map(String.init))
+        let result = try probe("strata-web", ["--port", port])
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertTrue(result.output.contains("not ready: the application tier has not been reached yet"), result.output)
+        XCTAssertEqual(try probe("strata-web", ["--port", port, "--live"]).status, 0)
+    }
+
+    func testProbeWithoutAnAddressIsAUsageMistake() throws {
+        let result = try probe("strata-app", [])
+        XCTAssertEqual(result.status, 64, result.output)
+        XCTAssertTrue(result.output.contains("no health address"), result.output)
+    }
+}
