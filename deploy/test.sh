@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Brings deploy/docker-compose.yml up for real, with podman and podman-compose
+# (Docker and Docker Compose where present), and checks the stack through the
+# published web port only. Tears everything it started down by itself.
+#
+#   bash deploy/test.sh
+#
+# No registry is reachable here, so the images are built locally: a Debian 12
+# root file system from debootstrap (kept as localhost/strata-test-base between
+# runs), the strata image from deploy/Dockerfile with executables built on this
+# machine, and a PostgreSQL 15 image tagged postgres:15 as the compose file
+# names it. The compose file itself is used as users run it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+deadline_seconds=${DEPLOY_TEST_SECONDS:-900}
+project=strata-deploy-test
+base_image=localhost/strata-test-base:bookworm
+work="$(mktemp -d /tmp/strata-deploy-test.XXXXXX)"
+started=$SECONDS
+
+say() { printf '[deploy/test %3ds] %s\n' "$((SECONDS - started))" "$*"; }
+fail() {
+    say "FAILED: $*"
+    exit 1
+}
+need() { command -v "$1" >/dev/null || fail "$1 is not installed (.ci/run installs it)"; }
+for tool in podman podman-compose debootstrap iptables curl openssl; do need "$tool"; done
+
+# The settings podman needs on these machines (crun fails; no systemd, no ulimits to set).
+cat >"$work/containers.conf" <<'EOF'
+[containers]
+default_ulimits = []
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOF
+export CONTAINERS_CONF="$work/containers.conf"
+
+compose() { timeout 300 podman-compose -p "$project" -f deploy/docker-compose.yml "$@"; }
+
+teardown() {
+    local status=$?
+    if [ "$status" -ne 0 ]; then
+        say "logs of every container, for the failure above:"
+        for container in $(podman ps -a --filter "label=io.podman.compose.project=$project" --format '{{.Names}}'); do
+            echo "--- $container"
+            podman logs --tail 40 "$container" 2>&1 || true
+        done
+    fi
+    say "tearing down"
+    # -v: the image's VOLUME /data gives every strata container an anonymous volume too.
+    podman ps -a -q --filter "label=io.podman.compose.project=$project" | xargs -r podman rm -f -v >/dev/null 2>&1 || true
+    compose down -v >/dev/null 2>&1 || true
+    podman volume ls -q | grep "^${project}_" | xargs -r podman volume rm -f >/dev/null 2>&1 || true
+    podman network ls -q | grep "^${project}_" | xargs -r podman network rm -f >/dev/null 2>&1 || true
+    rm -rf "$work"
+    exit "$status"
+}
+trap teardown EXIT
+
+# Waits (bounded) until `$@` succeeds.
+wait_for() {
+    local what=$1 seconds=$2
+    shift 2
+    local until=$((SECONDS + seconds))
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $until ] || fail "$what: not within ${seconds}s"
+        [ $((SECONDS - started)) -lt "$deadline_seconds" ] || fail "the whole test ran over ${deadline_seconds}s"
+        sleep 1
+    done
+}
+
+say "building release executables (static Swift runtime)"
+swift build -c release --static-swift-stdlib >"$work/build.log" 2>&1 || {
+    tail -30 "$work/build.log"
+    fail "release build"
+}
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)"
+mkdir -p "$work/context/staging"
+cp "$bin/strata" "$bin/strata-web" "$bin/strata-app" "$bin/strata-data" "$work/context/staging/"
+cp -R "$bin"/*.resources "$work/context/staging/"
+cp -R Migrations "$work/context/Migrations"
+
+if ! podman image exists "$base_image"; then
+    say "making the Debian 12 base image with debootstrap"
+    debootstrap --variant=minbase --include=libsqlite3-0,libpq5,libssl3,zlib1g,ca-certificates,tzdata,postgresql-15 \
+        bookworm "$work/rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 || {
+        tail -20 "$work/debootstrap.log"
+        fail "debootstrap"
+    }
+    tar -C "$work/rootfs" -c . | podman import --quiet - "$base_image" >/dev/null
+    rm -rf "$work/rootfs"
+fi
+
+say "building the images"
+# Replaced, not left behind untagged.
+podman rmi -f localhost/strata:latest docker.io/library/postgres:15 >/dev/null 2>&1 || true
+podman build --quiet -f deploy/test/postgres.Containerfile --build-arg BASE="$base_image" -t docker.io/library/postgres:15 deploy/test >/dev/null
+podman build --quiet -f deploy/Dockerfile --build-arg BINARIES=prebuilt --build-arg RUNTIME_BASE="$base_image" \
+    -t localhost/strata:latest "$work/context" >/dev/null
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export STRATA_WEB_PORT="127.0.0.1:$port"
+export STRATA_RPC_SECRET="$(openssl rand -hex 32)"
+web="http://127.0.0.1:$port"
+
+say "compose up (web on $web)"
+compose up -d --no-build >"$work/up.log" 2>&1 || {
+    cat "$work/up.log"
+    fail "compose up"
+}
+wait_for "/readyz answering 200" 180 curl -fsS "$web/readyz"
+say "ready"
+
+container() { podman ps -a --filter "label=io.podman.compose.project=$project" --filter "label=com.docker.compose.service=$1" --format '{{.Names}}'; }
+
+# The migrate service ran once, and exited 0.
+migrate=$(container migrate)
+[ "$(echo "$migrate" | wc -l)" -eq 1 ] || fail "expected one migrate container, found: $migrate"
+state=$(podman inspect "$migrate" --format '{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}')
+[ "$state" = "exited 0 0" ] || fail "migrate: status, exit code, restarts = $state"
+podman logs "$migrate" 2>&1 | grep -q "applied" || fail "migrate applied nothing"
+say "migrate ran once and exited 0"
+
+# The healthchecks the compose file declares pass inside each container.
+for service in data app web; do
+    podman healthcheck run "$(container "$service" | head -1)" >/dev/null || fail "the $service healthcheck fails"
+done
+say "healthchecks pass: data, app, web"
+
+# A browser's sign-up, a form post, and a JSON API call, all on PostgreSQL.
+jar="$work/cookies"
+csrf_on() { curl -fsS -c "$jar" -b "$jar" "$web$1" | grep -o 'name="_csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//; s/"//'; }
+post() {
+    local path=$1
+    shift
+    curl -sS -o "$work/answer" -w '%{http_code}' -c "$jar" -b "$jar" "$@" "$web$path"
+}
+code=$(post /signup --data-urlencode "_csrf=$(csrf_on /signup)" --data-urlencode "email=ann@example.com" \
+    --data-urlencode "name=Ann" --data-urlencode "password=correct horse battery")
+[ "$code" = 303 ] || fail "sign-up answered $code: $(head -c 300 "$work/answer")"
+message="Hello from compose $RANDOM"
+code=$(post /guestbook --data-urlencode "_csrf=$(csrf_on /guestbook)" --data-urlencode "name=Ann" --data-urlencode "message=$message")
+[ "$code" = 303 ] || fail "guestbook post answered $code"
+curl -fsS "$web/guestbook" | grep -q "$message" || fail "the guestbook entry is not on the page"
+code=$(post /account/tokens --data-urlencode "_csrf=$(csrf_on /account)" --data-urlencode "name=deploy-test")
+[ "$code" = 303 ] || fail "token creation answered $code"
+token=$(curl -fsS -c "$jar" -b "$jar" "$web/account" | grep -o 'strata_[0-9a-f]\{64\}' | head -1)
+[ -n "$token" ] || fail "no API token on the account page"
+curl -fsS -H "Authorization: Bearer $token" "$web/api/me" | grep -q '"Ann"' || fail "/api/me with the token"
+code=$(curl -sS -o "$work/answer" -w '%{http_code}' -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"title":"ship it"}' "$web/api/todos")
+[ "$code" = 200 ] || [ "$code" = 201 ] || fail "POST /api/todos answered $code: $(cat "$work/answer")"
+curl -fsS "$web/api/todos" | grep -q '"ship it"' || fail "the todo is not listed"
+say "sign-up, form post and JSON API work on PostgreSQL"
+
+# Down and up again: the named volume keeps the data.
+compose down >"$work/down.log" 2>&1 || fail "compose down: $(cat "$work/down.log")"
+compose up -d --no-build >"$work/up2.log" 2>&1 || fail "compose up again: $(cat "$work/up2.log")"
+wait_for "/readyz after down and up" 180 curl -fsS "$web/readyz"
+curl -fsS "$web/guestbook" | grep -q "$message" || fail "the guestbook entry did not survive down and up"
+curl -fsS "$web/api/todos" | grep -q '"ship it"' || fail "the todo did not survive down and up"
+say "down and up again keeps the data"
+
+say "passed in $((SECONDS - started))s"
