@@ -1,4 +1,7 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.3
+// 6.3 is the toolchain CI builds and tests with (and deploy/Dockerfile uses):
+// the NonisolatedNonsendingByDefault setting below changes what runs where, so
+// an older compiler must refuse the package, not build it differently.
 import PackageDescription
 
 // Strata builds from the Swift toolchain alone: no package dependencies, only
