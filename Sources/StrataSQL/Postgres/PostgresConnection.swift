@@ -119,6 +119,9 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         // Timestamps come back in UTC whatever the server's default zone.
         _ = try await connection.execute("SET TIME ZONE 'UTC'", [])
+        // NOTICEs ("relation ... already exists, skipping") would reach stderr
+        // through libpq's default processor, outside the log format; warnings still come.
+        _ = try await connection.execute("SET client_min_messages = warning", [])
         return connection
     }
 
