@@ -26,7 +26,7 @@ fail() {
     exit 1
 }
 need() { command -v "$1" >/dev/null || fail "$1 is not installed (.ci/run installs it)"; }
-for tool in podman podman-compose debootstrap iptables curl openssl; do need "$tool"; done
+for tool in podman podman-compose debootstrap iptables curl openssl prometheus; do need "$tool"; done
 
 # The settings podman needs on these machines (crun fails; no systemd, no ulimits to set).
 cat >"$work/containers.conf" <<'EOF'
@@ -51,6 +51,7 @@ teardown() {
         done
     fi
     say "tearing down"
+    [ -n "${prometheus_pid:-}" ] && kill "$prometheus_pid" 2>/dev/null
     # -v: the image's VOLUME /data gives every strata container an anonymous volume too.
     podman ps -a -q --filter "label=io.podman.compose.project=$project" | xargs -r podman rm -f -v >/dev/null 2>&1 || true
     compose down -v >/dev/null 2>&1 || true
@@ -156,6 +157,47 @@ code=$(curl -sS -o "$work/answer" -w '%{http_code}' -H "Authorization: Bearer $t
 [ "$code" = 200 ] || [ "$code" = 201 ] || fail "POST /api/todos answered $code: $(cat "$work/answer")"
 curl -fsS "$web/api/todos" | grep -q '"ship it"' || fail "the todo is not listed"
 say "sign-up, form post and JSON API work on PostgreSQL"
+
+# Three app replicas: the web tier re-resolves `app` (every 10 s) and spreads calls over all of them.
+containers_of() { container "$1" | sort; }
+address_of() { podman inspect "$1" --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'; }
+compose up -d --no-build --scale app=3 >"$work/scale.log" 2>&1 || fail "compose up --scale app=3: $(cat "$work/scale.log")"
+app_replicas_healthy() {
+    [ "$(containers_of app | wc -l)" -eq 3 ] || return 1
+    for replica in $(containers_of app); do podman healthcheck run "$replica" >/dev/null || return 1; done
+}
+wait_for "three healthy app replicas" 120 app_replicas_healthy
+calls_on() { curl -fsS "http://$(address_of "$1"):7101/metrics" | awk '/^strata_rpc_server_calls_total\{method="guestbook.list",code="ok"\}/ {print $2}'; }
+every_replica_served() {
+    for _ in $(seq 20); do curl -fsS -o /dev/null "$web/guestbook" || return 1; done
+    for replica in $(containers_of app); do [ "$(calls_on "$replica")" -gt 0 ] 2>/dev/null || return 1; done
+}
+wait_for "guestbook.list calls on every app replica" 90 every_replica_served
+for replica in $(containers_of app); do say "  $replica answered $(calls_on "$replica") guestbook.list calls"; done
+
+# A real Prometheus scrapes every tier's health port and answers a query over what it scraped.
+prometheus_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+{
+    echo "global: {scrape_interval: 1s, scrape_timeout: 1s}"
+    echo "scrape_configs:"
+    echo "  - job_name: strata"
+    echo "    static_configs:"
+    echo "      - targets: ['$(address_of "$(container web)"):7100', '$(address_of "$(container data)"):7102']"
+    echo "        labels: {tier: web-or-data}"
+    echo "      - targets: [$(for replica in $(containers_of app); do printf "'%s:7101'," "$(address_of "$replica")"; done)]"
+    echo "        labels: {tier: app}"
+} >"$work/prometheus.yml"
+promtool check config "$work/prometheus.yml" >/dev/null || fail "promtool check config: $(cat "$work/prometheus.yml")"
+setsid prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prometheus-data" \
+    --web.listen-address="127.0.0.1:$prometheus_port" >"$work/prometheus.log" 2>&1 &
+prometheus_pid=$!
+query() { curl -fsS --get "http://127.0.0.1:$prometheus_port/api/v1/query" --data-urlencode "query=$1"; }
+five_targets_up() { query 'count(up == 1)' | grep -q '"value":\[[0-9.]*,"5"\]'; }
+wait_for "Prometheus scraping five targets" 60 five_targets_up
+per_replica=$(query 'count(sum by (instance) (strata_rpc_server_calls_total{method="guestbook.list"}) > 0)')
+echo "$per_replica" | grep -q '"value":\[[0-9.]*,"3"\]' || fail "Prometheus does not see calls on three replicas: $per_replica"
+requests=$(query 'sum(strata_http_requests_total{route="/guestbook"})' | grep -o '"value":\[[^]]*\]')
+say "Prometheus scraped 5 targets; app replicas with calls: 3; web's /guestbook requests: $requests"
 
 # Down and up again: the named volume keeps the data.
 compose down >"$work/down.log" 2>&1 || fail "compose down: $(cat "$work/down.log")"

@@ -18,7 +18,9 @@ public enum AppCommand {
 
     static let healthOption = OptionSpec(
         "health", env: "STRATA_APP_HEALTH", value: "ADDRESS",
-        help: "serve /healthz and /readyz over HTTP here (host:port) for orchestrators; with it, serve waits for the data tier instead of exiting")
+        help:
+            "serve /healthz, /readyz and /metrics over HTTP here (host:port) for orchestrators and Prometheus; with it, serve waits for the data tier instead of exiting"
+    )
 
     static let probe = ProbeCommand.spec(tool: "strata-app", address: [healthOption])
 
@@ -92,10 +94,14 @@ public enum AppCommand {
                 return .notReady("the data tier does not answer: \(error.message)")
             }
         }
+        let metrics = MetricsRegistry()
+        metrics.keep(ProcessMetrics(tier: "app"))
+        metrics.keep(EventLoopLag(group: group))
+        metrics.add(data)
         var fields: [(String, String)] = []
         var health: HealthEndpoint?
         if let text = options.string("health") {
-            let endpoint = HealthEndpoint(address: try SocketAddress(parsing: text), group: group, readiness: readiness)
+            let endpoint = HealthEndpoint(address: try SocketAddress(parsing: text), group: group, metrics: metrics, readiness: readiness)
             fields.append(("health", try endpoint.start(logger: logger).description))
             health = endpoint
             await endpoint.waitUntilReady(logger: logger)
@@ -109,6 +115,7 @@ public enum AppCommand {
         var configuration = RPCServerConfiguration(address: address, secret: secret)
         configuration.tls = tls?.server
         let server = RPCServer(configuration: configuration, service: runtime.service, group: group, logger: logger)
+        metrics.add(server)
         let bound = try server.start()
         await ShutdownSignal.serve(
             logger: logger, listen: bound.description,

@@ -22,7 +22,7 @@ public enum DataCommand {
     static let healthOption = OptionSpec(
         "health", env: "STRATA_DATA_HEALTH", value: "ADDRESS",
         help:
-            "serve /healthz and /readyz over HTTP here (host:port) for orchestrators; with it, serve waits for the database and pending migrations instead of exiting"
+            "serve /healthz, /readyz and /metrics over HTTP here (host:port) for orchestrators and Prometheus; with it, serve waits for the database and pending migrations instead of exiting"
     )
 
     static let root = CommandSpec(
@@ -219,10 +219,13 @@ public enum DataCommand {
         let group = EventLoopGroup(loopCount: loops ?? System.coreCount)
         let (database, url) = try openDatabase(options, group: group)
         let readiness = DataReadiness(database: database, migrations: migrations, url: url)
+        let metrics = MetricsRegistry()
+        metrics.keep(ProcessMetrics(tier: "data"))
+        metrics.keep(EventLoopLag(group: group))
         var health: HealthEndpoint?
         var fields = [("database", url.description)]
         if let text = options.string("health") {
-            let endpoint = HealthEndpoint(address: try SocketAddress(parsing: text), group: group, readiness: readiness.check)
+            let endpoint = HealthEndpoint(address: try SocketAddress(parsing: text), group: group, metrics: metrics, readiness: readiness.check)
             fields.append(("health", try endpoint.start(logger: logger).description))
             health = endpoint
             await endpoint.waitUntilReady(logger: logger)
@@ -235,8 +238,9 @@ public enum DataCommand {
         configuration.tls = tls?.server
         let server = RPCServer(
             configuration: configuration,
-            service: DataService.make(database: database, logger: logger, transactions: transactions),
+            service: DataService.make(database: database, logger: logger, transactions: transactions, metrics: metrics),
             group: group, logger: logger)
+        metrics.add(server)
         // Idle transactions give their connection back once the lease is over.
         let sweeper = Task {
             while !Task.isCancelled {

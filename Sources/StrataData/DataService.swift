@@ -6,19 +6,27 @@ import StrataSQL
 /// The data tier's RPC methods over one database (what `strata-data serve`
 /// answers; embed it to serve a database from another process).
 public enum DataService {
-    /// The service answering `sql.*` and `data.health` over `database`.
-    public static func make(database: any SQLDatabase, logger: Logger, transactions: Transactions = Transactions(lease: .seconds(10))) -> RPCService {
+    /// The service answering `sql.*` and `data.health` over `database`; its
+    /// statement, transaction and pool metrics go to `metrics`.
+    public static func make(
+        database: any SQLDatabase, logger: Logger, transactions: Transactions = Transactions(lease: .seconds(10)), metrics: MetricsRegistry? = nil
+    ) -> RPCService {
         var service = RPCService()
+        // Kept alive by the handlers below; the registry holds it weakly.
+        let sql = SQLMetrics(database: database, transactions: transactions)
+        metrics?.add(sql)
         // A statement runs in the transaction it names (bound to the caller's connection), else on its own.
         @Sendable func perform<T: Sendable>(
             _ statement: SQLStatement, _ context: RPCContext,
             alone: @Sendable () async throws -> T, inside: @Sendable (any SQLTransaction) async throws -> T
         ) async throws -> T {
             do {
-                if let id = statement.transaction {
-                    return try await inside(try transactions.use(id, connectionID: context.connectionID))
+                return try await sql.measure(SQLMetrics.Kind(sql: statement.sql)) {
+                    if let id = statement.transaction {
+                        return try await inside(try transactions.use(id, connectionID: context.connectionID))
+                    }
+                    return try await alone()
                 }
-                return try await alone()
             } catch let error as SQLError {
                 throw rpcError(error, statement: statement, context: context, logger: logger)
             }
@@ -55,8 +63,11 @@ public enum DataService {
         }
         service.register(DataMethod.batch, logger: logger) { (batch: SQLBatch, context) -> [ExecuteResult] in
             do {
-                return try await database.batch(batch.statements, isolation: .serializable)
+                let results = try await sql.measure(.batch) { try await database.batch(batch.statements, isolation: .serializable) }
+                sql.batchesCommitted.increment()
+                return results
             } catch let failure as BatchFailure {
+                sql.batchesFailed.increment()
                 let statement = batch.statements.indices.contains(failure.index) ? batch.statements[failure.index] : SQLStatement("BEGIN/COMMIT")
                 throw rpcError(failure.error, statement: statement, context: context, logger: logger)
             }
@@ -67,7 +78,7 @@ public enum DataService {
                 throw RPCError(.invalidArgument, "\(DataMethod.queryEach.name) takes plain SELECTs outside transactions only")
             }
             do {
-                return try await database.queryEach(batch.statements)
+                return try await sql.measure(.selectMany) { try await database.queryEach(batch.statements) }
             } catch let error as SQLError {
                 throw rpcError(error, statement: batch.statements.first ?? SQLStatement(""), context: context, logger: logger)
             }

@@ -13,6 +13,21 @@ public final class Transactions: Sendable {
     public let lease: Duration
     private let open = Mutex<[String: Entry]>([:])
 
+    /// How an interactive transaction ended.
+    enum Outcome: String, CaseIterable {
+        case committed
+        case rolledBack = "rolled_back"
+        /// COMMIT refused (a conflict, a constraint checked at the end).
+        case failed
+        /// Idle past the lease.
+        case expired
+        /// Its caller's connection closed first.
+        case abandoned
+    }
+
+    /// Transactions ended, by outcome.
+    let outcomes: [Outcome: Counter] = Dictionary(uniqueKeysWithValues: Outcome.allCases.map { ($0, Counter()) })
+
     private struct Entry {
         let transaction: any SQLTransaction
         let connectionID: UInt64
@@ -48,18 +63,32 @@ public final class Transactions: Sendable {
     func end(_ id: String, connectionID: UInt64, commit: Bool) async throws {
         let transaction = try use(id, connectionID: connectionID)
         open.withLock { _ = $0.removeValue(forKey: id) }
-        if commit { try await transaction.commit() } else { await transaction.rollback() }
+        guard commit else {
+            await transaction.rollback()
+            outcomes[.rolledBack]!.increment()
+            return
+        }
+        do {
+            try await transaction.commit()
+            outcomes[.committed]!.increment()
+        } catch {
+            outcomes[.failed]!.increment()
+            throw error
+        }
     }
 
     /// Rolls back the transactions of a closed connection.
     func connectionClosed(_ connectionID: UInt64) async {
-        await rollBack { $0.connectionID == connectionID }
+        let count = await rollBack { $0.connectionID == connectionID }
+        outcomes[.abandoned]!.increment(by: UInt64(count))
     }
 
     /// Rolls back transactions idle past the lease; returns how many.
     @discardableResult
     func expire(now: ContinuousClock.Instant = .now) async -> Int {
-        await rollBack { now - $0.lastUsed > lease }
+        let count = await rollBack { now - $0.lastUsed > lease }
+        outcomes[.expired]!.increment(by: UInt64(count))
+        return count
     }
 
     @discardableResult

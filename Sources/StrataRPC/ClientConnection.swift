@@ -20,7 +20,12 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
     private let open = Atomic<Bool>(true)
     private var pending: [UInt32: (reply: Reply, call: Call)] = [:]
     /// Calls beyond `maxInFlight`, waiting for an answer to make room, oldest first.
-    private var waiting: [(request: RPCRequest, call: Call, reply: Reply)] = []
+    private var waiting: [(request: RPCRequest, call: Call, reply: Reply)] = [] {
+        didSet { waitingCount.store(waiting.count, ordering: .relaxed) }
+    }
+    private let waitingCount = Atomic<Int>(0)
+    /// Calls queued for room (for metrics; read from any thread).
+    var queued: Int { waitingCount.load(ordering: .relaxed) }
     /// Calls sent and unanswered at most: a server's default limit per
     /// connection (`RPCServerConfiguration.maxInFlightPerConnection`). More
     /// would be refused `resourceExhausted`; queued here they wait their turn,

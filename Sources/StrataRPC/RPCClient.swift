@@ -239,6 +239,9 @@ public final class RPCClient: Sendable {
     /// How many outstanding calls a connection on the caller's loop is worth.
     static let localPreference = 8
 
+    /// Every endpoint as last resolved, without resolving again.
+    var allEndpoints: [RPCEndpoint] { fixedEndpoints + endpoints.withLock { $0.list } }
+
     /// The endpoints, resolving host names again when they are due.
     private func currentEndpoints() -> [RPCEndpoint] {
         guard hasHostNames else { return fixedEndpoints }

@@ -29,6 +29,9 @@ final class RPCEndpoint: Sendable {
     /// Calls in flight on this endpoint, for least-outstanding balancing.
     var outstanding: Int { outstandingCalls.load(ordering: .relaxed) }
 
+    /// Calls waiting for room on this endpoint's connection.
+    var queued: Int { state.withLock { $0.connection?.queued ?? 0 } }
+
     /// Whether the endpoint is backing off after a failed connection attempt.
     func isBackingOff(at now: ContinuousClock.Instant) -> Bool {
         state.withLock { $0.retryAt.map { now < $0 } ?? false }

@@ -13,6 +13,7 @@ final class RPCMethodStats: Sendable {
         var calls = 0
         var errors: [RPCErrorCode: Int] = [:]
         var buckets = [Int](repeating: 0, count: RPCMethodStats.bucketCount)
+        var totalMicroseconds: Int64 = 0
     }
 
     private let state = Mutex(State())
@@ -24,7 +25,29 @@ final class RPCMethodStats: Sendable {
             state.calls += 1
             if let error { state.errors[error, default: 0] += 1 }
             state.buckets[bucket] += 1
+            state.totalMicroseconds += micros
         }
+    }
+
+    /// Writes this method's calls (by outcome code, `ok` for success) and
+    /// latency histogram in Prometheus's text format.
+    func write(_ method: String, into writer: inout MetricsWriter) {
+        let (calls, errors, buckets, total) = state.withLock { ($0.calls, $0.errors, $0.buckets, $0.totalMicroseconds) }
+        let failed = errors.values.reduce(0, +)
+        writer.add(
+            "strata_rpc_server_calls_total", .counter, help: "RPC calls answered, by method and outcome code.",
+            labels: [("method", method), ("code", "ok")], value: calls - failed)
+        for (code, count) in errors.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            writer.add(
+                "strata_rpc_server_calls_total", .counter, help: "RPC calls answered, by method and outcome code.",
+                labels: [("method", method), ("code", "\(code)")], value: count)
+        }
+        // Bucket i holds calls of at most 2^i µs; the last, everything slower.
+        writer.histogram(
+            "strata_rpc_server_call_duration_seconds", help: "Time RPC handlers took, by method, in seconds.",
+            labels: [("method", method)],
+            buckets: (0..<(Self.bucketCount - 1)).map { (Double(1 << $0) / 1_000_000, UInt64(buckets[$0])) },
+            overflow: UInt64(buckets[Self.bucketCount - 1]), sum: Double(total) / 1_000_000)
     }
 
     func snapshot(_ method: String) -> RPCMethodMetrics {

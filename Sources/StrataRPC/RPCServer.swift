@@ -42,7 +42,7 @@ public struct RPCServerConfiguration: Sendable {
 /// connection, each answered when its handler finishes.
 public final class RPCServer: Sendable {
     private let configuration: RPCServerConfiguration
-    private let service: RPCService
+    let service: RPCService
     private let group: EventLoopGroup
     private let logger: Logger
     private let listener = Mutex<Listener?>(nil)
@@ -102,7 +102,10 @@ public final class RPCServer: Sendable {
         for handler in open { handler.connection.loop.execute { handler.connection.close(afterFlush: true) } }
     }
 
-    /// Open peer connections (for tests).
+    /// Calls being handled now.
+    var inFlightCalls: Int { inFlight.load(ordering: .relaxed) }
+
+    /// Open peer connections.
     var connectionCount: Int { connections.withLock { $0.count } }
 
     fileprivate func forget(_ handler: RPCServerConnection) {

@@ -18,6 +18,8 @@ public protocol SQLDatabase: Sendable {
     /// Runs independent queries, each as its own statement, and returns their
     /// rows in order. Not a transaction: each sees the last committed state.
     func queryEach(_ statements: [SQLStatement]) async throws -> [QueryResult]
+    /// Its connections now.
+    var poolStatus: SQLPoolStatus { get }
 }
 
 /// A batch failed: nothing of it was applied.

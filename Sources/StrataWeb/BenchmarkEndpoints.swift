@@ -13,7 +13,9 @@ struct BenchmarkEndpoints: HTTPMiddleware {
         guard request.method == .get else { return nil }
         switch request.path {
         case "/plaintext":
-            return HTTPResponse(headers: HTTPHeaders([("Content-Type", "text/plain")]), body: Self.plaintext)
+            var response = HTTPResponse(headers: HTTPHeaders([("Content-Type", "text/plain")]), body: Self.plaintext)
+            response.route = "/plaintext"
+            return response
         case "/json":
             // Serialized per request, as the test requires.
             var body: [UInt8] = []
@@ -21,7 +23,9 @@ struct BenchmarkEndpoints: HTTPMiddleware {
             body.append(contentsOf: #"{"message":""#.utf8)
             body.append(contentsOf: "Hello, World!".utf8)
             body.append(contentsOf: #""}"#.utf8)
-            return HTTPResponse(headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
+            var response = HTTPResponse(headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
+            response.route = "/json"
+            return response
         default:
             return nil
         }

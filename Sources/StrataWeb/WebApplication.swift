@@ -61,20 +61,24 @@ public final class WebApplication: HTTPHandler {
         self.logger = logger
     }
 
-    /// `/readyz`: 200 once routes are discovered and the app tier answered the
-    /// last check; 503 with the reason otherwise (`/healthz` only says the process lives).
-    private func readiness() -> HTTPResponse {
+    /// Ready once routes are discovered and the app tier answered the last
+    /// check; not while draining (`/healthz` only says the process lives).
+    public var readiness: Readiness {
+        if draining.load(ordering: .relaxed) { return .notReady("draining") }
+        if site.version == nil { return .notReady("the application tier has not been reached yet") }
+        if !appReachable.load(ordering: .relaxed) { return .notReady("the application tier does not answer") }
+        return .ready
+    }
+
+    /// `/readyz` on the HTTP port: 200, or 503 with the reason.
+    private func readinessResponse() -> HTTPResponse {
         var response: HTTPResponse
-        if draining.load(ordering: .relaxed) {
-            response = .text("not ready: draining\n", status: .serviceUnavailable)
-        } else if site.version == nil {
-            response = .text("not ready: the application tier has not been reached yet\n", status: .serviceUnavailable)
-        } else if !appReachable.load(ordering: .relaxed) {
-            response = .text("not ready: the application tier does not answer\n", status: .serviceUnavailable)
-        } else {
-            response = .text("ready\n")
+        switch readiness {
+        case .ready: response = .text("ready\n")
+        case .notReady(let reason): response = .text("not ready: \(reason)\n", status: .serviceUnavailable)
         }
         response.headers.add("Cache-Control", "no-store")
+        response.route = "/readyz"
         return response
     }
 
@@ -129,18 +133,22 @@ public final class WebApplication: HTTPHandler {
     /// the application tier in a task.
     public func handle(_ request: HTTPRequest) -> HTTPOutcome {
         if request.path == "/readyz", request.method == .get || request.method == .head {
-            return .response(readiness())
+            return .response(readinessResponse())
         }
         if request.method == .options { return .response(options(request)) }
         if request.path.hasPrefix(Site.modulePrefix), request.method == .get || request.method == .head {
-            return .response(
+            var response =
                 site.moduleFiles?.response(for: String(request.path.dropFirst(Site.modulePrefix.count)), request: request)
-                    ?? errorPage(.notFound, "There is no file at this address.", requestID: request.requestID))
+                ?? errorPage(.notFound, "There is no file at this address.", requestID: request.requestID)
+            response.route = Site.modulePrefix + "*"
+            return .response(response)
         }
         if request.path.hasPrefix(Self.staticPrefix), request.method == .get || request.method == .head {
-            return .response(
+            var response =
                 staticFiles.response(for: String(request.path.dropFirst(Self.staticPrefix.count)), request: request)
-                    ?? errorPage(.notFound, "There is no file at this address.", requestID: request.requestID))
+                ?? errorPage(.notFound, "There is no file at this address.", requestID: request.requestID)
+            response.route = Self.staticPrefix + "*"
+            return .response(response)
         }
         let site = self.site
         switch site.router.match(request.method, path: request.path) {
@@ -148,17 +156,20 @@ public final class WebApplication: HTTPHandler {
             // Pages carry no entity tag: `If-Match` with tags can never hold
             // for a state-changing request, which must then change nothing (412).
             if !request.method.isSafe, Preconditions.evaluate(request, etag: nil, lastModified: nil) == .failed {
-                return .response(
-                    errorPage(
-                        .preconditionFailed, "A condition this request set (If-Match) does not hold.",
-                        requestID: request.requestID, site: site))
+                var response = errorPage(
+                    .preconditionFailed, "A condition this request set (If-Match) does not hold.", requestID: request.requestID, site: site)
+                response.route = route.path
+                return .response(response)
             }
             return .later { [self] in
+                var response: HTTPResponse
                 switch route.kind {
-                case .page: await page(route, request, parameters, site: site)
-                case .form: await form(route, request, parameters, site: site)
-                case .api: await api(route, request, parameters)
+                case .page: response = await page(route, request, parameters, site: site)
+                case .form: response = await form(route, request, parameters, site: site)
+                case .api: response = await api(route, request, parameters)
                 }
+                response.route = route.path
+                return response
             }
         case .methodNotAllowed(let allowed):
             var response = errorPage(

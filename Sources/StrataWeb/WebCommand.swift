@@ -23,8 +23,12 @@ public enum WebCommand {
         "host", env: "STRATA_WEB_HOST", value: "HOST", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for all)")
     static let portOption = OptionSpec("port", env: "STRATA_WEB_PORT", value: "N", default: "8080", help: "HTTP port (0 picks a free one)")
 
-    /// Asks the plain-HTTP port's /readyz; a tier serving HTTPS is probed by the orchestrator over HTTPS instead.
-    static let probe = ProbeCommand.spec(tool: "strata-web", address: [hostOption, portOption])
+    static let healthOption = OptionSpec(
+        "health", env: "STRATA_WEB_HEALTH", value: "ADDRESS",
+        help: "also serve /healthz, /readyz and /metrics here (host:port), for orchestrators and Prometheus on the internal network")
+
+    /// Asks --health's /readyz, else the HTTP port's (a tier serving only HTTPS needs --health to be probed).
+    static let probe = ProbeCommand.spec(tool: "strata-web", address: [hostOption, portOption, healthOption])
 
     static let serve = CommandSpec(
         name: "strata-web serve", summary: "Serve HTTP: static assets, and the pages and forms the application tier declares.",
@@ -86,6 +90,11 @@ public enum WebCommand {
             OptionSpec(
                 "hsts-max-age", env: "STRATA_HSTS_MAX_AGE", value: "SECONDS", default: "63072000",
                 help: "Strict-Transport-Security max-age on HTTPS answers (never sent for localhost); 0 turns it off"),
+            healthOption,
+            OptionSpec(
+                "metrics-allow", env: "STRATA_METRICS_ALLOW", value: "ADDRESSES",
+                help: "addresses and CIDR ranges, comma-separated, that may GET /metrics on the HTTP port besides loopback (others get 404)"),
+            OptionSpec(switch: "no-metrics", env: "STRATA_NO_METRICS", help: "keep no request metrics and answer no /metrics"),
             OptionSpec(switch: "bench", env: "STRATA_BENCH", help: "also answer the benchmark endpoints /plaintext and /json"),
             .eventLoops,
             .logLevel,
@@ -105,6 +114,9 @@ public enum WebCommand {
                 },
                 "probe": { arguments in
                     guard let options = try probe.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                    if let health = options.string("health") {
+                        return try ProbeCommand.run(options, tool: "strata-web", address: health, option: "--health")
+                    }
                     let address = "\(options.string("host") ?? "127.0.0.1"):\(options.string("port") ?? "8080")"
                     return try ProbeCommand.run(options, tool: "strata-web", address: address, option: "--host and --port")
                 },
@@ -167,7 +179,21 @@ public enum WebCommand {
             manifest: manifest, app: app, staticFiles: staticFiles, ownTemplates: ownTemplates, logger: logger,
             secret: secret, trustedProxies: proxies, attemptPaths: attemptPaths)
         let discovery = Task { await application.discover(every: discoveryInterval) }
-        var middleware: [any HTTPMiddleware] = [RequestIDMiddleware(), AccessLogMiddleware(logger: logger), SecurityHeadersMiddleware()]
+        let metrics = MetricsRegistry()
+        metrics.keep(ProcessMetrics(tier: "web"))
+        metrics.keep(EventLoopLag(group: group))
+        metrics.add(app)
+        var middleware: [any HTTPMiddleware] = []
+        if !options.flag("no-metrics") {
+            // First, so it sees every answer, the early ones too.
+            let requests = HTTPMetrics()
+            metrics.keep(requests)
+            middleware.append(requests)
+        }
+        middleware += [RequestIDMiddleware(), AccessLogMiddleware(logger: logger), SecurityHeadersMiddleware()]
+        if !options.flag("no-metrics") {
+            middleware.append(MetricsEndpoint(registry: metrics, allowed: try metricsAllowList(options)))
+        }
         // Before anything that may answer early, so every HTTPS answer carries it.
         let hstsMaxAge = try options.int("hsts-max-age", in: 0...(1 << 31)) ?? 63_072_000
         if certificates != nil && hstsMaxAge > 0 { middleware.append(StrictTransportSecurityMiddleware(maxAge: hstsMaxAge)) }
@@ -190,6 +216,7 @@ public enum WebCommand {
         let compressAbove = try options.int("compress-min", in: 0...(1 << 30)) ?? 1024
         if compressAbove > 0 { middleware.append(CompressionMiddleware(minimumSize: compressAbove)) }
         let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: application))
+        metrics.add(server)
         let bound = try server.start()
         let redirect = try startRedirect(options, httpsPort: bound.port ?? 443, group: group, logger: logger, enabled: certificates != nil)
         let reloader = try certificates.map { certificates in
@@ -200,12 +227,20 @@ public enum WebCommand {
         var fields = [("url", "\(certificates == nil ? "http" : "https")://\(bound)/"), ("routes", String(manifest?.routes.count ?? 0))]
         if let reloader { fields.append(("fingerprints", reloader.fingerprints)) }
         if let redirect { fields.append(("redirect", redirect.description)) }
+        var health: HealthEndpoint?
+        if let text = options.string("health") {
+            let endpoint = HealthEndpoint(address: try SocketAddress(parsing: text), group: group, metrics: metrics) { application.readiness }
+            fields.append(("health", try endpoint.start(logger: logger).description))
+            health = endpoint
+        }
         await ShutdownSignal.serve(
             logger: logger, listen: bound.description, fields + [("manifest", manifest?.version ?? "none yet")], environment: environment)
         application.beginDraining()
+        health?.beginDraining()
         reloader?.stop()
         discovery.cancel()
         await server.shutdown(grace: .seconds(10))
+        await health?.stop()
         app.close()
         group.shutdown()
         return 0
@@ -233,6 +268,16 @@ public enum WebCommand {
             return try TLSServerCertificates(pairs)
         } catch {
             throw StartupError("HTTPS: \(error.message)")
+        }
+    }
+
+    /// `--metrics-allow`, read.
+    static func metricsAllowList(_ options: ParsedOptions) throws -> [AddressRange] {
+        let entries = (options.string("metrics-allow") ?? "").split(separator: ",").map { $0.trimmed() }.filter { !$0.isEmpty }
+        return try entries.map { entry in
+            do { return try AddressRange(parsing: entry) } catch {
+                throw UsageError(command: "strata-web serve", message: "--metrics-allow \(error)")
+            }
         }
     }
 

@@ -58,3 +58,21 @@ public enum ExternalTool {
         }
     }
 }
+
+extension ExternalTool {
+    /// A tool a test needs is not installed, where tools are required.
+    public struct Missing: Error, CustomStringConvertible {
+        public let tool: String
+        public var description: String { "\(tool) is not installed, and STRATA_REQUIRE_TOOLS=1 makes that a failure (.ci/run installs it)" }
+    }
+
+    /// Whether `tool` is on PATH. With `STRATA_REQUIRE_TOOLS=1` (as in CI) a
+    /// missing tool throws instead: CI must run what it claims to.
+    public static func isAvailable(_ tool: String) throws -> Bool {
+        let found = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
+            FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)")
+        }
+        if !found && ProcessInfo.processInfo.environment["STRATA_REQUIRE_TOOLS"] == "1" { throw Missing(tool: tool) }
+        return found
+    }
+}

@@ -9,14 +9,20 @@ import Synchronization
 /// - `GET /healthz`: 200 while the process and its event loops run.
 /// - `GET /readyz`: 200 when `readiness` says so; 503 with the reason while
 ///   it does not, and from `beginDraining()` on.
+/// - `GET /metrics`: the tier's metrics in Prometheus text format, to whoever
+///   reaches the port: it is meant for the internal network only, where
+///   orchestrators and Prometheus live (the web tier's public port answers
+///   `/metrics` to loopback and `--metrics-allow` only).
 public final class HealthEndpoint: Sendable {
     private let server: HTTPServer
     private let handler: HealthHandler
 
     /// Creates the endpoint on `address`; `readiness` is asked on every
     /// `/readyz` and must bound its own time (orchestrators time out in seconds).
-    public init(address: SocketAddress, group: EventLoopGroup, readiness: @escaping @Sendable () async -> Readiness) {
-        handler = HealthHandler(readiness: readiness)
+    public init(
+        address: SocketAddress, group: EventLoopGroup, metrics: MetricsRegistry? = nil, readiness: @escaping @Sendable () async -> Readiness
+    ) {
+        handler = HealthHandler(readiness: readiness, metrics: metrics)
         var configuration = HTTPServerConfiguration(address: address)
         configuration.idleTimeout = .seconds(10)
         server = HTTPServer(configuration: configuration, group: group, handler: handler)
@@ -52,9 +58,13 @@ public final class HealthEndpoint: Sendable {
 
 private final class HealthHandler: HTTPHandler {
     let readiness: @Sendable () async -> Readiness
+    let metrics: MetricsRegistry?
     let draining = Atomic<Bool>(false)
 
-    init(readiness: @escaping @Sendable () async -> Readiness) { self.readiness = readiness }
+    init(readiness: @escaping @Sendable () async -> Readiness, metrics: MetricsRegistry?) {
+        self.readiness = readiness
+        self.metrics = metrics
+    }
 
     func handle(_ request: HTTPRequest) -> HTTPOutcome {
         guard request.method == .get || request.method == .head else {
@@ -72,8 +82,13 @@ private final class HealthHandler: HTTPHandler {
                 case .notReady(let reason): Self.answer("not ready: \(reason)\n", .serviceUnavailable)
                 }
             }
+        case MetricsEndpoint.path where metrics != nil:
+            return .response(
+                HTTPResponse(
+                    status: .ok, headers: HTTPHeaders([("Content-Type", MetricsEndpoint.contentType), ("Cache-Control", "no-store")]),
+                    body: Array(metrics!.render().utf8)))
         default:
-            return .response(Self.answer("not found: this port answers /healthz and /readyz\n", .notFound))
+            return .response(Self.answer("not found: this port answers /healthz, /readyz and /metrics\n", .notFound))
         }
     }
 

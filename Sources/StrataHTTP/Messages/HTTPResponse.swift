@@ -37,6 +37,9 @@ public struct HTTPResponse: Sendable {
     /// A body produced piece by piece and sent with chunked transfer coding
     /// (close-delimited to HTTP/1.0 clients). When set, `body` and `file` are ignored.
     public var stream: HTTPBodyStream?
+    /// The route pattern that answered (`/todos/:id`, `/static/*`), for
+    /// metrics: a label from a fixed set, never the raw path. Not sent.
+    public var route: String?
 
     /// Creates a response.
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {

@@ -7,6 +7,7 @@ public struct HealthMiddleware: HTTPMiddleware {
         guard request.path == "/healthz", request.method == .get || request.method == .head else { return nil }
         var response = HTTPResponse.text("ok\n")
         response.headers.add("Cache-Control", "no-store")
+        response.route = "/healthz"
         return response
     }
 }

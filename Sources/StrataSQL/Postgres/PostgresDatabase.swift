@@ -75,6 +75,11 @@ public final class PostgresDatabase: Sendable {
     /// Connections open now (idle or in use).
     public var openConnections: Int { state.withLock { $0.open } }
 
+    /// Open, busy and waiting, for metrics.
+    public var poolStatus: SQLPoolStatus {
+        state.withLock { SQLPoolStatus(open: $0.open, busy: $0.open - $0.idle.count, waiting: $0.waiters.count, limit: maxConnections) }
+    }
+
     /// Connections open now on each of the group's loops, in loop order.
     var openConnectionsPerLoop: [Int] { state.withLock { $0.openPerLoop } }
 

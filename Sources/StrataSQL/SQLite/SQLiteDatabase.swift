@@ -16,6 +16,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
     private let connection: SQLiteConnection
     private let readers: [(thread: EventLoop, connection: SQLiteConnection)]
     private let nextReader = Atomic<Int>(0)
+    /// Writes queued for the writer or running on it.
+    private let writesOutstanding = Atomic<Int>(0)
     /// Held by a transaction or a migration from its start to its end, so
     /// they run one at a time; writes outside them wait in `groupCommit`
     /// meanwhile, or they would run inside someone else's transaction.
@@ -44,6 +46,13 @@ public final class SQLiteDatabase: @unchecked Sendable {
         for reader in readers { reader.thread.shutdown() }
     }
 
+    /// The writer and the readers; busy is the writer while writes are
+    /// outstanding, and the writes behind the first are waiting for it.
+    public var poolStatus: SQLPoolStatus {
+        let writes = writesOutstanding.load(ordering: .relaxed)
+        return SQLPoolStatus(open: 1 + readers.count, busy: min(1, writes), waiting: max(0, writes - 1), limit: 1 + readers.count)
+    }
+
     /// Runs `body` with the writer connection on its queue.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         // Unsafe, not checked: one per statement, resumed right below.
@@ -58,6 +67,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
     /// callers' writes (see `SQLiteGroupCommit`). `body` learns whether it
     /// runs inside a group's transaction or as its own.
     func write<T: Sendable>(groupable: Bool, _ body: @escaping @Sendable (SQLiteConnection, _ inGroup: Bool) throws -> T) async throws -> T {
+        writesOutstanding.wrappingAdd(1, ordering: .relaxed)
+        defer { writesOutstanding.wrappingSubtract(1, ordering: .relaxed) }
         let write = PendingWrite(groupable: groupable, body: body)
         // A caller that gives up (its deadline passed) while a transaction
         // holds the writer leaves the queue; once its write runs, it is answered.
