@@ -161,7 +161,8 @@ say "sign-up, form post and JSON API work on PostgreSQL"
 # Three app replicas: the web tier re-resolves `app` (every 10 s) and spreads calls over all of them.
 containers_of() { container "$1" | sort; }
 address_of() { podman inspect "$1" --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'; }
-compose up -d --no-build --scale app=3 >"$work/scale.log" 2>&1 || fail "compose up --scale app=3: $(cat "$work/scale.log")"
+# (podman-compose 1.0 ignores --scale; deploy.replicas it honours.)
+STRATA_APP_REPLICAS=3 compose up -d --no-build >"$work/scale.log" 2>&1 || fail "compose up with 3 app replicas: $(cat "$work/scale.log")"
 app_replicas_healthy() {
     [ "$(containers_of app | wc -l)" -eq 3 ] || return 1
     for replica in $(containers_of app); do podman healthcheck run "$replica" >/dev/null || return 1; done

@@ -72,6 +72,9 @@ public enum DataCommand {
             databaseOption, migrationsOption,
             OptionSpec("to", value: "VERSION", help: "up: stop after this version; down: roll back everything above it"),
             OptionSpec(switch: "dry-run", help: "up/down: print the exact SQL and change nothing"),
+            OptionSpec(
+                "wait", env: "STRATA_DATABASE_WAIT", value: "SECONDS", default: "0",
+                help: "keep trying this long while the database does not accept connections yet (a server still starting)"),
             OptionSpec(switch: "json", help: "machine-readable output"),
         ],
         notes: ["exit status: 0 done; 1 a migration failed, the database refused, or validate found problems; 64 usage mistake"])
@@ -136,7 +139,7 @@ public enum DataCommand {
         let group = EventLoopGroup(loopCount: 1)
         defer { group.shutdown() }
         let (database, url) = try openDatabase(options, group: group)
-        let migrator = try await Migrator(database: database, migrations: migrations)
+        let migrator = try await connect(database, migrations: migrations, url: url, waiting: .seconds(try options.int("wait", in: 0...3600) ?? 0))
         let report: @Sendable (String, Migration, Int) -> Void = { verb, migration, millis in
             if !json { Terminal.printOut("\(verb) \(MigrationFiles.label(migration)) in \(millis) ms\n") }
         }
@@ -185,6 +188,25 @@ public enum DataCommand {
             break
         }
         return 0
+    }
+
+    /// The migrator, once the database accepts a connection: tried again
+    /// every second for up to `wait` while it refuses (a server still
+    /// starting beside this command); any other error ends it at once.
+    private static func connect(_ database: any SQLDatabase, migrations: [Migration], url: DatabaseURL, waiting wait: Duration) async throws
+        -> Migrator
+    {
+        let deadline = ContinuousClock.now + wait
+        var told = false
+        while true {
+            do {
+                return try await Migrator(database: database, migrations: migrations)
+            } catch let error as SQLError where error.kind == .unavailable && ContinuousClock.now < deadline {
+                if !told { Terminal.printError("waiting up to \(wait) for the database \(url): \(error.message)") }
+                told = true
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 
     private static func parseCount(_ text: String) throws -> Int {
