@@ -101,6 +101,22 @@ final class HealthTests: XCTestCase {
         XCTAssertEqual(try probe("strata-web", ["--port", port, "--live"]).status, 0)
     }
 
+    func testMigrateWaitsForADatabaseStillStartingAndGivesUpAtItsLimit() throws {
+        guard let server = try PostgresServer.startIfAvailable() else { throw XCTSkip("PostgreSQL is not installed") }
+        defer { server.stop() }
+        try server.pause()
+        let migrate = try start("strata-data", ["migrate", "up", "--database", server.url, "--migrations", migrations, "--wait", "60"])
+        _ = try migrate.waitForLine(containing: "waiting up to 60.0 seconds for the database")
+        try server.resume()
+        XCTAssertEqual(migrate.waitForExit(seconds: 30), 0, migrate.output.joined(separator: "\n"))
+        XCTAssertTrue(migrate.output.contains { $0.contains("applied 0001_create_guestbook") }, migrate.output.joined(separator: "\n"))
+
+        try server.pause()
+        let impatient = try start("strata-data", ["migrate", "status", "--database", server.url, "--migrations", migrations, "--wait", "1"])
+        XCTAssertEqual(impatient.waitForExit(seconds: 30), 1)
+        XCTAssertTrue(impatient.output.joined().contains("cannot connect to PostgreSQL"), impatient.output.joined(separator: "\n"))
+    }
+
     func testProbeWithoutAnAddressIsAUsageMistake() throws {
         let result = try probe("strata-app", [])
         XCTAssertEqual(result.status, 64, result.output)

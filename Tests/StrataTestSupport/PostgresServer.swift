@@ -90,9 +90,17 @@ public final class PostgresServer: @unchecked Sendable {
 
     /// Stops the server (connections drop) and starts it again on the same port and data.
     public func restart() throws {
-        try run("pg_ctl", ["-D", folder.appendingPathComponent("data").path, "-m", "fast", "-w", "-t", "30", "stop"])
-        try start()
+        try pause()
+        try resume()
     }
+
+    /// Stops the server, keeping its data and port for `resume()`.
+    public func pause() throws {
+        try run("pg_ctl", ["-D", folder.appendingPathComponent("data").path, "-m", "fast", "-w", "-t", "30", "stop"])
+    }
+
+    /// Starts a paused server again.
+    public func resume() throws { try start() }
 
     /// Stops the server this object started (pg_ctl signals the postmaster
     /// recorded in this cluster's pid file) and removes its files.
