@@ -5,25 +5,16 @@ import XCTest
 /// Each tier's liveness and readiness as an orchestrator sees them: the
 /// health port and the `probe` command a container healthcheck runs.
 final class HealthTests: XCTestCase {
-    private var folder: TemporaryFolder!
-    private var processes: [TierProcess] = []
-    private let secret = ["STRATA_RPC_SECRET": "integration-test-secret-0123456789"]
+    private var tiers: Tiers!
 
-    override func setUpWithError() throws { folder = try TemporaryFolder() }
+    override func setUpWithError() throws { tiers = try Tiers(secret: "integration-test-secret-0123456789") }
 
-    override func tearDown() {
-        for process in processes.reversed() { process.stop() }
-        folder.remove()
-    }
+    override func tearDown() { tiers.stop() }
 
     private var migrations: String { repositoryRoot.appendingPathComponent("Migrations").path }
-    private var database: String { folder.path + "/strata.db" }
+    private var database: String { tiers.folder.path + "/strata.db" }
 
-    private func start(_ executable: String, _ arguments: [String]) throws -> TierProcess {
-        let process = try TierProcess(executable, arguments, environment: secret, directory: folder.url)
-        processes.append(process)
-        return process
-    }
+    private func start(_ executable: String, _ arguments: [String]) throws -> TierProcess { try tiers.start(executable, arguments) }
 
     /// Runs `executable probe arguments` to its end: the exit status and what it printed.
     private func probe(_ executable: String, _ arguments: [String]) throws -> (status: Int32?, output: String) {

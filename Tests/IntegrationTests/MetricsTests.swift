@@ -5,22 +5,13 @@ import XCTest
 /// Every tier's `/metrics`, as Prometheus scrapes it: valid by `promtool
 /// check metrics`, and counting what the test did.
 final class MetricsTests: XCTestCase {
-    private var folder: TemporaryFolder!
-    private var processes: [TierProcess] = []
-    private let secret = ["STRATA_RPC_SECRET": "integration-test-secret-0123456789"]
+    private var tiers: Tiers!
 
-    override func setUpWithError() throws { folder = try TemporaryFolder() }
+    override func setUpWithError() throws { tiers = try Tiers(secret: "integration-test-secret-0123456789") }
 
-    override func tearDown() {
-        for process in processes.reversed() { process.stop() }
-        folder.remove()
-    }
+    override func tearDown() { tiers.stop() }
 
-    private func start(_ executable: String, _ arguments: [String]) throws -> TierProcess {
-        let process = try TierProcess(executable, arguments, environment: secret, directory: folder.url)
-        processes.append(process)
-        return process
-    }
+    private func start(_ executable: String, _ arguments: [String]) throws -> TierProcess { try tiers.start(executable, arguments) }
 
     private func field(_ name: String, of line: String) throws -> String {
         let field = try XCTUnwrap(line.split(separator: " ").first { $0.hasPrefix(name + "=") }, line)
@@ -39,7 +30,7 @@ final class MetricsTests: XCTestCase {
 
     func testEachTierExposesValidMetricsThatCountTheTraffic() throws {
         let migrations = repositoryRoot.appendingPathComponent("Migrations").path
-        let database = folder.path + "/strata.db"
+        let database = tiers.folder.path + "/strata.db"
         XCTAssertEqual(try start("strata-data", ["migrate", "up", "--database", database, "--migrations", migrations]).waitForExit(), 0)
         let data = try start(
             "strata-data",

@@ -5,9 +5,10 @@ import Synchronization
 /// Times and counts every request by route, method and status, and tracks
 /// requests in flight: the `strata_http_*` families of `/metrics`.
 ///
-/// Recording takes no lock on an event loop: each loop finds its series in a
-/// dictionary of its own, and the series count in atomics. Put it first in
-/// the chain so it sees every answer, early ones included.
+/// Recording takes no lock and shares no counter between event loops: each
+/// loop keeps its own in-flight count and finds its series in a dictionary of
+/// its own (the last one used first), and the series count in atomics. Put
+/// it first in the chain so it sees every answer, early ones included.
 public final class HTTPMetrics: HTTPMiddleware, MetricsSource {
     struct Key: Hashable, Sendable {
         let route: String
@@ -19,33 +20,48 @@ public final class HTTPMetrics: HTTPMiddleware, MetricsSource {
     /// what a client sending odd methods can make the scrape hold.
     static let maxSeries = 2_000
 
-    private let inFlight = Atomic<Int>(0)
     private let series = Mutex<[Key: LatencyHistogram]>([:])
-    private let caches = LoopLocal { _ in SeriesCache() }
+    /// Every loop's cache, for the in-flight sum; and the count of requests
+    /// handled off the loops.
+    private let allCaches = CacheList()
+    private let offLoopInFlight = Atomic<Int>(0)
+    private let caches: LoopLocal<SeriesCache>
 
     /// An empty set of counters.
-    public init() {}
+    public init() {
+        let all = allCaches
+        caches = LoopLocal { _ in
+            let cache = SeriesCache()
+            all.caches.withLock { $0.append(cache) }
+            return cache
+        }
+    }
 
     public func intercept(_ request: inout HTTPRequest) -> HTTPResponse? {
-        inFlight.wrappingAdd(1, ordering: .relaxed)
+        if let cache = caches.value { cache.inFlight.wrappingAdd(1, ordering: .relaxed) } else { offLoopInFlight.wrappingAdd(1, ordering: .relaxed) }
         return nil
     }
 
     public func finish(_ request: HTTPRequest, _ response: inout HTTPResponse) {
-        inFlight.wrappingSubtract(1, ordering: .relaxed)
         let key = Key(route: response.route ?? "none", method: request.method.rawValue, status: response.status.code)
         let elapsed = ContinuousClock.now - request.receivedAt
-        if let cache = caches.value {
-            if let histogram = cache.series[key] {
-                histogram.record(elapsed)
-                return
-            }
-            let histogram = shared(key)
-            cache.series[key] = histogram
-            histogram.record(elapsed)
-        } else {
+        guard let cache = caches.value else {
+            offLoopInFlight.wrappingSubtract(1, ordering: .relaxed)
             shared(key).record(elapsed)
+            return
         }
+        // A request counted on one loop may finish on another (a task
+        // resumed elsewhere): only the sum over loops is meaningful.
+        cache.inFlight.wrappingSubtract(1, ordering: .relaxed)
+        if let last = cache.last, cache.lastKey == key {
+            last.record(elapsed)
+            return
+        }
+        let histogram = cache.series[key] ?? shared(key)
+        cache.series[key] = histogram
+        cache.lastKey = key
+        cache.last = histogram
+        histogram.record(elapsed)
     }
 
     private func shared(_ key: Key) -> LatencyHistogram {
@@ -70,13 +86,21 @@ public final class HTTPMetrics: HTTPMiddleware, MetricsSource {
                 "strata_http_request_duration_seconds", help: "Time from a request's arrival to its answer being ready, in seconds.",
                 labels: labels, into: &writer)
         }
-        writer.add(
-            "strata_http_requests_in_flight", .gauge, help: "HTTP requests received and not yet answered.",
-            value: inFlight.load(ordering: .relaxed))
+        let inFlight = allCaches.caches.withLock { $0.reduce(0) { $0 + $1.inFlight.load(ordering: .relaxed) } } + offLoopInFlight.load(ordering: .relaxed)
+        writer.add("strata_http_requests_in_flight", .gauge, help: "HTTP requests received and not yet answered.", value: inFlight)
     }
 }
 
-/// One loop's view of the series, so lookups take no lock. Loop-confined.
-private final class SeriesCache {
+/// Every loop's cache, for the scrape.
+private final class CacheList: Sendable {
+    let caches = Mutex<[SeriesCache]>([])
+}
+
+/// One loop's view of the series, so lookups take no lock: loop-confined but
+/// for `inFlight`, which the scrape reads.
+private final class SeriesCache: @unchecked Sendable {
     var series: [HTTPMetrics.Key: LatencyHistogram] = [:]
+    var lastKey: HTTPMetrics.Key?
+    var last: LatencyHistogram?
+    let inFlight = Atomic<Int>(0)
 }
