@@ -43,8 +43,12 @@ public enum AppCommand {
             OptionSpec(
                 switch: "no-signup", env: "STRATA_NO_SIGNUP", help: "visitors cannot create accounts (operators still can: strata-app users create)"),
             OptionSpec(switch: "bench", env: "STRATA_BENCH", help: "also host the benchmark modules (/db, /queries, /fortunes, /updates)"),
+            OptionSpec(
+                "slow-call-ms", env: "STRATA_SLOW_CALL_MS", value: "MS", default: "500",
+                help: "log a warning line for each call that took at least this long (0: every one; -1: none)"),
             .eventLoops,
             .logLevel,
+            .logFormat,
         ],
         notes: [
             "environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)\n  STRATA_RPC_TLS_CERT, STRATA_RPC_TLS_KEY  this tier's certificate and key: RPC over TLS (see ARCHITECTURE.md, \"Trust between the tiers\")\n  STRATA_RPC_TLS_CA  the CA that signed every tier's certificate: peers must present one (mutual TLS)"
@@ -75,7 +79,7 @@ public enum AppCommand {
     }
 
     static func runServe(_ options: ParsedOptions, modules: [any DomainModule], environment: [String: String]) async throws -> Int32 {
-        let logger = Logger(label: "app", level: Logger.Level(name: options.string("log-level") ?? "info") ?? .info)
+        let logger = try options.logger(label: "app", command: "strata-app serve")
         let address = try SocketAddress(parsing: options.string("listen") ?? "127.0.0.1:7001")
         let dataAddresses = try SocketAddress.list(parsing: options.string("data") ?? "127.0.0.1:7002")
         let loops = try options.int("loops", in: 1...256)
@@ -114,7 +118,9 @@ public enum AppCommand {
             signupEnabled: !options.flag("no-signup"))
         var configuration = RPCServerConfiguration(address: address, secret: secret)
         configuration.tls = tls?.server
-        let server = RPCServer(configuration: configuration, service: runtime.service, group: group, logger: logger)
+        var service = runtime.service
+        service.slowCalls = try options.threshold("slow-call-ms").map { ($0, logger) }
+        let server = RPCServer(configuration: configuration, service: service, group: group, logger: logger)
         metrics.add(server)
         let bound = try server.start()
         await ShutdownSignal.serve(

@@ -23,7 +23,7 @@ extension Database {
                 return try await once(isolation: isolation, body)
             } catch let error as RPCError where error.code == .aborted && attempt < attempts {
                 attempt += 1
-                logger.info("transaction retried after a conflict", ("attempt", String(attempt)), ("request_id", requestID))
+                logger.info("transaction retried after a conflict", ("attempt", String(attempt)))
             }
         }
     }
@@ -50,7 +50,7 @@ extension Database {
 
     /// Logs the data tier's real message and hands on only a message safe to show.
     func failure(_ error: RPCError) -> RPCError {
-        logger.warning("data tier call failed", ("code", "\(error.code)"), ("error", error.message), ("request_id", requestID))
+        logger.warning("data tier call failed", ("code", "\(error.code)"), ("error", error.message))
         return RPCError(error.code, Self.publicMessage(error.code))
     }
 }
@@ -76,7 +76,7 @@ public struct Transaction: Sendable {
     func send<Input, Output>(_ method: RPCMethod<Input, Output>, _ input: Input) async throws -> Output {
         let remaining = try database.remainingTime()
         do {
-            return try await connection.call(method, input, metadata: [RPCMetadataKey.requestID: database.requestID], timeout: remaining)
+            return try await connection.call(method, input, metadata: database.metadata, timeout: remaining)
         } catch {
             throw database.failure(error)
         }

@@ -7,15 +7,20 @@ import StrataRPC
 public struct Database: Sendable {
     let client: RPCClient
     let requestID: String
+    /// This tier's logger with the request's `request_id` and `trace_id` on every line.
     let logger: Logger
     let deadline: ContinuousClock.Instant?
+    /// What every call to the data tier carries: the request id and `trace`'s `traceparent`.
+    let metadata: [String: String]
 
-    /// A handle for one request (`requestID` tags the data tier's log lines).
-    package init(client: RPCClient, requestID: String, logger: Logger, deadline: ContinuousClock.Instant?) {
+    /// A handle for one request: `requestID` and `trace` (this tier's span of
+    /// the request's trace) tag the log lines here and in the data tier.
+    package init(client: RPCClient, requestID: String, trace: TraceContext = .start(), logger: Logger, deadline: ContinuousClock.Instant?) {
         self.client = client
         self.requestID = requestID
-        self.logger = logger
+        self.logger = logger.with(("request_id", requestID), ("trace_id", trace.traceID))
         self.deadline = deadline
+        metadata = [RPCMetadataKey.requestID: requestID, RPCMetadataKey.traceparent: trace.header]
     }
 
     /// Runs a query and decodes each row into a `T` by column name.
@@ -38,7 +43,7 @@ public struct Database: Sendable {
         do {
             return try RowDecoder().decode(T.self, from: result)
         } catch {
-            logger.error("row decoding failed", ("type", "\(T.self)"), ("error", "\(error)"), ("request_id", requestID))
+            logger.error("row decoding failed", ("type", "\(T.self)"), ("error", "\(error)"))
             throw RPCError(.internal, "the stored data does not match \(T.self)")
         }
     }
@@ -72,7 +77,7 @@ public struct Database: Sendable {
         let remaining = try remainingTime()
         do {
             return try await client.call(
-                method, input, metadata: [RPCMetadataKey.requestID: requestID], timeout: remaining, idempotent: idempotent)
+                method, input, metadata: metadata, timeout: remaining, idempotent: idempotent)
         } catch {
             // Engine messages name tables and columns: log them, pass on only the code.
             throw failure(error)

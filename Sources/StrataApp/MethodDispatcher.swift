@@ -23,15 +23,17 @@ struct MethodDispatcher: Sendable {
     /// Answers one call of `method`.
     func dispatch(_ method: RegisteredMethod, _ request: RPCRequest, _ rpc: RPCContext) async throws(RPCError) -> [UInt8] {
         let requestID = rpc.requestID ?? "-"
-        let db = Database(client: data, requestID: requestID, logger: logger, deadline: rpc.deadline)
+        // This tier's span of the caller's trace (a new trace when the caller sent none).
+        let trace = rpc.trace?.child() ?? .start()
+        let db = Database(client: data, requestID: requestID, trace: trace, logger: logger, deadline: rpc.deadline)
         do {
             let user = try await identify(rpc.metadata, db)
-            let context = ModuleContext(requestID: requestID, logger: logger, db: db, metadata: rpc.metadata, deadline: rpc.deadline, user: user)
+            let context = ModuleContext(requestID: requestID, logger: db.logger, db: db, metadata: rpc.metadata, deadline: rpc.deadline, user: user)
             try await method.access.check(context)
             let reply = try await method.run(request, context, try formRoute(of: method, rpc.metadata))
             return try attachViewer(user, to: reply, rpc.metadata, request)
         } catch {
-            throw rpcError(error, method: method.name, requestID: requestID)
+            throw rpcError(error, method: method.name, logger: db.logger)
         }
     }
 
@@ -92,13 +94,13 @@ struct MethodDispatcher: Sendable {
     /// The one place a failure becomes what the caller sees: the module's own
     /// `RPCError` and field errors as they are; anything else is logged and
     /// reported as internal, without details.
-    func rpcError(_ error: any Error, method: String, requestID: String) -> RPCError {
+    func rpcError(_ error: any Error, method: String, logger: Logger) -> RPCError {
         switch error {
         case let error as RPCError: return error
         case let error as FieldErrors: return error.rpcError
         case is CancellationError: return RPCError(.cancelled, "the call was cancelled")
         default:
-            logger.error("method failed", ("method", method), ("error", "\(error)"), ("request_id", requestID))
+            logger.error("method failed", ("method", method), ("error", "\(error)"))
             return RPCError(.internal, "internal error")
         }
     }

@@ -1,3 +1,5 @@
+import StrataCore
+
 /// One flag a command accepts, with the `STRATA_*` environment variable that
 /// can set it instead (a flag on the command line wins over the environment).
 public struct OptionSpec: Sendable {
@@ -211,7 +213,33 @@ extension String {
 extension OptionSpec {
     /// `--loops N` / `STRATA_EVENT_LOOPS`, shared by every tier.
     public static let eventLoops = OptionSpec("loops", env: "STRATA_EVENT_LOOPS", value: "N", help: "event loop threads (default: one per core)")
+    /// `--log-format logfmt|json` / `STRATA_LOG_FORMAT`, shared by every tier.
+    public static let logFormat = OptionSpec(
+        "log-format", env: "STRATA_LOG_FORMAT", value: "FORMAT", default: "logfmt",
+        help: "logfmt (key=value lines) or json (one object per line, the same field names)")
     /// `--log-level LEVEL` / `STRATA_LOG_LEVEL`, shared by every tool.
     public static let logLevel = OptionSpec(
         "log-level", env: "STRATA_LOG_LEVEL", value: "LEVEL", default: "info", help: "debug, info, warning or error")
+}
+
+extension ParsedOptions {
+    /// The logger `--log-level` and `--log-format` ask for, labelled `label`;
+    /// sets the process's log style, so call it before anything logs.
+    public func logger(label: String, command: String) throws(UsageError) -> Logger {
+        guard let level = Logger.Level(name: string("log-level") ?? "info") else {
+            throw UsageError(command: command, message: "--log-level must be debug, info, warning or error")
+        }
+        guard let style = LogStyle(name: string("log-format") ?? "logfmt") else {
+            throw UsageError(command: command, message: "--log-format must be logfmt or json")
+        }
+        LogFormat.style = style
+        return Logger(label: label, level: level)
+    }
+
+    /// A `--slow-...-ms` option as a duration, as PostgreSQL's
+    /// `log_min_duration_statement` reads: 0 logs everything, -1 nothing (nil).
+    public func threshold(_ name: String) throws(UsageError) -> Duration? {
+        let millis = try int(name, in: -1...3_600_000) ?? -1
+        return millis >= 0 ? .milliseconds(millis) : nil
+    }
 }

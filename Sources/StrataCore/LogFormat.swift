@@ -1,55 +1,133 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
+/// How log lines are written: one choice per process (`--log-format`).
+public enum LogStyle: UInt8, Sendable, CaseIterable {
+    /// `ts=… level=info tier=web msg=ready listen=127.0.0.1:8080`: for people and grep.
+    case logfmt
+    /// `{"ts":"…","level":"info","tier":"web","msg":"ready","listen":"127.0.0.1:8080"}`:
+    /// one object per line with the same field names, for log pipelines.
+    case json
+
+    /// Parses `logfmt` or `json`.
+    public init?(name: String) {
+        guard let style = Self.allCases.first(where: { "\($0)" == name.lowercased() }) else { return nil }
+        self = style
+    }
+}
+
 /// The bytes of a log line: `ts=… level=… tier=… msg=…` and then `key=value`
 /// fields, each value quoted when it holds spaces, quotes, `=` or control
-/// characters. `Logger` writes its lines with it, and so does the access log,
-/// which formats a line per request straight into a buffer of bytes.
+/// characters; or the same fields as one JSON object (`LogStyle.json`).
+/// `Logger` writes its lines with it, and so does the access log, which
+/// formats a line per request straight into a buffer of bytes.
 public enum LogFormat {
+    private static let currentStyle = Atomic<UInt8>(LogStyle.logfmt.rawValue)
+
+    /// The process's style; set it once at start-up, before anything logs.
+    public static var style: LogStyle {
+        get { LogStyle(rawValue: currentStyle.load(ordering: .relaxed)) ?? .logfmt }
+        set { currentStyle.store(newValue.rawValue, ordering: .relaxed) }
+    }
+
     /// The start of a line, up to and including the message.
     public static func appendStart(
-        to out: inout [UInt8], level: Logger.Level, label: String, message: String, clock: inout LogClock
+        to out: inout [UInt8], level: Logger.Level, label: String, message: String, clock: inout LogClock, style: LogStyle = style
     ) {
-        out.append(contentsOf: "ts=".utf8)
-        clock.appendTimestamp(to: &out)
-        appendLevelTierAndMessage(to: &out, level: level, label: label, message: message)
+        appendTimestamp(to: &out, clock: &clock, style: style)
+        appendLevelTierAndMessage(to: &out, level: level, label: label, message: message, style: style)
+    }
+
+    /// `ts=…` (or `{"ts":"…"`): how every line begins.
+    public static func appendTimestamp(to out: inout [UInt8], clock: inout LogClock, style: LogStyle = style) {
+        switch style {
+        case .logfmt:
+            out.append(contentsOf: "ts=".utf8)
+            clock.appendTimestamp(to: &out)
+        case .json:
+            out.append(contentsOf: #"{"ts":""#.utf8)
+            clock.appendTimestamp(to: &out)
+            out.append(34)
+        }
     }
 
     /// ` level=… tier=… msg=…`: what follows the timestamp at the start of a line.
-    public static func appendLevelTierAndMessage(to out: inout [UInt8], level: Logger.Level, label: String, message: String) {
-        out.append(contentsOf: " level=".utf8)
-        appendRaw(level.description, to: &out)
-        out.append(contentsOf: " tier=".utf8)
-        appendRaw(label, to: &out)
-        out.append(contentsOf: " msg=".utf8)
-        appendValue(message, to: &out)
+    public static func appendLevelTierAndMessage(
+        to out: inout [UInt8], level: Logger.Level, label: String, message: String, style: LogStyle = style
+    ) {
+        appendField(named: "level", level.description, to: &out, style: style)
+        appendField(named: "tier", label, to: &out, style: style)
+        appendField(named: "msg", message, to: &out, style: style)
+    }
+
+    /// The end of a line: a newline (after `}` in JSON).
+    public static func appendEnd(to out: inout [UInt8], style: LogStyle = style) {
+        if style == .json { out.append(125) }
+        out.append(10)
     }
 
     /// ` key=value`, the value quoted if needed.
-    public static func appendField(named key: String, _ value: String, to out: inout [UInt8]) {
-        out.append(32)
-        appendRaw(key, to: &out)
-        out.append(61)
-        appendValue(value, to: &out)
+    public static func appendField(named key: String, _ value: String, to out: inout [UInt8], style: LogStyle = style) {
+        switch style {
+        case .logfmt:
+            out.append(32)
+            appendRaw(key, to: &out)
+            out.append(61)
+            appendValue(value, to: &out)
+        case .json:
+            out.append(44)
+            appendJSONString(key, to: &out)
+            out.append(58)
+            appendJSONString(value, to: &out)
+        }
     }
 
     /// ` key=value` for a key known at compile time (no String to read).
-    public static func appendField(_ key: StaticString, _ value: String, to out: inout [UInt8]) {
-        appendKey(key, to: &out)
-        appendValue(value, to: &out)
+    public static func appendField(_ key: StaticString, _ value: String, to out: inout [UInt8], style: LogStyle = style) {
+        appendKey(key, to: &out, style: style)
+        if style == .json { appendJSONString(value, to: &out) } else { appendValue(value, to: &out) }
     }
 
-    /// ` key=value` for a number.
-    public static func appendField(_ key: StaticString, _ value: Int, to out: inout [UInt8]) {
-        appendKey(key, to: &out)
+    /// ` key=value` for a number (a JSON number in JSON).
+    public static func appendField(_ key: StaticString, _ value: Int, to out: inout [UInt8], style: LogStyle = style) {
+        appendKey(key, to: &out, style: style)
         appendDecimal(value, to: &out)
     }
 
-    private static func appendKey(_ key: StaticString, to out: inout [UInt8]) {
-        out.append(32)
-        out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-        out.append(61)
+    private static func appendKey(_ key: StaticString, to out: inout [UInt8], style: LogStyle) {
+        let bytes = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+        switch style {
+        case .logfmt:
+            out.append(32)
+            out.append(contentsOf: bytes)
+            out.append(61)
+        case .json:
+            out.append(contentsOf: [44, 34])
+            out.append(contentsOf: bytes)
+            out.append(contentsOf: [34, 58])
+        }
+    }
+
+    /// `text` as a JSON string: quoted, with quotes, backslashes and control characters escaped.
+    static func appendJSONString(_ text: String, to out: inout [UInt8]) {
+        out.append(34)
+        for byte in text.utf8 {
+            switch byte {
+            case 34: out.append(contentsOf: [92, 34])
+            case 92: out.append(contentsOf: [92, 92])
+            case 10: out.append(contentsOf: [92, 110])
+            case 13: out.append(contentsOf: [92, 114])
+            case 9: out.append(contentsOf: [92, 116])
+            case 0..<0x20, 0x7F:
+                let digits: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [92, 117, 48, 48, digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(34)
     }
 
     /// Appends `value` in decimal.

@@ -8,6 +8,7 @@ import Synchronization
 ///
 /// Lines look like `ts=2026-01-01T00:00:00Z level=info tier=web msg="ready" listen=127.0.0.1:8080`.
 /// Values are quoted when they contain spaces or quotes, so lines stay machine-readable.
+/// With `LogFormat.style = .json` each line is one JSON object with the same fields.
 public struct Logger: Sendable {
     /// Severity of a log event, lowest first.
     public enum Level: Int, Sendable, Comparable, CustomStringConvertible {
@@ -40,6 +41,8 @@ public struct Logger: Sendable {
     public let label: String
     /// Events below this level are dropped.
     public var level: Level
+    /// Fields written on every line after the event's own (`with`).
+    public private(set) var boundFields: [(String, String)] = []
 
     private static let outputLock = Mutex(())
 
@@ -63,7 +66,8 @@ public struct Logger: Sendable {
         var clock = LogClock()
         LogFormat.appendStart(to: &line, level: level, label: label, message: message, clock: &clock)
         for (key, value) in fields { LogFormat.appendField(named: key, value, to: &line) }
-        line.append(10)
+        for (key, value) in boundFields { LogFormat.appendField(named: key, value, to: &line) }
+        LogFormat.appendEnd(to: &line)
         line.withUnsafeBytes { Self.writeLines($0) }
     }
 
@@ -82,6 +86,14 @@ public struct Logger: Sendable {
 
     /// Logs at debug level.
     public func debug(_ message: String, _ fields: (String, String)...) { log(.debug, message, fields) }
+    /// This logger with `fields` added to every line it writes: a request's
+    /// `request_id` and `trace_id`, bound once where the request arrives.
+    public func with(_ fields: (String, String)...) -> Logger {
+        var copy = self
+        copy.boundFields += fields
+        return copy
+    }
+
     /// Logs at info level.
     public func info(_ message: String, _ fields: (String, String)...) { log(.info, message, fields) }
     /// Logs at warning level.

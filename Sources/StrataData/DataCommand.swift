@@ -49,8 +49,12 @@ public enum DataCommand {
             OptionSpec(
                 "transaction-lease", env: "STRATA_TRANSACTION_LEASE", value: "SECONDS", default: "10",
                 help: "an interactive transaction idle this long is rolled back"),
+            OptionSpec(
+                "slow-query-ms", env: "STRATA_SLOW_QUERY_MS", value: "MS", default: "250",
+                help: "log a warning line for each statement (or batch) that took at least this long (0: every one; -1: none)"),
             .eventLoops,
             .logLevel,
+            .logFormat,
         ],
         notes: [
             "environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)\n  STRATA_RPC_TLS_CERT, STRATA_RPC_TLS_KEY  this tier's certificate and key: RPC over TLS (see ARCHITECTURE.md, \"Trust between the tiers\")\n  STRATA_RPC_TLS_CA  the CA that signed every tier's certificate: peers must present one (mutual TLS)"
@@ -193,7 +197,9 @@ public enum DataCommand {
     /// The migrator, once the database accepts a connection: tried again
     /// every second for up to `wait` while it refuses (a server still
     /// starting beside this command); any other error ends it at once.
-    private static func connect(_ database: any SQLDatabase, migrations: [Migration], url: DatabaseURL, waiting wait: Duration) async throws
+    private static func connect(
+        _ database: any SQLDatabase, migrations: [Migration], url: DatabaseURL, waiting wait: Duration
+    ) async throws
         -> Migrator
     {
         let deadline = ContinuousClock.now + wait
@@ -232,7 +238,7 @@ public enum DataCommand {
     }
 
     static func runServe(_ options: ParsedOptions, environment: [String: String]) async throws -> Int32 {
-        let logger = Logger(label: "data", level: Logger.Level(name: options.string("log-level") ?? "info") ?? .info)
+        let logger = try options.logger(label: "data", command: "strata-data serve")
         let address = try SocketAddress(parsing: options.string("listen") ?? "127.0.0.1:7002")
         let secret = try RPCSecret.load(from: environment)
         let tls = try RPCTLS.load(from: environment)
@@ -260,7 +266,9 @@ public enum DataCommand {
         configuration.tls = tls?.server
         let server = RPCServer(
             configuration: configuration,
-            service: DataService.make(database: database, logger: logger, transactions: transactions, metrics: metrics),
+            service: DataService.make(
+                database: database, logger: logger, transactions: transactions, metrics: metrics,
+                slowQuery: try options.threshold("slow-query-ms")),
             group: group, logger: logger)
         metrics.add(server)
         // Idle transactions give their connection back once the lease is over.

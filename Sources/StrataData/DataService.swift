@@ -7,19 +7,31 @@ import StrataSQL
 /// answers; embed it to serve a database from another process).
 public enum DataService {
     /// The service answering `sql.*` and `data.health` over `database`; its
-    /// statement, transaction and pool metrics go to `metrics`.
+    /// statement, transaction and pool metrics go to `metrics`, and statements
+    /// at least `slowQuery` long get a warning line.
     public static func make(
-        database: any SQLDatabase, logger: Logger, transactions: Transactions = Transactions(lease: .seconds(10)), metrics: MetricsRegistry? = nil
+        database: any SQLDatabase, logger: Logger, transactions: Transactions = Transactions(lease: .seconds(10)), metrics: MetricsRegistry? = nil,
+        slowQuery: Duration? = nil
     ) -> RPCService {
         var service = RPCService()
         // Kept alive by the handlers below; the registry holds it weakly.
         let sql = SQLMetrics(database: database, transactions: transactions)
         metrics?.add(sql)
+        // The SQL text (never its parameters, which may be personal), cut short.
+        @Sendable func reportIfSlow(_ text: String, _ context: RPCContext, since started: ContinuousClock.Instant) {
+            let elapsed = ContinuousClock.now - started
+            guard let slowQuery, elapsed >= slowQuery else { return }
+            logger.warning(
+                "slow query", ("ms", String(elapsed.wholeMilliseconds)), ("sql", String(text.prefix(200))),
+                ("request_id", context.requestID ?? "-"), ("trace_id", context.trace?.traceID ?? "-"))
+        }
         // A statement runs in the transaction it names (bound to the caller's connection), else on its own.
         @Sendable func perform<T: Sendable>(
             _ statement: SQLStatement, _ context: RPCContext,
             alone: @Sendable () async throws -> T, inside: @Sendable (any SQLTransaction) async throws -> T
         ) async throws -> T {
+            let started = ContinuousClock.now
+            defer { reportIfSlow(statement.sql, context, since: started) }
             do {
                 return try await sql.measure(SQLMetrics.Kind(sql: statement.sql)) {
                     if let id = statement.transaction {
@@ -62,6 +74,8 @@ public enum DataService {
             return Empty()
         }
         service.register(DataMethod.batch, logger: logger) { (batch: SQLBatch, context) -> [ExecuteResult] in
+            let started = ContinuousClock.now
+            defer { reportIfSlow("\(batch.statements.first?.sql ?? "") (batch of \(batch.statements.count))", context, since: started) }
             do {
                 let results = try await sql.measure(.batch) { try await database.batch(batch.statements, isolation: .serializable) }
                 sql.batchesCommitted.increment()
@@ -113,7 +127,8 @@ public enum DataService {
             case .other: .internal
             }
         if code == .internal || code == .invalidArgument {
-            logger.warning("statement failed", ("error", error.message), ("request_id", context.requestID ?? "-"))
+            logger.warning(
+                "statement failed", ("error", error.message), ("request_id", context.requestID ?? "-"), ("trace_id", context.trace?.traceID ?? "-"))
         }
         return RPCError(code, error.message)
     }

@@ -137,6 +137,9 @@ final class Stack: Sendable {
     private func spawn(_ tier: String, _ executable: String, _ arguments: [String]) throws -> ChildProcess {
         var environment = settings.environment
         environment[ShutdownSignal.parentVariable] = String(getpid())
+        // The launcher reads each tier's `msg=ready listen=...` line and prefixes
+        // lines for a terminal: logfmt, whatever STRATA_LOG_FORMAT says for tiers run alone.
+        environment["STRATA_LOG_FORMAT"] = "logfmt"
         let prefix = Array((tier.padding(toLength: 4, withPad: " ", startingAt: 0) + " | ").utf8)
         let child = try ChildProcess.spawn(
             tier: tier, executable: settings.executables + "/" + executable, arguments: arguments, environment: environment,

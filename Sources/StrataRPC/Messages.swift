@@ -80,6 +80,8 @@ public struct RPCRequest: Sendable {
 public enum RPCMetadataKey {
     /// The id that ties log lines of one browser request together across tiers.
     public static let requestID = "request-id"
+    /// The caller's W3C `traceparent`: the trace the call belongs to and the caller's span.
+    public static let traceparent = "traceparent"
     /// The calling tier (`web`, `app`).
     public static let caller = "caller"
 }

@@ -15,6 +15,8 @@ public struct RPCContext: Sendable {
 
     /// The request id for logs, if the caller sent one.
     public var requestID: String? { metadata[RPCMetadataKey.requestID] }
+    /// The caller's trace context, when it sent a valid one.
+    public var trace: TraceContext? { metadata[RPCMetadataKey.traceparent].flatMap(TraceContext.init(header:)) }
 }
 
 /// How a method may be called, listed by `rpc.methods`.
@@ -46,6 +48,10 @@ public struct RPCService: Sendable {
     /// default always serving. Tiers check what they depend on (the database).
     public var healthCheck: @Sendable () async -> RPCHealth = { RPCHealth(serving: true) }
 
+    /// Calls at least `threshold` long get a warning line on `logger` with
+    /// their method, duration, code, request id and trace id (nil: none).
+    public var slowCalls: (threshold: Duration, logger: Logger)?
+
     /// Called when a peer connection closes, with its `RPCContext.connectionID`.
     public var connectionClosed: @Sendable (UInt64) -> Void = { _ in }
 
@@ -71,7 +77,9 @@ public struct RPCService: Sendable {
             } catch is CancellationError {
                 throw RPCError(.cancelled, "the call was cancelled")
             } catch {
-                logger?.error("handler failed", ("method", method), ("error", "\(error)"), ("request_id", context.requestID ?? "-"))
+                logger?.error(
+                    "handler failed", ("method", method), ("error", "\(error)"), ("request_id", context.requestID ?? "-"),
+                    ("trace_id", context.trace?.traceID ?? "-"))
                 throw RPCError(.internal, "internal error in \(method)")
             }
             return try RPCCodec.encode(output, as: request.bodyEncoding)
@@ -125,7 +133,14 @@ public struct RPCService: Sendable {
         } catch {
             result = .failure(RPCError(.internal, "internal error in \(request.method)"))
         }
-        method.stats.record(result.errorCode, after: ContinuousClock.now - started)
+        let elapsed = ContinuousClock.now - started
+        method.stats.record(result.errorCode, after: elapsed)
+        if let slowCalls, elapsed >= slowCalls.threshold {
+            slowCalls.logger.warning(
+                "slow call", ("method", request.method), ("ms", String(elapsed.wholeMilliseconds)),
+                ("code", result.errorCode.map { "\($0)" } ?? "ok"), ("request_id", request.metadata[RPCMetadataKey.requestID] ?? "-"),
+                ("trace_id", request.metadata[RPCMetadataKey.traceparent].flatMap(TraceContext.init(header:))?.traceID ?? "-"))
+        }
         return result
     }
 

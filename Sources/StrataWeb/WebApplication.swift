@@ -337,7 +337,10 @@ public final class WebApplication: HTTPHandler {
 
     /// What every call to the app tier carries: the request id and the browser's address.
     func metadata(for request: HTTPRequest) -> [String: String] {
-        [RPCMetadataKey.requestID: request.requestID, WebMetadataKey.clientAddress: clientAddress(request)]
+        [
+            RPCMetadataKey.requestID: request.requestID, RPCMetadataKey.traceparent: request.trace.header,
+            WebMetadataKey.clientAddress: clientAddress(request),
+        ]
     }
 
     /// The HTTP status for a failed call; failures that are ours, not the user's, are logged.

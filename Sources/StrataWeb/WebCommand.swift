@@ -96,8 +96,12 @@ public enum WebCommand {
                 help: "addresses and CIDR ranges, comma-separated, that may GET /metrics on the HTTP port besides loopback (others get 404)"),
             OptionSpec(switch: "no-metrics", env: "STRATA_NO_METRICS", help: "keep no request metrics and answer no /metrics"),
             OptionSpec(switch: "bench", env: "STRATA_BENCH", help: "also answer the benchmark endpoints /plaintext and /json"),
+            OptionSpec(
+                "slow-request-ms", env: "STRATA_SLOW_REQUEST_MS", value: "MS", default: "1000",
+                help: "log a warning line for each request that took at least this long (0: every one; -1: none)"),
             .eventLoops,
             .logLevel,
+            .logFormat,
         ],
         notes: [
             "environment:\n  STRATA_RPC_SECRET  shared secret the tiers authenticate each other with (required; never a flag)\n  STRATA_RPC_TLS_CERT, STRATA_RPC_TLS_KEY  this tier's certificate and key: RPC over TLS (see ARCHITECTURE.md, \"Trust between the tiers\")\n  STRATA_RPC_TLS_CA  the CA that signed every tier's certificate: peers must present one (mutual TLS)"
@@ -133,7 +137,7 @@ public enum WebCommand {
     }
 
     static func runServe(_ options: ParsedOptions, environment: [String: String]) async throws -> Int32 {
-        let logger = Logger(label: "web", level: Logger.Level(name: options.string("log-level") ?? "info") ?? .info)
+        let logger = try options.logger(label: "web", command: "strata-web serve")
         let port = try options.int("port", in: 0...65535) ?? 8080
         let address = try SocketAddress(parsing: "\(options.string("host") ?? "127.0.0.1"):\(port)")
         let appAddresses = try SocketAddress.list(parsing: options.string("app") ?? "127.0.0.1:7001")
@@ -190,7 +194,10 @@ public enum WebCommand {
             metrics.keep(requests)
             middleware.append(requests)
         }
-        middleware += [RequestIDMiddleware(), AccessLogMiddleware(logger: logger), SecurityHeadersMiddleware()]
+        middleware += [
+            RequestIDMiddleware(), AccessLogMiddleware(logger: logger, slowRequest: try options.threshold("slow-request-ms")),
+            SecurityHeadersMiddleware(),
+        ]
         if !options.flag("no-metrics") {
             middleware.append(MetricsEndpoint(registry: metrics, allowed: try metricsAllowList(options)))
         }
@@ -289,7 +296,8 @@ public enum WebCommand {
         guard enabled else { throw UsageError(command: "strata-web serve", message: "--redirect-port needs --tls-cert and --tls-key") }
         let address = try SocketAddress(parsing: "\(options.string("host") ?? "127.0.0.1"):\(port)")
         let chain = MiddlewareChain(
-            [RequestIDMiddleware(), AccessLogMiddleware(logger: logger), HealthMiddleware()], handler: HTTPSRedirect(httpsPort: httpsPort))
+            [RequestIDMiddleware(), AccessLogMiddleware(logger: logger, slowRequest: try options.threshold("slow-request-ms")), HealthMiddleware()],
+            handler: HTTPSRedirect(httpsPort: httpsPort))
         // Lives as long as the process: it holds no state worth draining.
         let server = HTTPServer(configuration: HTTPServerConfiguration(address: address), group: group, handler: chain)
         redirectServers.withLock { $0.append(server) }

@@ -45,7 +45,8 @@ final class DeploymentFilesTests: XCTestCase {
         for file in manifests + [deploy.appendingPathComponent("docker-compose.yml").path] {
             let text = try String(contentsOfFile: file, encoding: .utf8)
             for match in text.matches(of: /STRATA_[A-Z_]+/) where !composeOnly.contains(String(match.output)) {
-                XCTAssertTrue(known.contains(String(match.output)), "\((file as NSString).lastPathComponent) sets \(match.output), which no tier reads")
+                XCTAssertTrue(
+                    known.contains(String(match.output)), "\((file as NSString).lastPathComponent) sets \(match.output), which no tier reads")
             }
         }
     }

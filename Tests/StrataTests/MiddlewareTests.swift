@@ -76,6 +76,7 @@ final class MiddlewareTests: XCTestCase {
     func testAccessLogLinesReadLikeLoggerLinesAndQuoteWhatNeedsIt() throws {
         var request = HTTPRequest(method: .get, target: "/a%20b/\"x\"=1", remoteAddress: "10.0.0.1:5000")
         request.requestID = "abc123"
+        request.trace = try XCTUnwrap(TraceContext(header: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"))
         var line: [UInt8] = []
         var clock = LogClock()
         AccessLogMiddleware(logger: Logger(label: "web")).append(request, 404, 12, 7, to: &line, clock: &clock)
@@ -83,7 +84,7 @@ final class MiddlewareTests: XCTestCase {
         let match = try XCTUnwrap(text.wholeMatch(of: /ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (.*)\n/), text)
         XCTAssertEqual(
             String(match.1),
-            #"level=info tier=web msg=request method=GET path="/a%20b/\"x\"=1" status=404 bytes=12 us=7 client=10.0.0.1:5000 request_id=abc123"#)
+            #"level=info tier=web msg=request method=GET path="/a%20b/\"x\"=1" status=404 bytes=12 us=7 client=10.0.0.1:5000 request_id=abc123 trace_id=4bf92f3577b34da6a3ce929d0e0e4736"#)
     }
 
     func testRequestIDsFromOneLoopNeverRepeat() {

@@ -32,7 +32,7 @@ public struct AuthModule: DomainModule {
             try await throttle.check(keys)
             guard let user = try await accounts.authenticate(email: form.email, password: form.password) else {
                 try await throttle.recordFailure(keys)
-                ctx.logger.info("sign-in failed", ("address", ctx.clientAddress), ("request_id", ctx.requestID))
+                ctx.logger.info("sign-in failed", ("address", ctx.clientAddress))
                 throw RPCError(.invalidArgument, "The email or password is not right.", details: ["password": "The email or password is not right."])
             }
             try await throttle.recordSuccess(keys)
@@ -50,7 +50,7 @@ public struct AuthModule: DomainModule {
             let accounts = Accounts(ctx.db)
             let user = try await accounts.createUser(
                 email: form.email, name: form.name.trimmingCharacters(in: .whitespacesAndNewlines), password: form.password)
-            ctx.logger.info("user signed up", ("user", String(user.id)), ("request_id", ctx.requestID))
+            ctx.logger.info("user signed up", ("user", String(user.id)))
             return SessionChange(strata_session: try await accounts.startSession(userID: user.id), next: "/", flash: "Welcome, \(user.name)!")
         }
         let logout = m.method("auth.logout", access: .public) { (_: Empty, ctx) -> SessionChange in

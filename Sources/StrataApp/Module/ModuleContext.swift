@@ -6,7 +6,7 @@ import StrataRPC
 public struct ModuleContext: Sendable {
     /// The id of the browser request this call serves, for logs.
     public let requestID: String
-    /// A logger for the application tier.
+    /// A logger for the application tier; every line carries the request's `request_id` and `trace_id`.
     public let logger: Logger
     /// The data tier.
     public let db: Database

@@ -1,3 +1,5 @@
+import StrataCore
+
 /// An HTTP request as the handler sees it.
 public struct HTTPRequest: Sendable {
     /// The method.
@@ -20,6 +22,9 @@ public struct HTTPRequest: Sendable {
     public var pathParameters: [String: String] = [:]
     /// The id tying this request's log lines and calls together (set by `RequestIDMiddleware`).
     public var requestID = ""
+    /// The W3C trace this request belongs to (the caller's `traceparent`, or a
+    /// new one) with this server's span; set by `RequestIDMiddleware`.
+    public var trace = TraceContext.unset
     /// When the server finished reading the request head.
     public var receivedAt: ContinuousClock.Instant
     /// Whether the request came over TLS to this server (not what a proxy says).

@@ -86,7 +86,8 @@ public final class HTTPMetrics: HTTPMiddleware, MetricsSource {
                 "strata_http_request_duration_seconds", help: "Time from a request's arrival to its answer being ready, in seconds.",
                 labels: labels, into: &writer)
         }
-        let inFlight = allCaches.caches.withLock { $0.reduce(0) { $0 + $1.inFlight.load(ordering: .relaxed) } } + offLoopInFlight.load(ordering: .relaxed)
+        let inFlight =
+            allCaches.caches.withLock { $0.reduce(0) { $0 + $1.inFlight.load(ordering: .relaxed) } } + offLoopInFlight.load(ordering: .relaxed)
         writer.add("strata_http_requests_in_flight", .gauge, help: "HTTP requests received and not yet answered.", value: inFlight)
     }
 }

@@ -13,18 +13,30 @@ public struct AccessLogMiddleware: HTTPMiddleware {
     private let buffers = LoopLocal { loop in AccessLogBuffer(loop: loop) }
     /// Everything between the timestamp and the method, the same on every line.
     private let fixedPart: [UInt8]
+    /// The process's log style when this was made (it is set before anything logs).
+    private let style = LogFormat.style
 
-    /// Logs to `logger` at info level.
-    public init(logger: Logger) {
+    /// Requests at least this slow also get a warning line (nil: none).
+    private let slowRequest: Duration?
+
+    /// Logs to `logger` at info level, and requests slower than `slowRequest` at warning.
+    public init(logger: Logger, slowRequest: Duration? = nil) {
         self.logger = logger
+        self.slowRequest = slowRequest
         var fixed: [UInt8] = []
-        LogFormat.appendLevelTierAndMessage(to: &fixed, level: .info, label: logger.label, message: "request")
+        LogFormat.appendLevelTierAndMessage(to: &fixed, level: .info, label: logger.label, message: "request", style: style)
         fixedPart = fixed
     }
 
     public func finish(_ request: HTTPRequest, _ response: inout HTTPResponse) {
+        let elapsed = ContinuousClock.now - request.receivedAt
+        if let slowRequest, elapsed >= slowRequest {
+            logger.warning(
+                "slow request", ("method", request.method.rawValue), ("path", request.path), ("status", String(response.status.code)),
+                ("ms", String(elapsed.wholeMilliseconds)), ("request_id", request.requestID), ("trace_id", request.trace.traceID))
+        }
         guard logger.level <= .info else { return }
-        let micros = Int((ContinuousClock.now - request.receivedAt).wholeMicroseconds)
+        let micros = Int(elapsed.wholeMicroseconds)
         let bytes = response.body.count + Int(response.file?.count ?? 0)
         guard let buffer = buffers.value else {
             var line: [UInt8] = []
@@ -44,17 +56,17 @@ public struct AccessLogMiddleware: HTTPMiddleware {
 
     /// The line `Logger` would write for this request, formatted in place.
     func append(_ request: HTTPRequest, _ status: Int, _ bytes: Int, _ micros: Int, to out: inout [UInt8], clock: inout LogClock) {
-        out.append(contentsOf: "ts=".utf8)
-        clock.appendTimestamp(to: &out)
+        LogFormat.appendTimestamp(to: &out, clock: &clock, style: style)
         out.append(contentsOf: fixedPart)
-        LogFormat.appendField("method", request.method.rawValue, to: &out)
-        LogFormat.appendField("path", request.path, to: &out)
-        LogFormat.appendField("status", status, to: &out)
-        LogFormat.appendField("bytes", bytes, to: &out)
-        LogFormat.appendField("us", micros, to: &out)
-        LogFormat.appendField("client", request.remoteAddress, to: &out)
-        LogFormat.appendField("request_id", request.requestID, to: &out)
-        out.append(10)
+        LogFormat.appendField("method", request.method.rawValue, to: &out, style: style)
+        LogFormat.appendField("path", request.path, to: &out, style: style)
+        LogFormat.appendField("status", status, to: &out, style: style)
+        LogFormat.appendField("bytes", bytes, to: &out, style: style)
+        LogFormat.appendField("us", micros, to: &out, style: style)
+        LogFormat.appendField("client", request.remoteAddress, to: &out, style: style)
+        LogFormat.appendField("request_id", request.requestID, to: &out, style: style)
+        LogFormat.appendField("trace_id", request.trace.traceID, to: &out, style: style)
+        LogFormat.appendEnd(to: &out, style: style)
     }
 }
 

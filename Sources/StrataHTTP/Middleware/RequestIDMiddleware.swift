@@ -2,7 +2,9 @@ import StrataCore
 import StrataIO
 
 /// Gives every request an id: the client's (or proxy's) `X-Request-ID` when it
-/// is short and plain, else a new one (16 hex digits). Echoed in the response.
+/// is short and plain, else a new one (16 hex digits), echoed in the response;
+/// and its W3C trace: the caller's `traceparent` when valid, else a new trace,
+/// with a new span id for this server, passed on to the tiers behind it.
 public struct RequestIDMiddleware: HTTPMiddleware {
     private let generators = LoopLocal { _ in RequestIDGenerator() }
 
@@ -10,9 +12,19 @@ public struct RequestIDMiddleware: HTTPMiddleware {
     public init() {}
 
     public func intercept(_ request: inout HTTPRequest) -> HTTPResponse? {
-        request.requestID =
-            request.headers["X-Request-ID"].flatMap(Self.acceptable)
-            ?? generators.value?.next() ?? Digest.hex(Digest.randomBytes(8))
+        guard let generator = generators.value else {
+            request.requestID = request.headers["X-Request-ID"].flatMap(Self.acceptable) ?? Digest.hex(Digest.randomBytes(8))
+            request.trace = request.headers["traceparent"].flatMap(TraceContext.init(header:))?.child() ?? .start()
+            return nil
+        }
+        let span = generator.next()
+        request.requestID = request.headers["X-Request-ID"].flatMap(Self.acceptable) ?? span
+        if let incoming = request.headers["traceparent"].flatMap(TraceContext.init(header:)) {
+            request.trace = TraceContext(traceID: incoming.traceID, spanID: span, flags: incoming.flags)
+        } else {
+            // Unique, as the loop's key is random and the span id never repeats on a loop.
+            request.trace = TraceContext(traceID: generator.tracePrefix + span, spanID: span, flags: "00")
+        }
         return nil
     }
 
@@ -34,6 +46,8 @@ public struct RequestIDMiddleware: HTTPMiddleware {
 /// mix (SplitMix64's finalizer) is a bijection, so a loop never repeats one.
 final class RequestIDGenerator {
     private let key: UInt64
+    /// The first half of the trace ids this loop starts: random per loop.
+    let tracePrefix = Digest.hex(Digest.randomBytes(8))
     // Loop-confined, like `Connection`: no runtime exclusivity checks.
     @exclusivity(unchecked) private var counter: UInt64 = 0
 
