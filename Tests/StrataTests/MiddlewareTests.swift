@@ -84,7 +84,8 @@ final class MiddlewareTests: XCTestCase {
         let match = try XCTUnwrap(text.wholeMatch(of: /ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (.*)\n/), text)
         XCTAssertEqual(
             String(match.1),
-            #"level=info tier=web msg=request method=GET path="/a%20b/\"x\"=1" status=404 bytes=12 us=7 client=10.0.0.1:5000 request_id=abc123 trace_id=4bf92f3577b34da6a3ce929d0e0e4736"#)
+            #"level=info tier=web msg=request method=GET path="/a%20b/\"x\"=1" status=404 bytes=12 us=7 client=10.0.0.1:5000 request_id=abc123 trace_id=4bf92f3577b34da6a3ce929d0e0e4736"#
+        )
     }
 
     func testRequestIDsFromOneLoopNeverRepeat() {
