@@ -104,6 +104,9 @@ let package = Package(
             name: "StrataDataBench",
             dependencies: ["StrataCore", "StrataIO", "StrataRPC", "StrataProtocol", "StrataSQL", "StrataData", "StrataTestSupport"],
             path: "Tests/Benchmarks/Data"),
+        // Web middleware chain with and without request metrics: swift run -c release StrataMiddlewareBench.
+        .executableTarget(
+            name: "StrataMiddlewareBench", dependencies: ["StrataCore", "StrataIO", "StrataHTTP"], path: "Tests/Benchmarks/Middleware"),
         // Template rendering benchmark: Tests/Benchmarks/template-bench.sh runs it.
         .executableTarget(name: "StrataTemplateBench", dependencies: ["StrataTemplates"], path: "Tests/Benchmarks/Templates"),
         .testTarget(

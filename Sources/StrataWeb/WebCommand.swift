@@ -189,8 +189,8 @@ public enum WebCommand {
         metrics.add(app)
         var middleware: [any HTTPMiddleware] = []
         if !options.flag("no-metrics") {
-            // First, so it sees every answer, the early ones too.
-            let requests = HTTPMetrics()
+            // First, so it sees every answer, the early ones too; it answers /metrics as well.
+            let requests = HTTPMetrics(endpoint: MetricsEndpoint(registry: metrics, allowed: try metricsAllowList(options)))
             metrics.keep(requests)
             middleware.append(requests)
         }
@@ -198,9 +198,6 @@ public enum WebCommand {
             RequestIDMiddleware(), AccessLogMiddleware(logger: logger, slowRequest: try options.threshold("slow-request-ms")),
             SecurityHeadersMiddleware(),
         ]
-        if !options.flag("no-metrics") {
-            middleware.append(MetricsEndpoint(registry: metrics, allowed: try metricsAllowList(options)))
-        }
         // Before anything that may answer early, so every HTTPS answer carries it.
         let hstsMaxAge = try options.int("hsts-max-age", in: 0...(1 << 31)) ?? 63_072_000
         if certificates != nil && hstsMaxAge > 0 { middleware.append(StrictTransportSecurityMiddleware(maxAge: hstsMaxAge)) }

@@ -3,7 +3,8 @@ import StrataIO
 import Synchronization
 
 /// Times and counts every request by route, method and status, and tracks
-/// requests in flight: the `strata_http_*` families of `/metrics`.
+/// requests in flight: the `strata_http_*` families of `/metrics`; and, given
+/// an endpoint, answers `/metrics` itself (one link in the chain, not two).
 ///
 /// Recording takes no lock and shares no counter between event loops: each
 /// loop keeps its own in-flight count and finds its series in a dictionary of
@@ -26,9 +27,11 @@ public final class HTTPMetrics: HTTPMiddleware, MetricsSource {
     private let allCaches = CacheList()
     private let offLoopInFlight = Atomic<Int>(0)
     private let caches: LoopLocal<SeriesCache>
+    private let endpoint: MetricsEndpoint?
 
-    /// An empty set of counters.
-    public init() {
+    /// An empty set of counters; with `endpoint`, `/metrics` is answered here too.
+    public init(endpoint: MetricsEndpoint? = nil) {
+        self.endpoint = endpoint
         let all = allCaches
         caches = LoopLocal { _ in
             let cache = SeriesCache()
@@ -39,7 +42,8 @@ public final class HTTPMetrics: HTTPMiddleware, MetricsSource {
 
     public func intercept(_ request: inout HTTPRequest) -> HTTPResponse? {
         if let cache = caches.value { cache.inFlight.wrappingAdd(1, ordering: .relaxed) } else { offLoopInFlight.wrappingAdd(1, ordering: .relaxed) }
-        return nil
+        guard let endpoint, request.path.utf8.count == MetricsEndpoint.path.utf8.count else { return nil }
+        return endpoint.intercept(&request)
     }
 
     public func finish(_ request: HTTPRequest, _ response: inout HTTPResponse) {

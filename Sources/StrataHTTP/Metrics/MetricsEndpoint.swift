@@ -6,7 +6,8 @@ import StrataCore
 ///
 /// A request that came through a proxy (`X-Forwarded-For`) is answered only
 /// when every forwarded address is allowed too: a reverse proxy on the same
-/// host must not open the endpoint to the Internet.
+/// host must not open the endpoint to the Internet. The web tier runs it
+/// inside `HTTPMetrics` (one link of the chain less per request).
 public struct MetricsEndpoint: HTTPMiddleware {
     /// The path scrapers ask.
     public static let path = "/metrics"
