@@ -91,6 +91,15 @@ public enum LogFormat {
         if style == .json { appendJSONString(value, to: &out) } else { appendValue(value, to: &out) }
     }
 
+    /// ` key=value` for a value `write` appends itself, which needs no quoting
+    /// or escaping in either style (hex digits, say).
+    public static func appendField(_ key: StaticString, to out: inout [UInt8], style: LogStyle = style, _ write: (inout [UInt8]) -> Void) {
+        appendKey(key, to: &out, style: style)
+        if style == .json { out.append(34) }
+        write(&out)
+        if style == .json { out.append(34) }
+    }
+
     /// ` key=value` for a number (a JSON number in JSON).
     public static func appendField(_ key: StaticString, _ value: Int, to out: inout [UInt8], style: LogStyle = style) {
         appendKey(key, to: &out, style: style)

@@ -2,54 +2,103 @@
 /// the trace a request belongs to and the span that made this call, carried
 /// from the browser's proxy through web, app and data, so every tier's log
 /// lines for one request share its `trace_id`.
+///
+/// Kept as integers: the web tier makes one for every request, and text is
+/// needed only when a line is logged or a call sent.
 public struct TraceContext: Sendable, Equatable {
-    /// 32 lowercase hex digits, never all zero.
-    public let traceID: String
-    /// 16 lowercase hex digits: the span of whoever sends this header.
-    public let spanID: String
-    /// 2 hex digits; bit 0 is "sampled".
-    public let flags: String
+    /// The trace id's 16 bytes, high half and low half; never both zero.
+    public let traceHigh: UInt64
+    public let traceLow: UInt64
+    /// The span of whoever sends this header; never zero.
+    public let span: UInt64
+    /// The trace flags; bit 0 is "sampled".
+    public let flagBits: UInt8
+
+    /// A context from ids made elsewhere.
+    public init(traceHigh: UInt64, traceLow: UInt64, span: UInt64, flagBits: UInt8) {
+        self.traceHigh = traceHigh
+        self.traceLow = traceLow
+        self.span = span
+        self.flagBits = flagBits
+    }
 
     /// Parses a `traceparent` value; nil for anything malformed (which the
     /// specification says to treat as absent: a new trace starts).
     public init?(header: String) {
         let parts = header.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count >= 4, parts[0].utf8.count == 2, Self.isHex(parts[0]), parts[0] != "ff",
-            parts[1].utf8.count == 32, Self.isHex(parts[1]), parts[1].contains(where: { $0 != "0" }),
-            parts[2].utf8.count == 16, Self.isHex(parts[2]), parts[2].contains(where: { $0 != "0" }),
-            parts[3].utf8.count == 2, Self.isHex(parts[3]),
+        guard parts.count >= 4, parts[0].utf8.count == 2, let version = Self.hex(parts[0]), version != 0xff,
             // Version 00 has exactly four parts; later versions may append more.
-            parts[0] != "00" || parts.count == 4
+            version != 0 || parts.count == 4,
+            parts[1].utf8.count == 32, let high = Self.hex(parts[1].prefix(16)), let low = Self.hex(parts[1].suffix(16)), high | low != 0,
+            parts[2].utf8.count == 16, let span = Self.hex(parts[2]), span != 0,
+            parts[3].utf8.count == 2, let flags = Self.hex(parts[3])
         else { return nil }
-        traceID = String(parts[1])
-        spanID = String(parts[2])
-        flags = String(parts[3])
-    }
-
-    /// A context from ids made elsewhere (16 and 8 bytes in lowercase hex; not checked).
-    public init(traceID: String, spanID: String, flags: String) {
-        self.traceID = traceID
-        self.spanID = spanID
-        self.flags = flags
+        self.init(traceHigh: high, traceLow: low, span: span, flagBits: UInt8(flags))
     }
 
     /// No trace yet (all zero, which no valid header carries).
-    public static let unset = TraceContext(traceID: String(repeating: "0", count: 32), spanID: String(repeating: "0", count: 16), flags: "00")
+    public static let unset = TraceContext(traceHigh: 0, traceLow: 0, span: 0, flagBits: 0)
 
     /// A new trace, not sampled (nothing here records spans; the ids are for correlating logs).
     public static func start() -> TraceContext {
-        TraceContext(traceID: Digest.hex(Digest.randomBytes(16)), spanID: Digest.hex(Digest.randomBytes(8)), flags: "00")
+        TraceContext(traceHigh: Self.random(), traceLow: Self.random(), span: Self.random(), flagBits: 0)
     }
 
     /// The context for a call this span makes: same trace, a new span id.
     public func child() -> TraceContext {
-        TraceContext(traceID: traceID, spanID: Digest.hex(Digest.randomBytes(8)), flags: flags)
+        TraceContext(traceHigh: traceHigh, traceLow: traceLow, span: Self.random(), flagBits: flagBits)
     }
+
+    /// 32 lowercase hex digits.
+    public var traceID: String {
+        Self.text {
+            Self.appendHex(traceHigh, to: &$0); Self.appendHex(traceLow, to: &$0)
+        }
+    }
+    /// 16 lowercase hex digits.
+    public var spanID: String { Self.text { Self.appendHex(span, to: &$0) } }
+    /// 2 lowercase hex digits.
+    public var flags: String { Self.text { Self.appendHex(UInt64(flagBits), digits: 2, to: &$0) } }
 
     /// The `traceparent` header value (version 00).
     public var header: String { "00-\(traceID)-\(spanID)-\(flags)" }
 
-    private static func isHex(_ text: Substring) -> Bool {
-        text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    /// Appends the trace id's 32 hex digits to `out` (a log line being built), making no String.
+    public func appendTraceID(to out: inout [UInt8]) {
+        Self.appendHex(traceHigh, to: &out)
+        Self.appendHex(traceLow, to: &out)
+    }
+
+    private static func random() -> UInt64 {
+        var value: UInt64 = 0
+        while value == 0 { value = Digest.randomBytes(8).reduce(0) { $0 << 8 | UInt64($1) } }
+        return value
+    }
+
+    private static func text(_ build: (inout [UInt8]) -> Void) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        build(&bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func appendHex(_ value: UInt64, digits: Int = 16, to out: inout [UInt8]) {
+        for shift in stride(from: (digits - 1) * 4, through: 0, by: -4) {
+            let nibble = UInt8((value >> UInt64(shift)) & 0xF)
+            out.append(nibble < 10 ? 48 + nibble : 87 + nibble)
+        }
+    }
+
+    /// Lowercase hex only, as the specification requires.
+    private static func hex<S: StringProtocol>(_ text: S) -> UInt64? {
+        var value: UInt64 = 0
+        for byte in text.utf8 {
+            switch byte {
+            case 48...57: value = value << 4 | UInt64(byte - 48)
+            case 97...102: value = value << 4 | UInt64(byte - 87)
+            default: return nil
+            }
+        }
+        return value
     }
 }

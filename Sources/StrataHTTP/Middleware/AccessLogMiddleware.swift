@@ -65,7 +65,7 @@ public struct AccessLogMiddleware: HTTPMiddleware {
         LogFormat.appendField("us", micros, to: &out, style: style)
         LogFormat.appendField("client", request.remoteAddress, to: &out, style: style)
         LogFormat.appendField("request_id", request.requestID, to: &out, style: style)
-        LogFormat.appendField("trace_id", request.trace.traceID, to: &out, style: style)
+        LogFormat.appendField("trace_id", to: &out, style: style) { request.trace.appendTraceID(to: &$0) }
         LogFormat.appendEnd(to: &out, style: style)
     }
 }

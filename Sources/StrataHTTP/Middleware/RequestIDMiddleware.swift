@@ -17,13 +17,13 @@ public struct RequestIDMiddleware: HTTPMiddleware {
             request.trace = request.headers["traceparent"].flatMap(TraceContext.init(header:))?.child() ?? .start()
             return nil
         }
-        let span = generator.next()
-        request.requestID = request.headers["X-Request-ID"].flatMap(Self.acceptable) ?? span
+        let span = generator.nextValue()
+        request.requestID = request.headers["X-Request-ID"].flatMap(Self.acceptable) ?? RequestIDGenerator.hex(span)
         if let incoming = request.headers["traceparent"].flatMap(TraceContext.init(header:)) {
-            request.trace = TraceContext(traceID: incoming.traceID, spanID: span, flags: incoming.flags)
+            request.trace = TraceContext(traceHigh: incoming.traceHigh, traceLow: incoming.traceLow, span: span, flagBits: incoming.flagBits)
         } else {
-            // Unique, as the loop's key is random and the span id never repeats on a loop.
-            request.trace = TraceContext(traceID: generator.tracePrefix + span, spanID: span, flags: "00")
+            // Unique, as the loop's key is random and its span ids never repeat.
+            request.trace = TraceContext(traceHigh: generator.traceKey, traceLow: span, span: span, flagBits: 0)
         }
         return nil
     }
@@ -47,7 +47,7 @@ public struct RequestIDMiddleware: HTTPMiddleware {
 final class RequestIDGenerator {
     private let key: UInt64
     /// The first half of the trace ids this loop starts: random per loop.
-    let tracePrefix = Digest.hex(Digest.randomBytes(8))
+    let traceKey = Digest.randomBytes(8).reduce(0) { $0 << 8 | UInt64($1) } | 1
     // Loop-confined, like `Connection`: no runtime exclusivity checks.
     @exclusivity(unchecked) private var counter: UInt64 = 0
 
@@ -55,15 +55,24 @@ final class RequestIDGenerator {
         key = Digest.randomBytes(8).reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    func next() -> String {
+    /// The next id: never zero, never repeated on this loop.
+    func nextValue() -> UInt64 {
         counter &+= 1
         var z = key &+ counter &* 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         z ^= z >> 31
-        return String(unsafeUninitializedCapacity: 16) { out in
+        return z == 0 ? nextValue() : z
+    }
+
+    /// The next id as 16 hex digits.
+    func next() -> String { Self.hex(nextValue()) }
+
+    /// `value` as 16 lowercase hex digits.
+    static func hex(_ value: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 16) { out in
             let digits: StaticString = "0123456789abcdef"
-            for i in 0..<16 { out[i] = digits.utf8Start[Int((z >> UInt64(60 - 4 * i)) & 0xF)] }
+            for i in 0..<16 { out[i] = digits.utf8Start[Int((value >> UInt64(60 - 4 * i)) & 0xF)] }
             return 16
         }
     }
