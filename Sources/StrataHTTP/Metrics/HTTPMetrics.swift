@@ -42,7 +42,8 @@ public final class HTTPMetrics: HTTPMiddleware, MetricsSource {
 
     public func intercept(_ request: inout HTTPRequest) -> HTTPResponse? {
         if let cache = caches.value { cache.inFlight.wrappingAdd(1, ordering: .relaxed) } else { offLoopInFlight.wrappingAdd(1, ordering: .relaxed) }
-        guard let endpoint, request.path.utf8.count == MetricsEndpoint.path.utf8.count else { return nil }
+        // The length first: binding the endpoint copies it (two retains) on every request.
+        guard request.path.utf8.count == MetricsEndpoint.path.utf8.count, let endpoint else { return nil }
         return endpoint.intercept(&request)
     }
 
