@@ -26,6 +26,9 @@ fail() {
     exit 1
 }
 need() { command -v "$1" >/dev/null || fail "$1 is not installed (.ci/run installs it)"; }
+# Whether text $2 contains $1. Not `producer | grep -q`: under pipefail, grep
+# quitting at the first match can fail the producer with SIGPIPE.
+has() { [[ "$2" == *"$1"* ]]; }
 for tool in podman podman-compose debootstrap iptables curl openssl prometheus; do need "$tool"; done
 
 # The settings podman needs on these machines (crun fails; no systemd, no ulimits to set).
@@ -123,7 +126,7 @@ migrate=$(container migrate)
 [ "$(echo "$migrate" | wc -l)" -eq 1 ] || fail "expected one migrate container, found: $migrate"
 state=$(podman inspect "$migrate" --format '{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}')
 [ "$state" = "exited 0 0" ] || fail "migrate: status, exit code, restarts = $state"
-podman logs "$migrate" 2>&1 | grep -q "applied" || fail "migrate applied nothing"
+has "applied" "$(podman logs "$migrate" 2>&1)" || fail "migrate applied nothing"
 say "migrate ran once and exited 0"
 
 # The healthchecks the compose file declares pass inside each container.
@@ -134,7 +137,7 @@ say "healthchecks pass: data, app, web"
 
 # A browser's sign-up, a form post, and a JSON API call, all on PostgreSQL.
 jar="$work/cookies"
-csrf_on() { curl -fsS -c "$jar" -b "$jar" "$web$1" | grep -o 'name="_csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//; s/"//'; }
+csrf_on() { curl -fsS -c "$jar" -b "$jar" "$web$1" | grep -o -m1 'name="_csrf" value="[0-9a-f]*"' | sed 's/.*value="//; s/"//'; }
 post() {
     local path=$1
     shift
@@ -146,16 +149,16 @@ code=$(post /signup --data-urlencode "_csrf=$(csrf_on /signup)" --data-urlencode
 message="Hello from compose $RANDOM"
 code=$(post /guestbook --data-urlencode "_csrf=$(csrf_on /guestbook)" --data-urlencode "name=Ann" --data-urlencode "message=$message")
 [ "$code" = 303 ] || fail "guestbook post answered $code"
-curl -fsS "$web/guestbook" | grep -q "$message" || fail "the guestbook entry is not on the page"
+has "$message" "$(curl -fsS "$web/guestbook")" || fail "the guestbook entry is not on the page"
 code=$(post /account/tokens --data-urlencode "_csrf=$(csrf_on /account)" --data-urlencode "name=deploy-test")
 [ "$code" = 303 ] || fail "token creation answered $code"
-token=$(curl -fsS -c "$jar" -b "$jar" "$web/account" | grep -o 'strata_[0-9a-f]\{64\}' | head -1)
+token=$(curl -fsS -c "$jar" -b "$jar" "$web/account" | grep -o -m1 'strata_[0-9a-f]\{64\}' || true)
 [ -n "$token" ] || fail "no API token on the account page"
-curl -fsS -H "Authorization: Bearer $token" "$web/api/me" | grep -q '"Ann"' || fail "/api/me with the token"
+has '"Ann"' "$(curl -fsS -H "Authorization: Bearer $token" "$web/api/me")" || fail "/api/me with the token"
 code=$(curl -sS -o "$work/answer" -w '%{http_code}' -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
     -d '{"title":"ship it"}' "$web/api/todos")
 [ "$code" = 200 ] || [ "$code" = 201 ] || fail "POST /api/todos answered $code: $(cat "$work/answer")"
-curl -fsS "$web/api/todos" | grep -q '"ship it"' || fail "the todo is not listed"
+has '"ship it"' "$(curl -fsS "$web/api/todos")" || fail "the todo is not listed"
 say "sign-up, form post and JSON API work on PostgreSQL"
 
 # Three app replicas: the web tier re-resolves `app` (every 10 s) and spreads calls over all of them.
@@ -193,10 +196,10 @@ setsid prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$wor
     --web.listen-address="127.0.0.1:$prometheus_port" >"$work/prometheus.log" 2>&1 &
 prometheus_pid=$!
 query() { curl -fsS --get "http://127.0.0.1:$prometheus_port/api/v1/query" --data-urlencode "query=$1"; }
-five_targets_up() { query 'count(up == 1)' | grep -q '"value":\[[0-9.]*,"5"\]'; }
+five_targets_up() { has '"5"]' "$(query 'count(up == 1)')"; }
 wait_for "Prometheus scraping five targets" 60 five_targets_up
 per_replica=$(query 'count(sum by (instance) (strata_rpc_server_calls_total{method="guestbook.list"}) > 0)')
-echo "$per_replica" | grep -q '"value":\[[0-9.]*,"3"\]' || fail "Prometheus does not see calls on three replicas: $per_replica"
+has '"3"]' "$per_replica" || fail "Prometheus does not see calls on three replicas: $per_replica"
 requests=$(query 'sum(strata_http_requests_total{route="/guestbook"})' | grep -o '"value":\[[^]]*\]')
 say "Prometheus scraped 5 targets; app replicas with calls: 3; web's /guestbook requests: $requests"
 
@@ -204,8 +207,8 @@ say "Prometheus scraped 5 targets; app replicas with calls: 3; web's /guestbook 
 compose down >"$work/down.log" 2>&1 || fail "compose down: $(cat "$work/down.log")"
 compose up -d --no-build >"$work/up2.log" 2>&1 || fail "compose up again: $(cat "$work/up2.log")"
 wait_for "/readyz after down and up" 180 curl -fsS "$web/readyz"
-curl -fsS "$web/guestbook" | grep -q "$message" || fail "the guestbook entry did not survive down and up"
-curl -fsS "$web/api/todos" | grep -q '"ship it"' || fail "the todo did not survive down and up"
+has "$message" "$(curl -fsS "$web/guestbook")" || fail "the guestbook entry did not survive down and up"
+has '"ship it"' "$(curl -fsS "$web/api/todos")" || fail "the todo did not survive down and up"
 say "down and up again keeps the data"
 
 say "passed in $((SECONDS - started))s"
