@@ -35,6 +35,9 @@ public final class WebApplication: HTTPHandler {
 
     /// URL prefix of static assets.
     static let staticPrefix = "/static/"
+    /// The metrics route labels of static assets and module files (made once, not per request).
+    static let staticRoute = staticPrefix + "*"
+    static let moduleRoute = Site.modulePrefix + "*"
 
     /// Builds the application from a discovered manifest (nil when the app
     /// tier could not be reached yet: dynamic routes then answer 503 until
@@ -140,14 +143,14 @@ public final class WebApplication: HTTPHandler {
             var response =
                 site.moduleFiles?.response(for: String(request.path.dropFirst(Site.modulePrefix.count)), request: request)
                 ?? errorPage(.notFound, "There is no file at this address.", requestID: request.requestID)
-            response.route = Site.modulePrefix + "*"
+            response.route = Self.moduleRoute
             return .response(response)
         }
         if request.path.hasPrefix(Self.staticPrefix), request.method == .get || request.method == .head {
             var response =
                 staticFiles.response(for: String(request.path.dropFirst(Self.staticPrefix.count)), request: request)
                 ?? errorPage(.notFound, "There is no file at this address.", requestID: request.requestID)
-            response.route = Self.staticPrefix + "*"
+            response.route = Self.staticRoute
             return .response(response)
         }
         let site = self.site
