@@ -45,6 +45,26 @@ public enum Digest {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// `value` in `digits` lower-case hexadecimal digits (the low ones), appended
+    /// to `out` without making a String: ids on a per-request path.
+    public static func appendHex(_ value: UInt64, digits: Int = 16, to out: inout [UInt8]) {
+        for shift in stride(from: (digits - 1) * 4, through: 0, by: -4) {
+            let nibble = UInt8((value >> UInt64(shift)) & 0xF)
+            out.append(nibble < 10 ? 48 + nibble : 87 + nibble)
+        }
+    }
+
+    /// `value` as 16 lower-case hexadecimal digits.
+    public static func hex(_ value: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 16) { out in
+            for i in 0..<16 {
+                let nibble = UInt8((value >> UInt64(60 - 4 * i)) & 0xF)
+                out[i] = nibble < 10 ? 48 + nibble : 87 + nibble
+            }
+            return 16
+        }
+    }
+
     /// The bytes an even-length hexadecimal text spells (either case); nil
     /// for anything else.
     public static func bytes<C: Collection>(fromHex text: C) -> [UInt8]? where C.Element == UInt8 {
@@ -68,6 +88,11 @@ public enum Digest {
             }
         }
         return out
+    }
+
+    /// A cryptographically secure random 64-bit value.
+    public static func randomUInt64() -> UInt64 {
+        randomBytes(8).reduce(0) { $0 << 8 | UInt64($1) }
     }
 
     /// `count` cryptographically secure random bytes.

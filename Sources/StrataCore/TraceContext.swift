@@ -50,43 +50,25 @@ public struct TraceContext: Sendable, Equatable {
     }
 
     /// 32 lowercase hex digits.
-    public var traceID: String {
-        Self.text {
-            Self.appendHex(traceHigh, to: &$0); Self.appendHex(traceLow, to: &$0)
-        }
-    }
+    public var traceID: String { Digest.hex(traceHigh) + Digest.hex(traceLow) }
     /// 16 lowercase hex digits.
-    public var spanID: String { Self.text { Self.appendHex(span, to: &$0) } }
+    public var spanID: String { Digest.hex(span) }
     /// 2 lowercase hex digits.
-    public var flags: String { Self.text { Self.appendHex(UInt64(flagBits), digits: 2, to: &$0) } }
+    public var flags: String { String(Digest.hex(UInt64(flagBits)).suffix(2)) }
 
     /// The `traceparent` header value (version 00).
     public var header: String { "00-\(traceID)-\(spanID)-\(flags)" }
 
     /// Appends the trace id's 32 hex digits to `out` (a log line being built), making no String.
     public func appendTraceID(to out: inout [UInt8]) {
-        Self.appendHex(traceHigh, to: &out)
-        Self.appendHex(traceLow, to: &out)
+        Digest.appendHex(traceHigh, to: &out)
+        Digest.appendHex(traceLow, to: &out)
     }
 
     private static func random() -> UInt64 {
         var value: UInt64 = 0
-        while value == 0 { value = Digest.randomBytes(8).reduce(0) { $0 << 8 | UInt64($1) } }
+        while value == 0 { value = Digest.randomUInt64() }
         return value
-    }
-
-    private static func text(_ build: (inout [UInt8]) -> Void) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(32)
-        build(&bytes)
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    static func appendHex(_ value: UInt64, digits: Int = 16, to out: inout [UInt8]) {
-        for shift in stride(from: (digits - 1) * 4, through: 0, by: -4) {
-            let nibble = UInt8((value >> UInt64(shift)) & 0xF)
-            out.append(nibble < 10 ? 48 + nibble : 87 + nibble)
-        }
     }
 
     /// Lowercase hex only, as the specification requires.

@@ -18,11 +18,10 @@ public enum DataService {
         let sql = SQLMetrics(database: database, transactions: transactions)
         metrics?.add(sql)
         // The SQL text (never its parameters, which may be personal), cut short.
-        @Sendable func reportIfSlow(_ text: String, _ context: RPCContext, since started: ContinuousClock.Instant) {
-            let elapsed = ContinuousClock.now - started
+        @Sendable func reportIfSlow(_ text: @autoclosure () -> String, _ context: RPCContext, took elapsed: Duration) {
             guard let slowQuery, elapsed >= slowQuery else { return }
             logger.warning(
-                "slow query", ("ms", String(elapsed.wholeMilliseconds)), ("sql", String(text.prefix(200))),
+                "slow query", ("ms", String(elapsed.wholeMilliseconds)), ("sql", String(text().prefix(200))),
                 ("request_id", context.requestID ?? "-"), ("trace_id", context.trace?.traceID ?? "-"))
         }
         // A statement runs in the transaction it names (bound to the caller's connection), else on its own.
@@ -30,10 +29,8 @@ public enum DataService {
             _ statement: SQLStatement, _ context: RPCContext,
             alone: @Sendable () async throws -> T, inside: @Sendable (any SQLTransaction) async throws -> T
         ) async throws -> T {
-            let started = ContinuousClock.now
-            defer { reportIfSlow(statement.sql, context, since: started) }
             do {
-                return try await sql.measure(SQLMetrics.Kind(sql: statement.sql)) {
+                return try await sql.measure(SQLMetrics.Kind(sql: statement.sql), then: { reportIfSlow(statement.sql, context, took: $0) }) {
                     if let id = statement.transaction {
                         return try await inside(try transactions.use(id, connectionID: context.connectionID))
                     }
@@ -74,10 +71,10 @@ public enum DataService {
             return Empty()
         }
         service.register(DataMethod.batch, logger: logger) { (batch: SQLBatch, context) -> [ExecuteResult] in
-            let started = ContinuousClock.now
-            defer { reportIfSlow("\(batch.statements.first?.sql ?? "") (batch of \(batch.statements.count))", context, since: started) }
             do {
-                let results = try await sql.measure(.batch) { try await database.batch(batch.statements, isolation: .serializable) }
+                let results = try await sql.measure(
+                    .batch, then: { reportIfSlow("\(batch.statements.first?.sql ?? "") (batch of \(batch.statements.count))", context, took: $0) }
+                ) { try await database.batch(batch.statements, isolation: .serializable) }
                 sql.batchesCommitted.increment()
                 return results
             } catch let failure as BatchFailure {

@@ -34,13 +34,11 @@ final class RPCMethodStats: Sendable {
     func write(_ method: String, into writer: inout MetricsWriter) {
         let (calls, errors, buckets, total) = state.withLock { ($0.calls, $0.errors, $0.buckets, $0.totalMicroseconds) }
         let failed = errors.values.reduce(0, +)
-        writer.add(
-            "strata_rpc_server_calls_total", .counter, help: "RPC calls answered, by method and outcome code.",
-            labels: [("method", method), ("code", "ok")], value: calls - failed)
-        for (code, count) in errors.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+        let outcomes = [("ok", calls - failed)] + errors.sorted { $0.key.rawValue < $1.key.rawValue }.map { ("\($0.key)", $0.value) }
+        for (code, count) in outcomes {
             writer.add(
                 "strata_rpc_server_calls_total", .counter, help: "RPC calls answered, by method and outcome code.",
-                labels: [("method", method), ("code", "\(code)")], value: count)
+                labels: [("method", method), ("code", code)], value: count)
         }
         // Bucket i holds calls of at most 2^i µs; the last, everything slower.
         writer.histogram(

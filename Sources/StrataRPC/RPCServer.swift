@@ -113,7 +113,6 @@ public final class RPCServer: Sendable {
     }
 
     fileprivate var frameDecoder: FrameDecoder { FrameDecoder(maxFrameSize: configuration.maxFrameSize) }
-    fileprivate var serviceRef: RPCService { service }
     fileprivate var isDraining: Bool { draining.load(ordering: .acquiring) }
     fileprivate var log: Logger { logger }
     fileprivate var name: String { configuration.name }
@@ -171,7 +170,7 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
 
     func connectionClosed(_ connection: Connection) {
         server.forget(self)
-        server.serviceRef.connectionClosed(id)
+        server.service.connectionClosed(id)
         for task in running.values {
             task.cancel()
             server.releaseSlot()
@@ -259,7 +258,7 @@ private final class RPCServerConnection: ConnectionHandler, @unchecked Sendable 
     }
 
     private func start(_ request: RPCRequest, stream: UInt32) {
-        let service = server.serviceRef
+        let service = server.service
         let loop = connection.loop
         let preference: (any TaskExecutor)? = server.handlerExecutor == .loop ? loop : nil
         let draining = server.isDraining

@@ -121,10 +121,10 @@ public struct RPCService: Sendable {
         defer { method.leave() }
         let started = ContinuousClock.now
         let deadline = request.timeoutMilliseconds == 0 ? nil : started + .milliseconds(Int(request.timeoutMilliseconds))
+        var context = RPCContext(method: request.method, metadata: request.metadata, deadline: deadline)
+        context.connectionID = connectionID
         let result: Result<[UInt8], RPCError>
         do {
-            var context = RPCContext(method: request.method, metadata: request.metadata, deadline: deadline)
-            context.connectionID = connectionID
             result = .success(try await method.handler(request, context))
         } catch let error as RPCError {
             result = .failure(error)
@@ -138,8 +138,8 @@ public struct RPCService: Sendable {
         if let slowCalls, elapsed >= slowCalls.threshold {
             slowCalls.logger.warning(
                 "slow call", ("method", request.method), ("ms", String(elapsed.wholeMilliseconds)),
-                ("code", result.errorCode.map { "\($0)" } ?? "ok"), ("request_id", request.metadata[RPCMetadataKey.requestID] ?? "-"),
-                ("trace_id", request.metadata[RPCMetadataKey.traceparent].flatMap(TraceContext.init(header:))?.traceID ?? "-"))
+                ("code", result.errorCode.map { "\($0)" } ?? "ok"), ("request_id", context.requestID ?? "-"),
+                ("trace_id", context.trace?.traceID ?? "-"))
         }
         return result
     }

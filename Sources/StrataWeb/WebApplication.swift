@@ -73,18 +73,6 @@ public final class WebApplication: HTTPHandler {
         return .ready
     }
 
-    /// `/readyz` on the HTTP port: 200, or 503 with the reason.
-    private func readinessResponse() -> HTTPResponse {
-        var response: HTTPResponse
-        switch readiness {
-        case .ready: response = .text("ready\n")
-        case .notReady(let reason): response = .text("not ready: \(reason)\n", status: .serviceUnavailable)
-        }
-        response.headers.add("Cache-Control", "no-store")
-        response.route = "/readyz"
-        return response
-    }
-
     /// From now on `/readyz` answers 503: the server is finishing what it holds.
     public func beginDraining() { draining.store(true, ordering: .relaxed) }
 
@@ -136,7 +124,7 @@ public final class WebApplication: HTTPHandler {
     /// the application tier in a task.
     public func handle(_ request: HTTPRequest) -> HTTPOutcome {
         if request.path == "/readyz", request.method == .get || request.method == .head {
-            return .response(readinessResponse())
+            return .response(readiness.response)
         }
         if request.method == .options { return .response(options(request)) }
         if request.path.hasPrefix(Site.modulePrefix), request.method == .get || request.method == .head {

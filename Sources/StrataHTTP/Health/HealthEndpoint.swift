@@ -74,19 +74,11 @@ private final class HealthHandler: HTTPHandler {
         case "/healthz":
             return .response(Self.answer("ok\n", .ok))
         case "/readyz":
-            if draining.load(ordering: .acquiring) { return .response(Self.answer("not ready: draining\n", .serviceUnavailable)) }
+            if draining.load(ordering: .acquiring) { return .response(Readiness.notReady("draining").response) }
             let readiness = self.readiness
-            return .later {
-                switch await readiness() {
-                case .ready: Self.answer("ready\n", .ok)
-                case .notReady(let reason): Self.answer("not ready: \(reason)\n", .serviceUnavailable)
-                }
-            }
+            return .later { await readiness().response }
         case MetricsEndpoint.path where metrics != nil:
-            return .response(
-                HTTPResponse(
-                    status: .ok, headers: HTTPHeaders([("Content-Type", MetricsEndpoint.contentType), ("Cache-Control", "no-store")]),
-                    body: Array(metrics!.render().utf8)))
+            return .response(MetricsEndpoint.scrape(metrics!))
         default:
             return .response(Self.answer("not found: this port answers /healthz, /readyz and /metrics\n", .notFound))
         }

@@ -35,10 +35,15 @@ public struct MetricsEndpoint: HTTPMiddleware {
             response.route = Self.path
             return response
         }
+        return Self.scrape(registry)
+    }
+
+    /// `registry`'s samples as a scrape answer.
+    static func scrape(_ registry: MetricsRegistry) -> HTTPResponse {
         var response = HTTPResponse(
-            status: .ok, headers: HTTPHeaders([("Content-Type", Self.contentType), ("Cache-Control", "no-store")]),
+            status: .ok, headers: HTTPHeaders([("Content-Type", contentType), ("Cache-Control", "no-store")]),
             body: Array(registry.render().utf8))
-        response.route = Self.path
+        response.route = path
         return response
     }
 

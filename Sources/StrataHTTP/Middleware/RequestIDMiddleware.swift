@@ -18,7 +18,7 @@ public struct RequestIDMiddleware: HTTPMiddleware {
             return nil
         }
         let span = generator.nextValue()
-        request.requestID = request.headers["X-Request-ID"].flatMap(Self.acceptable) ?? RequestIDGenerator.hex(span)
+        request.requestID = request.headers["X-Request-ID"].flatMap(Self.acceptable) ?? Digest.hex(span)
         if let incoming = request.headers["traceparent"].flatMap(TraceContext.init(header:)) {
             request.trace = TraceContext(traceHigh: incoming.traceHigh, traceLow: incoming.traceLow, span: span, flagBits: incoming.flagBits)
         } else {
@@ -47,12 +47,12 @@ public struct RequestIDMiddleware: HTTPMiddleware {
 final class RequestIDGenerator {
     private let key: UInt64
     /// The first half of the trace ids this loop starts: random per loop.
-    let traceKey = Digest.randomBytes(8).reduce(0) { $0 << 8 | UInt64($1) } | 1
+    let traceKey = Digest.randomUInt64() | 1
     // Loop-confined, like `Connection`: no runtime exclusivity checks.
     @exclusivity(unchecked) private var counter: UInt64 = 0
 
     init() {
-        key = Digest.randomBytes(8).reduce(0) { $0 << 8 | UInt64($1) }
+        key = Digest.randomUInt64()
     }
 
     /// The next id: never zero, never repeated on this loop.
@@ -66,14 +66,5 @@ final class RequestIDGenerator {
     }
 
     /// The next id as 16 hex digits.
-    func next() -> String { Self.hex(nextValue()) }
-
-    /// `value` as 16 lowercase hex digits.
-    static func hex(_ value: UInt64) -> String {
-        String(unsafeUninitializedCapacity: 16) { out in
-            let digits: StaticString = "0123456789abcdef"
-            for i in 0..<16 { out[i] = digits.utf8Start[Int((value >> UInt64(60 - 4 * i)) & 0xF)] }
-            return 16
-        }
-    }
+    func next() -> String { Digest.hex(nextValue()) }
 }
