@@ -207,6 +207,8 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     @exclusivity(unchecked) private var processing = false
     /// Handlers still working, by request sequence; cancelled when the client goes away.
     @exclusivity(unchecked) private var running: [Int: Task<Void, Never>] = [:]
+    /// Answers of `.onLoop` handlers still awaited, by request sequence.
+    @exclusivity(unchecked) private var responders: [Int: HTTPResponder] = [:]
     /// The streamed response being written; later answers wait for it.
     @exclusivity(unchecked) private var stream: StreamState?
 
@@ -261,6 +263,8 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         // The client is gone: stop its work (an RPC call in flight sends CANCEL upstream).
         for task in running.values { task.cancel() }
         running.removeAll()
+        for responder in responders.values { responder.cancel() }
+        responders.removeAll()
         finished.removeAll()
         stream?.waiting?.resume(throwing: HTTPBodyWriter.Closed())
         stream = nil
@@ -397,6 +401,13 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
                     }
                 }
             }
+        case .onLoop(let start):
+            let responder = HTTPResponder(loop: connection.loop) { [self] response in
+                responders[sequence] = nil
+                complete(sequence, Outcome(response: response, keepAlive: keepAlive, minorVersion: minor, omitBody: omitBody))
+            }
+            responders[sequence] = responder
+            start(responder)
         }
     }
 

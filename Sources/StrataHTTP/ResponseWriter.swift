@@ -42,7 +42,7 @@ enum ResponseWriter {
             if code >= 200 && code != 204 && code != 304 {
                 if !streamed {
                     out.append(contentLengthPrefix)
-                    out.appendDecimal(response.body.count + Int(response.file?.count ?? 0))
+                    out.appendDecimal(response.headLength ?? (response.body.count + Int(response.file?.count ?? 0)))
                     out.append(crlf)
                 } else if minorVersion == 1 {
                     out.append(chunkedLine)

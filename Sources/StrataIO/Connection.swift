@@ -353,21 +353,34 @@ extension Connection {
     /// accept queue) fails the connect instead of leaving the caller to the
     /// kernel's SYN retries, which take about two minutes.
     public static func connect(to address: SocketAddress, on loop: EventLoop, timeout: Duration = .seconds(5)) async throws -> Connection {
-        let fd = try address.withResolved(passive: false) { (family, pointer, length) throws(SocketError) -> Int32 in
-            let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { throw SocketError(operation: "socket", errno: errno) }
-            if Glibc.connect(fd, pointer, length) != 0 && errno != EINPROGRESS {
-                let code = errno
-                Glibc.close(fd)
-                throw SocketError(operation: "connect \(address)", errno: code)
+        try await withCheckedThrowingContinuation { continuation in
+            loop.execute { connect(to: address, on: loop, timeout: timeout) { continuation.resume(with: $0) } }
+        }
+    }
+
+    /// The same, for callers on `loop` itself: `completion` runs on the loop,
+    /// with no task (the reverse proxy opens upstream connections this way).
+    public static func connect(
+        to address: SocketAddress, on loop: EventLoop, timeout: Duration, completion: @escaping (Result<Connection, any Error>) -> Void
+    ) {
+        let fd: Int32
+        do {
+            fd = try address.withResolved(passive: false) { (family, pointer, length) throws(SocketError) -> Int32 in
+                let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                guard fd >= 0 else { throw SocketError(operation: "socket", errno: errno) }
+                if Glibc.connect(fd, pointer, length) != 0 && errno != EINPROGRESS {
+                    let code = errno
+                    Glibc.close(fd)
+                    throw SocketError(operation: "connect \(address)", errno: code)
+                }
+                if family != AF_UNIX { Socket.setNoDelay(fd) }
+                return fd
             }
-            if family != AF_UNIX { Socket.setNoDelay(fd) }
-            return fd
+        } catch {
+            completion(.failure(error))
+            return
         }
-        let pending = PendingConnect(fd: fd, loop: loop, address: address, timeout: timeout)
-        return try await withCheckedThrowingContinuation { continuation in
-            loop.execute { pending.begin(continuation) }
-        }
+        PendingConnect(fd: fd, loop: loop, address: address, timeout: timeout, completion: completion).begin()
     }
 }
 
@@ -377,18 +390,18 @@ private final class PendingConnect: Selectable, @unchecked Sendable {
     let loop: EventLoop
     let address: SocketAddress
     let timeout: Duration
-    var continuation: CheckedContinuation<Connection, any Error>?
+    var completion: ((Result<Connection, any Error>) -> Void)?
     var deadline: TimerHandle?
 
-    init(fd: Int32, loop: EventLoop, address: SocketAddress, timeout: Duration) {
+    init(fd: Int32, loop: EventLoop, address: SocketAddress, timeout: Duration, completion: @escaping (Result<Connection, any Error>) -> Void) {
         self.fd = fd
         self.loop = loop
         self.address = address
         self.timeout = timeout
+        self.completion = completion
     }
 
-    func begin(_ continuation: CheckedContinuation<Connection, any Error>) {
-        self.continuation = continuation
+    func begin() {
         do {
             try loop.register(self, fd: fd, events: STRATA_EPOLLOUT)
         } catch {
@@ -397,7 +410,7 @@ private final class PendingConnect: Selectable, @unchecked Sendable {
             return
         }
         deadline = loop.scheduleTimer(after: timeout) { [self] in
-            guard continuation != nil else { return }
+            guard completion != nil else { return }
             loop.deregister(fd: fd)
             Glibc.close(fd)
             finish(.failure(SocketError(operation: "connect \(address)", message: "no answer within \(timeout)")))
@@ -426,7 +439,8 @@ private final class PendingConnect: Selectable, @unchecked Sendable {
     }
 
     private func finish(_ result: Result<Connection, any Error>) {
-        continuation?.resume(with: result)
-        continuation = nil
+        let completion = self.completion
+        self.completion = nil
+        completion?(result)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import StrataHTTP
+import StrataIO
 import StrataWeb
 
 /// A browser (or API client) talking to a `TestApp`'s web tier in process.
@@ -72,6 +73,9 @@ public final class TestClient {
         return WebApplication.csrfToken(session: cookies[WebApplication.sessionCookie]!, secret: secret) ?? ""
     }
 
+    /// Where handlers that answer on an event loop (gateway routes) run.
+    private static let handlerLoop = EventLoop.start(name: "strata-test", busyPoll: .zero)
+
     private func send(
         _ method: HTTPMethod, _ target: String, headers extra: [(String, String)] = [], body: [UInt8] = [], cookies sendCookies: Bool = true
     ) async -> TestResponse {
@@ -85,6 +89,7 @@ public final class TestClient {
         switch web.handle(request) {
         case .response(let ready): response = ready
         case .later(let work): response = await work()
+        case .onLoop(let start): response = await HTTPResponder.await(on: Self.handlerLoop, start)
         }
         for (name, value) in response.headers where name.lowercased() == "set-cookie" { keep(cookie: value) }
         var bytes = response.body

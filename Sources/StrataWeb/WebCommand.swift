@@ -59,6 +59,14 @@ public enum WebCommand {
                 "compress-min", env: "STRATA_COMPRESS_MIN_BYTES", value: "BYTES", default: "1024",
                 help: "gzip dynamic HTML, JSON and text responses of at least this size for clients that accept it; 0 turns it off"),
             OptionSpec(
+                "proxy", env: "STRATA_PROXY", value: "ROUTES",
+                help:
+                    "reverse-proxy routes, space-separated: PREFIX=URL[,URL...][;option=value...], e.g. /legacy/=http://127.0.0.1:8001,http://127.0.0.1:8002 (see README, \"Gateway\")"
+            ),
+            OptionSpec(
+                "gateway", env: "STRATA_GATEWAY_FILE", value: "FILE",
+                help: "a file of gateway routes, one per line: proxy PREFIX=URL..."),
+            OptionSpec(
                 "trusted-proxies", env: "STRATA_TRUSTED_PROXIES", value: "ADDRESSES",
                 help: "proxies whose X-Forwarded-For names the client, comma-separated"),
             OptionSpec(
@@ -219,7 +227,10 @@ public enum WebCommand {
         }
         let compressAbove = try options.int("compress-min", in: 0...(1 << 30)) ?? 1024
         if compressAbove > 0 { middleware.append(CompressionMiddleware(minimumSize: compressAbove)) }
-        let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: application))
+        let mounts = try gatewayMounts(options, trustedProxies: proxies, logger: logger)
+        let healthChecks = mounts.compactMap { ($0.handler as? ReverseProxy)?.startHealthChecks(group: group) }
+        let routes: any HTTPHandler = mounts.isEmpty ? application : Gateway(mounts: mounts, fallback: application)
+        let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: routes))
         metrics.add(server)
         let bound = try server.start()
         let redirect = try startRedirect(options, httpsPort: bound.port ?? 443, group: group, logger: logger, enabled: certificates != nil)
@@ -243,6 +254,7 @@ public enum WebCommand {
         health?.beginDraining()
         reloader?.stop()
         discovery.cancel()
+        for check in healthChecks { check.cancel() }
         await server.shutdown(grace: .seconds(10))
         await health?.stop()
         app.close()
@@ -273,6 +285,18 @@ public enum WebCommand {
         } catch {
             throw StartupError("HTTPS: \(error.message)")
         }
+    }
+
+    /// The gateway routes of `--gateway` and `--proxy`, ready to mount.
+    static func gatewayMounts(_ options: ParsedOptions, trustedProxies: Set<String>, logger: Logger) throws -> [Gateway.Mount] {
+        var gateway = GatewayConfiguration()
+        do throws(GatewayConfigurationError) {
+            if let file = options.string("gateway") { try gateway.load(file: file) }
+            if let routes = options.string("proxy") { try gateway.add("proxy", routes: routes) }
+        } catch {
+            throw UsageError(command: "strata-web serve", message: error.message)
+        }
+        return gateway.handlers(trustedProxies: trustedProxies, logger: logger)
     }
 
     /// `--metrics-allow`, read.

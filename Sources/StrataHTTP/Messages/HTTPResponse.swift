@@ -40,6 +40,9 @@ public struct HTTPResponse: Sendable {
     /// The route pattern that answered (`/todos/:id`, `/static/*`), for
     /// metrics: a label from a fixed set, never the raw path. Not sent.
     public var route: String?
+    /// For an answer to HEAD without its body (a proxied one): the length a
+    /// GET would have had, announced in `Content-Length`.
+    var headLength: Int?
 
     /// Creates a response.
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {

@@ -49,6 +49,8 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
     public static let notImplemented = HTTPStatus(501)
     /// 502 Bad Gateway.
     public static let badGateway = HTTPStatus(502)
+    /// 504 Gateway Timeout.
+    public static let gatewayTimeout = HTTPStatus(504)
     /// 503 Service Unavailable.
     public static let serviceUnavailable = HTTPStatus(503)
     /// 505 HTTP Version Not Supported.

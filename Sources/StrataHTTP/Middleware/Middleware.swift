@@ -46,6 +46,12 @@ public struct MiddlewareChain: HTTPHandler {
                 chain.finish(prepared, &response, through: chain.middleware.count - 1)
                 return response
             }
+        case .onLoop(let start):
+            let chain = self
+            let prepared = request
+            return .onLoop { responder in
+                start(responder.wrapped { chain.finish(prepared, &$0, through: chain.middleware.count - 1) })
+            }
         }
     }
 

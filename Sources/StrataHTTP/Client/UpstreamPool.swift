@@ -1,0 +1,97 @@
+import StrataIO
+
+/// One event loop's connections to one upstream: idle keep-alive connections
+/// reused newest first, a cap on how many are open, and requests waiting
+/// for one when the cap is reached. Loop-confined, so no locks.
+final class UpstreamPool: @unchecked Sendable {
+    let loop: EventLoop
+    let address: SocketAddress
+    let settings: UpstreamSettings
+    private var idle: [UpstreamConnection] = []
+    /// Connections open or being opened.
+    private(set) var open = 0
+    private var waiters: [(Result<UpstreamConnection, UpstreamError>) -> Void] = []
+
+    init(loop: EventLoop, address: SocketAddress, settings: UpstreamSettings) {
+        self.loop = loop
+        self.address = address
+        self.settings = settings
+    }
+
+    /// Hands a connection to `completion` (on the loop): an idle one at
+    /// once, else a new one, else the next one freed.
+    func acquire(_ completion: @escaping (Result<UpstreamConnection, UpstreamError>) -> Void) {
+        let now = loop.now
+        while let connection = idle.popLast() {
+            if connection.connection.isClosed { continue }
+            guard now - connection.idleSince < settings.idleTimeout else {
+                connection.connection.close()
+                continue
+            }
+            completion(.success(connection))
+            return
+        }
+        guard open < settings.maxConnectionsPerLoop else {
+            waiters.append(completion)
+            return
+        }
+        connect(completion)
+    }
+
+    private func connect(_ completion: @escaping (Result<UpstreamConnection, UpstreamError>) -> Void) {
+        open += 1
+        Connection.connect(to: address, on: loop, timeout: settings.connectTimeout) { [self] result in
+            switch result {
+            case .success(let connection):
+                let upstream = UpstreamConnection(connection: connection, pool: self)
+                do {
+                    try connection.start(handler: upstream)
+                    completion(.success(upstream))
+                } catch {
+                    connection.close()
+                    completion(.failure(UpstreamError(.connect, "\(address): \(error)")))
+                }
+            case .failure(let error):
+                open -= 1
+                completion(.failure(UpstreamError(.connect, "\(address): \(error)")))
+                serveWaiter()
+            }
+        }
+    }
+
+    /// Takes back a connection after a request: kept for the next one when
+    /// the exchange ended cleanly, closed otherwise.
+    func release(_ connection: UpstreamConnection, reusable: Bool) {
+        connection.exchange = nil
+        guard reusable, !connection.connection.isClosed, connection.connection.inbound.readableBytes == 0 else {
+            connection.connection.close()
+            return
+        }
+        connection.completed += 1
+        if !waiters.isEmpty {
+            waiters.removeFirst()(.success(connection))
+            return
+        }
+        guard idle.count < settings.maxIdlePerLoop else {
+            connection.connection.close()
+            return
+        }
+        connection.idleSince = loop.now
+        idle.append(connection)
+    }
+
+    /// Called when a connection closed, for whatever reason.
+    func closed(_ connection: UpstreamConnection) {
+        open -= 1
+        if let index = idle.firstIndex(where: { $0 === connection }) { idle.remove(at: index) }
+        serveWaiter()
+    }
+
+    private func serveWaiter() {
+        guard !waiters.isEmpty, open < settings.maxConnectionsPerLoop else { return }
+        connect(waiters.removeFirst())
+    }
+
+    /// Idle connections, for tests and metrics.
+    var idleCount: Int { idle.count }
+}

@@ -1,0 +1,319 @@
+import StrataCore
+import StrataIO
+
+/// One proxied request, from choosing an upstream to the last body byte.
+/// Lives on the loop that read the request: the upstream connection is on
+/// that loop too, so a small answer goes client → upstream → client with
+/// no thread hop and no task.
+///
+/// A body up to `bufferLimit` is read whole and answered in one write;
+/// beyond that the answer starts at once and the rest streams, the
+/// upstream's reading paused while the client is behind (`streamHighWatermark`),
+/// so a large download does not grow memory.
+final class ProxyExchange: UpstreamExchange, @unchecked Sendable {
+    private let proxy: ReverseProxy
+    private let request: HTTPRequest
+    private let target: String
+    private let responder: HTTPResponder
+    private let loop: EventLoop
+    private let settings: UpstreamSettings
+    private let parser = UpstreamResponseParser()
+    private var tried: [Upstream] = []
+    private var upstream: Upstream?
+    private var connection: UpstreamConnection?
+    private var head: UpstreamResponseHead?
+    private var decoder = UpstreamBodyDecoder(framing: .none)
+    private var body: [UInt8] = []
+    /// Whether the current upstream sent any byte of its answer.
+    private var receivedAny = false
+    private var timer: TimerHandle?
+    private var deadline: ContinuousClock.Instant
+    private var lastRead: ContinuousClock.Instant
+    /// Set once the exchange is over: answered in full, failed, or abandoned.
+    private var done = false
+    /// The streamed rest of the body, once the answer has started.
+    private var stream: BodyPipe?
+    /// Whether a stale pooled connection already earned its server a second try.
+    private var retriedStale = false
+
+    init(proxy: ReverseProxy, request: HTTPRequest, target: String, responder: HTTPResponder) {
+        self.proxy = proxy
+        self.request = request
+        self.target = target
+        self.responder = responder
+        loop = responder.loop
+        settings = proxy.group.settings
+        lastRead = loop.now
+        deadline = loop.now + settings.responseTimeout
+    }
+
+    func start() {
+        responder.onCancel = { [self] in abandon() }
+        timer = loop.scheduleTimer(after: settings.responseTimeout) { [self] in checkTime() }
+        attempt()
+    }
+
+    // MARK: Choosing and connecting
+
+    private func attempt() {
+        guard let upstream = proxy.group.pick(excluding: tried) else {
+            fail(UpstreamError(.unavailable, "no upstream of \(proxy.route.prefix) is available"))
+            return
+        }
+        tried.append(upstream)
+        self.upstream = upstream
+        upstream.outstanding.wrappingAdd(1, ordering: .relaxed)
+        receivedAny = false
+        upstream.pool.acquire { [self] result in
+            guard !done else {
+                // Timed out or abandoned while waiting: the connection is still good.
+                if case .success(let connection) = result { connection.pool.release(connection, reusable: true) }
+                return
+            }
+            switch result {
+            case .success(let connection):
+                send(on: connection)
+            case .failure(let error):
+                failedBeforeAnswer(error)
+            }
+        }
+    }
+
+    private func send(on connection: UpstreamConnection) {
+        self.connection = connection
+        connection.exchange = self
+        lastRead = loop.now
+        connection.connection.write(
+            ForwardedRequest.serialize(
+                request, target: target, host: proxy.route.host, upstream: upstream!, trusted: proxy.trusts(request.remoteAddress)))
+    }
+
+    /// The upstream failed before any byte of an answer: an idempotent
+    /// request is tried on another server, since nothing of it can have
+    /// been seen. A pooled connection the upstream had just closed says
+    /// nothing about the server, so its server may be tried again, once.
+    private func failedBeforeAnswer(_ error: UpstreamError) {
+        let stale = error.kind == .closed && (connection?.completed ?? 0) > 0
+        if !stale { upstream?.noteFailure() }
+        let failedUpstream = upstream
+        releaseConnection(reusable: false)
+        finishUpstream()
+        guard error.kind == .connect || error.kind == .closed, request.method.isIdempotent else {
+            fail(error)
+            return
+        }
+        if stale, !retriedStale, let failedUpstream {
+            retriedStale = true
+            tried.removeAll { $0 === failedUpstream }
+        }
+        guard proxy.group.upstreams.contains(where: { candidate in !tried.contains { $0 === candidate } }) else {
+            fail(error)
+            return
+        }
+        proxy.logRetry(request, error)
+        attempt()
+    }
+
+    // MARK: Reading the answer
+
+    func upstreamReadable(_ connection: UpstreamConnection) {
+        receivedAny = true
+        lastRead = loop.now
+        do {
+            if head == nil {
+                guard let parsed = try parser.parseHead(&connection.inbound, requestMethod: request.method) else { return }
+                head = parsed
+                decoder = UpstreamBodyDecoder(framing: parsed.framing)
+                upstream?.noteSuccess()
+            }
+            try readBody(from: connection)
+        } catch let error as UpstreamError {
+            failed(error)
+        } catch {
+            failed(UpstreamError(.malformed, "\(error)"))
+        }
+    }
+
+    private func readBody(from connection: UpstreamConnection) throws {
+        if let stream {
+            var piece: [UInt8] = []
+            let complete = try decoder.decode(&connection.inbound, into: &piece)
+            stream.push(piece)
+            if complete {
+                finishStreaming()
+            } else if stream.buffered > settings.streamHighWatermark {
+                connection.connection.setReading(false)
+            }
+            return
+        }
+        if try decoder.decode(&connection.inbound, into: &body) {
+            answerWhole()
+        } else if body.count > settings.bufferLimit {
+            startStreaming()
+        }
+    }
+
+    func upstreamInputClosed(_ connection: UpstreamConnection) {
+        guard head != nil else {
+            failed(UpstreamError(.closed, "\(upstreamName) closed the connection before answering"))
+            return
+        }
+        do {
+            try decoder.inputEnded()
+            if stream != nil { finishStreaming() } else { answerWhole() }
+        } catch let error as UpstreamError {
+            failed(error)
+        } catch {
+            failed(UpstreamError(.closed, "\(error)"))
+        }
+    }
+
+    func upstreamClosed(_ connection: UpstreamConnection) {
+        self.connection = nil
+        guard !done else { return }
+        if head == nil {
+            failed(UpstreamError(.closed, "\(upstreamName) closed the connection before answering"))
+        } else if decoder.framing == .untilClose {
+            if stream != nil { finishStreaming() } else { answerWhole() }
+        } else {
+            failed(UpstreamError(.closed, "\(upstreamName) closed the connection in the middle of the body"))
+        }
+    }
+
+    private var upstreamName: String { upstream?.address.description ?? proxy.route.prefix }
+
+    /// The client's response head, from the upstream's.
+    private func response(body: [UInt8]) -> HTTPResponse {
+        var response = HTTPResponse(status: head!.status, headers: HopByHop.strip(head!.headers, also: ["content-length"]), body: body)
+        if request.method == .head, case .none = head!.framing, let length = head!.headers["Content-Length"].flatMap({ Int($0) }) {
+            response.headLength = length
+        }
+        response.route = proxy.route.prefix
+        return response
+    }
+
+    private func answerWhole() {
+        guard !done else { return }
+        done = true
+        timer?.cancel()
+        releaseConnection(reusable: head!.keepAlive)
+        finishUpstream()
+        responder.respond(response(body: body))
+        body = []
+    }
+
+    private func startStreaming() {
+        let pipe = BodyPipe(loop: loop) { [self] in
+            // The client caught up: read from the upstream again.
+            connection?.connection.setReading(true)
+        } abandon: { [self] in
+            abandon()
+        }
+        stream = pipe
+        pipe.push(body)
+        body = []
+        var response = response(body: [])
+        response.stream = HTTPBodyStream { writer in
+            do {
+                while let piece = try await pipe.next() { try await writer.write(piece) }
+            } catch {
+                // The client went away (or the upstream failed): stop reading upstream.
+                pipe.abandonFromProducer()
+                throw error
+            }
+        }
+        responder.respond(response)
+    }
+
+    private func finishStreaming() {
+        guard !done else { return }
+        done = true
+        timer?.cancel()
+        releaseConnection(reusable: head!.keepAlive && decoder.isComplete)
+        finishUpstream()
+        stream?.end()
+    }
+
+    // MARK: Failing
+
+    /// A failure while reading: before any byte of an answer it may be
+    /// retried; after the answer started, the client's connection is cut
+    /// (the only honest signal left).
+    private func failed(_ error: UpstreamError) {
+        guard !done else { return }
+        guard receivedAny || head != nil else {
+            failedBeforeAnswer(error)
+            return
+        }
+        if head == nil { upstream?.noteFailure() }
+        releaseConnection(reusable: false)
+        finishUpstream()
+        fail(error)
+    }
+
+    private func fail(_ error: UpstreamError) {
+        guard !done else { return }
+        done = true
+        timer?.cancel()
+        proxy.logFailure(request, error)
+        if let stream {
+            stream.fail(error)
+        } else {
+            responder.respond(error.response(requestID: request.requestID))
+        }
+    }
+
+    /// The client went away: drop the upstream connection (it may still be mid-answer).
+    private func abandon() {
+        guard !done else {
+            releaseConnection(reusable: false)
+            return
+        }
+        done = true
+        timer?.cancel()
+        releaseConnection(reusable: false)
+        finishUpstream()
+    }
+
+    private func checkTime() {
+        timer = nil
+        guard !done else { return }
+        let now = loop.now
+        let name = upstream?.address.description ?? proxy.route.prefix
+        if head == nil && now >= deadline {
+            upstream?.noteFailure()
+            releaseConnection(reusable: false)
+            finishUpstream()
+            fail(UpstreamError(.timeout, "\(name): no answer within \(settings.responseTimeout)"))
+            return
+        }
+        // While the client is behind, the upstream is paused on purpose.
+        let waitingForClient = (stream?.buffered ?? 0) > 0
+        if head != nil && !waitingForClient && now - lastRead >= settings.readTimeout {
+            releaseConnection(reusable: false)
+            finishUpstream()
+            fail(UpstreamError(.timeout, "\(name): no body bytes for \(settings.readTimeout)"))
+            return
+        }
+        let next = head == nil ? deadline : lastRead + settings.readTimeout
+        timer = loop.scheduleTimer(after: max(next - now, .milliseconds(10))) { [self] in checkTime() }
+    }
+
+    private func releaseConnection(reusable: Bool) {
+        guard let connection else { return }
+        self.connection = nil
+        connection.pool.release(connection, reusable: reusable)
+    }
+
+    /// The request no longer counts as outstanding at its upstream.
+    private func finishUpstream() {
+        guard let upstream else { return }
+        self.upstream = nil
+        upstream.outstanding.wrappingSubtract(1, ordering: .relaxed)
+    }
+}
+
+extension HTTPMethod {
+    /// Methods whose repetition has the effect of one (RFC 9110 §9.2.2): safe to retry elsewhere.
+    public var isIdempotent: Bool { isSafe || self == .put || self == .delete }
+}
