@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "StrataCore", dependencies: ["CStrataShims"]),
         .target(name: "StrataCLI", dependencies: ["StrataCore"]),
         .target(name: "StrataIO", dependencies: ["StrataCore", "CStrataShims", "CStrataTLS"]),
-        .target(name: "StrataHTTP", dependencies: ["StrataCore", "StrataCLI", "StrataIO", "CZlib"]),
+        .target(name: "StrataHTTP", dependencies: ["StrataCore", "StrataCLI", "StrataIO", "CZlib", "CStrataShims"]),
         .target(name: "StrataTemplates", dependencies: ["StrataCore"]),
         .target(name: "StrataRPC", dependencies: ["StrataCore", "StrataIO"]),
         // The contracts between tiers: the data tier's methods and messages, the manifest and form outcomes.

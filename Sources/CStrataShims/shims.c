@@ -81,3 +81,12 @@ int strata_accept(int fd, struct sockaddr *addr, unsigned int *len) {
 }
 
 void strata_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+#include <fcntl.h>
+#include <spawn.h>
+
+int strata_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int strata_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np(actions, path);
+}

@@ -64,8 +64,16 @@ public enum WebCommand {
                     "reverse-proxy routes, space-separated: PREFIX=URL[,URL...][;option=value...], e.g. /legacy/=http://127.0.0.1:8001,http://127.0.0.1:8002 (see README, \"Gateway\")"
             ),
             OptionSpec(
+                "fastcgi", env: "STRATA_FASTCGI", value: "ROUTES",
+                help:
+                    "FastCGI routes, space-separated: PREFIX=ADDRESS[,ADDRESS...];root=DIR or ;script=FILE, e.g. /php/=unix:/run/php/php8.2-fpm.sock;root=/srv/php"
+            ),
+            OptionSpec(
+                "cgi", env: "STRATA_CGI", value: "ROUTES",
+                help: "CGI script folders, space-separated: PREFIX=DIR[;timeout=SECONDS], e.g. /cgi-bin/=/srv/cgi-bin"),
+            OptionSpec(
                 "gateway", env: "STRATA_GATEWAY_FILE", value: "FILE",
-                help: "a file of gateway routes, one per line: proxy PREFIX=URL..."),
+                help: "a file of gateway routes, one per line: proxy|fastcgi|cgi ROUTE (file:line named on errors)"),
             OptionSpec(
                 "trusted-proxies", env: "STRATA_TRUSTED_PROXIES", value: "ADDRESSES",
                 help: "proxies whose X-Forwarded-For names the client, comma-separated"),
@@ -292,7 +300,9 @@ public enum WebCommand {
         var gateway = GatewayConfiguration()
         do throws(GatewayConfigurationError) {
             if let file = options.string("gateway") { try gateway.load(file: file) }
-            if let routes = options.string("proxy") { try gateway.add("proxy", routes: routes) }
+            for kind in ["proxy", "fastcgi", "cgi"] {
+                if let routes = options.string(kind) { try gateway.add(kind, routes: routes) }
+            }
         } catch {
             throw UsageError(command: "strata-web serve", message: error.message)
         }

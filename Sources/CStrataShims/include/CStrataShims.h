@@ -47,4 +47,12 @@ int strata_hmac_sha256(const void *key, size_t key_len, const void *data, size_t
 /// Cryptographically secure random bytes. Returns 1 on success.
 int strata_random_bytes(uint8_t *out, int len);
 
+#include <spawn.h>
+
+/// pipe2(fds, O_CLOEXEC): a pipe no other child inherits (CGI scripts).
+int strata_pipe_cloexec(int fds[2]);
+
+/// posix_spawn_file_actions_addchdir_np: the child's working directory.
+int strata_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+
 #endif

@@ -1,3 +1,6 @@
+import Foundation
+import StrataIO
+
 /// Sends requests under mounted path prefixes to other servers (reverse
 /// proxy, FastCGI, CGI) and everything else to the application, in the
 /// same process and behind the same middleware.
@@ -22,7 +25,9 @@ public struct Gateway: HTTPHandler {
         self.fallback = fallback
     }
 
-    public func handle(_ request: HTTPRequest) -> HTTPOutcome {
+    public func handle(_ request: HTTPRequest) -> HTTPOutcome { route(request, redirects: 0) }
+
+    private func route(_ request: HTTPRequest, redirects: Int) -> HTTPOutcome {
         for mount in mounts {
             if request.path.hasPrefix(mount.prefix) {
                 // A dot segment could climb out of the prefix once the
@@ -31,7 +36,7 @@ public struct Gateway: HTTPHandler {
                 if Self.hasDotSegment(request.path) {
                     return .response(.text("400 Bad Request: the path has a '.' or '..' segment\n", status: .badRequest))
                 }
-                return mount.handler.handle(request)
+                return following(mount.handler.handle(request), request, redirects: redirects)
             }
             if mount.prefix.hasSuffix("/"), request.path.count == mount.prefix.count - 1, mount.prefix.hasPrefix(request.path) {
                 // `/legacy` for a `/legacy/` mount: the address with its slash, as nginx answers.
@@ -44,6 +49,54 @@ public struct Gateway: HTTPHandler {
         return fallback.handle(request)
     }
 
+    /// Local redirects a script may chain before the answer is a 502.
+    static let maxLocalRedirects = 5
+
+    /// `outcome`, or when it is a CGI local redirect, the answer to a GET
+    /// of the path it names, as if the client had asked for it.
+    private func following(_ outcome: HTTPOutcome, _ request: HTTPRequest, redirects: Int) -> HTTPOutcome {
+        let loop = EventLoop.current
+        switch outcome {
+        case .response(let response):
+            guard let path = response.localRedirect else { return outcome }
+            return redirect(request, to: path, redirects: redirects)
+        case .later(let work):
+            return .later {
+                let response = await work()
+                guard let path = response.localRedirect else { return response }
+                return await redirect(request, to: path, redirects: redirects).response(loop: loop)
+            }
+        case .onLoop(let start):
+            return .onLoop { responder in
+                start(
+                    HTTPResponder(loop: responder.loop) { response in
+                        guard let path = response.localRedirect else {
+                            responder.respond(response)
+                            return
+                        }
+                        Task {
+                            let answer = await redirect(request, to: path, redirects: redirects).response(loop: loop)
+                            responder.loop.execute { responder.respond(answer) }
+                        }
+                    })
+            }
+        }
+    }
+
+    private func redirect(_ request: HTTPRequest, to path: String, redirects: Int) -> HTTPOutcome {
+        guard redirects < Self.maxLocalRedirects else {
+            return .response(.text("502 Bad Gateway: more than \(Self.maxLocalRedirects) local redirects\n", status: .badGateway))
+        }
+        var next = HTTPRequest(
+            method: .get, target: path, minorVersion: request.minorVersion, headers: request.headers, remoteAddress: request.remoteAddress,
+            receivedAt: request.receivedAt)
+        next.headers.set("Content-Length", "0")
+        next.requestID = request.requestID
+        next.trace = request.trace
+        next.isSecure = request.isSecure
+        return route(next, redirects: redirects + 1)
+    }
+
     /// Whether `path` has a `.` or `..` segment, percent-encoded or not.
     static func hasDotSegment(_ path: String) -> Bool {
         for segment in path.split(separator: "/", omittingEmptySubsequences: false) {
@@ -52,4 +105,17 @@ public struct Gateway: HTTPHandler {
         }
         return false
     }
+}
+
+extension HTTPOutcome {
+    /// The answer, waited for; `.onLoop` work runs on `loop` (or a loop of its own when nil).
+    func response(loop: EventLoop?) async -> HTTPResponse {
+        switch self {
+        case .response(let response): response
+        case .later(let work): await work()
+        case .onLoop(let start): await HTTPResponder.await(on: loop ?? HTTPOutcome.fallbackLoop, start)
+        }
+    }
+
+    private static let fallbackLoop = EventLoop.start(name: "strata-gateway", busyPoll: .zero)
 }

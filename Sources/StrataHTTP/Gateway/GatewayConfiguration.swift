@@ -10,11 +10,15 @@ import StrataIO
 /// ```
 /// # the old PHP site, and an internal service behind a load balancer
 /// proxy /legacy/=http://127.0.0.1:8001,http://127.0.0.1:8002;health=/healthz
+/// fastcgi /php/=unix:/run/php/php8.2-fpm.sock;root=/srv/php
+/// cgi /cgi-bin/=/srv/cgi-bin;timeout=10
 /// ```
 public struct GatewayConfiguration: Sendable {
     /// One route.
     public enum Route: Sendable {
         case proxy(ProxyRoute)
+        case fastCGI(FastCGIRoute)
+        case cgi(CGIRoute)
     }
 
     /// The routes, in the order given.
@@ -33,7 +37,9 @@ public struct GatewayConfiguration: Sendable {
     private mutating func add(_ kind: String, _ text: String) throws(GatewayConfigurationError) {
         switch kind {
         case "proxy": routes.append(.proxy(try ProxyRoute(parsing: text)))
-        default: throw GatewayConfigurationError("unknown route kind '\(kind)' (expected proxy)")
+        case "fastcgi": routes.append(.fastCGI(try FastCGIRoute(parsing: text)))
+        case "cgi": routes.append(.cgi(try CGIRoute(parsing: text)))
+        default: throw GatewayConfigurationError("unknown route kind '\(kind)' (expected proxy, fastcgi or cgi)")
         }
         let prefixes = routes.map(\.prefix)
         if Set(prefixes).count != prefixes.count { throw GatewayConfigurationError("two routes for the prefix \(routes.last!.prefix)") }
@@ -62,6 +68,8 @@ public struct GatewayConfiguration: Sendable {
             switch route {
             case .proxy(let proxy):
                 Gateway.Mount(prefix: proxy.prefix, handler: ReverseProxy(route: proxy, trustedProxies: trustedProxies, logger: logger))
+            case .fastCGI(let fastCGI): Gateway.Mount(prefix: fastCGI.prefix, handler: FastCGIHandler(route: fastCGI, logger: logger))
+            case .cgi(let cgi): Gateway.Mount(prefix: cgi.prefix, handler: CGIHandler(route: cgi, logger: logger))
             }
         }
     }
@@ -72,6 +80,8 @@ extension GatewayConfiguration.Route {
     public var prefix: String {
         switch self {
         case .proxy(let route): route.prefix
+        case .fastCGI(let route): route.prefix
+        case .cgi(let route): route.prefix
         }
     }
 }

@@ -43,6 +43,8 @@ public struct HTTPResponse: Sendable {
     /// For an answer to HEAD without its body (a proxied one): the length a
     /// GET would have had, announced in `Content-Length`.
     var headLength: Int?
+    /// A CGI local redirect (RFC 3875 §6.2.2): `Gateway` answers this path instead.
+    var localRedirect: String?
 
     /// Creates a response.
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {

@@ -55,46 +55,57 @@ public struct ProxyRoute: Sendable {
         for option in parts.dropFirst() where !option.isEmpty {
             guard let split = option.firstIndex(of: "=") else { throw GatewayConfigurationError("option '\(option)' of \(prefix) has no value") }
             let name = String(option[..<split]), value = String(option[option.index(after: split)...])
-            func seconds() throws(GatewayConfigurationError) -> Duration {
-                guard let number = Double(value), number > 0, number <= 86_400 else {
-                    throw GatewayConfigurationError("\(name)=\(value) of \(prefix): expected seconds between 0 and 86400")
-                }
-                return .milliseconds(Int(number * 1000))
-            }
-            func count() throws(GatewayConfigurationError) -> Int {
-                guard let number = Int(value), number > 0, number <= 100_000 else {
-                    throw GatewayConfigurationError("\(name)=\(value) of \(prefix): expected a whole number from 1")
-                }
-                return number
-            }
             switch name {
             case "host":
                 host = value == "pass" ? .pass : value == "upstream" ? .upstream : .fixed(value)
                 if case .fixed = host, value.isEmpty || !value.utf8.allSatisfy({ RequestParser.isTokenByte($0) || $0 == UInt8(ascii: ":") }) {
                     throw GatewayConfigurationError("host=\(value) of \(prefix) is not a host name")
                 }
-            case "balance":
-                guard let balancing = UpstreamGroup.Balancing(rawValue: value) else {
-                    throw GatewayConfigurationError("balance=\(value) of \(prefix): expected least-outstanding or round-robin")
-                }
-                self.balancing = balancing
             case "health":
                 guard value.hasPrefix("/") else { throw GatewayConfigurationError("health=\(value) of \(prefix): expected a path") }
                 healthCheck = UpstreamGroup.HealthCheck(path: value)
-            case "health-interval": healthInterval = try seconds()
-            case "connect-timeout": settings.connectTimeout = try seconds()
-            case "timeout": settings.responseTimeout = try seconds()
-            case "read-timeout": settings.readTimeout = try seconds()
-            case "eject": settings.ejectionTime = try seconds()
-            case "max-fails": settings.maxFailures = try count()
-            case "max-connections": settings.maxConnectionsPerLoop = try count()
-            default: throw GatewayConfigurationError("unknown option '\(name)' of \(prefix)")
+            case "health-interval": healthInterval = try Self.seconds(name, value, of: prefix)
+            default: try Self.applyUpstreamOption(name, value, of: prefix, to: &settings, balancing: &balancing)
             }
         }
         if let healthInterval {
             guard healthCheck != nil else { throw GatewayConfigurationError("health-interval of \(prefix) needs health=/path") }
             healthCheck?.interval = healthInterval
         }
+    }
+
+    /// Applies a balancing, timeout or limit option (shared by proxy and FastCGI routes).
+    static func applyUpstreamOption(
+        _ name: String, _ value: String, of prefix: String, to settings: inout UpstreamSettings, balancing: inout UpstreamGroup.Balancing
+    ) throws(GatewayConfigurationError) {
+        switch name {
+        case "balance":
+            guard let chosen = UpstreamGroup.Balancing(rawValue: value) else {
+                throw GatewayConfigurationError("balance=\(value) of \(prefix): expected least-outstanding or round-robin")
+            }
+            balancing = chosen
+        case "connect-timeout": settings.connectTimeout = try seconds(name, value, of: prefix)
+        case "timeout": settings.responseTimeout = try seconds(name, value, of: prefix)
+        case "read-timeout": settings.readTimeout = try seconds(name, value, of: prefix)
+        case "eject": settings.ejectionTime = try seconds(name, value, of: prefix)
+        case "max-fails": settings.maxFailures = try count(name, value, of: prefix)
+        case "max-connections": settings.maxConnectionsPerLoop = try count(name, value, of: prefix)
+        default: throw GatewayConfigurationError("unknown option '\(name)' of \(prefix)")
+        }
+    }
+
+    static func seconds(_ name: String, _ value: String, of prefix: String) throws(GatewayConfigurationError) -> Duration {
+        guard let number = Double(value), number > 0, number <= 86_400 else {
+            throw GatewayConfigurationError("\(name)=\(value) of \(prefix): expected seconds between 0 and 86400")
+        }
+        return .milliseconds(Int(number * 1000))
+    }
+
+    static func count(_ name: String, _ value: String, of prefix: String) throws(GatewayConfigurationError) -> Int {
+        guard let number = Int(value), number > 0, number <= 100_000 else {
+            throw GatewayConfigurationError("\(name)=\(value) of \(prefix): expected a whole number from 1")
+        }
+        return number
     }
 
     /// The request-target to send upstream for `target`, which starts with `prefix`.

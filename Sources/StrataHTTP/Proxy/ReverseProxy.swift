@@ -10,13 +10,15 @@ import StrataIO
 /// request id added; the client gets the answer with hop-by-hop fields
 /// removed. A failure answers 502 (unreachable or broken upstream), 503 (no
 /// healthy upstream) or 504 (timeout), quoting the request id.
-public final class ReverseProxy: HTTPHandler {
+public final class ReverseProxy: HTTPHandler, UpstreamRoute {
     /// What this proxy forwards, and where.
     public let route: ProxyRoute
     /// The servers it forwards to.
     public let group: UpstreamGroup
     private let trustedProxies: Set<String>
-    private let logger: Logger
+    let logger: Logger
+
+    var prefix: String { route.prefix }
 
     /// A proxy for `route`; `trustedProxies` are peers whose `X-Forwarded-*` and `Forwarded` fields are kept.
     public init(route: ProxyRoute, trustedProxies: Set<String> = [], logger: Logger) {
@@ -34,8 +36,9 @@ public final class ReverseProxy: HTTPHandler {
                 .text("501 Not Implemented: WebSocket upgrades are not proxied (request \(request.requestID))\n", status: .notImplemented))
         }
         let target = route.upstreamTarget(for: request.target)
+        let codec = HTTPExchangeCodec(request: request, target: target, host: route.host, trusted: trusts(request.remoteAddress))
         return .onLoop { [self] responder in
-            ProxyExchange(proxy: self, request: request, target: target, responder: responder).start()
+            GatewayExchange(route: self, request: request, codec: codec, responder: responder).start()
         }
     }
 
@@ -48,15 +51,5 @@ public final class ReverseProxy: HTTPHandler {
 
     func trusts(_ remoteAddress: String) -> Bool {
         !trustedProxies.isEmpty && trustedProxies.contains(RateLimitMiddleware.host(of: remoteAddress))
-    }
-
-    func logFailure(_ request: HTTPRequest, _ error: UpstreamError) {
-        logger.warning(
-            "proxied request failed", ("request_id", request.requestID), ("route", route.prefix), ("status", String(error.status.code)),
-            ("error", error.message))
-    }
-
-    func logRetry(_ request: HTTPRequest, _ error: UpstreamError) {
-        logger.info("retrying on another upstream", ("request_id", request.requestID), ("route", route.prefix), ("error", error.message))
     }
 }

@@ -1,28 +1,27 @@
 import StrataCore
 import StrataIO
 
-/// One proxied request, from choosing an upstream to the last body byte.
-/// Lives on the loop that read the request: the upstream connection is on
-/// that loop too, so a small answer goes client → upstream → client with
-/// no thread hop and no task.
+/// One request sent to an upstream group (proxied HTTP or FastCGI, by
+/// `Codec`), from choosing the server to the last body byte. Lives on the
+/// loop that read the request: the upstream connection is on that loop
+/// too, so a small answer goes client → upstream → client with no thread
+/// hop and no task.
 ///
 /// A body up to `bufferLimit` is read whole and answered in one write;
 /// beyond that the answer starts at once and the rest streams, the
 /// upstream's reading paused while the client is behind (`streamHighWatermark`),
 /// so a large download does not grow memory.
-final class ProxyExchange: UpstreamExchange, @unchecked Sendable {
-    private let proxy: ReverseProxy
+final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked Sendable {
+    private let route: any UpstreamRoute
     private let request: HTTPRequest
-    private let target: String
+    private var codec: Codec
     private let responder: HTTPResponder
     private let loop: EventLoop
     private let settings: UpstreamSettings
-    private let parser = UpstreamResponseParser()
     private var tried: [Upstream] = []
     private var upstream: Upstream?
     private var connection: UpstreamConnection?
-    private var head: UpstreamResponseHead?
-    private var decoder = UpstreamBodyDecoder(framing: .none)
+    private var head: ExchangeHead?
     private var body: [UInt8] = []
     /// Whether the current upstream sent any byte of its answer.
     private var receivedAny = false
@@ -36,13 +35,13 @@ final class ProxyExchange: UpstreamExchange, @unchecked Sendable {
     /// Whether a stale pooled connection already earned its server a second try.
     private var retriedStale = false
 
-    init(proxy: ReverseProxy, request: HTTPRequest, target: String, responder: HTTPResponder) {
-        self.proxy = proxy
+    init(route: any UpstreamRoute, request: HTTPRequest, codec: Codec, responder: HTTPResponder) {
+        self.route = route
         self.request = request
-        self.target = target
+        self.codec = codec
         self.responder = responder
         loop = responder.loop
-        settings = proxy.group.settings
+        settings = route.group.settings
         lastRead = loop.now
         deadline = loop.now + settings.responseTimeout
     }
@@ -56,8 +55,8 @@ final class ProxyExchange: UpstreamExchange, @unchecked Sendable {
     // MARK: Choosing and connecting
 
     private func attempt() {
-        guard let upstream = proxy.group.pick(excluding: tried) else {
-            fail(UpstreamError(.unavailable, "no upstream of \(proxy.route.prefix) is available"))
+        guard let upstream = route.group.pick(excluding: tried) else {
+            fail(UpstreamError(.unavailable, "no upstream of \(route.prefix) is available"))
             return
         }
         tried.append(upstream)
@@ -83,9 +82,7 @@ final class ProxyExchange: UpstreamExchange, @unchecked Sendable {
         self.connection = connection
         connection.exchange = self
         lastRead = loop.now
-        connection.connection.write(
-            ForwardedRequest.serialize(
-                request, target: target, host: proxy.route.host, upstream: upstream!, trusted: proxy.trusts(request.remoteAddress)))
+        connection.connection.write(codec.request(to: upstream!))
     }
 
     /// The upstream failed before any byte of an answer: an idempotent
@@ -106,11 +103,11 @@ final class ProxyExchange: UpstreamExchange, @unchecked Sendable {
             retriedStale = true
             tried.removeAll { $0 === failedUpstream }
         }
-        guard proxy.group.upstreams.contains(where: { candidate in !tried.contains { $0 === candidate } }) else {
+        guard route.group.upstreams.contains(where: { candidate in !tried.contains { $0 === candidate } }) else {
             fail(error)
             return
         }
-        proxy.logRetry(request, error)
+        route.logRetry(request, error)
         attempt()
     }
 
@@ -120,36 +117,32 @@ final class ProxyExchange: UpstreamExchange, @unchecked Sendable {
         receivedAny = true
         lastRead = loop.now
         do {
-            if head == nil {
-                guard let parsed = try parser.parseHead(&connection.inbound, requestMethod: request.method) else { return }
+            if let stream {
+                var piece: [UInt8] = []
+                let complete = try codec.read(&connection.inbound, body: &piece)
+                stream.push(piece)
+                if complete {
+                    finishStreaming()
+                } else if stream.buffered > settings.streamHighWatermark {
+                    connection.connection.setReading(false)
+                }
+                return
+            }
+            let complete = try codec.read(&connection.inbound, body: &body)
+            if head == nil, let parsed = codec.head {
                 head = parsed
-                decoder = UpstreamBodyDecoder(framing: parsed.framing)
                 upstream?.noteSuccess()
             }
-            try readBody(from: connection)
+            guard head != nil else { return }
+            if complete {
+                answerWhole()
+            } else if body.count > settings.bufferLimit {
+                startStreaming()
+            }
         } catch let error as UpstreamError {
             failed(error)
         } catch {
             failed(UpstreamError(.malformed, "\(error)"))
-        }
-    }
-
-    private func readBody(from connection: UpstreamConnection) throws {
-        if let stream {
-            var piece: [UInt8] = []
-            let complete = try decoder.decode(&connection.inbound, into: &piece)
-            stream.push(piece)
-            if complete {
-                finishStreaming()
-            } else if stream.buffered > settings.streamHighWatermark {
-                connection.connection.setReading(false)
-            }
-            return
-        }
-        if try decoder.decode(&connection.inbound, into: &body) {
-            answerWhole()
-        } else if body.count > settings.bufferLimit {
-            startStreaming()
         }
     }
 
@@ -159,7 +152,7 @@ final class ProxyExchange: UpstreamExchange, @unchecked Sendable {
             return
         }
         do {
-            try decoder.inputEnded()
+            try codec.inputEnded()
             if stream != nil { finishStreaming() } else { answerWhole() }
         } catch let error as UpstreamError {
             failed(error)
@@ -173,22 +166,21 @@ final class ProxyExchange: UpstreamExchange, @unchecked Sendable {
         guard !done else { return }
         if head == nil {
             failed(UpstreamError(.closed, "\(upstreamName) closed the connection before answering"))
-        } else if decoder.framing == .untilClose {
+        } else if (try? codec.inputEnded()) != nil {
             if stream != nil { finishStreaming() } else { answerWhole() }
         } else {
             failed(UpstreamError(.closed, "\(upstreamName) closed the connection in the middle of the body"))
         }
     }
 
-    private var upstreamName: String { upstream?.address.description ?? proxy.route.prefix }
+    private var upstreamName: String { upstream?.address.description ?? route.prefix }
 
     /// The client's response head, from the upstream's.
     private func response(body: [UInt8]) -> HTTPResponse {
-        var response = HTTPResponse(status: head!.status, headers: HopByHop.strip(head!.headers, also: ["content-length"]), body: body)
-        if request.method == .head, case .none = head!.framing, let length = head!.headers["Content-Length"].flatMap({ Int($0) }) {
-            response.headLength = length
-        }
-        response.route = proxy.route.prefix
+        var response = HTTPResponse(status: head!.status, headers: head!.headers, body: body)
+        response.headLength = head!.headLength
+        response.localRedirect = head!.localRedirect
+        response.route = route.prefix
         return response
     }
 
@@ -196,8 +188,9 @@ final class ProxyExchange: UpstreamExchange, @unchecked Sendable {
         guard !done else { return }
         done = true
         timer?.cancel()
-        releaseConnection(reusable: head!.keepAlive)
+        releaseConnection(reusable: codec.reusable)
         finishUpstream()
+        route.logStderr(request, codec.takeErrors())
         responder.respond(response(body: body))
         body = []
     }
@@ -229,8 +222,9 @@ final class ProxyExchange: UpstreamExchange, @unchecked Sendable {
         guard !done else { return }
         done = true
         timer?.cancel()
-        releaseConnection(reusable: head!.keepAlive && decoder.isComplete)
+        releaseConnection(reusable: codec.reusable)
         finishUpstream()
+        route.logStderr(request, codec.takeErrors())
         stream?.end()
     }
 
@@ -255,7 +249,7 @@ final class ProxyExchange: UpstreamExchange, @unchecked Sendable {
         guard !done else { return }
         done = true
         timer?.cancel()
-        proxy.logFailure(request, error)
+        route.logFailure(request, error)
         if let stream {
             stream.fail(error)
         } else {
@@ -263,23 +257,30 @@ final class ProxyExchange: UpstreamExchange, @unchecked Sendable {
         }
     }
 
-    /// The client went away: drop the upstream connection (it may still be mid-answer).
+    /// The client went away: drop the upstream connection (it may still be
+    /// mid-answer), first telling the upstream to stop when the protocol can.
     private func abandon() {
-        guard !done else {
-            releaseConnection(reusable: false)
-            return
+        if !done {
+            done = true
+            timer?.cancel()
+            finishUpstream()
         }
-        done = true
-        timer?.cancel()
-        releaseConnection(reusable: false)
-        finishUpstream()
+        guard let connection else { return }
+        self.connection = nil
+        connection.exchange = nil
+        if let abort = codec.abortBytes {
+            connection.connection.write(abort)
+            connection.connection.close(afterFlush: true)
+        } else {
+            connection.connection.close()
+        }
     }
 
     private func checkTime() {
         timer = nil
         guard !done else { return }
         let now = loop.now
-        let name = upstream?.address.description ?? proxy.route.prefix
+        let name = upstream?.address.description ?? route.prefix
         if head == nil && now >= deadline {
             upstream?.noteFailure()
             releaseConnection(reusable: false)
