@@ -15,6 +15,7 @@ public enum WebCommand {
         subcommands: [
             ("serve", "serve HTTP"),
             ("probe", "ask the running web tier whether it is ready (for container health checks)"),
+            ("cache purge", "drop entries from the running web tier's HTTP cache"),
             ("template render", "print a template's rendering with JSON data"),
             ("template check", "compile a folder of templates and report every error"),
         ])
@@ -74,6 +75,14 @@ public enum WebCommand {
             OptionSpec(
                 "gateway", env: "STRATA_GATEWAY_FILE", value: "FILE",
                 help: "a file of gateway routes, one per line: proxy|fastcgi|cgi ROUTE (file:line named on errors)"),
+            OptionSpec(
+                "cache", env: "STRATA_CACHE_BYTES", value: "BYTES", default: "0",
+                help:
+                    "keep a shared HTTP cache (RFC 9111) of this many bytes for proxied, FastCGI and CGI answers and public pages (suffixes k, m, g); 0: none"
+            ),
+            OptionSpec(
+                "cache-max-entry", env: "STRATA_CACHE_MAX_ENTRY_BYTES", value: "BYTES", default: "1m",
+                help: "the largest single answer the cache keeps"),
             OptionSpec(
                 "trusted-proxies", env: "STRATA_TRUSTED_PROXIES", value: "ADDRESSES",
                 help: "proxies whose X-Forwarded-For names the client, comma-separated"),
@@ -141,6 +150,7 @@ public enum WebCommand {
                     return try ProbeCommand.run(options, tool: "strata-web", address: address, option: "--host and --port")
                 },
                 "template": { arguments in await TemplateCommand.run(arguments, environment: environment) },
+                "cache": { arguments in await CacheCommand.run(arguments, environment: environment) },
             ])
     }
 
@@ -237,7 +247,9 @@ public enum WebCommand {
         if compressAbove > 0 { middleware.append(CompressionMiddleware(minimumSize: compressAbove)) }
         let mounts = try gatewayMounts(options, trustedProxies: proxies, logger: logger)
         let healthChecks = mounts.compactMap { ($0.handler as? ReverseProxy)?.startHealthChecks(group: group) }
-        let routes: any HTTPHandler = mounts.isEmpty ? application : Gateway(mounts: mounts, fallback: application)
+        var routes: any HTTPHandler = mounts.isEmpty ? application : Gateway(mounts: mounts, fallback: application)
+        let cache = try httpCache(options)
+        if let cache { routes = CachingHandler(cache: cache, wrapping: routes) }
         let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: routes))
         metrics.add(server)
         let bound = try server.start()
@@ -252,7 +264,9 @@ public enum WebCommand {
         if let redirect { fields.append(("redirect", redirect.description)) }
         var health: HealthEndpoint?
         if let text = options.string("health") {
-            let endpoint = HealthEndpoint(address: try SocketAddress(parsing: text), group: group, metrics: metrics) { application.readiness }
+            let endpoint = HealthEndpoint(address: try SocketAddress(parsing: text), group: group, metrics: metrics, cache: cache) {
+                application.readiness
+            }
             fields.append(("health", try endpoint.start(logger: logger).description))
             health = endpoint
         }
@@ -307,6 +321,22 @@ public enum WebCommand {
             throw UsageError(command: "strata-web serve", message: error.message)
         }
         return gateway.handlers(trustedProxies: trustedProxies, logger: logger)
+    }
+
+    /// The HTTP cache `--cache` asks for, or nil.
+    static func httpCache(_ options: ParsedOptions) throws -> HTTPCache? {
+        func bytes(_ name: String, default fallback: Int) throws -> Int {
+            guard let text = options.string(name)?.lowercased(), !text.isEmpty else { return fallback }
+            let units: [Character: Int] = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30]
+            let unit = text.last.flatMap { units[$0] }
+            guard let number = Int(unit == nil ? text : String(text.dropLast())), number >= 0, number <= (1 << 40) / (unit ?? 1) else {
+                throw UsageError(command: "strata-web serve", message: "--\(name) \(text): expected a number of bytes, optionally with k, m or g")
+            }
+            return number * (unit ?? 1)
+        }
+        let capacity = try bytes("cache", default: 0)
+        guard capacity > 0 else { return nil }
+        return HTTPCache(capacity: capacity, maxEntrySize: try bytes("cache-max-entry", default: 1 << 20))
     }
 
     /// `--metrics-allow`, read.

@@ -13,6 +13,8 @@ import Synchronization
 ///   reaches the port: it is meant for the internal network only, where
 ///   orchestrators and Prometheus live (the web tier's public port answers
 ///   `/metrics` to loopback and `--metrics-allow` only).
+/// - `POST /cache/purge?key=/path` (or `key=/prefix*`): drops entries of the
+///   web tier's HTTP cache, when it has one (`strata-web cache purge`).
 public final class HealthEndpoint: Sendable {
     private let server: HTTPServer
     private let handler: HealthHandler
@@ -20,9 +22,10 @@ public final class HealthEndpoint: Sendable {
     /// Creates the endpoint on `address`; `readiness` is asked on every
     /// `/readyz` and must bound its own time (orchestrators time out in seconds).
     public init(
-        address: SocketAddress, group: EventLoopGroup, metrics: MetricsRegistry? = nil, readiness: @escaping @Sendable () async -> Readiness
+        address: SocketAddress, group: EventLoopGroup, metrics: MetricsRegistry? = nil, cache: HTTPCache? = nil,
+        readiness: @escaping @Sendable () async -> Readiness
     ) {
-        handler = HealthHandler(readiness: readiness, metrics: metrics)
+        handler = HealthHandler(readiness: readiness, metrics: metrics, cache: cache)
         var configuration = HTTPServerConfiguration(address: address)
         configuration.idleTimeout = .seconds(10)
         server = HTTPServer(configuration: configuration, group: group, handler: handler)
@@ -59,14 +62,26 @@ public final class HealthEndpoint: Sendable {
 private final class HealthHandler: HTTPHandler {
     let readiness: @Sendable () async -> Readiness
     let metrics: MetricsRegistry?
+    let cache: HTTPCache?
     let draining = Atomic<Bool>(false)
 
-    init(readiness: @escaping @Sendable () async -> Readiness, metrics: MetricsRegistry?) {
+    /// Where `strata-web cache purge` posts.
+    static let purgePath = "/cache/purge"
+
+    init(readiness: @escaping @Sendable () async -> Readiness, metrics: MetricsRegistry?, cache: HTTPCache?) {
         self.readiness = readiness
         self.metrics = metrics
+        self.cache = cache
     }
 
     func handle(_ request: HTTPRequest) -> HTTPOutcome {
+        if request.path == Self.purgePath, request.method == .post {
+            guard let cache else { return .response(Self.answer("this tier keeps no HTTP cache (--cache)\n", .notFound)) }
+            guard let key = request.queryParameters["key"], key.hasPrefix("/") else {
+                return .response(Self.answer("key=/path or key=/prefix* is required\n", .badRequest))
+            }
+            return .response(Self.answer("purged \(cache.purge(key)) entries\n", .ok))
+        }
         guard request.method == .get || request.method == .head else {
             return .response(Self.answer("only GET and HEAD are answered here\n", .methodNotAllowed))
         }

@@ -22,7 +22,8 @@ public enum HealthProbe {
     /// Sends `GET path` to `address` and reads the answer, all within
     /// `timeout`. A wildcard listen address (0.0.0.0, ::) is probed on
     /// loopback, so the probe can be given the tier's own setting.
-    public static func check(_ address: SocketAddress, path: String, timeout: Duration = .seconds(3)) -> Result {
+    /// `method` is GET for probes; the cache purge command POSTs.
+    public static func check(_ address: SocketAddress, path: String, method: String = "GET", timeout: Duration = .seconds(3)) -> Result {
         guard case .tcp(var host, let port) = address else {
             return Result(status: nil, message: "\(address): only host:port health addresses can be probed")
         }
@@ -45,7 +46,8 @@ public enum HealthProbe {
         guard connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
             return Result(status: nil, message: "\(address): not answering (\(String(cString: strerror(errno))))")
         }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\nUser-Agent: strata-probe\r\n\r\n".utf8)
+        let length = method == "GET" ? "" : "Content-Length: 0\r\n"
+        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\(length)User-Agent: strata-probe\r\n\r\n".utf8)
         guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else {
             return Result(status: nil, message: "\(address): could not send the request")
         }

@@ -34,24 +34,18 @@ public struct MiddlewareChain: HTTPHandler {
                 return .response(early)
             }
         }
-        switch handler.handle(request) {
-        case .response(var response):
+        let outcome = handler.handle(request)
+        if case .response(var response) = outcome {
+            // The common case, answered at once: no closure to allocate.
             finish(request, &response, through: middleware.count - 1)
             return .response(response)
-        case .later(let work):
-            let chain = self
-            let prepared = request
-            return .later {
-                var response = await work()
-                chain.finish(prepared, &response, through: chain.middleware.count - 1)
-                return response
-            }
-        case .onLoop(let start):
-            let chain = self
-            let prepared = request
-            return .onLoop { responder in
-                start(responder.wrapped { chain.finish(prepared, &$0, through: chain.middleware.count - 1) })
-            }
+        }
+        let chain = self
+        let prepared = request
+        return outcome.map { response in
+            var response = response
+            chain.finish(prepared, &response, through: chain.middleware.count - 1)
+            return response
         }
     }
 
