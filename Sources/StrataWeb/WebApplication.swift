@@ -208,9 +208,20 @@ public final class WebApplication: HTTPHandler {
         let requestID = request.requestID
         var input = request.queryParameters
         for (key, value) in parameters { input[key] = value }
-        switch await call(route.calls, input: input, request: request, site: site) {
+        let shared = route.publicMaxAge
+        switch await call(route.calls, input: input, request: request, anonymous: shared != nil, site: site) {
         case .failed(let response, let error):
             return error.code == .unauthenticated ? signInFirst(request, site: site) ?? response : response
+        case .value(let result) where shared != nil:
+            // The same for everyone: no session, viewer or flash in it.
+            do {
+                var response = HTTPResponse.html(try site.templates.render(route.template ?? "", result, globals: globals(requestID, site: site)))
+                response.headers.set("Cache-Control", "public, max-age=\(shared!)")
+                return response
+            } catch {
+                logger.error("template failed", ("template", route.template ?? ""), ("error", "\(error)"), ("request_id", requestID))
+                return errorPage(.internalServerError, "Something went wrong on our side.", requestID: requestID, site: site)
+            }
         case .value(let result):
             let flash = Flash.message(in: request, key: csrfKey)
             let session = LazyBrowserSession(request: request)
@@ -300,17 +311,19 @@ public final class WebApplication: HTTPHandler {
     /// browser's session for the app tier to resolve (and asking for `viewer`).
     /// A form's call (`form`: its path) answers the route's `FormOutcome`.
     private func call<Result: Decodable & Sendable>(
-        _ method: String, input: [String: String], request: HTTPRequest, form: String? = nil, site: Site,
+        _ method: String, input: [String: String], request: HTTPRequest, form: String? = nil, anonymous: Bool = false, site: Site,
         as: Result.Type = TemplateValue.self
     ) async -> CallOutcome<Result> {
         let requestID = request.requestID
         var metadata = metadata(for: request)
         // Only a cookie the browser sent can name a signed-in session (the app tier resolves it).
-        if let cookie = BrowserSession.cookie(BrowserSession.cookieName, in: request) { metadata[WebMetadataKey.session] = cookie }
+        if !anonymous, let cookie = BrowserSession.cookie(BrowserSession.cookieName, in: request) {
+            metadata[WebMetadataKey.session] = cookie
+        }
         metadata[WebMetadataKey.fieldInput] = "1"
         if let form {
             metadata[WebMetadataKey.form] = form
-        } else {
+        } else if !anonymous {
             metadata[WebMetadataKey.wantsViewer] = "1"
         }
         do {

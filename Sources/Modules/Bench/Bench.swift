@@ -31,6 +31,8 @@ public struct Bench: DomainModule {
         m.api(.get, "/queries", queries)
         m.api(.get, "/updates", updates)
         m.page("/fortunes", fortunes, template: "bench/fortunes")
+        // The same page declared the same for everyone, for the cache benchmark.
+        m.page("/fortunes/public", fortunes, template: "bench/fortunes", cache: .public(maxAge: 60))
     }
 }
 

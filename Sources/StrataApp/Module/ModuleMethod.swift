@@ -9,6 +9,14 @@ public struct ModuleMethod<Input: Decodable & Sendable, Output: Encodable & Send
 
 /// A declared page, as `ModuleRegistry.page` returns it: a form names the page
 /// it is shown on (`shownOn:`), which is rendered again when the form's input is invalid.
+/// Who may keep a page's rendering: see `ModuleRegistry.page`.
+public enum PageCache: Sendable, Equatable {
+    /// Each browser's own (the default): may show who is signed in.
+    case `private`
+    /// The same for everyone: shared caches may keep it this many seconds.
+    case `public`(maxAge: Int)
+}
+
 public struct PageRoute: Sendable {
     /// The page's path pattern (`/projects/:project`).
     public let path: String

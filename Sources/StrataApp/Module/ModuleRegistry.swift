@@ -61,9 +61,22 @@ public struct ModuleRegistry: Sendable {
     /// parameters and renders `template` with its result (plus `viewer`, the
     /// signed-in user). A method answering `unauthenticated` sends the
     /// browser to the sign-in page and back.
+    ///
+    /// `cache: .public(maxAge:)` marks a page that is the same for everyone
+    /// (a price list, an article): it is rendered without the browser's
+    /// session (no viewer, no CSRF token, no flash) and answered with
+    /// `Cache-Control: public, max-age`, so the web tier's cache (`--cache`)
+    /// and any cache on the way may keep it.
     @discardableResult
-    public mutating func page<Input, Output>(_ path: String, _ method: ModuleMethod<Input, Output>, template: String) -> PageRoute {
-        routes.append(RouteDescriptor(kind: .page, path: path, calls: method.name, template: template))
+    public mutating func page<Input, Output>(
+        _ path: String, _ method: ModuleMethod<Input, Output>, template: String, cache: PageCache = .private
+    ) -> PageRoute {
+        var maxAge: Int?
+        if case .public(let seconds) = cache {
+            if seconds < 0 { problems.append("page '\(path)' has a negative cache max-age") }
+            maxAge = seconds
+        }
+        routes.append(RouteDescriptor(kind: .page, path: path, calls: method.name, template: template, publicMaxAge: maxAge))
         return PageRoute(path: path)
     }
 

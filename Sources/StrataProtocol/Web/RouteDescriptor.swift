@@ -29,11 +29,16 @@ public struct RouteDescriptor: Codable, Sendable, Equatable {
     /// For forms: true when what it takes is worth guessing at (a password),
     /// so its attempts count against the web tier's stricter per-client limit.
     public var attemptLimited: Bool?
+    /// For pages: the seconds a shared cache may keep the page (`public,
+    /// max-age`). Such a page is rendered for nobody in particular: the
+    /// method is called without the browser's session and the template
+    /// gets no viewer, session or flash. Nil: private to each browser.
+    public var publicMaxAge: Int?
 
     /// Creates a route.
     public init(
         kind: Kind, path: String, calls: String, template: String? = nil, shownOn: String? = nil, verb: String? = nil,
-        attemptLimited: Bool = false
+        attemptLimited: Bool = false, publicMaxAge: Int? = nil
     ) {
         self.kind = kind
         self.path = path
@@ -42,6 +47,7 @@ public struct RouteDescriptor: Codable, Sendable, Equatable {
         self.shownOn = shownOn
         self.verb = verb
         self.attemptLimited = attemptLimited ? true : nil
+        self.publicMaxAge = publicMaxAge
     }
 
     /// The HTTP method the route answers.
