@@ -1,4 +1,5 @@
 import StrataCore
+import StrataIO
 import XCTest
 
 @testable import StrataHTTP
@@ -28,8 +29,11 @@ final class MiddlewareTests: XCTestCase {
         switch handler.handle(request) {
         case .response(let response): return (response, true)
         case .later(let work): return (await work(), false)
+        case .onLoop(let start): return (await HTTPResponder.await(on: Self.loop, start), false)
         }
     }
+
+    private static let loop = EventLoop.start(name: "middleware-test", busyPoll: .zero)
 
     func testLayersSeeTheRequestInOrderAndTheResponseInReverse() async {
         for immediate in [true, false] {

@@ -68,7 +68,11 @@ final class BodyPipe: @unchecked Sendable {
 
     private func take(_ continuation: CheckedContinuation<[UInt8]?, any Error>) {
         if !pieces.isEmpty {
-            let piece = pieces.count == 1 ? pieces[0] : Array(pieces.joined())
+            var piece = pieces[0]
+            if pieces.count > 1 {
+                piece.reserveCapacity(buffered)
+                for more in pieces.dropFirst() { piece.append(contentsOf: more) }
+            }
             pieces.removeAll(keepingCapacity: true)
             buffered = 0
             continuation.resume(returning: piece)

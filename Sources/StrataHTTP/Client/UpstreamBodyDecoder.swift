@@ -48,7 +48,7 @@ struct UpstreamBodyDecoder: Sendable {
                 return false
             case .data(let remaining), .chunkData(let remaining):
                 let take = min(remaining, buffer.readableBytes)
-                buffer.withReadableBytes { out.append(contentsOf: $0.prefix(take)) }
+                buffer.withReadableBytes { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<take])) }
                 buffer.moveReaderIndex(by: take)
                 let chunked: Bool
                 if case .chunkData = state { chunked = true } else { chunked = false }
