@@ -63,6 +63,7 @@ extension ExternalTool {
     /// A tool a test needs is not installed, where tools are required.
     public struct Missing: Error, CustomStringConvertible {
         public let tool: String
+        public init(tool: String) { self.tool = tool }
         public var description: String { "\(tool) is not installed, and STRATA_REQUIRE_TOOLS=1 makes that a failure (.ci/run installs it)" }
     }
 

@@ -86,7 +86,7 @@ public final class TestHTTPClient {
         return try readResponse(expectBody: expectBody)
     }
 
-    /// Reads one response (Content-Length framing; HEAD responses with `expectBody: false`).
+    /// Reads one response (Content-Length or chunked framing; HEAD responses with `expectBody: false`).
     public func readResponse(expectBody: Bool = true) throws -> Response {
         let headEnd = try readUntil(Array("\r\n\r\n".utf8))
         let head = String(decoding: buffer[..<headEnd], as: UTF8.self)
@@ -100,7 +100,18 @@ public final class TestHTTPClient {
         }
         let length = headers.first { $0.0.lowercased() == "content-length" }.flatMap { Int($0.1) } ?? 0
         var body: [UInt8] = []
-        if expectBody && length > 0 {
+        if expectBody && headers.contains(where: { $0.0.lowercased() == "transfer-encoding" && $0.1.lowercased() == "chunked" }) {
+            while true {
+                let lineEnd = try readUntil(Array("\r\n".utf8))
+                let size = Int(String(decoding: buffer[..<lineEnd], as: UTF8.self).split(separator: ";")[0], radix: 16) ?? -1
+                guard size >= 0 else { throw Failure(description: "bad chunk size") }
+                buffer.removeFirst(lineEnd + 2)
+                while buffer.count < size + 2 { try fill() }
+                body += buffer[..<size]
+                buffer.removeFirst(size + 2)
+                if size == 0 { break }
+            }
+        } else if expectBody && length > 0 {
             while buffer.count < length { try fill() }
             body = Array(buffer[..<length])
             buffer.removeFirst(length)
