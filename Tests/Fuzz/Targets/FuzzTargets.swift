@@ -12,9 +12,9 @@ import StrataTemplates
 #endif
 
 /// The fuzz targets, one per parser that reads untrusted input. The target
-/// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `codec`, `template`, `migration`, `input`, `gzip`, `tls`).
+/// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `codec`, `template`, `migration`, `input`, `gzip`, `tls`, `upstream`, `fastcgi`).
 enum FuzzTarget: String, CaseIterable {
-    case http, rpc, codec, template, migration, input, gzip, tls
+    case http, rpc, codec, template, migration, input, gzip, tls, upstream, fastcgi
 
     static var selected: FuzzTarget {
         let name = getenv("STRATA_FUZZ_TARGET").map { String(cString: $0) } ?? "http"
@@ -34,6 +34,8 @@ enum FuzzTarget: String, CaseIterable {
         case .migration: _ = try? Migration(file: "0001_fuzz.sql", contents: String(decoding: bytes, as: UTF8.self))
         case .input: fuzzInput(bytes)
         case .tls: fuzzTLS(bytes)
+        case .upstream: GatewayFuzzing.upstreamResponse(bytes)
+        case .fastcgi: GatewayFuzzing.fastCGI(bytes)
         }
     }
 }
