@@ -184,13 +184,20 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
         return response
     }
 
-    private func answerWhole() {
-        guard !done else { return }
+    /// The answer is complete: the connection goes back to the pool (when
+    /// the protocol allows) and the request stops counting at its upstream.
+    private func completed() -> Bool {
+        guard !done else { return false }
         done = true
         timer?.cancel()
         releaseConnection(reusable: codec.reusable)
         finishUpstream()
         route.logStderr(request, codec.takeErrors())
+        return true
+    }
+
+    private func answerWhole() {
+        guard completed() else { return }
         responder.respond(response(body: body))
         body = []
     }
@@ -219,12 +226,7 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
     }
 
     private func finishStreaming() {
-        guard !done else { return }
-        done = true
-        timer?.cancel()
-        releaseConnection(reusable: codec.reusable)
-        finishUpstream()
-        route.logStderr(request, codec.takeErrors())
+        guard completed() else { return }
         stream?.end()
     }
 
