@@ -9,6 +9,10 @@ public final class HTTPResponder: @unchecked Sendable {
     /// The loop the request arrived on; the answer must be given on it.
     public let loop: EventLoop
     private var deliver: ((HTTPResponse) -> Void)?
+    /// What layers wrapped around the handler (middleware) do to the answer,
+    /// outermost first; applied innermost first. Kept here rather than as a
+    /// responder per layer: one object per request, whatever the depth.
+    private var transforms: [(inout HTTPResponse) -> Void] = []
     /// Called on the loop when the client goes away before the answer, so
     /// the handler can stop its work (close an upstream connection, abort a
     /// FastCGI request). Cleared once the answer is given.
@@ -27,6 +31,9 @@ public final class HTTPResponder: @unchecked Sendable {
         guard let deliver else { return }
         self.deliver = nil
         onCancel = nil
+        var response = response
+        for transform in transforms.reversed() { transform(&response) }
+        transforms = []
         deliver(response)
     }
 
@@ -38,15 +45,11 @@ public final class HTTPResponder: @unchecked Sendable {
         cancelled?()
     }
 
-    /// A responder whose answer passes through `transform` on its way to this one.
+    /// This responder, its answer from now on passing through `transform`
+    /// (after the transforms added later, which are nearer the handler).
     func wrapped(_ transform: @escaping (inout HTTPResponse) -> Void) -> HTTPResponder {
-        let inner = HTTPResponder(loop: loop) { [self] response in
-            var response = response
-            transform(&response)
-            respond(response)
-        }
-        onCancel = { inner.cancel() }
-        return inner
+        transforms.append(transform)
+        return self
     }
 
     /// Runs `start` on `loop` and waits for its answer: for callers off the

@@ -247,6 +247,7 @@ public enum WebCommand {
         if compressAbove > 0 { middleware.append(CompressionMiddleware(minimumSize: compressAbove)) }
         let mounts = try gatewayMounts(options, trustedProxies: proxies, logger: logger)
         let healthChecks = mounts.compactMap { ($0.handler as? ReverseProxy)?.startHealthChecks(group: group) }
+        for case let fastCGI as FastCGIHandler in mounts.map(\.handler) { await fastCGI.discover(loops: group) }
         var routes: any HTTPHandler = mounts.isEmpty ? application : Gateway(mounts: mounts, fallback: application)
         let cache = try httpCache(options)
         if let cache { routes = CachingHandler(cache: cache, wrapping: routes) }

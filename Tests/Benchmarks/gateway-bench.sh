@@ -13,7 +13,10 @@
 #                     proxy_pass to the same upstream (keep-alive upstream
 #                     connections on both)
 #   FastCGI           strata-web --fastcgi to a php-fpm pool  vs  nginx
-#                     fastcgi_pass to the same pool (Unix socket, keep-alive)
+#                     fastcgi_pass to the same pool (Unix socket; nginx as
+#                     its fastcgi_params example ships it, a connection per
+#                     request; strata keeps connections, as many as php-fpm's
+#                     FCGI_MAX_CONNS allows)
 # and alone: a CGI script (/bin/sh) per request, and /fortunes through all
 # three tiers uncached against /fortunes/public from the cache.
 #
@@ -105,7 +108,6 @@ http {
     keepalive_requests 1000000;
     default_type text/plain;
     upstream origin { server 127.0.0.1:$UPSTREAM_PORT; keepalive 64; }
-    upstream php { server unix:$work/fpm/php.sock; keepalive 16; }
     server {
         listen 127.0.0.1:$NGINX_PORT reuseport;
         location /static/ { alias $work/public/; }
@@ -118,8 +120,7 @@ http {
         }
         location /php/ {
             root $work;
-            fastcgi_pass php;
-            fastcgi_keep_conn on;
+            fastcgi_pass unix:$work/fpm/php.sock;
             include /etc/nginx/fastcgi_params;
             fastcgi_param SCRIPT_FILENAME $work\$fastcgi_script_name;
         }

@@ -43,6 +43,7 @@ final class UpstreamParsingTests: XCTestCase {
         XCTAssertEqual(closeDelimited.1, "until the end")
         let head = try parse("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", method: .head)
         XCTAssertEqual(head.0.headLength, 1234, "a HEAD answer keeps the length a GET would get")
+        XCTAssertEqual(try parse("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nab").1, "ab", "a list of one length")
         XCTAssertEqual(try parse("HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n").1, "", "no body after 304")
     }
 
@@ -56,6 +57,8 @@ final class UpstreamParsingTests: XCTestCase {
             "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
             "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
             "HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nab",
+            "HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\nab",
+            "HTTP/1.1 200 OK\r\nContent-Length: ,\r\n\r\nab",
             "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",

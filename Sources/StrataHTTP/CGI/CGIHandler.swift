@@ -48,7 +48,7 @@ public struct CGIRoute: Sendable {
 }
 
 /// Runs the scripts of a `CGIRoute`.
-public final class CGIHandler: HTTPHandler {
+public final class CGIHandler: HTTPHandler, CGIAnswering {
     public let route: CGIRoute
     private let logger: Logger
 

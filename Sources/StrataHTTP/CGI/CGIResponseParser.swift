@@ -59,7 +59,7 @@ struct CGIResponseParser {
                 guard location == nil, !value.isEmpty else { throw UpstreamError(.malformed, "invalid CGI Location") }
                 location = value
                 headers.add(name, value)
-            } else if name.caseInsensitiveEquals("Content-Length") || HopByHop.fixed.contains(name.lowercased()) {
+            } else if name.caseInsensitiveEquals("Content-Length") || HopByHop.isFixed(name) {
                 continue
             } else {
                 headers.add(name, value)

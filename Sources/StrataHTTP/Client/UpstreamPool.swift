@@ -1,4 +1,5 @@
 import StrataIO
+import Synchronization
 
 /// One event loop's connections to one upstream: idle keep-alive connections
 /// reused newest first, a cap on how many are open, and requests waiting
@@ -7,15 +8,18 @@ final class UpstreamPool: @unchecked Sendable {
     let loop: EventLoop
     let address: SocketAddress
     let settings: UpstreamSettings
+    /// Connections open at most on this loop; lowered when the server says it takes fewer (FastCGI's FCGI_MAX_CONNS).
+    private let limit: ConnectionLimit
     private var idle: [UpstreamConnection] = []
     /// Connections open or being opened.
     private(set) var open = 0
     private var waiters: [(Result<UpstreamConnection, UpstreamError>) -> Void] = []
 
-    init(loop: EventLoop, address: SocketAddress, settings: UpstreamSettings) {
+    init(loop: EventLoop, address: SocketAddress, settings: UpstreamSettings, limit: ConnectionLimit) {
         self.loop = loop
         self.address = address
         self.settings = settings
+        self.limit = limit
     }
 
     /// Hands a connection to `completion` (on the loop): an idle one at
@@ -31,7 +35,7 @@ final class UpstreamPool: @unchecked Sendable {
             completion(.success(connection))
             return
         }
-        guard open < settings.maxConnectionsPerLoop else {
+        guard open < limit.perLoop.load(ordering: .relaxed) else {
             waiters.append(completion)
             return
         }
@@ -88,10 +92,17 @@ final class UpstreamPool: @unchecked Sendable {
     }
 
     private func serveWaiter() {
-        guard !waiters.isEmpty, open < settings.maxConnectionsPerLoop else { return }
+        guard !waiters.isEmpty, open < limit.perLoop.load(ordering: .relaxed) else { return }
         connect(waiters.removeFirst())
     }
 
     /// Idle connections, for tests and metrics.
     var idleCount: Int { idle.count }
+}
+
+/// How many connections each event loop may open to one upstream.
+final class ConnectionLimit: Sendable {
+    let perLoop: Atomic<Int>
+
+    init(_ perLoop: Int) { self.perLoop = Atomic(perLoop) }
 }

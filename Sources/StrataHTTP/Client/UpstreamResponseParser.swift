@@ -89,14 +89,11 @@ struct UpstreamResponseParser: Sendable {
             guard headers.count < maxHeaderCount else { throw UpstreamError(.malformed, "more than \(maxHeaderCount) header fields") }
             let (name, value) = try Self.parseField(UnsafeRawBufferPointer(rebasing: line))
             if name.caseInsensitiveEquals("Content-Length") {
-                for part in value.split(separator: ",", omittingEmptySubsequences: false) {
-                    let digits = part.trimmed()
-                    guard !digits.isEmpty, digits.count <= 18, digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let length = Int(digits) else {
-                        throw UpstreamError(.malformed, "invalid Content-Length \"\(value)\"")
-                    }
-                    if let contentLength, contentLength != length { throw UpstreamError(.malformed, "conflicting Content-Length values") }
-                    contentLength = length
+                guard let length = Self.contentLength(value), contentLength == nil || contentLength == length else {
+                    throw UpstreamError(
+                        .malformed, contentLength == nil ? "invalid Content-Length \"\(value)\"" : "conflicting Content-Length values")
                 }
+                contentLength = length
             } else if name.caseInsensitiveEquals("Transfer-Encoding") {
                 transferEncoding += value.split(separator: ",").map { $0.trimmed().lowercased() }.filter { !$0.isEmpty }
             }
@@ -120,6 +117,34 @@ struct UpstreamResponseParser: Sendable {
             keepAlive = false
         }
         return UpstreamResponseHead(status: status, headers: headers, framing: framing, keepAlive: keepAlive)
+    }
+
+    /// A Content-Length value: digits, or a list of the same digits (RFC 9110 §8.6); nil otherwise.
+    static func contentLength(_ value: String) -> Int? {
+        var result: Int?
+        var current = 0
+        var digits = 0
+        var spaceAfterDigits = false
+        for byte in value.utf8 + [UInt8(ascii: ",")] {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                guard !spaceAfterDigits else { return nil }
+                digits += 1
+                guard digits <= 18 else { return nil }
+                current = current * 10 + Int(byte - 48)
+            case UInt8(ascii: ","):
+                guard digits > 0, result == nil || result == current else { return nil }
+                result = current
+                current = 0
+                digits = 0
+                spaceAfterDigits = false
+            case 32, 9:
+                spaceAfterDigits = digits > 0
+            default:
+                return nil
+            }
+        }
+        return result
     }
 
     /// `HTTP/1.x NNN reason`; returns the status and the minor version.

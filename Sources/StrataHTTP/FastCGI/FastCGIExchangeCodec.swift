@@ -9,6 +9,8 @@ struct FastCGIExchangeCodec: ExchangeCodec {
     static let requestID: UInt16 = 1
     let params: [(String, String)]
     let body: [UInt8]
+    /// Whether to ask the responder to keep the connection (FCGI_KEEP_CONN).
+    let keepConnection: Bool
     /// STDOUT before the CGI header block has ended.
     private var pending: [UInt8] = []
     private var errors: [UInt8] = []
@@ -17,15 +19,17 @@ struct FastCGIExchangeCodec: ExchangeCodec {
     /// STDERR kept for the log, at most.
     static let maxErrors = 64 * 1024
 
-    init(params: [(String, String)], body: [UInt8]) {
+    init(params: [(String, String)], body: [UInt8], keepConnection: Bool = true) {
         self.params = params
         self.body = body
+        self.keepConnection = keepConnection
     }
 
     func request(to upstream: Upstream) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(body.count + 1024)
-        FastCGIRecord(kind: .beginRequest, requestID: Self.requestID, content: FastCGIRecord.beginRequest(keepConnection: true)).write(to: &out)
+        FastCGIRecord(kind: .beginRequest, requestID: Self.requestID, content: FastCGIRecord.beginRequest(keepConnection: keepConnection)).write(
+            to: &out)
         FastCGIRecord.writeStream(.params, requestID: Self.requestID, FastCGIRecord.encodePairs(params), to: &out)
         FastCGIRecord.writeStream(.stdin, requestID: Self.requestID, body, to: &out)
         return out
@@ -74,10 +78,11 @@ struct FastCGIExchangeCodec: ExchangeCodec {
     }
 
     mutating func inputEnded() throws {
+        // Without FCGI_KEEP_CONN the responder closes after END_REQUEST.
         guard ended else { throw UpstreamError(.closed, "the FastCGI server closed the connection before END_REQUEST") }
     }
 
-    var reusable: Bool { ended }
+    var reusable: Bool { ended && keepConnection }
 
     var abortBytes: [UInt8]? {
         var out: [UInt8] = []

@@ -1,13 +1,17 @@
 import StrataCore
 import StrataIO
+import Synchronization
 
 /// Hands requests under a prefix to FastCGI responders (php-fpm and the
 /// like), with the same pooling, balancing, ejection and 502/503/504
 /// answers as a reverse-proxy route. See `FastCGIRoute`.
-public final class FastCGIHandler: HTTPHandler, UpstreamRoute {
+public final class FastCGIHandler: HTTPHandler, UpstreamRoute, CGIAnswering {
     public let route: FastCGIRoute
     public let group: UpstreamGroup
     let logger: Logger
+    /// Whether connections are kept between requests: only once every
+    /// responder said it takes at least one per event loop (`discover`).
+    private let keepConnections = Atomic<Bool>(false)
 
     var prefix: String { route.prefix }
 
@@ -23,9 +27,46 @@ public final class FastCGIHandler: HTTPHandler, UpstreamRoute {
             response.route = route.prefix
             return .response(response)
         }
-        let codec = FastCGIExchangeCodec(params: CGIEnvironment.variables(for: request, script: script, fastCGI: true), body: request.body)
+        let codec = FastCGIExchangeCodec(
+            params: CGIEnvironment.variables(for: request, script: script, fastCGI: true), body: request.body,
+            keepConnection: keepConnections.load(ordering: .relaxed))
         return .onLoop { [self] responder in
             GatewayExchange(route: self, request: request, codec: codec, responder: responder).start()
         }
+    }
+
+    /// Asks each responder what it takes (FCGI_GET_VALUES). A responder
+    /// works one connection per worker, and a kept idle connection holds its
+    /// worker: so connections are kept only when every responder states
+    /// FCGI_MAX_CONNS, and each event loop may then open its share of that
+    /// (at least one). Without an answer, or with fewer than one per loop,
+    /// each request closes its connection and frees the worker for the next
+    /// waiting one. FCGI_MPXS_CONNS is logged, not used: requests are never
+    /// multiplexed on one connection.
+    public func discover(loops: EventLoopGroup) async {
+        var query: [UInt8] = []
+        let names = ["FCGI_MAX_CONNS", "FCGI_MAX_REQS", "FCGI_MPXS_CONNS"]
+        FastCGIRecord(kind: .getValues, requestID: 0, content: FastCGIRecord.encodePairs(names.map { ($0, "") })).write(to: &query)
+        var keep = true
+        for upstream in group.upstreams {
+            let values = await UpstreamFetch.run(query, to: upstream.address, on: loops.next(), timeout: .seconds(2)) { buffer -> [String: String]? in
+                guard let record = try FastCGIRecord.read(from: &buffer) else { return nil }
+                guard record.kind == .getValuesResult else { throw UpstreamError(.malformed, "not a GET_VALUES_RESULT") }
+                return Dictionary(try FastCGIRecord.decodePairs(record.content), uniquingKeysWith: { first, _ in first })
+            }
+            guard let values, let maxConnections = values["FCGI_MAX_CONNS"].flatMap({ Int($0) }), maxConnections >= loops.loops.count else {
+                keep = false
+                logger.warning(
+                    "FastCGI responder states no FCGI_MAX_CONNS of at least one per event loop; connections are not kept",
+                    ("route", prefix), ("responder", upstream.address.description), ("max_conns", values?["FCGI_MAX_CONNS"] ?? "none"))
+                continue
+            }
+            let perLoop = min(maxConnections / loops.loops.count, route.settings.maxConnectionsPerLoop)
+            upstream.limit.perLoop.store(perLoop, ordering: .relaxed)
+            logger.info(
+                "FastCGI responder", ("route", prefix), ("responder", upstream.address.description), ("max_conns", String(maxConnections)),
+                ("mpxs_conns", values["FCGI_MPXS_CONNS"] ?? "0"), ("connections_per_loop", String(perLoop)))
+        }
+        keepConnections.store(keep, ordering: .relaxed)
     }
 }

@@ -1,5 +1,8 @@
-import Foundation
 import StrataIO
+
+/// A handler whose answers come from CGI scripts or FastCGI responders,
+/// which may answer with a local redirect for the gateway to follow.
+protocol CGIAnswering {}
 
 /// Sends requests under mounted path prefixes to other servers (reverse
 /// proxy, FastCGI, CGI) and everything else to the application, in the
@@ -36,7 +39,9 @@ public struct Gateway: HTTPHandler {
                 if Self.hasDotSegment(request.path) {
                     return .response(.text("400 Bad Request: the path has a '.' or '..' segment\n", status: .badRequest))
                 }
-                return following(mount.handler.handle(request), request, redirects: redirects)
+                let outcome = mount.handler.handle(request)
+                // Only CGI answers (CGI and FastCGI scripts) can be local redirects.
+                return mount.handler is any CGIAnswering ? following(outcome, request, redirects: redirects) : outcome
             }
             if mount.prefix.hasSuffix("/"), request.path.count == mount.prefix.count - 1, mount.prefix.hasPrefix(request.path) {
                 // `/legacy` for a `/legacy/` mount: the address with its slash, as nginx answers.
@@ -68,17 +73,19 @@ public struct Gateway: HTTPHandler {
             }
         case .onLoop(let start):
             return .onLoop { responder in
-                start(
-                    HTTPResponder(loop: responder.loop) { response in
-                        guard let path = response.localRedirect else {
-                            responder.respond(response)
-                            return
-                        }
-                        Task {
-                            let answer = await redirect(request, to: path, redirects: redirects).response(loop: loop)
-                            responder.loop.execute { responder.respond(answer) }
-                        }
-                    })
+                let inner = HTTPResponder(loop: responder.loop) { response in
+                    guard let path = response.localRedirect else {
+                        responder.respond(response)
+                        return
+                    }
+                    Task {
+                        let answer = await redirect(request, to: path, redirects: redirects).response(loop: loop)
+                        responder.loop.execute { responder.respond(answer) }
+                    }
+                }
+                // A client that leaves still stops the work (FastCGI's ABORT_REQUEST).
+                responder.onCancel = { inner.cancel() }
+                start(inner)
             }
         }
     }
@@ -99,11 +106,31 @@ public struct Gateway: HTTPHandler {
 
     /// Whether `path` has a `.` or `..` segment, percent-encoded or not.
     static func hasDotSegment(_ path: String) -> Bool {
-        for segment in path.split(separator: "/", omittingEmptySubsequences: false) {
-            let decoded = segment.replacingOccurrences(of: "%2e", with: ".", options: .caseInsensitive)
-            if decoded == "." || decoded == ".." { return true }
+        var path = path
+        return path.withUTF8 { bytes in
+            var start = 0
+            while start <= bytes.count {
+                var end = start
+                while end < bytes.count, bytes[end] != UInt8(ascii: "/") { end += 1 }
+                // A segment of one or two dots, each written `.` or `%2e`.
+                var i = start
+                var dots = 0
+                while i < end, dots < 3 {
+                    if bytes[i] == UInt8(ascii: ".") {
+                        i += 1
+                    } else if end - i >= 3, bytes[i] == UInt8(ascii: "%"), bytes[i + 1] == UInt8(ascii: "2"), bytes[i + 2] | 0x20 == UInt8(ascii: "e")
+                    {
+                        i += 3
+                    } else {
+                        break
+                    }
+                    dots += 1
+                }
+                if i == end, dots == 1 || dots == 2 { return true }
+                start = end + 1
+            }
+            return false
         }
-        return false
     }
 }
 

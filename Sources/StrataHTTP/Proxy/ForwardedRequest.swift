@@ -16,10 +16,20 @@ struct ForwardedRequest {
     }
 
     /// Fields this proxy sets itself: whatever the client sent for them is dropped.
-    static let replaced: Set<String> = [
-        "host", "content-length", "expect", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded", "via",
-        "x-request-id",
-    ]
+    static func isReplaced(_ name: String) -> Bool {
+        guard let first = name.utf8.first.map({ $0 | 0x20 }) else { return false }
+        switch first {
+        case UInt8(ascii: "h"): return name.caseInsensitiveEquals("Host")
+        case UInt8(ascii: "c"): return name.caseInsensitiveEquals("Content-Length")
+        case UInt8(ascii: "e"): return name.caseInsensitiveEquals("Expect")
+        case UInt8(ascii: "f"): return name.caseInsensitiveEquals("Forwarded")
+        case UInt8(ascii: "v"): return name.caseInsensitiveEquals("Via")
+        case UInt8(ascii: "x"):
+            return name.caseInsensitiveEquals("X-Forwarded-For") || name.caseInsensitiveEquals("X-Forwarded-Proto")
+                || name.caseInsensitiveEquals("X-Forwarded-Host") || name.caseInsensitiveEquals("X-Request-ID")
+        default: return false
+        }
+    }
 
     /// The request head and body for `upstream`, with `target` as the request-target.
     static func serialize(
@@ -28,34 +38,49 @@ struct ForwardedRequest {
         let client = RateLimitMiddleware.host(of: request.remoteAddress)
         let proto = request.isSecure ? "https" : "http"
         let clientHost = request.headers["Host"] ?? ""
-        var out = "\(request.method.rawValue) \(target) HTTP/1.1\r\n"
-        let hostValue: String
+        var out: [UInt8] = []
+        out.reserveCapacity(512 + request.body.count + target.utf8.count)
+        func line(_ name: String, _ value: String) {
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: [58, 32])
+            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: [13, 10])
+        }
+        out.append(contentsOf: request.method.rawValue.utf8)
+        out.append(32)
+        out.append(contentsOf: target.utf8)
+        out.append(contentsOf: " HTTP/1.1\r\n".utf8)
         switch host {
-        case .pass: hostValue = clientHost.isEmpty ? upstream.authority : clientHost
-        case .upstream: hostValue = upstream.authority
-        case .fixed(let value): hostValue = value
+        case .pass: line("Host", clientHost.isEmpty ? upstream.authority : clientHost)
+        case .upstream: line("Host", upstream.authority)
+        case .fixed(let value): line("Host", value)
         }
-        out += "Host: \(hostValue)\r\n"
-        for (name, value) in HopByHop.strip(request.headers, also: replaced) { out += "\(name): \(value)\r\n" }
+        for (name, value) in HopByHop.strip(request.headers, dropping: isReplaced) { line(name, value) }
 
-        let previousFor = trusted ? request.headers.values("X-Forwarded-For").joined(separator: ", ") : ""
-        out += "X-Forwarded-For: \(previousFor.isEmpty ? client : previousFor + ", " + client)\r\n"
-        out += "X-Forwarded-Proto: \(trusted ? request.headers["X-Forwarded-Proto"] ?? proto : proto)\r\n"
-        let forwardedHost = trusted ? request.headers["X-Forwarded-Host"] ?? clientHost : clientHost
-        if !forwardedHost.isEmpty { out += "X-Forwarded-Host: \(forwardedHost)\r\n" }
-        let previousForwarded = trusted ? request.headers.values("Forwarded").joined(separator: ", ") : ""
-        let element = forwardedElement(client: client, proto: proto, host: clientHost)
-        out += "Forwarded: \(previousForwarded.isEmpty ? element : previousForwarded + ", " + element)\r\n"
-        let previousVia = request.headers.values("Via").joined(separator: ", ")
-        out += "Via: \(previousVia.isEmpty ? "" : previousVia + ", ")1.\(request.minorVersion) strata\r\n"
-        if !request.requestID.isEmpty { out += "X-Request-ID: \(request.requestID)\r\n" }
-        if !request.body.isEmpty || request.method == .post || request.method == .put || request.method == .patch {
-            out += "Content-Length: \(request.body.count)\r\n"
+        if trusted, case let previous = request.headers.values("X-Forwarded-For"), !previous.isEmpty {
+            line("X-Forwarded-For", (previous + [client]).joined(separator: ", "))
+        } else {
+            line("X-Forwarded-For", client)
         }
-        out += "\r\n"
-        var bytes = Array(out.utf8)
-        bytes.append(contentsOf: request.body)
-        return bytes
+        line("X-Forwarded-Proto", trusted ? request.headers["X-Forwarded-Proto"] ?? proto : proto)
+        let forwardedHost = trusted ? request.headers["X-Forwarded-Host"] ?? clientHost : clientHost
+        if !forwardedHost.isEmpty { line("X-Forwarded-Host", forwardedHost) }
+        let element = forwardedElement(client: client, proto: proto, host: clientHost)
+        if trusted, case let previous = request.headers.values("Forwarded"), !previous.isEmpty {
+            line("Forwarded", (previous + [element]).joined(separator: ", "))
+        } else {
+            line("Forwarded", element)
+        }
+        let via = request.minorVersion == 1 ? "1.1 strata" : "1.0 strata"
+        let previousVia = request.headers.values("Via")
+        line("Via", previousVia.isEmpty ? via : (previousVia + [via]).joined(separator: ", "))
+        if !request.requestID.isEmpty { line("X-Request-ID", request.requestID) }
+        if !request.body.isEmpty || request.method == .post || request.method == .put || request.method == .patch {
+            line("Content-Length", String(request.body.count))
+        }
+        out.append(contentsOf: [13, 10])
+        out.append(contentsOf: request.body)
+        return out
     }
 
     /// One `Forwarded` element (RFC 7239): `for=` the client, quoted when it
@@ -65,7 +90,8 @@ struct ForwardedRequest {
         var element = "for=\(node);proto=\(proto)"
         if !host.isEmpty {
             let isToken = host.utf8.allSatisfy(RequestParser.isTokenByte)
-            element += ";host=" + (isToken ? host : "\"\(host.replacingBackslashesAndQuotes())\"")
+            let needsEscapes = host.utf8.contains { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+            element += ";host=" + (isToken ? host : "\"\(needsEscapes ? host.replacingBackslashesAndQuotes() : host)\"")
         }
         return element
     }

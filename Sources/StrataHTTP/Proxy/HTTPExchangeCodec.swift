@@ -27,7 +27,8 @@ struct HTTPExchangeCodec: ExchangeCodec {
             guard let upstreamHead = try parser.parseHead(&buffer, requestMethod: request.method) else { return false }
             parsed = upstreamHead
             decoder = UpstreamBodyDecoder(framing: upstreamHead.framing)
-            var head = ExchangeHead(status: upstreamHead.status, headers: HopByHop.strip(upstreamHead.headers, also: ["content-length"]))
+            var head = ExchangeHead(
+                status: upstreamHead.status, headers: HopByHop.strip(upstreamHead.headers, dropping: { $0.caseInsensitiveEquals("Content-Length") }))
             if request.method == .head, let length = upstreamHead.headers["Content-Length"].flatMap({ Int($0) }) { head.headLength = length }
             self.head = head
         }

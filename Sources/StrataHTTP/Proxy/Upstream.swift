@@ -15,6 +15,8 @@ public final class Upstream: Sendable {
     /// `host:port`, for a `Host` header naming the upstream.
     let authority: String
     let settings: UpstreamSettings
+    /// Connections per event loop at most (`max-connections`, or what the server says it takes).
+    let limit: ConnectionLimit
     private let pools: LoopLocal<UpstreamPool>
     /// Requests sent and not yet answered in full.
     let outstanding = Atomic<Int>(0)
@@ -33,7 +35,9 @@ public final class Upstream: Sendable {
         self.address = address
         self.authority = authority
         self.settings = settings
-        pools = LoopLocal { loop in UpstreamPool(loop: loop, address: address, settings: settings) }
+        let limit = ConnectionLimit(settings.maxConnectionsPerLoop)
+        self.limit = limit
+        pools = LoopLocal { loop in UpstreamPool(loop: loop, address: address, settings: settings, limit: limit) }
     }
 
     /// The calling loop's pool of connections to this upstream.
