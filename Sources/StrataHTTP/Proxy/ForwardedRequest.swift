@@ -42,9 +42,11 @@ struct ForwardedRequest {
         out.reserveCapacity(512 + request.body.count + target.utf8.count)
         func line(_ name: String, _ value: String) {
             out.append(contentsOf: name.utf8)
-            out.append(contentsOf: [58, 32])
+            out.append(58)
+            out.append(32)
             out.append(contentsOf: value.utf8)
-            out.append(contentsOf: [13, 10])
+            out.append(13)
+            out.append(10)
         }
         out.append(contentsOf: request.method.rawValue.utf8)
         out.append(32)
@@ -55,30 +57,36 @@ struct ForwardedRequest {
         case .upstream: line("Host", upstream.authority)
         case .fixed(let value): line("Host", value)
         }
-        for (name, value) in HopByHop.strip(request.headers, dropping: isReplaced) { line(name, value) }
-
-        if trusted, case let previous = request.headers.values("X-Forwarded-For"), !previous.isEmpty {
+        // The client's fields in one pass: hop-by-hop and replaced ones dropped.
+        let named = request.headers.contains("Connection") ? HopByHop.named(in: request.headers) : []
+        var hasVia = false
+        for (name, value) in request.headers {
+            if isReplaced(name) || HopByHop.isFixed(name) || (!named.isEmpty && named.contains { name.caseInsensitiveEquals($0) }) {
+                if !hasVia && name.caseInsensitiveEquals("Via") { hasVia = true }
+                continue
+            }
+            line(name, value)
+        }
+        if trusted {
+            let previous = request.headers.values("X-Forwarded-For")
             line("X-Forwarded-For", (previous + [client]).joined(separator: ", "))
+            line("X-Forwarded-Proto", request.headers["X-Forwarded-Proto"] ?? proto)
         } else {
             line("X-Forwarded-For", client)
+            line("X-Forwarded-Proto", proto)
         }
-        line("X-Forwarded-Proto", trusted ? request.headers["X-Forwarded-Proto"] ?? proto : proto)
         let forwardedHost = trusted ? request.headers["X-Forwarded-Host"] ?? clientHost : clientHost
         if !forwardedHost.isEmpty { line("X-Forwarded-Host", forwardedHost) }
         let element = forwardedElement(client: client, proto: proto, host: clientHost)
-        if trusted, case let previous = request.headers.values("Forwarded"), !previous.isEmpty {
-            line("Forwarded", (previous + [element]).joined(separator: ", "))
-        } else {
-            line("Forwarded", element)
-        }
+        line("Forwarded", trusted ? (request.headers.values("Forwarded") + [element]).joined(separator: ", ") : element)
         let via = request.minorVersion == 1 ? "1.1 strata" : "1.0 strata"
-        let previousVia = request.headers.values("Via")
-        line("Via", previousVia.isEmpty ? via : (previousVia + [via]).joined(separator: ", "))
+        line("Via", hasVia ? (request.headers.values("Via") + [via]).joined(separator: ", ") : via)
         if !request.requestID.isEmpty { line("X-Request-ID", request.requestID) }
         if !request.body.isEmpty || request.method == .post || request.method == .put || request.method == .patch {
             line("Content-Length", String(request.body.count))
         }
-        out.append(contentsOf: [13, 10])
+        out.append(13)
+        out.append(10)
         out.append(contentsOf: request.body)
         return out
     }
