@@ -93,7 +93,7 @@ public struct RequestParser: Sendable {
                 expectsContinue = request.minorVersion == 1 && framing.expectsContinue
             case .fixedBody(let remaining):
                 let take = min(remaining, buffer.readableBytes)
-                buffer.withReadableBytes { pending!.body.append(contentsOf: $0.prefix(take)) }
+                buffer.withReadableBytes { pending!.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<take])) }
                 buffer.moveReaderIndex(by: take)
                 guard take == remaining else {
                     state = .fixedBody(remaining: remaining - take)
@@ -460,7 +460,7 @@ public struct RequestParser: Sendable {
             case .data(let remaining):
                 let take = min(remaining, buffer.readableBytes)
                 guard take > 0 else { return false }
-                buffer.withReadableBytes { pending!.body.append(contentsOf: $0.prefix(take)) }
+                buffer.withReadableBytes { pending!.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<take])) }
                 buffer.moveReaderIndex(by: take)
                 chunkState = take == remaining ? .dataEnd : .data(remaining: remaining - take)
             case .dataEnd:

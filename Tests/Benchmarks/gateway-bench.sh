@@ -15,8 +15,8 @@
 #   FastCGI           strata-web --fastcgi to a php-fpm pool  vs  nginx
 #                     fastcgi_pass to the same pool (Unix socket; nginx as
 #                     its fastcgi_params example ships it, a connection per
-#                     request; strata keeps connections, as many as php-fpm's
-#                     FCGI_MAX_CONNS allows)
+#                     request; strata keeps connections, as the route's
+#                     workers= (php-fpm's pm.max_children) allows)
 # and alone: a CGI script (/bin/sh) per request, and /fortunes through all
 # three tiers uncached against /fortunes/public from the cache.
 #
@@ -135,7 +135,7 @@ pids+=("$nginx_master")
 # Two web tiers: one as a plain gateway (as nginx is configured), one with the cache on.
 STRATA_RPC_SECRET=gateway-bench-secret-0123456789abcdef STRATA_EVENT_LOOPS=$LOOPS STRATA_RATE_LIMIT=0 \
     "$bin/strata-web" serve --port "$WEB_PORT" --app "127.0.0.1:1" --proxy "/proxy/=http://127.0.0.1:$UPSTREAM_PORT/static/" \
-    --fastcgi "/php/=unix:$work/fpm/php.sock;root=$work/php" --cgi "/cgi/=$work/cgi" > "$work/web.log" 2>&1 &
+    --fastcgi "/php/=unix:$work/fpm/php.sock;root=$work/php;workers=$((LOOPS * 4))" --cgi "/cgi/=$work/cgi" > "$work/web.log" 2>&1 &
 web_pid=$!
 pids+=("$web_pid")
 STRATA_RPC_SECRET=gateway-bench-secret-0123456789abcdef STRATA_EVENT_LOOPS=$LOOPS STRATA_RATE_LIMIT=0 \

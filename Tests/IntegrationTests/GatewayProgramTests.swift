@@ -83,7 +83,9 @@ final class GatewayProgramTests: XCTestCase {
 
     func testFastCGIRequestsReachPHPFPMAndItsAnswersComeBack() throws {
         guard let (socket, root) = try startPHPFPM() else { throw XCTSkip("php-fpm is not installed") }
-        let (web, port) = try startWeb(["--fastcgi", "/php/=unix:\(socket);root=\(root)"])
+        let (web, port) = try startWeb(["--fastcgi", "/php/=unix:\(socket);root=\(root);workers=4"])
+        // php-fpm answers FCGI_GET_VALUES without FCGI_MAX_CONNS; workers= lets connections be kept.
+        _ = try web.waitForLine(containing: "connections_per_loop=")
         let client = try TestHTTPClient(port: port)
 
         let get = try client.request("GET", "/php/echo.php/extra/path?a=1&b=two", headers: [("X-Custom", "hello"), ("Proxy", "http://evil")])

@@ -33,7 +33,7 @@ struct CGIEnvironment {
         out.append(("SCRIPT_NAME", script.name))
         out.append(("QUERY_STRING", request.query ?? ""))
         if !script.pathInfo.isEmpty {
-            let decoded = script.pathInfo.removingPercentEncoding ?? script.pathInfo
+            let decoded = script.pathInfo.contains("%") ? script.pathInfo.removingPercentEncoding ?? script.pathInfo : script.pathInfo
             out.append(("PATH_INFO", decoded))
             out.append(("PATH_TRANSLATED", script.root + decoded))
         }
@@ -73,15 +73,21 @@ struct CGIEnvironment {
         return out
     }
 
-    private static let withheld: Set<String> = [
+    private static let withheld: [String] = [
         "authorization", "proxy-authorization", "proxy", "content-length", "content-type", "connection", "keep-alive",
         "te", "trailer", "transfer-encoding", "upgrade", "x-request-id",
     ]
 
     /// `HTTP_ACCEPT_LANGUAGE` for `Accept-Language`; nil for fields not passed.
     static func httpVariable(_ name: String) -> String? {
-        guard !name.utf8.contains(UInt8(ascii: "_")), !withheld.contains(name.lowercased()) else { return nil }
-        return "HTTP_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+        guard !name.utf8.contains(UInt8(ascii: "_")), !withheld.contains(where: { name.caseInsensitiveEquals($0) }) else { return nil }
+        var bytes: [UInt8] = Array("HTTP_".utf8)
+        bytes.reserveCapacity(5 + name.utf8.count)
+        for byte in name.utf8 {
+            // Names are tokens (ASCII): upper case, and `-` becomes `_`.
+            bytes.append(byte == UInt8(ascii: "-") ? UInt8(ascii: "_") : (byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte))
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The server's name and port as the client addressed it (the `Host` header).

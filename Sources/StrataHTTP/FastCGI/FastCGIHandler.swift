@@ -37,12 +37,12 @@ public final class FastCGIHandler: HTTPHandler, UpstreamRoute, CGIAnswering {
 
     /// Asks each responder what it takes (FCGI_GET_VALUES). A responder
     /// works one connection per worker, and a kept idle connection holds its
-    /// worker: so connections are kept only when every responder states
-    /// FCGI_MAX_CONNS, and each event loop may then open its share of that
-    /// (at least one). Without an answer, or with fewer than one per loop,
-    /// each request closes its connection and frees the worker for the next
-    /// waiting one. FCGI_MPXS_CONNS is logged, not used: requests are never
-    /// multiplexed on one connection.
+    /// worker: so connections are kept only when the number of workers is
+    /// known (FCGI_MAX_CONNS, or the route's `workers=`), and each event
+    /// loop may then open its share of it. Otherwise, or with fewer workers
+    /// than loops, each request closes its connection and frees the worker
+    /// for the next waiting one. FCGI_MPXS_CONNS is logged, not used:
+    /// requests are never multiplexed on one connection.
     public func discover(loops: EventLoopGroup) async {
         var query: [UInt8] = []
         let names = ["FCGI_MAX_CONNS", "FCGI_MAX_REQS", "FCGI_MPXS_CONNS"]
@@ -54,10 +54,10 @@ public final class FastCGIHandler: HTTPHandler, UpstreamRoute, CGIAnswering {
                 guard record.kind == .getValuesResult else { throw UpstreamError(.malformed, "not a GET_VALUES_RESULT") }
                 return Dictionary(try FastCGIRecord.decodePairs(record.content), uniquingKeysWith: { first, _ in first })
             }
-            guard let values, let maxConnections = values["FCGI_MAX_CONNS"].flatMap({ Int($0) }), maxConnections >= loops.loops.count else {
+            guard let maxConnections = values?["FCGI_MAX_CONNS"].flatMap({ Int($0) }) ?? route.workers, maxConnections >= loops.loops.count else {
                 keep = false
                 logger.warning(
-                    "FastCGI responder states no FCGI_MAX_CONNS of at least one per event loop; connections are not kept",
+                    "FastCGI responder's worker count unknown or below one per event loop; connections are not kept (give workers=N, php-fpm's pm.max_children)",
                     ("route", prefix), ("responder", upstream.address.description), ("max_conns", values?["FCGI_MAX_CONNS"] ?? "none"))
                 continue
             }
@@ -65,7 +65,7 @@ public final class FastCGIHandler: HTTPHandler, UpstreamRoute, CGIAnswering {
             upstream.limit.perLoop.store(perLoop, ordering: .relaxed)
             logger.info(
                 "FastCGI responder", ("route", prefix), ("responder", upstream.address.description), ("max_conns", String(maxConnections)),
-                ("mpxs_conns", values["FCGI_MPXS_CONNS"] ?? "0"), ("connections_per_loop", String(perLoop)))
+                ("mpxs_conns", values?["FCGI_MPXS_CONNS"] ?? "unknown"), ("connections_per_loop", String(perLoop)))
         }
         keepConnections.store(keep, ordering: .relaxed)
     }

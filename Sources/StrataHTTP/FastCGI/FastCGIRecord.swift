@@ -49,7 +49,7 @@ struct FastCGIRecord: Equatable, Sendable {
         guard version == 1 else { throw UpstreamError(.malformed, "FastCGI record of version \(version)") }
         guard let kind = Kind(rawValue: type) else { throw UpstreamError(.malformed, "FastCGI record of unknown type \(type)") }
         guard buffer.readableBytes >= 8 + length + padding else { return nil }
-        let content = buffer.withReadableBytes { Array($0[8..<(8 + length)]) }
+        let content = buffer.withReadableBytes { Array(UnsafeRawBufferPointer(rebasing: $0[8..<(8 + length)])) }
         buffer.moveReaderIndex(by: 8 + length + padding)
         return FastCGIRecord(kind: kind, requestID: id, content: content)
     }

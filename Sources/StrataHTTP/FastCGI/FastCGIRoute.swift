@@ -1,5 +1,6 @@
 import Foundation
 import StrataIO
+import Synchronization
 
 /// What a FastCGI route says: which requests, to which responders, and
 /// which script answers.
@@ -18,7 +19,9 @@ import StrataIO
 /// `index=` option names another); the script must exist inside the folder,
 /// else 404, so no other file reaches the responder. With `script=FILE`
 /// every request runs that one front controller, the rest of the path as
-/// `PATH_INFO`. Balancing and timeout options are those of `ProxyRoute`.
+/// `PATH_INFO`. `workers=N` says how many requests each responder works at
+/// once (php-fpm's `pm.max_children`), so connections can be kept (see
+/// `FastCGIHandler.discover`). Balancing and timeout options are those of `ProxyRoute`.
 public struct FastCGIRoute: Sendable {
     public var prefix: String
     public var responders: [SocketAddress]
@@ -28,10 +31,16 @@ public struct FastCGIRoute: Sendable {
     public var script: String?
     /// The script a folder's address runs.
     public var index = "index.php"
+    /// How many requests the responders work at once (php-fpm's
+    /// `pm.max_children`), when they do not say so themselves (php-fpm
+    /// answers FCGI_GET_VALUES without FCGI_MAX_CONNS): connections are
+    /// then kept, this many per responder split across the event loops.
+    public var workers: Int?
     /// Only files with this extension are scripts.
     public var scriptExtension = ".php"
     public var balancing = UpstreamGroup.Balancing.leastOutstanding
     public var settings = UpstreamSettings()
+    private let lookups = ScriptLookups()
 
     /// Parses a route; the error names what is wrong.
     public init(parsing text: String) throws(GatewayConfigurationError) {
@@ -57,6 +66,11 @@ public struct FastCGIRoute: Sendable {
             case "index":
                 guard !pair[1].contains("/") else { throw GatewayConfigurationError("index=\(pair[1]) of \(prefix) must be a file name") }
                 index = pair[1]
+            case "workers":
+                guard let count = Int(pair[1]), count > 0, count <= 100_000 else {
+                    throw GatewayConfigurationError("workers=\(pair[1]) of \(prefix): expected a whole number from 1")
+                }
+                workers = count
             case "health": throw GatewayConfigurationError("health= of \(prefix): FastCGI routes have no HTTP health check")
             default: try ProxyRoute.applyUpstreamOption(pair[0], pair[1], of: prefix, to: &settings, balancing: &balancing)
             }
@@ -80,7 +94,13 @@ public struct FastCGIRoute: Sendable {
     }
 
     /// The script `path` (under `prefix`) runs, or nil when there is none.
+    /// Looking a file up costs a `stat` and a `realpath` (a system call per
+    /// path component), so answers are kept for `ScriptLookups.lifetime`.
     func script(for path: String) -> CGIEnvironment.Script? {
+        lookups.script(for: path) { resolveScript(for: $0) }
+    }
+
+    private func resolveScript(for path: String) -> CGIEnvironment.Script? {
         let rest = String(path.dropFirst(prefix.count))
         if let script {
             let name = prefix + (script as NSString).lastPathComponent
@@ -108,5 +128,24 @@ public struct FastCGIRoute: Sendable {
         guard real.hasPrefix(root + "/") else { return nil }
         let pathInfo = segments.isEmpty ? "" : "/" + segments.joined(separator: "/")
         return CGIEnvironment.Script(name: prefix + relative, pathInfo: pathInfo, filename: real, root: root)
+    }
+}
+
+/// Recent script lookups of a FastCGI route, by request path: a file added
+/// or removed is seen within `lifetime`.
+final class ScriptLookups: Sendable {
+    static let lifetime = 2
+    static let capacity = 4096
+    private let entries = Mutex<[String: (script: CGIEnvironment.Script?, until: Int)]>([:])
+
+    func script(for path: String, resolve: (String) -> CGIEnvironment.Script?) -> CGIEnvironment.Script? {
+        let now = CacheEntry.now
+        if let hit = entries.withLock({ $0[path] }), hit.until > now { return hit.script }
+        let script = resolve(path)
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[path] = (script, now + Self.lifetime)
+        }
+        return script
     }
 }
