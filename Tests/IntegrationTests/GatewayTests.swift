@@ -195,6 +195,30 @@ final class GatewayTests: XCTestCase {
         XCTAssertEqual(none.header("Retry-After"), "5")
     }
 
+    func testAPooledConnectionTheUpstreamDroppedIsRetriedFreshForAGetOnly() throws {
+        let counts = Results()
+        let origin = try upstream { _, peer in
+            // Each connection answers one request, then drops the next without a word,
+            // as an upstream closing an idle keep-alive connection at that instant would.
+            guard counts.next(peer.connection) == 1 else {
+                counts.forget(peer.connection)  // the descriptor's number will serve another connection
+                return false
+            }
+            peer.write(ScriptedUpstream.answer(200, "fresh"))
+            return true
+        }
+        // One event loop, so every request meets the same pool.
+        let (_, port) = try startWeb(["--loops", "1", "--proxy", "/s/=http://127.0.0.1:\(origin.port);max-fails=1"])
+        XCTAssertEqual(try get(port, "/s/").text, "fresh")
+        let retried = try get(port, "/s/")
+        XCTAssertEqual(retried.status, 200, "the GET went again on a new connection: \(retried.text)")
+        XCTAssertEqual(retried.text, "fresh")
+        XCTAssertEqual(origin.requests.count, 3)
+        let post = try TestHTTPClient(port: port).request("POST", "/s/", body: "x=1")
+        XCTAssertEqual(post.status, 502, "a POST is never sent twice")
+        XCTAssertEqual(try get(port, "/s/").text, "fresh", "a stale connection is no failure of the server: not ejected")
+    }
+
     func testActiveHealthChecksTakeAFailingUpstreamOutOfRotation() throws {
         let healthy = try upstream { request, peer in
             peer.write(ScriptedUpstream.answer(200, request.line.contains("/healthz") ? "ok" : "healthy"))
@@ -277,6 +301,21 @@ final class GatewayTests: XCTestCase {
         private let lock = NSLock()
         private(set) var statuses: [Int] = []
         private(set) var bodies: [String] = []
+        private var perConnection: [Int32: Int] = [:]
+
+        /// Counts a request on `connection`; returns its number there.
+        func next(_ connection: Int32) -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            perConnection[connection, default: 0] += 1
+            return perConnection[connection]!
+        }
+
+        func forget(_ connection: Int32) {
+            lock.lock()
+            perConnection[connection] = nil
+            lock.unlock()
+        }
 
         func add(_ status: Int, _ body: String) {
             lock.lock()
@@ -301,6 +340,24 @@ final class GatewayTests: XCTestCase {
         XCTAssertEqual(purge.waitForExit(), 0, purge.output.joined(separator: "\n"))
         XCTAssertTrue(purge.output.contains { $0.contains("purged 2 entries") }, purge.output.joined(separator: "\n"))
         XCTAssertEqual(try get(port, "/c/a").header("Cache-Status"), "strata; fwd=miss; stored")
+    }
+
+    func testAPublicPageIsRenderedForNobodyAndKeptByTheCache() throws {
+        let (port, _) = try tiers.startStack(database: tiers.folder.path + "/public.db", app: ["--bench"], web: ["--bench", "--cache", "1m"])
+        // A browser with a session asks first: the page must not carry anything of it.
+        let first = try get(port, "/fortunes/public", headers: [("Cookie", "strata_session=0123456789abcdef0123456789abcdef")])
+        XCTAssertEqual(first.status, 200, first.text)
+        XCTAssertEqual(first.header("Cache-Control"), "public, max-age=60")
+        XCTAssertNil(first.header("Set-Cookie"))
+        XCTAssertEqual(first.header("Cache-Status"), "strata; fwd=miss; stored")
+        XCTAssertTrue(first.text.contains("Additional fortune added at request time."))
+        let second = try get(port, "/fortunes/public")
+        XCTAssertEqual(second.header("Cache-Status")?.hasPrefix("strata; hit"), true, second.header("Cache-Status") ?? "")
+        XCTAssertEqual(second.body, first.body)
+        // The same page declared private is each browser's own: never stored.
+        let own = try get(port, "/fortunes")
+        XCTAssertEqual(own.header("Cache-Control"), "private, no-cache")
+        XCTAssertEqual(own.header("Cache-Status"), "strata; fwd=miss")
     }
 
     // MARK: Configuration errors

@@ -33,6 +33,9 @@ public final class ScriptedUpstream: @unchecked Sendable {
     public struct Peer {
         let fd: Int32
 
+        /// Tells connections apart while they are open.
+        public var connection: Int32 { fd }
+
         /// Writes `text` as it is.
         public func write(_ text: String) { write(Array(text.utf8)) }
 

@@ -34,6 +34,8 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
     private var stream: BodyPipe?
     /// Whether a stale pooled connection already earned its server a second try.
     private var retriedStale = false
+    /// Whether the current request went out on a connection that had carried others.
+    private var reusedConnection = false
 
     init(route: any UpstreamRoute, request: HTTPRequest, codec: Codec, responder: HTTPResponder) {
         self.route = route
@@ -54,7 +56,7 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
 
     // MARK: Choosing and connecting
 
-    private func attempt() {
+    private func attempt(fresh: Bool = false) {
         guard let upstream = route.group.pick(excluding: tried) else {
             fail(UpstreamError(.unavailable, "no upstream of \(route.prefix) is available"))
             return
@@ -63,7 +65,8 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
         self.upstream = upstream
         upstream.outstanding.wrappingAdd(1, ordering: .relaxed)
         receivedAny = false
-        upstream.pool.acquire { [self] result in
+        reusedConnection = false
+        upstream.pool.acquire(fresh: fresh) { [self] result in
             guard !done else {
                 // Timed out or abandoned while waiting: the connection is still good.
                 if case .success(let connection) = result { connection.pool.release(connection, reusable: true) }
@@ -81,6 +84,7 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
     private func send(on connection: UpstreamConnection) {
         self.connection = connection
         connection.exchange = self
+        reusedConnection = connection.completed > 0
         lastRead = loop.now
         connection.connection.write(codec.request(to: upstream!))
     }
@@ -90,7 +94,7 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
     /// been seen. A pooled connection the upstream had just closed says
     /// nothing about the server, so its server may be tried again, once.
     private func failedBeforeAnswer(_ error: UpstreamError) {
-        let stale = error.kind == .closed && (connection?.completed ?? 0) > 0
+        let stale = error.kind == .closed && reusedConnection
         if !stale { upstream?.noteFailure() }
         let failedUpstream = upstream
         releaseConnection(reusable: false)
@@ -108,7 +112,7 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
             return
         }
         route.logRetry(request, error)
-        attempt()
+        attempt(fresh: stale)
     }
 
     // MARK: Reading the answer

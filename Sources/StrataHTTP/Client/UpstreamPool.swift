@@ -23,10 +23,11 @@ final class UpstreamPool: @unchecked Sendable {
     }
 
     /// Hands a connection to `completion` (on the loop): an idle one at
-    /// once, else a new one, else the next one freed.
-    func acquire(_ completion: @escaping (Result<UpstreamConnection, UpstreamError>) -> Void) {
+    /// once, else a new one, else the next one freed. `fresh` skips the
+    /// idle ones (after one turned out closed by the upstream).
+    func acquire(fresh: Bool = false, _ completion: @escaping (Result<UpstreamConnection, UpstreamError>) -> Void) {
         let now = loop.now
-        while let connection = idle.popLast() {
+        while !fresh, let connection = idle.popLast() {
             if connection.connection.isClosed { continue }
             guard now - connection.idleSince < settings.idleTimeout else {
                 connection.connection.close()
