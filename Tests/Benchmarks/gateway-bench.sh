@@ -187,10 +187,13 @@ compare() {
     for _ in $(seq 1 "$ROUNDS"); do
         # shellcheck disable=SC2086
         read -r rps _ p99 err cpu other < <(measure "$surl" "$CONNS" "$sheader" "$spid" -- $helpers)
+        # Kept connections to a shared php-fpm pool hold its workers until they have idled a second.
+        sleep 2
         s_rps+=("$rps"); s_p99+=("$(micros "$p99")"); s_cpu+=("$cpu"); h_cpu+=("$other"); errors=$((errors + err))
         if [ "$npids" != - ]; then
             # shellcheck disable=SC2086
             read -r rps _ p99 err cpu other < <(measure "$nurl" "$CONNS" "" $npids -- $helpers)
+            sleep 2
             n_rps+=("$rps"); n_p99+=("$(micros "$p99")"); n_cpu+=("$cpu"); nh_cpu+=("$other"); errors=$((errors + err))
         fi
     done

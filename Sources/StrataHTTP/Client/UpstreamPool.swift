@@ -14,6 +14,8 @@ final class UpstreamPool: @unchecked Sendable {
     /// Connections open or being opened.
     private(set) var open = 0
     private var waiters: [(Result<UpstreamConnection, UpstreamError>) -> Void] = []
+    /// Set while a sweep of idle connections is scheduled.
+    private var sweep: TimerHandle?
 
     init(loop: EventLoop, address: SocketAddress, settings: UpstreamSettings, limit: ConnectionLimit) {
         self.loop = loop
@@ -83,6 +85,23 @@ final class UpstreamPool: @unchecked Sendable {
         }
         connection.idleSince = loop.now
         idle.append(connection)
+        if sweep == nil { scheduleSweep() }
+    }
+
+    /// Closes connections idle past `idleTimeout` even when no request comes
+    /// to find them: an idle FastCGI connection holds one of the responder's
+    /// workers, which others sharing the pool may be waiting for.
+    private func scheduleSweep() {
+        sweep = loop.scheduleTimer(after: settings.idleTimeout) { [self] in
+            sweep = nil
+            let now = loop.now
+            // Oldest first: connections are reused newest first, so the stale ones lead.
+            while let oldest = idle.first, now - oldest.idleSince >= settings.idleTimeout {
+                idle.removeFirst()
+                oldest.connection.close()
+            }
+            if !idle.isEmpty { scheduleSweep() }
+        }
     }
 
     /// Called when a connection closed, for whatever reason.

@@ -11,8 +11,9 @@ public struct UpstreamSettings: Sendable {
     public var maxConnectionsPerLoop = 128
     /// Idle keep-alive connections kept per upstream and event loop.
     public var maxIdlePerLoop = 32
-    /// An idle connection older than this is closed rather than reused, well
-    /// before common upstream keep-alive timeouts (nginx: 75 s) close it under us.
+    /// An idle connection is closed after this long, well before common
+    /// upstream keep-alive timeouts (nginx: 75 s) close it under us. FastCGI
+    /// routes use one second: an idle connection holds a responder's worker.
     public var idleTimeout: Duration = .seconds(30)
     /// Consecutive failures after which an upstream is taken out of rotation.
     public var maxFailures = 3

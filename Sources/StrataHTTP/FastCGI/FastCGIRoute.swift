@@ -45,6 +45,8 @@ public struct FastCGIRoute: Sendable {
     /// Parses a route; the error names what is wrong.
     public init(parsing text: String) throws(GatewayConfigurationError) {
         var rootOption: String?
+        // An idle connection holds a worker of the responder: give it back soon.
+        settings.idleTimeout = .seconds(1)
         let parts = text.split(separator: ";").map { $0.trimmed() }
         guard let first = parts.first, let equals = first.firstIndex(of: "=") else {
             throw GatewayConfigurationError("'\(text)' is not PREFIX=ADDRESS[,ADDRESS...]")
