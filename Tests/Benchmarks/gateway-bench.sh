@@ -16,7 +16,9 @@
 #                     fastcgi_pass to the same pool (Unix socket; nginx as
 #                     its fastcgi_params example ships it, a connection per
 #                     request; strata keeps connections, as the route's
-#                     workers= (php-fpm's pm.max_children) allows)
+#                     workers= (php-fpm's pm.max_children) allows); and
+#                     against nginx keeping connections too (keepalive 2
+#                     per worker, fastcgi_keep_conn on)
 # and alone: a CGI script (/bin/sh) per request, and /fortunes through all
 # three tiers uncached against /fortunes/public from the cache.
 #
@@ -109,6 +111,8 @@ http {
     keepalive_requests 1000000;
     default_type text/plain;
     upstream origin { server 127.0.0.1:$UPSTREAM_PORT; keepalive 64; }
+    # Kept FastCGI connections, a fair share of the pool's workers per nginx worker, idle ones closed after a second.
+    upstream php_kept { server unix:$work/fpm/php.sock; keepalive 2; keepalive_timeout 1s; }
     server {
         listen 127.0.0.1:$NGINX_PORT reuseport;
         location /static/ { alias $work/public/; }
@@ -124,6 +128,12 @@ http {
             fastcgi_pass unix:$work/fpm/php.sock;
             include /etc/nginx/fastcgi_params;
             fastcgi_param SCRIPT_FILENAME $work\$fastcgi_script_name;
+        }
+        location /php-kept/ {
+            fastcgi_pass php_kept;
+            fastcgi_keep_conn on;
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME $work/php/hello.php;
         }
     }
 }
@@ -175,6 +185,7 @@ check "http://127.0.0.1:$WEB_PORT/proxy/1k.txt" "$onek"
 check "http://127.0.0.1:$NGINX_PORT/proxy/1k.txt" "$onek"
 check "http://127.0.0.1:$WEB_PORT/php/hello.php" "Hello, World!"
 check "http://127.0.0.1:$NGINX_PORT/php/hello.php" "Hello, World!"
+check "http://127.0.0.1:$NGINX_PORT/php-kept/hello.php" "Hello, World!"
 check "http://127.0.0.1:$WEB_PORT/cgi/hello.sh" "Hello, World!"
 check "http://127.0.0.1:$STACK_PORT/fortunes" "fortune"
 check "http://127.0.0.1:$STACK_PORT/fortunes/public" "fortune"
@@ -219,6 +230,8 @@ compare "proxy 1 KiB (vs nginx proxy_pass, keep-alive upstream)" "$web_pid" "htt
     "http://127.0.0.1:$NGINX_PORT/proxy/1k.txt" "$nginx_workers" "$upstream_workers"
 compare "FastCGI hello.php (vs nginx fastcgi_pass, same php-fpm pool)" "$web_pid" "http://127.0.0.1:$WEB_PORT/php/hello.php" \
     "http://127.0.0.1:$NGINX_PORT/php/hello.php" "$nginx_workers" "$fpm_workers"
+compare "FastCGI hello.php (vs nginx fastcgi_pass with kept connections)" "$web_pid" "http://127.0.0.1:$WEB_PORT/php/hello.php" \
+    "http://127.0.0.1:$NGINX_PORT/php-kept/hello.php" "$nginx_workers" "$fpm_workers"
 compare "CGI /bin/sh script per request (no reference)" "$web_pid" "http://127.0.0.1:$WEB_PORT/cgi/hello.sh" "" - ""
 
 # /fortunes through web, app and data tiers: uncached against the public page's cache hits.
