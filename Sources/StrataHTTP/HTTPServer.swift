@@ -268,6 +268,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         finished.removeAll()
         stream?.waiting?.resume(throwing: HTTPBodyWriter.Closed())
         stream = nil
+        parser.abandonBody(.badRequest, "the client closed the connection before the end of the body")
         onClose(self)
     }
 
@@ -328,7 +329,16 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     /// Closes the connection when it has been idle, or slow to send a head
     /// or body, for longer than allowed. Called by the loop's sweep.
     func enforceDeadlines(now: ContinuousClock.Instant) {
-        guard !connection.isClosed, inFlight == 0, stream == nil else { return }
+        guard !connection.isClosed else { return }
+        if let body = parser.streamingBody, body.wantsBytes, now - lastActivity >= configuration.bodyTimeout {
+            // Its handler answers (408 if nothing went out yet), and that is the last answer.
+            acceptingRequests = false
+            connection.setReading(false)
+            parser.abandonBody(.requestTimeout, "no request body bytes for \(configuration.bodyTimeout)")
+            if inFlight == 0 && stream == nil { connection.close() }
+            return
+        }
+        guard inFlight == 0, stream == nil else { return }
         if !parser.isIdle {
             if now - lastActivity >= configuration.bodyTimeout {
                 refuse(HTTPParseError(.requestTimeout, "no request body bytes for \(configuration.bodyTimeout)"))
@@ -352,7 +362,20 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
             processing = false
             connection.uncork()
         }
-        while acceptingRequests && inFlight < configuration.maxPipelinedRequests && !connection.isClosed {
+        while !connection.isClosed {
+            if parser.streamingBody != nil {
+                // A body passed on as it arrives: it goes before the next head.
+                do {
+                    try parser.pumpBody(from: &connection.inbound)
+                } catch {
+                    // The body failed with the error; its handler answers.
+                    acceptingRequests = false
+                    break
+                }
+                guard parser.streamingBody == nil else { break }
+                continue
+            }
+            guard acceptingRequests && inFlight < configuration.maxPipelinedRequests else { break }
             var request: HTTPRequest?
             do {
                 request = try parser.next(from: &connection.inbound, remoteAddress: connection.peer, receivedAt: connection.loop.now)
@@ -361,7 +384,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
                 return
             }
             guard var request else {
-                if parser.expectsContinue && !sentContinue {
+                if parser.expectsContinue && !sentContinue && parser.streamingBody == nil {
                     sentContinue = true
                     connection.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
                 }
@@ -369,12 +392,36 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
             }
             sentContinue = false
             request.isSecure = connection.isSecure
+            if let body = request.bodyStream { watch(body, of: nextSequence) }
             dispatch(request)
             // Bytes left after a request begin the next head now.
             headStartedAt = connection.inbound.readableBytes > 0 ? connection.loop.now : nil
         }
         if !parser.isIdle || connection.inbound.readableBytes == 0 { headStartedAt = nil }
-        connection.setReading(acceptingRequests && inFlight < configuration.maxPipelinedRequests)
+        if let body = parser.streamingBody {
+            connection.setReading(body.wantsBytes)
+        } else if !acceptingRequests && inFlight == 0 && stream == nil {
+            // A dropped body has all arrived after its answer.
+            connection.close(afterFlush: true)
+        } else {
+            connection.setReading(acceptingRequests && inFlight < configuration.maxPipelinedRequests)
+        }
+    }
+
+    /// Wires a streamed request body to this connection: reading resumes
+    /// when its consumer wants bytes, and `100 Continue` goes out when it
+    /// first does (only when no earlier answer is still owed, which it
+    /// would overtake).
+    private func watch(_ body: HTTPRequestBody, of sequence: Int) {
+        // Weak: the handler that holds the body may outlive this connection.
+        body.onDemand = { [weak self, weak body] in
+            guard let self, let body, !connection.isClosed, parser.streamingBody === body else { return }
+            if parser.expectsContinue && !sentContinue && nextToWrite == sequence && stream == nil {
+                sentContinue = true
+                connection.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+            }
+            processInbound()
+        }
     }
 
     private func dispatch(_ request: HTTPRequest) {
@@ -416,9 +463,18 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     private func send(_ outcome: Outcome) -> Bool {
         nextToWrite += 1
         inFlight -= 1
+        // Answered before its streamed body has all arrived: the rest is
+        // read and dropped (closing now could reset the connection before
+        // the client reads the answer), and the connection then closes.
+        let unfinishedBody = inFlight == 0 ? parser.streamingBody : nil
+        if unfinishedBody != nil { acceptingRequests = false }
         // The last answer before a close (client asked, parse error, or draining) says so.
         let keepAlive = outcome.keepAlive && (acceptingRequests || inFlight > 0)
         write(outcome, keepAlive: keepAlive)
+        if let unfinishedBody {
+            unfinishedBody.discard()
+            return false
+        }
         if stream != nil { return false }
         if !keepAlive && inFlight == 0 {
             connection.close(afterFlush: true)

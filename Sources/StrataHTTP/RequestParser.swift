@@ -13,6 +13,10 @@ public struct HTTPLimits: Sendable {
     /// A per-route body limit, consulted once the head is parsed (for example
     /// a larger one for an upload route); nil answers use `maxBodySize`.
     public var bodyLimit: (@Sendable (HTTPRequest) -> Int?)?
+    /// Requests whose body is handed over while it arrives, as
+    /// `HTTPRequest.bodyStream`, rather than read whole into `body` first
+    /// (routes that pass bodies on: the reverse proxy, FastCGI).
+    public var streamsBody: (@Sendable (HTTPRequest) -> Bool)?
 
     /// The defaults above.
     public init() {}
@@ -50,6 +54,11 @@ public struct RequestParser: Sendable {
     private var pending: HTTPRequest?
     /// True once a head asking for `100-continue` was parsed and its body is still awaited.
     public private(set) var expectsContinue = false
+    /// The body being handed over as it arrives (see `HTTPLimits.streamsBody`);
+    /// `pumpBody` feeds it, and `next` must not be called until it is nil.
+    public private(set) var streamingBody: HTTPRequestBody?
+    /// Body bytes taken so far (for the chunked limit).
+    private var bodyReceived = 0
 
     // Plain values only: the state is checked for every request, and an enum
     // carrying the request would be copied and switched through the runtime.
@@ -89,32 +98,86 @@ public struct RequestParser: Sendable {
                 buffer.moveReaderIndex(by: consumed)
                 state = try bodyState(for: request, framing)
                 if case .head = state { return request }
-                pending = request
                 expectsContinue = request.minorVersion == 1 && framing.expectsContinue
-            case .fixedBody(let remaining):
-                let take = min(remaining, buffer.readableBytes)
-                buffer.withReadableBytes { pending!.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<take])) }
-                buffer.moveReaderIndex(by: take)
-                guard take == remaining else {
-                    state = .fixedBody(remaining: remaining - take)
-                    return nil
+                bodyReceived = 0
+                if let streamsBody = limits.streamsBody, streamsBody(request) {
+                    var streamed = request
+                    let body = HTTPRequestBody(length: framing.contentLength)
+                    streamed.bodyStream = body
+                    streamingBody = body
+                    return streamed
                 }
-                return finishBody()
-            case .chunked(var chunkState, let limit):
-                guard try parseChunks(&chunkState, limit: limit, &buffer) else {
-                    state = .chunked(chunkState, limit: limit)
-                    return nil
-                }
-                return finishBody()
+                pending = request
+            case .fixedBody, .chunked:
+                guard try readBody(&buffer) else { return nil }
+                state = .head
+                expectsContinue = false
+                defer { pending = nil }
+                return pending
             }
         }
     }
 
-    private mutating func finishBody() -> HTTPRequest? {
+    /// Hands what `buffer` holds of a streamed body to `streamingBody`, as
+    /// far as it wants bytes; when the body is complete, `streamingBody` is
+    /// finished and cleared and the parser waits for the next head.
+    /// A framing error fails the body with it (the handler answers) and is rethrown.
+    public mutating func pumpBody(from buffer: inout ByteBuffer) throws(HTTPParseError) {
+        guard let body = streamingBody, body.wantsBytes else { return }
+        do {
+            guard try readBody(&buffer) else { return }
+        } catch {
+            abandonBody(error.status, error.reason)
+            throw error
+        }
         state = .head
         expectsContinue = false
-        defer { pending = nil }
-        return pending
+        streamingBody = nil
+        body.finish()
+    }
+
+    /// Gives up on the streamed body (the client went away or stalled): it
+    /// fails with `status` and `reason`. The connection cannot carry another request.
+    public mutating func abandonBody(_ status: HTTPStatus, _ reason: String) {
+        guard let body = streamingBody else { return }
+        streamingBody = nil
+        state = .head
+        expectsContinue = false
+        body.fail(status, reason)
+    }
+
+    /// Reads body bytes from `buffer` in the current body state; true when the body is complete.
+    private mutating func readBody(_ buffer: inout ByteBuffer) throws(HTTPParseError) -> Bool {
+        switch state {
+        case .head:
+            return true
+        case .fixedBody(let remaining):
+            let take = min(remaining, buffer.readableBytes)
+            takeBody(take, from: &buffer)
+            guard take == remaining else {
+                state = .fixedBody(remaining: remaining - take)
+                return false
+            }
+            return true
+        case .chunked(var chunkState, let limit):
+            guard try parseChunks(&chunkState, limit: limit, &buffer) else {
+                state = .chunked(chunkState, limit: limit)
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Moves `count` body bytes from `buffer` to the request or its stream.
+    private mutating func takeBody(_ count: Int, from buffer: inout ByteBuffer) {
+        guard count > 0 else { return }
+        if let body = streamingBody {
+            buffer.withReadableBytes { body.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        } else {
+            buffer.withReadableBytes { pending!.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        }
+        buffer.moveReaderIndex(by: count)
+        bodyReceived += count
     }
 
     // MARK: Head
@@ -453,15 +516,14 @@ public struct RequestParser: Sendable {
                     throw HTTPParseError(.badRequest, "invalid chunk size")
                 }
                 let size = trimmed.reduce(0) { $0 << 4 | Int(FormDecoding.hexValue($1)!) }
-                if pending!.body.count + size > limit {
+                if bodyReceived + size > limit {
                     throw HTTPParseError(.payloadTooLarge, "body larger than \(limit) bytes")
                 }
                 chunkState = size == 0 ? .trailers : .data(remaining: size)
             case .data(let remaining):
                 let take = min(remaining, buffer.readableBytes)
-                guard take > 0 else { return false }
-                buffer.withReadableBytes { pending!.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<take])) }
-                buffer.moveReaderIndex(by: take)
+                guard take > 0, streamingBody?.wantsBytes ?? true else { return false }
+                takeBody(take, from: &buffer)
                 chunkState = take == remaining ? .dataEnd : .data(remaining: remaining - take)
             case .dataEnd:
                 guard buffer.readableBytes >= 2 else { return false }

@@ -162,10 +162,10 @@ public final class Connection: Selectable, @unchecked Sendable {
     public func uncork() {
         guard corked else { return }
         corked = false
-        if !outbound.isEmpty && !isClosed {
-            flush()
-            updateInterest()
-        }
+        guard !isClosed else { return }
+        if !outbound.isEmpty { flush() }
+        // Also when nothing was written: a `setReading` while corked waited for this.
+        updateInterest()
     }
 
     /// Closes the socket, at once or once queued output is written. Call on the loop.

@@ -248,7 +248,14 @@ public enum WebCommand {
         let mounts = try gatewayMounts(options, trustedProxies: proxies, logger: logger)
         let healthChecks = mounts.compactMap { ($0.handler as? ReverseProxy)?.startHealthChecks(group: group) }
         for case let fastCGI as FastCGIHandler in mounts.map(\.handler) { await fastCGI.discover(loops: group) }
-        var routes: any HTTPHandler = mounts.isEmpty ? application : Gateway(mounts: mounts, fallback: application)
+        var routes: any HTTPHandler = application
+        if !mounts.isEmpty {
+            let gateway = Gateway(mounts: mounts, fallback: application)
+            // Bodies for other servers pass through as they arrive, under the route's own limit.
+            configuration.limits.streamsBody = { gateway.streamsBody($0) }
+            configuration.limits.bodyLimit = { gateway.bodyLimit($0) }
+            routes = gateway
+        }
         let cache = try httpCache(options)
         if let cache { routes = CachingHandler(cache: cache, wrapping: routes) }
         let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: routes))
@@ -327,13 +334,11 @@ public enum WebCommand {
     /// The HTTP cache `--cache` asks for, or nil.
     static func httpCache(_ options: ParsedOptions) throws -> HTTPCache? {
         func bytes(_ name: String, default fallback: Int) throws -> Int {
-            guard let text = options.string(name)?.lowercased(), !text.isEmpty else { return fallback }
-            let units: [Character: Int] = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30]
-            let unit = text.last.flatMap { units[$0] }
-            guard let number = Int(unit == nil ? text : String(text.dropLast())), number >= 0, number <= (1 << 40) / (unit ?? 1) else {
+            guard let text = options.string(name), !text.isEmpty else { return fallback }
+            guard let count = ByteCount.parse(text) else {
                 throw UsageError(command: "strata-web serve", message: "--\(name) \(text): expected a number of bytes, optionally with k, m or g")
             }
-            return number * (unit ?? 1)
+            return count
         }
         let capacity = try bytes("cache", default: 0)
         guard capacity > 0 else { return nil }

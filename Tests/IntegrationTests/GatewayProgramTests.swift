@@ -1,4 +1,5 @@
 import Foundation
+import StrataCore
 import StrataTestSupport
 import XCTest
 
@@ -44,6 +45,16 @@ final class GatewayProgramTests: XCTestCase {
         if (isset($_GET['lines'])) { for ($i = 0; $i < (int)$_GET['lines']; $i++) { echo str_pad((string)$i, 99, '.'), "\\n"; } }
         """
 
+    /// Reads the body as PHP gets it, piece by piece: its length and SHA-256.
+    static let uploadScript = """
+        <?php
+        $in = fopen('php://input', 'rb');
+        $hash = hash_init('sha256');
+        $length = 0;
+        while (!feof($in)) { $piece = fread($in, 65536); $length += strlen($piece); hash_update($hash, $piece); }
+        echo $length, " ", hash_final($hash);
+        """
+
     /// Starts php-fpm on a Unix socket in the test folder; returns the socket path and the PHP folder.
     private func startPHPFPM() throws -> (socket: String, root: String)? {
         let binary = ["/usr/sbin/php-fpm8.2", "/usr/sbin/php-fpm"].first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -58,6 +69,7 @@ final class GatewayProgramTests: XCTestCase {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root)
         try write(Self.echoScript, to: root + "/echo.php", mode: 0o644)
+        try write(Self.uploadScript, to: root + "/upload.php", mode: 0o644)
         let socket = folder + "/php-fpm.sock"
         let asRoot = getuid() == 0
         try write(
@@ -83,7 +95,7 @@ final class GatewayProgramTests: XCTestCase {
 
     func testFastCGIRequestsReachPHPFPMAndItsAnswersComeBack() throws {
         guard let (socket, root) = try startPHPFPM() else { throw XCTSkip("php-fpm is not installed") }
-        let (web, port) = try startWeb(["--fastcgi", "/php/=unix:\(socket);root=\(root);workers=4"])
+        let (web, port) = try startWeb(["--fastcgi", "/php/=unix:\(socket);root=\(root);workers=4;max-body=16m"])
         // php-fpm answers FCGI_GET_VALUES without FCGI_MAX_CONNS; workers= lets connections be kept.
         _ = try web.waitForLine(containing: "connections_per_loop=")
         let client = try TestHTTPClient(port: port)
@@ -118,6 +130,14 @@ final class GatewayProgramTests: XCTestCase {
         let requestID = try XCTUnwrap(complaint.header("X-Request-ID"))
         _ = try web.waitForLine(containing: "complaint from php", seconds: 10)
         XCTAssertTrue(web.output.contains { $0.contains("complaint from php") && $0.contains(requestID) })
+
+        // An upload larger than the tier's default limit streams to PHP as STDIN records (under PHP's post_max_size of 8 MiB).
+        let upload = (0..<(6 << 20)).map { UInt8(truncatingIfNeeded: $0 % 251) }
+        try client.send("PUT /php/upload.php HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: \(upload.count)\r\n\r\n")
+        try client.send(upload)
+        let uploaded = try client.readResponse()
+        XCTAssertEqual(uploaded.status, 200, uploaded.text)
+        XCTAssertEqual(uploaded.text, "\(upload.count) \(Digest.hex(Digest.sha256(upload)))")
 
         // A script that does not exist never reaches php-fpm.
         XCTAssertEqual(try client.request("GET", "/php/missing.php").status, 404)

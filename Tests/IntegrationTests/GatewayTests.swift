@@ -214,8 +214,11 @@ final class GatewayTests: XCTestCase {
         XCTAssertEqual(retried.status, 200, "the GET went again on a new connection: \(retried.text)")
         XCTAssertEqual(retried.text, "fresh")
         XCTAssertEqual(origin.requests.count, 3)
-        let post = try TestHTTPClient(port: port).request("POST", "/s/", body: "x=1")
+        let post = try TestHTTPClient(port: port).request("POST", "/s/", body: "")
         XCTAssertEqual(post.status, 502, "a POST is never sent twice")
+        // A body streams from the client and could not be sent twice: it always takes a new connection.
+        let upload = try TestHTTPClient(port: port).request("POST", "/s/", body: "x=1")
+        XCTAssertEqual(upload.status, 200, upload.text)
         XCTAssertEqual(try get(port, "/s/").text, "fresh", "a stale connection is no failure of the server: not ejected")
     }
 
@@ -251,9 +254,110 @@ final class GatewayTests: XCTestCase {
         XCTAssertGreaterThan(bytes.count, size, "the whole body arrived")
         XCTAssertTrue(String(decoding: bytes.prefix(200), as: UTF8.self).contains("Transfer-Encoding: chunked"))
         // The tier's peak resident memory stayed far below the body's size.
-        let status = try String(contentsOfFile: "/proc/\(web.pid)/status", encoding: .utf8)
-        let peakKiB = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ")[1]) })
+        let peakKiB = try peakResidentKiB(web)
         XCTAssertLessThan(peakKiB, 128 * 1024, "peak RSS \(peakKiB) KiB while streaming \(size >> 20) MiB")
+    }
+
+    // MARK: Request bodies
+
+    /// The tier's peak resident memory so far, in KiB.
+    private func peakResidentKiB(_ web: TierProcess) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(web.pid)/status", encoding: .utf8)
+        return try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ")[1]) })
+    }
+
+    func testALargeUploadStreamsWithoutGrowingMemory() throws {
+        let size = 256 << 20
+        let origin = try ScriptedUpstream(keepsBodies: false) { request, peer in
+            peer.write(ScriptedUpstream.answer(200, "received \(request.bodyLength)"))
+            return true
+        }
+        upstreams.append(origin)
+        let (web, port) = try startWeb(["--proxy", "/up/=http://127.0.0.1:\(origin.port);max-body=1g"])
+        let client = try TestHTTPClient(port: port, timeout: 60)
+        try client.send("PUT /up/file HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(size)\r\n\r\n")
+        var block = [UInt8](repeating: UInt8(ascii: "u"), count: 1 << 20)
+        for index in 0..<(size >> 20) {
+            if index == (size >> 20) - 1 { block.replaceSubrange((block.count - 4)..., with: Array("last".utf8)) }
+            try client.send(block)
+        }
+        let response = try client.readResponse()
+        XCTAssertEqual(response.status, 200, response.text)
+        XCTAssertEqual(response.text, "received \(size)")
+        let received = try XCTUnwrap(origin.requests.last)
+        XCTAssertEqual(received.header("Content-Length"), String(size), "the length is passed on, not re-chunked")
+        XCTAssertEqual(String(decoding: received.bodyTail.suffix(4), as: UTF8.self), "last")
+        let peak = try peakResidentKiB(web)
+        XCTAssertLessThan(peak, 128 * 1024, "peak RSS \(peak) KiB while passing on a \(size >> 20) MiB upload")
+        // The connection carries the next request.
+        let again = try client.request("GET", "/up/again")
+        XCTAssertEqual(again.status, 200)
+    }
+
+    func testAChunkedUploadIsReChunkedAfter100Continue() throws {
+        let origin = try upstream { request, peer in
+            peer.write(ScriptedUpstream.answer(201, "got \(request.body.count)"))
+            return true
+        }
+        let (_, port) = try startWeb(["--proxy", "/up/=http://127.0.0.1:\(origin.port)"])
+        let client = try TestHTTPClient(port: port)
+        try client.send(
+            "POST /up/notes HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\nContent-Type: text/plain\r\n\r\n")
+        // Nothing of the body was sent: the tier asks for it once the upstream is connected.
+        let interim = String(decoding: try client.readRaw(through: "\r\n\r\n"), as: UTF8.self)
+        XCTAssertTrue(interim.hasPrefix("HTTP/1.1 100 Continue"), interim)
+        try client.send("5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n")
+        let response = try client.readResponse()
+        XCTAssertEqual(response.status, 201, response.text)
+        XCTAssertEqual(response.text, "got 12")
+        let received = try XCTUnwrap(origin.requests.first)
+        XCTAssertEqual(String(decoding: received.body, as: UTF8.self), "hello, world")
+        XCTAssertEqual(received.header("Transfer-Encoding"), "chunked")
+        XCTAssertNil(received.header("Expect"), "the tier answered the expectation itself")
+        XCTAssertNil(received.header("Content-Length"))
+    }
+
+    func testUploadLimitsAndBrokenUploads() throws {
+        let origin = try upstream { request, peer in
+            peer.write(ScriptedUpstream.answer(200, "got \(request.body.count)"))
+            return true
+        }
+        let (web, port) = try startWeb([
+            "--proxy", "/small/=http://127.0.0.1:\(origin.port);max-body=1k /any/=http://127.0.0.1:\(origin.port)",
+            "--max-body", "4096", "--body-timeout", "1",
+        ])
+        // Over the route's limit: refused before anything goes upstream.
+        let large = try TestHTTPClient(port: port).request("POST", "/small/x", body: String(repeating: "a", count: 2000))
+        XCTAssertEqual(large.status, 413, large.text)
+        XCTAssertTrue(large.text.contains("1024"), large.text)
+        // Without max-body= the tier's --max-body holds.
+        XCTAssertEqual(try TestHTTPClient(port: port).request("POST", "/any/x", body: String(repeating: "a", count: 4000)).status, 200)
+        XCTAssertEqual(try TestHTTPClient(port: port).request("POST", "/any/x", body: String(repeating: "a", count: 5000)).status, 413)
+        XCTAssertEqual(origin.requests.count, 1)
+
+        // A client that stalls mid-body gets 408; the upstream never gets a whole request.
+        let stalled = try TestHTTPClient(port: port)
+        try stalled.send("POST /any/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nonly part")
+        let timedOut = try stalled.readResponse()
+        XCTAssertEqual(timedOut.status, 408, timedOut.text)
+        XCTAssertEqual(timedOut.header("Connection"), "close")
+
+        // Broken chunk framing mid-body: 400 naming it.
+        let broken = try TestHTTPClient(port: port)
+        try broken.send("POST /any/x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n")
+        let refused = try broken.readResponse()
+        XCTAssertEqual(refused.status, 400, refused.text)
+        XCTAssertTrue(refused.text.contains("chunk"), refused.text)
+
+        // A client that vanishes mid-body: the upstream connection is dropped.
+        let vanishing = try TestHTTPClient(port: port)
+        try vanishing.send("POST /any/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\npart")
+        Thread.sleep(forTimeInterval: 0.2)
+        vanishing.abort()
+        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertEqual(origin.requests.count, 1, "no partial request reached the upstream's handler")
+        XCTAssertEqual(kill(web.pid, 0), 0, "the tier is still running")
+        XCTAssertEqual(try get(port, "/any/ok").status, 200)
     }
 
     func testWebSocketUpgradesAreRefusedClearly() throws {

@@ -12,7 +12,12 @@ public final class ScriptedUpstream: @unchecked Sendable {
     /// A request as received: the head's text and the body.
     public struct Request: Sendable {
         public let head: String
+        /// The body, de-chunked (empty when the upstream discards bodies).
         public let body: [UInt8]
+        /// How many body bytes arrived.
+        public var bodyLength = 0
+        /// The body's last bytes (up to 64; kept when the body is discarded).
+        public var bodyTail: [UInt8] = []
 
         /// The request line (`GET /x HTTP/1.1`).
         public var line: String { head.components(separatedBy: "\r\n").first ?? "" }
@@ -57,11 +62,14 @@ public final class ScriptedUpstream: @unchecked Sendable {
     private var stopped = false
     private var open: Set<Int32> = []
     private let script: @Sendable (Request, Peer) -> Bool
+    private let keepsBodies: Bool
 
     /// Listens on a free loopback port; `script` answers each request and
-    /// returns whether the connection stays open for another.
-    public init(script: @escaping @Sendable (Request, Peer) -> Bool) throws {
+    /// returns whether the connection stays open for another. With
+    /// `keepsBodies` false, bodies are only counted and summed (large uploads).
+    public init(keepsBodies: Bool = true, script: @escaping @Sendable (Request, Peer) -> Bool) throws {
         self.script = script
+        self.keepsBodies = keepsBodies
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
         var one: Int32 = 1
@@ -144,15 +152,47 @@ public final class ScriptedUpstream: @unchecked Sendable {
             }
             let head = String(decoding: buffer[..<headEnd!], as: UTF8.self)
             buffer.removeFirst(headEnd! + 4)
-            var request = Request(head: head, body: [])
-            let length = Int(request.header("Content-Length") ?? "0") ?? 0
-            while buffer.count < length {
-                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n <= 0 { return }
-                buffer += chunk[..<n]
+            let framing = Request(head: head, body: [])
+            var body: [UInt8] = []
+            var length = 0
+            var tail: [UInt8] = []
+            func take(_ count: Int) {
+                length += count
+                tail = Array((tail + buffer[max(0, count - 64)..<count]).suffix(64))
+                if keepsBodies { body += buffer[..<count] }
+                buffer.removeFirst(count)
             }
-            request = Request(head: head, body: Array(buffer[..<length]))
-            buffer.removeFirst(length)
+            func fill() -> Bool {
+                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { return false }
+                buffer += chunk[..<n]
+                return true
+            }
+            if framing.header("Transfer-Encoding")?.lowercased() == "chunked" {
+                // Chunks until the last; no trailers are expected.
+                while true {
+                    while buffer.firstRange(of: Array("\r\n".utf8)) == nil { guard fill() else { return } }
+                    let lineEnd = buffer.firstRange(of: Array("\r\n".utf8))!.lowerBound
+                    let size = Int(String(decoding: buffer[..<lineEnd], as: UTF8.self), radix: 16) ?? -1
+                    guard size >= 0 else { return }
+                    buffer.removeFirst(lineEnd + 2)
+                    while buffer.count < size + 2 { guard fill() else { return } }
+                    take(size)
+                    buffer.removeFirst(2)
+                    if size == 0 { break }
+                }
+            } else {
+                var remaining = Int(framing.header("Content-Length") ?? "0") ?? 0
+                while remaining > 0 {
+                    if buffer.isEmpty { guard fill() else { return } }
+                    let count = min(remaining, buffer.count)
+                    take(count)
+                    remaining -= count
+                }
+            }
+            var request = Request(head: head, body: body)
+            request.bodyLength = length
+            request.bodyTail = tail
             lock.lock()
             received.append(request)
             lock.unlock()

@@ -156,6 +156,110 @@ final class RequestParserTests: XCTestCase {
 
     /// Random mutations of valid requests: the parser must answer each with a
     /// request, a need for more bytes, or an HTTPParseError; never trap or loop.
+    /// Feeds `text` in pieces of `step` bytes to a parser streaming every
+    /// body; returns the requests, what each body delivered, and how it ended.
+    private func streamed(_ text: String, step: Int) throws -> [(HTTPRequest, [UInt8], String)] {
+        var limits = HTTPLimits()
+        limits.streamsBody = { _ in true }
+        var parser = RequestParser(limits: limits)
+        var buffer = ByteBuffer()
+        var results: [(HTTPRequest, Box)] = []
+        final class Box {
+            var bytes: [UInt8] = []
+            var ending = "open"
+        }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            buffer.write(bytes[offset..<min(offset + step, bytes.count)])
+            offset += step
+            while true {
+                if parser.streamingBody != nil {
+                    try parser.pumpBody(from: &buffer)
+                    if parser.streamingBody != nil { break }
+                    continue
+                }
+                guard let request = try parser.next(from: &buffer) else { break }
+                let box = Box()
+                request.bodyStream?.read { event in
+                    switch event {
+                    case .bytes(let piece): box.bytes += piece
+                    case .end: box.ending = "end"
+                    case .failed(let status, _): box.ending = "failed \(status.code)"
+                    }
+                }
+                results.append((request, box))
+            }
+        }
+        return results.map { ($0.0, $0.1.bytes, $0.1.ending) }
+    }
+
+    func testStreamedBodiesArriveInPiecesAndThePipelinedRequestAfterThemParses() throws {
+        let text =
+            "PUT /a HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world"
+            + "POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: v\r\n\r\n"
+            + "GET /c HTTP/1.1\r\nHost: h\r\n\r\n"
+        for step in [1, 7, 4096] {
+            let results = try streamed(text, step: step)
+            XCTAssertEqual(results.map(\.0.path), ["/a", "/b", "/c"], "step \(step)")
+            XCTAssertEqual(results[0].0.bodyStream?.length, 11)
+            XCTAssertEqual(String(decoding: results[0].1, as: UTF8.self), "hello world")
+            XCTAssertEqual(results[0].2, "end")
+            XCTAssertNil(results[1].0.bodyStream?.length, "chunked: no length")
+            XCTAssertEqual(String(decoding: results[1].1, as: UTF8.self), "abcde")
+            XCTAssertEqual(results[1].2, "end")
+            XCTAssertTrue(results[0].0.body.isEmpty, "a streamed body is not also buffered")
+            XCTAssertNil(results[2].0.bodyStream, "no body, nothing to stream")
+        }
+    }
+
+    func testAStreamedBodyWithBrokenFramingFailsWithTheReason() throws {
+        XCTAssertThrowsError(try streamed("POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n", step: 5)) { error in
+            XCTAssertEqual((error as? HTTPParseError)?.status, .badRequest)
+        }
+        var limits = HTTPLimits()
+        limits.streamsBody = { _ in true }
+        limits.bodyLimit = { _ in 4 }
+        var parser = RequestParser(limits: limits)
+        var buffer = ByteBuffer(bytes: Array("POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n".utf8))
+        let request = try XCTUnwrap(try parser.next(from: &buffer))
+        var ending = ""
+        request.bodyStream?.read { event in
+            if case .failed(let status, let reason) = event { ending = "\(status.code) \(reason)" }
+        }
+        XCTAssertThrowsError(try parser.pumpBody(from: &buffer))
+        XCTAssertEqual(ending, "413 body larger than 4 bytes", "the chunked limit holds for streamed bodies")
+        XCTAssertNil(parser.streamingBody)
+    }
+
+    func testAStreamedBodyHoldsBackWhileItsConsumerIsPaused() throws {
+        var limits = HTTPLimits()
+        limits.streamsBody = { _ in true }
+        var parser = RequestParser(limits: limits)
+        let size = 4 * HTTPRequestBody.highWatermark
+        var buffer = ByteBuffer(bytes: Array("PUT /a HTTP/1.1\r\nHost: h\r\nContent-Length: \(size)\r\n\r\n".utf8))
+        let request = try XCTUnwrap(try parser.next(from: &buffer))
+        let body = try XCTUnwrap(request.bodyStream)
+        var delivered = 0
+        body.read { event in
+            if case .bytes(let piece) = event { delivered += piece.count }
+        }
+        body.pause()
+        let piece = [UInt8](repeating: 1, count: 16 * 1024)
+        var offered = 0
+        // The server stops reading once the body wants no more bytes.
+        while body.wantsBytes && offered < size {
+            buffer.write(piece)
+            offered += piece.count
+            try parser.pumpBody(from: &buffer)
+        }
+        XCTAssertEqual(delivered, 0)
+        XCTAssertLessThanOrEqual(offered, HTTPRequestBody.highWatermark, "reading stops at the high watermark")
+        body.resume()
+        XCTAssertEqual(delivered, offered, "what was held goes out on resume")
+        XCTAssertTrue(body.wantsBytes)
+    }
+
     func testMutatedInputNeverCrashes() {
         let seeds = [
             "GET /a?b=c HTTP/1.1\r\nHost: h\r\nCookie: x=y\r\n\r\n",

@@ -43,7 +43,9 @@ struct CGIEnvironment {
         if let authorization = request.headers["Authorization"], let scheme = authorization.split(separator: " ").first {
             out.append(("AUTH_TYPE", String(scheme)))
         }
-        if !request.body.isEmpty || request.headers.contains("Content-Length") {
+        if let length = request.bodyStream?.length {
+            out.append(("CONTENT_LENGTH", String(length)))
+        } else if !request.body.isEmpty || request.headers.contains("Content-Length") {
             out.append(("CONTENT_LENGTH", String(request.body.count)))
         }
         if let type = request.headers["Content-Type"] { out.append(("CONTENT_TYPE", type)) }

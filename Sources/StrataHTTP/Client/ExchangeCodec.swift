@@ -3,8 +3,13 @@ import StrataCore
 /// The protocol a `GatewayExchange` speaks with its upstream: proxied HTTP
 /// (`HTTPExchangeCodec`) or FastCGI (`FastCGIExchangeCodec`).
 protocol ExchangeCodec {
-    /// The bytes that send the request to `upstream`.
+    /// The bytes that send the request to `upstream`: all of it, or when
+    /// the body streams (`HTTPRequest.bodyStream`), all but the body.
     func request(to upstream: Upstream) -> [UInt8]
+    /// A piece of a streamed request body, framed for the upstream.
+    func requestBody(_ piece: [UInt8]) -> [UInt8]
+    /// What ends a streamed request body.
+    var requestBodyEnd: [UInt8] { get }
     /// Takes what arrived from `buffer`: the head once complete (then
     /// `head` is set), body bytes appended to `body`. True when the answer is complete.
     mutating func read(_ buffer: inout ByteBuffer, body: inout [UInt8]) throws -> Bool

@@ -10,7 +10,9 @@ import StrataIO
 /// A body up to `bufferLimit` is read whole and answered in one write;
 /// beyond that the answer starts at once and the rest streams, the
 /// upstream's reading paused while the client is behind (`streamHighWatermark`),
-/// so a large download does not grow memory.
+/// so a large download does not grow memory. A streamed request body
+/// (`HTTPRequest.bodyStream`) goes the other way the same way: the
+/// client's reading paused while the upstream is behind.
 final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked Sendable {
     private let route: any UpstreamRoute
     private let request: HTTPRequest
@@ -36,6 +38,10 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
     private var retriedStale = false
     /// Whether the current request went out on a connection that had carried others.
     private var reusedConnection = false
+    /// Whether the streamed request body started going out (then it cannot be sent again).
+    private var uploadStarted = false
+    /// Whether the whole request, body included, went out.
+    private var requestSent = false
 
     init(route: any UpstreamRoute, request: HTTPRequest, codec: Codec, responder: HTTPResponder) {
         self.route = route
@@ -66,7 +72,9 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
         upstream.outstanding.wrappingAdd(1, ordering: .relaxed)
         receivedAny = false
         reusedConnection = false
-        upstream.pool.acquire(fresh: fresh) { [self] result in
+        // A streamed body can be sent only once: never on a pooled
+        // connection the upstream may have closed meanwhile.
+        upstream.pool.acquire(fresh: fresh || request.bodyStream != nil) { [self] result in
             guard !done else {
                 // Timed out or abandoned while waiting: the connection is still good.
                 if case .success(let connection) = result { connection.pool.release(connection, reusable: true) }
@@ -87,6 +95,44 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
         reusedConnection = connection.completed > 0
         lastRead = loop.now
         connection.connection.write(codec.request(to: upstream!))
+        if let body = request.bodyStream {
+            upload(body, on: connection)
+        } else {
+            requestSent = true
+        }
+    }
+
+    /// Sends the request body as it arrives from the client, pausing the
+    /// client while the upstream is behind. Progress keeps the answer's
+    /// deadline away: it counts from the last byte the upstream took.
+    private func upload(_ body: HTTPRequestBody, on connection: UpstreamConnection) {
+        uploadStarted = true
+        body.read { [self] event in
+            guard !done, let current = self.connection, current === connection else { return }
+            switch event {
+            case .bytes(let piece):
+                deadline = loop.now + settings.responseTimeout
+                connection.connection.write(codec.requestBody(piece))
+                if connection.connection.outboundBytes > settings.streamHighWatermark {
+                    body.pause()
+                    connection.connection.notifiesWhenDrained = true
+                }
+            case .end:
+                deadline = loop.now + settings.responseTimeout
+                connection.connection.write(codec.requestBodyEnd)
+                requestSent = true
+            case .failed(let status, let reason):
+                // The upstream has part of a request: its connection cannot be used again.
+                releaseConnection(reusable: false)
+                finishUpstream()
+                fail(UpstreamError(.client(status), reason))
+            }
+        }
+    }
+
+    func upstreamDrained(_ connection: UpstreamConnection) {
+        guard !done, connection === self.connection else { return }
+        request.bodyStream?.resume()
     }
 
     /// The upstream failed before any byte of an answer: an idempotent
@@ -99,7 +145,7 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
         let failedUpstream = upstream
         releaseConnection(reusable: false)
         finishUpstream()
-        guard error.kind == .connect || error.kind == .closed, request.method.isIdempotent else {
+        guard error.kind == .connect || error.kind == .closed, request.method.isIdempotent, !uploadStarted else {
             fail(error)
             return
         }
@@ -194,7 +240,8 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
         guard !done else { return false }
         done = true
         timer?.cancel()
-        releaseConnection(reusable: codec.reusable)
+        // An answer before the whole request went out leaves the upstream mid-request.
+        releaseConnection(reusable: codec.reusable && requestSent)
         finishUpstream()
         route.logStderr(request, codec.takeErrors())
         return true

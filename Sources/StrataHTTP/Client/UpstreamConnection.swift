@@ -10,6 +10,8 @@ protocol UpstreamExchange: AnyObject {
     func upstreamInputClosed(_ connection: UpstreamConnection)
     /// The connection closed.
     func upstreamClosed(_ connection: UpstreamConnection)
+    /// Everything queued was written (asked for with `notifiesWhenDrained`).
+    func upstreamDrained(_ connection: UpstreamConnection)
 }
 
 /// A connection to an upstream server, kept by its loop's `UpstreamPool`
@@ -51,6 +53,11 @@ final class UpstreamConnection: ConnectionHandler, @unchecked Sendable {
             return
         }
         exchange.upstreamInputClosed(self)
+    }
+
+    func connectionDrained(_ connection: Connection) {
+        connection.notifiesWhenDrained = false
+        exchange?.upstreamDrained(self)
     }
 
     func connectionClosed(_ connection: Connection) {

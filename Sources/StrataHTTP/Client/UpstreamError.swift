@@ -2,7 +2,7 @@
 /// Each maps to the status the client gets: 502, 503 or 504.
 public struct UpstreamError: Error, CustomStringConvertible, Sendable {
     /// What went wrong.
-    public enum Kind: Sendable {
+    public enum Kind: Equatable, Sendable {
         /// The upstream could not be reached (refused, unreachable, connect timeout).
         case connect
         /// No answer, or no bytes, within the time allowed.
@@ -13,6 +13,9 @@ public struct UpstreamError: Error, CustomStringConvertible, Sendable {
         case closed
         /// No upstream of the group is healthy, or its connection limit is reached.
         case unavailable
+        /// The client's streamed request body did not arrive whole (cut off,
+        /// stalled, broken framing): answered with `status`, a 4xx.
+        case client(HTTPStatus)
     }
 
     /// What went wrong.
@@ -31,6 +34,7 @@ public struct UpstreamError: Error, CustomStringConvertible, Sendable {
         case .connect, .malformed, .closed: .badGateway
         case .timeout: .gatewayTimeout
         case .unavailable: .serviceUnavailable
+        case .client(let status): status
         }
     }
 
@@ -46,6 +50,8 @@ public struct UpstreamError: Error, CustomStringConvertible, Sendable {
             case .malformed: "the upstream server sent an invalid answer"
             case .closed: "the upstream server closed the connection before answering"
             case .unavailable: "no upstream server is available"
+            // The parser's reason: about the client's own bytes, nothing of the upstream.
+            case .client: message
             }
         var text = "\(status.code) \(status.reason): \(explanation)"
         if !requestID.isEmpty { text += " (request \(requestID))" }

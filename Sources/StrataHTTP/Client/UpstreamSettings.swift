@@ -22,6 +22,9 @@ public struct UpstreamSettings: Sendable {
     /// Response bodies up to this size are read whole and answered in one
     /// write; larger ones are streamed to the client as they arrive.
     public var bufferLimit = 64 * 1024
+    /// The largest request body passed on (bodies stream to the upstream,
+    /// so this bounds traffic, not memory); nil keeps the web tier's `--max-body`.
+    public var maxBodySize: Int?
     /// Streamed body bytes held for a slow client before reading from the upstream pauses.
     public var streamHighWatermark = 256 * 1024
 

@@ -9,6 +9,8 @@ struct FastCGIExchangeCodec: ExchangeCodec {
     static let requestID: UInt16 = 1
     let params: [(String, String)]
     let body: [UInt8]
+    /// Whether the body streams from the client after `request(to:)`.
+    let streamsBody: Bool
     /// Whether to ask the responder to keep the connection (FCGI_KEEP_CONN).
     let keepConnection: Bool
     /// STDOUT before the CGI header block has ended.
@@ -19,9 +21,10 @@ struct FastCGIExchangeCodec: ExchangeCodec {
     /// STDERR kept for the log, at most.
     static let maxErrors = 64 * 1024
 
-    init(params: [(String, String)], body: [UInt8], keepConnection: Bool = true) {
+    init(params: [(String, String)], body: [UInt8], streamsBody: Bool = false, keepConnection: Bool = true) {
         self.params = params
         self.body = body
+        self.streamsBody = streamsBody
         self.keepConnection = keepConnection
     }
 
@@ -31,7 +34,20 @@ struct FastCGIExchangeCodec: ExchangeCodec {
         FastCGIRecord(kind: .beginRequest, requestID: Self.requestID, content: FastCGIRecord.beginRequest(keepConnection: keepConnection)).write(
             to: &out)
         FastCGIRecord.writeStream(.params, requestID: Self.requestID, FastCGIRecord.encodePairs(params), to: &out)
-        FastCGIRecord.writeStream(.stdin, requestID: Self.requestID, body, to: &out)
+        if !streamsBody { FastCGIRecord.writeStream(.stdin, requestID: Self.requestID, body, to: &out) }
+        return out
+    }
+
+    func requestBody(_ piece: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(piece.count + 16 * (piece.count / FastCGIRecord.maxContent + 1))
+        FastCGIRecord.writeStream(.stdin, requestID: Self.requestID, piece, to: &out, ending: false)
+        return out
+    }
+
+    var requestBodyEnd: [UInt8] {
+        var out: [UInt8] = []
+        FastCGIRecord(kind: .stdin, requestID: Self.requestID, content: []).write(to: &out)
         return out
     }
 

@@ -5,7 +5,7 @@ import Synchronization
 /// Hands requests under a prefix to FastCGI responders (php-fpm and the
 /// like), with the same pooling, balancing, ejection and 502/503/504
 /// answers as a reverse-proxy route. See `FastCGIRoute`.
-public final class FastCGIHandler: HTTPHandler, UpstreamRoute, CGIAnswering {
+public final class FastCGIHandler: HTTPHandler, UpstreamRoute, CGIAnswering, BodyPassing {
     public let route: FastCGIRoute
     public let group: UpstreamGroup
     let logger: Logger
@@ -29,11 +29,17 @@ public final class FastCGIHandler: HTTPHandler, UpstreamRoute, CGIAnswering {
         }
         let codec = FastCGIExchangeCodec(
             params: CGIEnvironment.variables(for: request, script: script, fastCGI: true), body: request.body,
-            keepConnection: keepConnections.load(ordering: .relaxed))
+            streamsBody: request.bodyStream != nil, keepConnection: keepConnections.load(ordering: .relaxed))
         return .onLoop { [self] responder in
             GatewayExchange(route: self, request: request, codec: codec, responder: responder).start()
         }
     }
+
+    /// Bodies of a declared length stream to the responder; a chunked one is
+    /// read whole first, since CGI's CONTENT_LENGTH must be known up front.
+    func streamsBody(_ request: HTTPRequest) -> Bool { !request.headers.contains("Transfer-Encoding") }
+
+    var maxBodySize: Int? { route.settings.maxBodySize }
 
     /// Asks each responder what it takes (FCGI_GET_VALUES). A responder
     /// works one connection per worker, and a kept idle connection holds its

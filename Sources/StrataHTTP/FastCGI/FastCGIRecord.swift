@@ -29,14 +29,15 @@ struct FastCGIRecord: Equatable, Sendable {
 
     /// Appends a stream (PARAMS, STDIN) as records of at most `maxContent`
     /// bytes each, then the empty record that ends it.
-    static func writeStream(_ kind: Kind, requestID: UInt16, _ bytes: [UInt8], to out: inout [UInt8]) {
+    static func writeStream(_ kind: Kind, requestID: UInt16, _ bytes: [UInt8], to out: inout [UInt8], ending: Bool = true) {
         var start = 0
         while start < bytes.count {
             let end = min(start + maxContent, bytes.count)
             FastCGIRecord(kind: kind, requestID: requestID, content: Array(bytes[start..<end])).write(to: &out)
             start = end
         }
-        FastCGIRecord(kind: kind, requestID: requestID, content: []).write(to: &out)
+        // An empty record ends a stream.
+        if ending { FastCGIRecord(kind: kind, requestID: requestID, content: []).write(to: &out) }
     }
 
     /// Takes the next whole record from `buffer`; nil when it has not all

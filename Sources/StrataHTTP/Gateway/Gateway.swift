@@ -4,6 +4,15 @@ import StrataIO
 /// which may answer with a local redirect for the gateway to follow.
 protocol CGIAnswering {}
 
+/// A mounted handler that passes request bodies on to another server, so
+/// they can stream through rather than be read whole first.
+protocol BodyPassing {
+    /// Whether `request`'s body (not yet arrived) may be handed over as it arrives.
+    func streamsBody(_ request: HTTPRequest) -> Bool
+    /// The largest body the route takes; nil keeps the server's limit.
+    var maxBodySize: Int? { get }
+}
+
 /// Sends requests under mounted path prefixes to other servers (reverse
 /// proxy, FastCGI, CGI) and everything else to the application, in the
 /// same process and behind the same middleware.
@@ -29,6 +38,20 @@ public struct Gateway: HTTPHandler {
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPOutcome { route(request, redirects: 0) }
+
+    /// For `HTTPLimits.streamsBody`: whether the body of `request` (a head
+    /// just parsed) goes to a route that passes it on as it arrives.
+    public func streamsBody(_ request: HTTPRequest) -> Bool {
+        guard let passing = mount(for: request.path)?.handler as? any BodyPassing else { return false }
+        return passing.streamsBody(request)
+    }
+
+    /// For `HTTPLimits.bodyLimit`: the largest body the route of `request` takes, when it says.
+    public func bodyLimit(_ request: HTTPRequest) -> Int? {
+        (mount(for: request.path)?.handler as? any BodyPassing)?.maxBodySize
+    }
+
+    private func mount(for path: String) -> Mount? { mounts.first { path.hasPrefix($0.prefix) } }
 
     private func route(_ request: HTTPRequest, redirects: Int) -> HTTPOutcome {
         for mount in mounts {

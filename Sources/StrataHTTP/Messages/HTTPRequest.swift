@@ -16,6 +16,9 @@ public struct HTTPRequest: Sendable {
     public var headers: HTTPHeaders
     /// The body, de-chunked.
     public var body: [UInt8]
+    /// The body still arriving, for routes that stream it (see
+    /// `HTTPLimits.streamsBody`); then `body` is empty.
+    public var bodyStream: HTTPRequestBody?
     /// The client's address.
     public var remoteAddress: String
     /// Values captured by `:name` segments of the matched route.

@@ -31,7 +31,7 @@ struct ForwardedRequest {
         }
     }
 
-    /// The request head and body for `upstream`, with `target` as the request-target.
+    /// The request head and body (unless it streams) for `upstream`, with `target` as the request-target.
     static func serialize(
         _ request: HTTPRequest, target: String, host: HostHeader, upstream: Upstream, trusted: Bool
     ) -> [UInt8] {
@@ -82,7 +82,10 @@ struct ForwardedRequest {
         let via = request.minorVersion == 1 ? "1.1 strata" : "1.0 strata"
         line("Via", hasVia ? (request.headers.values("Via") + [via]).joined(separator: ", ") : via)
         if !request.requestID.isEmpty { line("X-Request-ID", request.requestID) }
-        if !request.body.isEmpty || request.method == .post || request.method == .put || request.method == .patch {
+        if let stream = request.bodyStream {
+            // Passed on as it arrives: its length when the client gave one, else re-chunked.
+            if let length = stream.length { line("Content-Length", String(length)) } else { line("Transfer-Encoding", "chunked") }
+        } else if !request.body.isEmpty || request.method == .post || request.method == .put || request.method == .patch {
             line("Content-Length", String(request.body.count))
         }
         out.append(13)

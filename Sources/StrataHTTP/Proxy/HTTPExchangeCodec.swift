@@ -22,6 +22,12 @@ struct HTTPExchangeCodec: ExchangeCodec {
         ForwardedRequest.serialize(request, target: target, host: host, upstream: upstream, trusted: trusted)
     }
 
+    func requestBody(_ piece: [UInt8]) -> [UInt8] {
+        request.bodyStream?.length == nil ? ResponseWriter.chunk(piece) : piece
+    }
+
+    var requestBodyEnd: [UInt8] { request.bodyStream?.length == nil ? ResponseWriter.lastChunk : [] }
+
     mutating func read(_ buffer: inout ByteBuffer, body: inout [UInt8]) throws -> Bool {
         if parsed == nil {
             guard let upstreamHead = try parser.parseHead(&buffer, requestMethod: request.method) else { return false }

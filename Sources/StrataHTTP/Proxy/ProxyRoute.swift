@@ -1,3 +1,4 @@
+import StrataCore
 import StrataIO
 
 /// What a reverse-proxy route says: which requests (a path prefix), to
@@ -21,7 +22,9 @@ import StrataIO
 /// `connect-timeout`, `timeout` (until the response head), `read-timeout`
 /// (between body bytes), `eject` (seconds out after failures), in seconds;
 /// `max-fails` (consecutive failures before ejection);
-/// `max-connections` (per upstream and event loop).
+/// `max-connections` (per upstream and event loop); `max-body` (the
+/// largest request body, e.g. `2g`; request bodies stream through, so this
+/// bounds traffic rather than memory; default: the tier's `--max-body`).
 public struct ProxyRoute: Sendable {
     /// The path prefix requests must start with (`/legacy/`).
     public var prefix: String
@@ -90,6 +93,11 @@ public struct ProxyRoute: Sendable {
         case "eject": settings.ejectionTime = try seconds(name, value, of: prefix)
         case "max-fails": settings.maxFailures = try count(name, value, of: prefix)
         case "max-connections": settings.maxConnectionsPerLoop = try count(name, value, of: prefix)
+        case "max-body":
+            guard let size = ByteCount.parse(value) else {
+                throw GatewayConfigurationError("max-body=\(value) of \(prefix): expected a number of bytes, optionally with k, m or g")
+            }
+            settings.maxBodySize = size
         default: throw GatewayConfigurationError("unknown option '\(name)' of \(prefix)")
         }
     }

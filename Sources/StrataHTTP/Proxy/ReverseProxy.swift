@@ -10,7 +10,7 @@ import StrataIO
 /// request id added; the client gets the answer with hop-by-hop fields
 /// removed. A failure answers 502 (unreachable or broken upstream), 503 (no
 /// healthy upstream) or 504 (timeout), quoting the request id.
-public final class ReverseProxy: HTTPHandler, UpstreamRoute {
+public final class ReverseProxy: HTTPHandler, UpstreamRoute, BodyPassing {
     /// What this proxy forwards, and where.
     public let route: ProxyRoute
     /// The servers it forwards to.
@@ -41,6 +41,11 @@ public final class ReverseProxy: HTTPHandler, UpstreamRoute {
             GatewayExchange(route: self, request: request, codec: codec, responder: responder).start()
         }
     }
+
+    /// Every body streams to the upstream, chunked ones re-chunked.
+    func streamsBody(_ request: HTTPRequest) -> Bool { true }
+
+    var maxBodySize: Int? { route.settings.maxBodySize }
 
     /// Starts the group's active health checks, if the route asks for them; cancel the task to stop.
     public func startHealthChecks(group loops: EventLoopGroup) -> Task<Void, Never>? {

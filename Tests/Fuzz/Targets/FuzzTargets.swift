@@ -130,36 +130,64 @@ indirect enum AnyValue: Codable {
 }
 
 /// The HTTP request parser: must never trap or loop, and must give the same
-/// answer whether the bytes arrive at once or split in two.
+/// answer whether the bytes arrive at once or split in two, and whether
+/// bodies are read whole or streamed as they arrive.
 func fuzzHTTP(_ bytes: [UInt8]) {
     let whole = parseAll([bytes])
     let cut = bytes.isEmpty ? 0 : Int(bytes[0]) % bytes.count
     let split = parseAll([Array(bytes[..<cut]), Array(bytes[cut...])])
     precondition(whole == split, "split input parsed differently")
+    let streamed = parseAll([Array(bytes[..<cut]), Array(bytes[cut...])], streaming: true)
+    precondition(whole == streamed, "streamed bodies parsed differently")
 }
 
-private func parseAll(_ chunks: [[UInt8]]) -> [String] {
+private func parseAll(_ chunks: [[UInt8]], streaming: Bool = false) -> [String] {
     var limits = HTTPLimits()
     limits.maxBodySize = 4096
     limits.maxHeadSize = 2048
     limits.maxRequestLineLength = 1024
+    if streaming { limits.streamsBody = { _ in true } }
     var parser = RequestParser(limits: limits)
     var buffer = ByteBuffer()
-    var seen: [String] = []
+    final class Seen {
+        var entries: [(text: String, bodyBytes: Int, complete: Bool)] = []
+    }
+    let seen = Seen()
+    func result() -> [String] {
+        // Only requests whose bodies completed count, as when bodies are read whole.
+        seen.entries.filter(\.complete).map { $0.text.replacingOccurrences(of: "#", with: String($0.bodyBytes)) }
+    }
     for chunk in chunks {
         buffer.write(chunk)
         do {
-            while let request = try parser.next(from: &buffer) {
-                seen.append("\(request.method) \(request.target) \(request.body.count)")
+            while true {
+                if parser.streamingBody != nil {
+                    try parser.pumpBody(from: &buffer)
+                    if parser.streamingBody != nil { break }
+                    continue
+                }
+                guard let request = try parser.next(from: &buffer) else { break }
                 CompressionFuzzing.headerValues(request)
-                precondition(seen.count < 10_000, "parser loops")
+                let index = seen.entries.count
+                guard let body = request.bodyStream else {
+                    seen.entries.append(("\(request.method) \(request.target) #", request.body.count, true))
+                    continue
+                }
+                seen.entries.append(("\(request.method) \(request.target) #", 0, false))
+                body.read { event in
+                    switch event {
+                    case .bytes(let piece): seen.entries[index].bodyBytes += piece.count
+                    case .end: seen.entries[index].complete = true
+                    case .failed: break
+                    }
+                }
+                precondition(seen.entries.count < 10_000, "parser loops")
             }
         } catch {
-            seen.append("error \(error.status.code)")
-            return seen
+            return result() + ["error \(error.status.code)"]
         }
     }
-    return seen
+    return result()
 }
 
 /// Templates: compiling and rendering either work or throw a TemplateError
