@@ -133,7 +133,8 @@ final class GatewayProgramTests: XCTestCase {
 
         // An upload larger than the tier's default limit streams to PHP as STDIN records (under PHP's post_max_size of 8 MiB).
         let upload = (0..<(6 << 20)).map { UInt8(truncatingIfNeeded: $0 % 251) }
-        try client.send("PUT /php/upload.php HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: \(upload.count)\r\n\r\n")
+        try client.send(
+            "PUT /php/upload.php HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: \(upload.count)\r\n\r\n")
         try client.send(upload)
         let uploaded = try client.readResponse()
         XCTAssertEqual(uploaded.status, 200, uploaded.text)
