@@ -20,11 +20,17 @@ public struct Gateway: HTTPHandler {
     /// A handler answering every request under `prefix`.
     public struct Mount: Sendable {
         public var prefix: String
-        public var handler: any HTTPHandler
+        public var handler: any HTTPHandler {
+            didSet { answersCGI = handler is any CGIAnswering }
+        }
+        /// Whether `handler`'s answers can be CGI local redirects, found
+        /// once: a dynamic cast per request showed in profiles.
+        private(set) var answersCGI: Bool
 
         public init(prefix: String, handler: any HTTPHandler) {
             self.prefix = prefix
             self.handler = handler
+            answersCGI = handler is any CGIAnswering
         }
     }
 
@@ -64,7 +70,7 @@ public struct Gateway: HTTPHandler {
                 }
                 let outcome = mount.handler.handle(request)
                 // Only CGI answers (CGI and FastCGI scripts) can be local redirects.
-                return mount.handler is any CGIAnswering ? following(outcome, request, redirects: redirects) : outcome
+                return mount.answersCGI ? following(outcome, request, redirects: redirects) : outcome
             }
             if mount.prefix.hasSuffix("/"), request.path.count == mount.prefix.count - 1, mount.prefix.hasPrefix(request.path) {
                 // `/legacy` for a `/legacy/` mount: the address with its slash, as nginx answers.

@@ -97,7 +97,8 @@ struct ForwardedRequest {
     /// One `Forwarded` element (RFC 7239): `for=` the client, quoted when it
     /// is an IPv6 address, `proto=`, and `host=` quoted when it needs it.
     static func forwardedElement(client: String, proto: String, host: String) -> String {
-        let node = client.contains(":") ? "\"[\(client)]\"" : (client.isEmpty ? "unknown" : client)
+        // `utf8.contains`: `String.contains(String)` is Foundation's, and costs a microsecond.
+        let node = client.utf8.contains(UInt8(ascii: ":")) ? "\"[\(client)]\"" : (client.isEmpty ? "unknown" : client)
         var element = "for=\(node);proto=\(proto)"
         if !host.isEmpty {
             let isToken = host.utf8.allSatisfy(RequestParser.isTokenByte)
