@@ -34,7 +34,7 @@ public struct AppRuntime: Sendable {
                 module.templates?.folder(development: reloadTemplates).map { (String(describing: type(of: module)), $0.path) }
             }
             + (overrides.map { [(Self.overridesName, $0)] } ?? [])
-        var problems = registry.problems
+        var problems = registry.problems + registry.hiddenRoutes
         var moduleAssets: [String: [UInt8]] = [:]
         for module in modules {
             do {
@@ -68,8 +68,10 @@ public struct AppRuntime: Sendable {
         }
         let routes = registry.routes
         let signIn = registry.signInPage?.path
+        let proxies = registry.proxies
         let manifest = RouteManifest(
-            version: Self.digest(routes, signIn, templates, assets), routes: routes, templates: templates, assets: assets, signInPath: signIn)
+            version: Self.digest(routes, signIn, proxies, templates, assets), routes: routes, templates: templates, assets: assets,
+            signInPath: signIn, proxies: proxies)
         let current = Mutex(manifest)
         service.register(RouteManifest.method) { (_: Empty, _) in
             current.withLock { $0 }
@@ -78,11 +80,11 @@ public struct AppRuntime: Sendable {
             if reloadTemplates {
                 do {
                     let templates = try Self.loadTemplates(folders)
-                    let version = Self.digest(routes, signIn, templates, assets)
+                    let version = Self.digest(routes, signIn, proxies, templates, assets)
                     current.withLock { manifest in
                         if manifest.version != version {
                             manifest = RouteManifest(
-                                version: version, routes: routes, templates: templates, assets: assets, signInPath: signIn)
+                                version: version, routes: routes, templates: templates, assets: assets, signInPath: signIn, proxies: proxies)
                             logger.info("templates reloaded", ("manifest", version))
                         }
                     }
@@ -139,10 +141,13 @@ public struct AppRuntime: Sendable {
     /// every field counts, including ones added later), then the templates
     /// and assets in name order, so the same content gives the same version
     /// in every process (replicas behind one web tier agree).
-    static func digest(_ routes: [RouteDescriptor], _ signInPath: String?, _ templates: [String: String], _ assets: [String: [UInt8]]) -> String {
+    static func digest(
+        _ routes: [RouteDescriptor], _ signInPath: String?, _ proxies: [String], _ templates: [String: String], _ assets: [String: [UInt8]]
+    ) -> String {
         // Encoding these plain values cannot fail; the description holds every field too.
         var bytes = (try? RPCCodec.encode(routes)) ?? Array(String(describing: routes).utf8)
         bytes += Array("\n\(signInPath ?? "")".utf8)
+        for proxy in proxies { bytes += Array("\nproxy \(proxy)".utf8) }
         for (name, source) in templates.sorted(by: { $0.key < $1.key }) { bytes += Array("\n\(name)\n\(source)".utf8) }
         for (path, asset) in assets.sorted(by: { $0.key < $1.key }) { bytes += Array("\n\(path) ".utf8) + Digest.sha256(asset) }
         return String(Digest.hex(Digest.sha256(bytes)).prefix(16))

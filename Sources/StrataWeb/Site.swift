@@ -20,13 +20,19 @@ final class Site: Sendable {
     let signInPath: String?
     /// The forms whose posts are attempts at a password, limited more strictly.
     let attemptPaths: Set<String>
+    /// The modules' reverse-proxy routes (nil: none).
+    let proxies: Gateway?
 
     static let modulePrefix = "/static/modules/"
 
     /// The site for `manifest` (nil: only the web tier's own templates, no routes).
     /// Module assets are written below `assetsRoot` (one folder per version)
     /// and served from there with everything `StaticFiles` does (ETags, ranges, fingerprints).
-    init(manifest: RouteManifest?, ownTemplates: [String: String], ownAssets: [String: String], assetsRoot: String) throws {
+    init(
+        manifest: RouteManifest?, ownTemplates: [String: String], ownAssets: [String: String], assetsRoot: String,
+        proxies: Gateway? = nil
+    ) throws {
+        self.proxies = proxies
         var sources = ownTemplates
         for (name, source) in manifest?.templates ?? [:] { sources[name] = source }
         // Strict: a page naming a layout or partial that does not exist fails here, not as a blank render.

@@ -1,6 +1,7 @@
 import Foundation
 import StrataCore
 import StrataHTTP
+import StrataIO
 import StrataProtocol
 import StrataRPC
 import StrataTemplates
@@ -29,6 +30,8 @@ public final class WebApplication: HTTPHandler {
     private let draining = Atomic<Bool>(false)
     /// The rate limiter's attempt-limited paths, kept to the manifest's forms.
     private let attemptPaths: AttemptPaths
+    /// The modules' reverse-proxy routes, kept across manifest versions.
+    private let proxies: ManifestProxies
 
     /// The CSRF tokens' key for the RPC secret `secret`.
     static func csrfKey(_ secret: [UInt8]) -> [UInt8] { Digest.hmacSHA256(key: secret, Array("strata csrf tokens".utf8)) }
@@ -44,14 +47,18 @@ public final class WebApplication: HTTPHandler {
     /// `discover` finds it) and the web tier's own templates.
     /// `secret` (the RPC secret) keys the CSRF tokens; `trustedProxies` may vouch for TLS.
     /// `attemptPaths` (shared with the `RateLimitMiddleware`) is kept to the
-    /// forms the manifest marks attempt-limited.
+    /// forms the manifest marks attempt-limited. `group` runs the active
+    /// health checks of the modules' proxy routes.
     public init(
         manifest: RouteManifest?, app: RPCClient, staticFiles: StaticFiles, ownTemplates: [String: String], logger: Logger,
-        secret: [UInt8], trustedProxies: Set<String> = [], attemptPaths: AttemptPaths = AttemptPaths()
+        secret: [UInt8], trustedProxies: Set<String> = [], attemptPaths: AttemptPaths = AttemptPaths(), group: EventLoopGroup? = nil
     ) throws {
         ownAssets = staticFiles.assetURLs()
         assetsRoot = FileManager.default.temporaryDirectory.appendingPathComponent("strata-web-\(getpid())-modules").path
-        let site = try Site(manifest: manifest, ownTemplates: ownTemplates, ownAssets: ownAssets, assetsRoot: assetsRoot)
+        proxies = ManifestProxies(logger: logger, trustedProxies: trustedProxies, group: group)
+        let site = try Site(
+            manifest: manifest, ownTemplates: ownTemplates, ownAssets: ownAssets, assetsRoot: assetsRoot,
+            proxies: try proxies.gateway(for: manifest?.proxies ?? []))
         attemptPaths.set(site.attemptPaths)
         self.attemptPaths = attemptPaths
         current = Mutex(site)
@@ -76,6 +83,15 @@ public final class WebApplication: HTTPHandler {
     /// From now on `/readyz` answers 503: the server is finishing what it holds.
     public func beginDraining() { draining.store(true, ordering: .relaxed) }
 
+    /// Stops the modules' proxy routes' health checks.
+    public func stop() { proxies.stop() }
+
+    /// For `HTTPLimits.streamsBody`: whether `request` goes to a module's proxy route, which streams bodies.
+    public func streamsBody(_ request: HTTPRequest) -> Bool { site.proxies?.streamsBody(request) ?? false }
+
+    /// For `HTTPLimits.bodyLimit`: the body limit of the module proxy route `request` goes to, when it sets one.
+    public func bodyLimit(_ request: HTTPRequest) -> Int? { site.proxies?.bodyLimit(request) }
+
     /// The manifest version in force (nil before the app tier was reached).
     public var manifestVersion: String? { site.version }
 
@@ -84,7 +100,9 @@ public final class WebApplication: HTTPHandler {
     /// Switches to `manifest`'s routes and templates at once; a manifest
     /// whose templates do not compile is refused and the old site stays.
     public func update(to manifest: RouteManifest) throws {
-        let next = try Site(manifest: manifest, ownTemplates: ownTemplates, ownAssets: ownAssets, assetsRoot: assetsRoot)
+        let next = try Site(
+            manifest: manifest, ownTemplates: ownTemplates, ownAssets: ownAssets, assetsRoot: assetsRoot,
+            proxies: try proxies.gateway(for: manifest.proxies ?? []))
         let previous = current.withLock { site in
             defer { site = next }
             return site.version
@@ -126,7 +144,6 @@ public final class WebApplication: HTTPHandler {
         if request.path == "/readyz", request.method == .get || request.method == .head {
             return .response(readiness.response)
         }
-        if request.method == .options { return .response(options(request)) }
         if request.path.hasPrefix(Site.modulePrefix), request.method == .get || request.method == .head {
             var response =
                 site.moduleFiles?.response(for: String(request.path.dropFirst(Site.modulePrefix.count)), request: request)
@@ -142,6 +159,9 @@ public final class WebApplication: HTTPHandler {
             return .response(response)
         }
         let site = self.site
+        // Before the routes and OPTIONS: the upstream answers everything under its prefix.
+        if let proxies = site.proxies, let outcome = proxies.handleIfMounted(request) { return outcome }
+        if request.method == .options { return .response(options(request)) }
         switch site.router.match(request.method, path: request.path) {
         case .found(let route, let parameters):
             // Pages carry no entity tag: `If-Match` with tags can never hold

@@ -207,7 +207,7 @@ public enum WebCommand {
         let attemptPaths = AttemptPaths()
         let application = try WebApplication(
             manifest: manifest, app: app, staticFiles: staticFiles, ownTemplates: ownTemplates, logger: logger,
-            secret: secret, trustedProxies: proxies, attemptPaths: attemptPaths)
+            secret: secret, trustedProxies: proxies, attemptPaths: attemptPaths, group: group)
         let discovery = Task { await application.discover(every: discoveryInterval) }
         let metrics = MetricsRegistry()
         metrics.keep(ProcessMetrics(tier: "web"))
@@ -248,14 +248,12 @@ public enum WebCommand {
         let mounts = try gatewayMounts(options, trustedProxies: proxies, logger: logger)
         let healthChecks = mounts.compactMap { ($0.handler as? ReverseProxy)?.startHealthChecks(group: group) }
         for case let fastCGI as FastCGIHandler in mounts.map(\.handler) { await fastCGI.discover(loops: group) }
-        var routes: any HTTPHandler = application
-        if !mounts.isEmpty {
-            let gateway = Gateway(mounts: mounts, fallback: application)
-            // Bodies for other servers pass through as they arrive, under the route's own limit.
-            configuration.limits.streamsBody = { gateway.streamsBody($0) }
-            configuration.limits.bodyLimit = { gateway.bodyLimit($0) }
-            routes = gateway
-        }
+        let gateway = mounts.isEmpty ? nil : Gateway(mounts: mounts, fallback: application)
+        // Bodies for other servers (these routes, and the modules' proxy routes)
+        // pass through as they arrive, under the route's own limit.
+        configuration.limits.streamsBody = { request in gateway?.streamsBody(request) ?? false || application.streamsBody(request) }
+        configuration.limits.bodyLimit = { request in gateway?.bodyLimit(request) ?? application.bodyLimit(request) }
+        var routes: any HTTPHandler = gateway ?? application
         let cache = try httpCache(options)
         if let cache { routes = CachingHandler(cache: cache, wrapping: routes) }
         let server = HTTPServer(configuration: configuration, group: group, handler: MiddlewareChain(middleware, handler: routes))
@@ -281,6 +279,7 @@ public enum WebCommand {
         await ShutdownSignal.serve(
             logger: logger, listen: bound.description, fields + [("manifest", manifest?.version ?? "none yet")], environment: environment)
         application.beginDraining()
+        application.stop()
         health?.beginDraining()
         reloader?.stop()
         discovery.cancel()

@@ -1,3 +1,4 @@
+import StrataHTTP
 import StrataProtocol
 import StrataRPC
 
@@ -6,6 +7,14 @@ public struct ModuleRegistry: Sendable {
     private(set) var methods: [String: RegisteredMethod] = [:]
     private(set) var routes: [RouteDescriptor] = []
     private(set) var signInPage: PageRoute?
+    private(set) var proxies: [String] = []
+    private var proxyPrefixes: [String] = []
+    /// Routes a proxy route would hide (the web tier sends everything under its prefix upstream).
+    var hiddenRoutes: [String] {
+        routes.compactMap { route in
+            proxyPrefixes.first { route.path.hasPrefix($0) }.map { "proxy \($0) would hide the route \(route.path)" }
+        }
+    }
     private(set) var problems: [String] = []
 
     init() {}
@@ -109,6 +118,25 @@ public struct ModuleRegistry: Sendable {
     /// `{"error": {"code", "message", "fields"}}`.
     public mutating func api<Input, Output>(_ verb: APIVerb, _ path: String, _ method: ModuleMethod<Input, Output>) {
         routes.append(RouteDescriptor(kind: .api, path: path, calls: method.name, verb: verb.rawValue))
+    }
+
+    /// Declares a reverse-proxy route that the web tier serves without
+    /// calling this tier: requests under `prefix` go to `upstreams`
+    /// (`http://host:port[/path]` or `unix:/path`), with `options` as
+    /// `strata-web --proxy` takes them (`balance=round-robin`,
+    /// `health=/healthz`, `max-body=16m`; see the README's "Gateway"). For
+    /// a service a module's pages sit beside, such as an older site or an
+    /// internal API, so that where it lives is declared with the module.
+    public mutating func proxy(_ prefix: String, to upstreams: [String], options: [String] = []) {
+        let spec = ([prefix + "=" + upstreams.joined(separator: ",")] + options).joined(separator: ";")
+        do throws(GatewayConfigurationError) {
+            let route = try ProxyRoute(parsing: spec)
+            if proxyPrefixes.contains(route.prefix) { problems.append("proxy \(route.prefix) is declared twice") }
+            proxies.append(spec)
+            proxyPrefixes.append(route.prefix)
+        } catch {
+            problems.append("proxy \(prefix): \(error.message)")
+        }
     }
 
     /// Makes `page` the sign-in page: where a browser goes (and comes back

@@ -35,15 +35,20 @@ public struct Gateway: HTTPHandler {
     }
 
     private let mounts: [Mount]
-    private let fallback: any HTTPHandler
+    private let fallback: (any HTTPHandler)?
 
-    /// Routes to `mounts` (the longest matching prefix wins) and otherwise to `fallback`.
-    public init(mounts: [Mount], fallback: any HTTPHandler) {
+    /// Routes to `mounts` (the longest matching prefix wins) and otherwise to
+    /// `fallback` (without one, to a 404).
+    public init(mounts: [Mount], fallback: (any HTTPHandler)? = nil) {
         self.mounts = mounts.sorted { $0.prefix.count > $1.prefix.count }
         self.fallback = fallback
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPOutcome { route(request, redirects: 0) }
+
+    /// The answer when `request` falls under a mount (or is its prefix
+    /// without the slash); nil when it belongs elsewhere.
+    public func handleIfMounted(_ request: HTTPRequest) -> HTTPOutcome? { mounted(request, redirects: 0) }
 
     /// For `HTTPLimits.streamsBody`: whether the body of `request` (a head
     /// just parsed) goes to a route that passes it on as it arrives.
@@ -60,6 +65,11 @@ public struct Gateway: HTTPHandler {
     private func mount(for path: String) -> Mount? { mounts.first { path.hasPrefix($0.prefix) } }
 
     private func route(_ request: HTTPRequest, redirects: Int) -> HTTPOutcome {
+        if let outcome = mounted(request, redirects: redirects) { return outcome }
+        return fallback?.handle(request) ?? .response(.text("404 Not Found: nothing is mounted at this address\n", status: .notFound))
+    }
+
+    private func mounted(_ request: HTTPRequest, redirects: Int) -> HTTPOutcome? {
         for mount in mounts {
             if request.path.hasPrefix(mount.prefix) {
                 // A dot segment could climb out of the prefix once the
@@ -80,7 +90,7 @@ public struct Gateway: HTTPHandler {
                 return .response(response)
             }
         }
-        return fallback.handle(request)
+        return nil
     }
 
     /// Local redirects a script may chain before the answer is a 502.

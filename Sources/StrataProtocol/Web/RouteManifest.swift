@@ -15,16 +15,21 @@ public struct RouteManifest: Codable, Sendable, Equatable {
     /// The sign-in page, where a browser is sent (with `?next=`) when a page
     /// or form needs a signed-in user; nil: such requests get a 401 page.
     public var signInPath: String?
+    /// Reverse-proxy routes the web tier serves itself, written as `--proxy`
+    /// takes them (`/legacy/=http://10.0.0.5:8001;balance=round-robin`).
+    public var proxies: [String]?
 
     /// Creates a manifest.
     public init(
-        version: String, routes: [RouteDescriptor], templates: [String: String], assets: [String: [UInt8]] = [:], signInPath: String? = nil
+        version: String, routes: [RouteDescriptor], templates: [String: String], assets: [String: [UInt8]] = [:], signInPath: String? = nil,
+        proxies: [String] = []
     ) {
         self.version = version
         self.routes = routes
         self.templates = templates
         self.assets = assets.isEmpty ? nil : assets
         self.signInPath = signInPath
+        self.proxies = proxies.isEmpty ? nil : proxies
     }
 
     /// The app tier's method that answers the manifest.
