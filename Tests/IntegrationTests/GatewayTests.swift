@@ -360,6 +360,31 @@ final class GatewayTests: XCTestCase {
         XCTAssertEqual(try get(port, "/any/ok").status, 200)
     }
 
+    func testAFastCGIRequestIsAbortedWhenTheClientLeaves() throws {
+        let responder = try FastCGIRecorder()
+        defer { responder.stop() }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("strata-fcgi-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try "<?php sleep(60);".write(toFile: root + "/slow.php", atomically: true, encoding: .utf8)
+        let (web, port) = try startWeb(["--fastcgi", "/php/=127.0.0.1:\(responder.port);root=\(root)"])
+        let client = try TestHTTPClient(port: port)
+        try client.send("GET /php/slow.php HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        // Once the whole request is with the responder (STDIN's closing record), the browser goes away.
+        let deadline = Date().addingTimeInterval(10)
+        while !responder.received.contains(where: { $0.types.contains(1) && $0.types.last == 5 }), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        client.abort()
+        while !responder.received.contains(where: { $0.types.contains(2) && $0.closed }), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let request = try XCTUnwrap(responder.received.first { $0.types.contains(1) }, "\(responder.received)")
+        XCTAssertEqual(request.types.last, 2, "FCGI_ABORT_REQUEST after the request's records: \(request.types)")
+        XCTAssertTrue(request.closed, "and the connection closed")
+        XCTAssertEqual(kill(web.pid, 0), 0)
+    }
+
     func testWebSocketUpgradesAreRefusedClearly() throws {
         let origin = try upstream { _, peer in
             peer.write(ScriptedUpstream.answer(200, "no"))

@@ -38,11 +38,14 @@ final class ModuleProxyTests: XCTestCase {
 
     func testProxyRoutesThatCannotWorkAreRegistrationProblems() async throws {
         do {
-            _ = try await TestApp(modules: [Legacy(upstream: "https://example.com/"), Legacy(upstream: "http://127.0.0.1:1", options: ["balance=random"])])
+            _ = try await TestApp(modules: [
+                Legacy(upstream: "https://example.com/"), Legacy(upstream: "http://127.0.0.1:1", options: ["balance=random"]),
+            ])
             XCTFail("the modules were accepted")
         } catch let error as AppConfigurationError {
             XCTAssertEqual(error.problems.count, 2, "\(error.problems)")
-            XCTAssertTrue(error.problems[0].contains("proxy /legacy/") && error.problems[0].contains("https upstreams are not supported"), error.problems[0])
+            XCTAssertTrue(
+                error.problems[0].contains("proxy /legacy/") && error.problems[0].contains("https upstreams are not supported"), error.problems[0])
             XCTAssertTrue(error.problems[1].contains("balance=random"), error.problems[1])
         }
         struct Hiding: DomainModule {
