@@ -95,7 +95,9 @@ let package = Package(
         // Fuzz targets for every parser of untrusted input: Tests/Fuzz/run.sh builds them with libFuzzer.
         .executableTarget(
             name: "StrataFuzz",
-            dependencies: ["StrataCore", "StrataIO", "StrataHTTP", "StrataRPC", "StrataProtocol", "StrataSQL", "StrataTemplates", "StrataApp"],
+            dependencies: [
+                "StrataCore", "StrataIO", "StrataHTTP", "StrataRPC", "StrataProtocol", "StrataSQL", "StrataTemplates", "StrataApp", "StrataWeb",
+            ],
             path: "Tests/Fuzz/Targets"),
         // RPC benchmark (echo calls over loopback): Tests/Benchmarks/rpc-bench.sh runs it.
         .executableTarget(name: "StrataRPCBench", dependencies: ["StrataCore", "StrataIO", "StrataRPC"], path: "Tests/Benchmarks/RPC"),

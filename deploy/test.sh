@@ -16,7 +16,8 @@ root="$PWD"
 
 deadline_seconds=${DEPLOY_TEST_SECONDS:-900}
 project=strata-deploy-test
-base_image=localhost/strata-test-base:bookworm
+# The tag names what the root holds: a new runtime library means a new tag.
+base_image=localhost/strata-test-base:bookworm-libxml2
 work="$(mktemp -d /tmp/strata-deploy-test.XXXXXX)"
 started=$SECONDS
 
@@ -90,7 +91,7 @@ cp -R Migrations "$work/context/Migrations"
 
 if ! podman image exists "$base_image"; then
     say "making the Debian 12 base image with debootstrap"
-    debootstrap --variant=minbase --include=libsqlite3-0,libpq5,libssl3,zlib1g,ca-certificates,tzdata,postgresql-15 \
+    debootstrap --variant=minbase --include=libsqlite3-0,libpq5,libssl3,zlib1g,libxml2,ca-certificates,tzdata,postgresql-15 \
         bookworm "$work/rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 || {
         tail -20 "$work/debootstrap.log"
         fail "debootstrap"

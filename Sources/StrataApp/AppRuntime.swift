@@ -58,7 +58,21 @@ public struct AppRuntime: Sendable {
         for route in registry.routes where route.kind == .page && !templates.isEmpty && templates[route.template ?? ""] == nil {
             problems.append("page \(route.path) renders template '\(route.template ?? "")', which no module has")
         }
+        let routes = registry.routes
+        let signIn = registry.signInPage?.path
+        let proxies = registry.proxies
+        // The API's description, its version the routes' (it is part of the manifest's own).
+        var described: [UInt8]?
+        if !registry.operations.isEmpty {
+            do throws(AppConfigurationError) {
+                described = try OpenAPIDocument.make(
+                    registry.operations, access: registry.methods.mapValues(\.access), version: Self.digest(routes, signIn, proxies, [:], [:]))
+            } catch {
+                problems += error.problems
+            }
+        }
         guard problems.isEmpty else { throw AppConfigurationError(problems: problems) }
+        let openAPI = described
 
         var service = RPCService()
         let dispatcher = MethodDispatcher(data: data, logger: logger)
@@ -66,12 +80,9 @@ public struct AppRuntime: Sendable {
             let options = RPCMethodOptions(access: method.access.description, idempotent: method.idempotent)
             service.registerRaw(name, options: options) { request, rpc in try await dispatcher.dispatch(method, request, rpc) }
         }
-        let routes = registry.routes
-        let signIn = registry.signInPage?.path
-        let proxies = registry.proxies
         let manifest = RouteManifest(
-            version: Self.digest(routes, signIn, proxies, templates, assets), routes: routes, templates: templates, assets: assets,
-            signInPath: signIn, proxies: proxies)
+            version: Self.digest(routes, signIn, proxies, templates, assets, openAPI: openAPI), routes: routes, templates: templates,
+            assets: assets, signInPath: signIn, proxies: proxies, openAPI: openAPI)
         let current = Mutex(manifest)
         service.register(RouteManifest.method) { (_: Empty, _) in
             current.withLock { $0 }
@@ -80,11 +91,12 @@ public struct AppRuntime: Sendable {
             if reloadTemplates {
                 do {
                     let templates = try Self.loadTemplates(folders)
-                    let version = Self.digest(routes, signIn, proxies, templates, assets)
+                    let version = Self.digest(routes, signIn, proxies, templates, assets, openAPI: openAPI)
                     current.withLock { manifest in
                         if manifest.version != version {
                             manifest = RouteManifest(
-                                version: version, routes: routes, templates: templates, assets: assets, signInPath: signIn, proxies: proxies)
+                                version: version, routes: routes, templates: templates, assets: assets, signInPath: signIn, proxies: proxies,
+                                openAPI: openAPI)
                             logger.info("templates reloaded", ("manifest", version))
                         }
                     }
@@ -142,12 +154,14 @@ public struct AppRuntime: Sendable {
     /// and assets in name order, so the same content gives the same version
     /// in every process (replicas behind one web tier agree).
     static func digest(
-        _ routes: [RouteDescriptor], _ signInPath: String?, _ proxies: [String], _ templates: [String: String], _ assets: [String: [UInt8]]
+        _ routes: [RouteDescriptor], _ signInPath: String?, _ proxies: [String], _ templates: [String: String], _ assets: [String: [UInt8]],
+        openAPI: [UInt8]? = nil
     ) -> String {
         // Encoding these plain values cannot fail; the description holds every field too.
         var bytes = (try? RPCCodec.encode(routes)) ?? Array(String(describing: routes).utf8)
         bytes += Array("\n\(signInPath ?? "")".utf8)
         for proxy in proxies { bytes += Array("\nproxy \(proxy)".utf8) }
+        if let openAPI { bytes += Array("\nopenapi ".utf8) + Digest.sha256(openAPI) }
         for (name, source) in templates.sorted(by: { $0.key < $1.key }) { bytes += Array("\n\(name)\n\(source)".utf8) }
         for (path, asset) in assets.sorted(by: { $0.key < $1.key }) { bytes += Array("\n\(path) ".utf8) + Digest.sha256(asset) }
         return String(Digest.hex(Digest.sha256(bytes)).prefix(16))

@@ -57,8 +57,17 @@ struct MethodDispatcher: Sendable {
         }
         guard request.bodyEncoding == .json else { return try RPCCodec.decode(Input.self, from: request.body) }
         do {
-            if let field = InputSafety.fieldWithNUL(inJSON: request.body) { throw FieldErrors([field: InputSafety.nulProblem]).rpcError }
-            return try JSONDecoder().decode(Input.self, from: Data(request.body.isEmpty ? Array("{}".utf8) : request.body))
+            var body = request.body
+            if InputSafety.containsNULEscape(body) {
+                // Only the fields the argument has count: a NUL in a field it ignores reaches nothing, and goes.
+                if let fields = (try? SchemaRecorder.describe(Input.self))?.schema["properties"] as? [String: Any],
+                    let kept = InputSafety.keeping(Set(fields.keys), of: body)
+                {
+                    body = kept
+                }
+                if let field = InputSafety.fieldWithNUL(inJSON: body) { throw FieldErrors([field: InputSafety.nulProblem]).rpcError }
+            }
+            return try JSONDecoder().decode(Input.self, from: Data(body.isEmpty ? Array("{}".utf8) : body))
         } catch let error as RPCError {
             throw error
         } catch let error as DecodingError {

@@ -57,6 +57,11 @@ public final class TestClient {
         return await get(String(location.prefix { $0 != "#" }))
     }
 
+    /// Sends any request, with the browser's cookies, and returns the answer.
+    public func request(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = []) async -> TestResponse {
+        await send(HTTPMethod(rawValue: method), target, headers: headers, body: body)
+    }
+
     /// Signs in through the sign-in form; true when the form accepted the password.
     @discardableResult
     public func signIn(email: String, password: String) async -> Bool {

@@ -18,6 +18,24 @@ enum ErrorMapping {
         }
     }
 
+    /// The error code a JSON or XML error body names for an HTTP status the
+    /// web tier gives itself (a missing page, a refused method).
+    static func code(for status: HTTPStatus) -> String {
+        switch status.code {
+        case 400, 413, 415, 422: "invalidArgument"
+        case 401: "unauthenticated"
+        case 403: "permissionDenied"
+        case 404: "notFound"
+        case 405: "methodNotAllowed"
+        case 406: "notAcceptable"
+        case 409, 412: "failedPrecondition"
+        case 429: "resourceExhausted"
+        case 503: "unavailable"
+        case 504: "deadlineExceeded"
+        default: status.code >= 500 ? "internal" : "invalidArgument"
+        }
+    }
+
     /// Whether the RPC error's message is meant for the end user. Internal
     /// failures get a generic sentence instead.
     static func showsMessage(_ code: RPCErrorCode) -> Bool {

@@ -22,6 +22,8 @@ final class Site: Sendable {
     let attemptPaths: Set<String>
     /// The modules' reverse-proxy routes (nil: none).
     let proxies: Gateway?
+    /// The API's description, reference page and catalog (nil: no API routes).
+    let api: APIDescription?
 
     static let modulePrefix = "/static/modules/"
 
@@ -33,6 +35,7 @@ final class Site: Sendable {
         proxies: Gateway? = nil
     ) throws {
         self.proxies = proxies
+        api = APIDescription(document: manifest?.openAPI, version: manifest?.version)
         var sources = ownTemplates
         for (name, source) in manifest?.templates ?? [:] { sources[name] = source }
         // Strict: a page naming a layout or partial that does not exist fails here, not as a blank render.

@@ -32,6 +32,10 @@ public final class WebApplication: HTTPHandler {
     private let attemptPaths: AttemptPaths
     /// The modules' reverse-proxy routes, kept across manifest versions.
     private let proxies: ManifestProxies
+    /// Which other sites' pages may call the API routes (nil: none).
+    private let cors: CORSPolicy?
+    /// The forms an error body can take, HTML first.
+    static let errorMediaTypes = ["text/html", "application/json", "application/xml"]
 
     /// The CSRF tokens' key for the RPC secret `secret`.
     static func csrfKey(_ secret: [UInt8]) -> [UInt8] { Digest.hmacSHA256(key: secret, Array("strata csrf tokens".utf8)) }
@@ -51,8 +55,10 @@ public final class WebApplication: HTTPHandler {
     /// health checks of the modules' proxy routes.
     public init(
         manifest: RouteManifest?, app: RPCClient, staticFiles: StaticFiles, ownTemplates: [String: String], logger: Logger,
-        secret: [UInt8], trustedProxies: Set<String> = [], attemptPaths: AttemptPaths = AttemptPaths(), group: EventLoopGroup? = nil
+        secret: [UInt8], trustedProxies: Set<String> = [], attemptPaths: AttemptPaths = AttemptPaths(), group: EventLoopGroup? = nil,
+        cors: CORSPolicy? = nil
     ) throws {
+        self.cors = cors
         ownAssets = staticFiles.assetURLs()
         assetsRoot = FileManager.default.temporaryDirectory.appendingPathComponent("strata-web-\(getpid())-modules").path
         proxies = ManifestProxies(logger: logger, trustedProxies: trustedProxies, group: group)
@@ -147,20 +153,23 @@ public final class WebApplication: HTTPHandler {
         if request.path.hasPrefix(Site.modulePrefix), request.method == .get || request.method == .head {
             var response =
                 site.moduleFiles?.response(for: String(request.path.dropFirst(Site.modulePrefix.count)), request: request)
-                ?? errorPage(.notFound, "There is no file at this address.", requestID: request.requestID)
+                ?? errorPage(.notFound, "There is no file at this address.", for: request)
             response.route = Self.moduleRoute
             return .response(response)
         }
         if request.path.hasPrefix(Self.staticPrefix), request.method == .get || request.method == .head {
             var response =
                 staticFiles.response(for: String(request.path.dropFirst(Self.staticPrefix.count)), request: request)
-                ?? errorPage(.notFound, "There is no file at this address.", requestID: request.requestID)
+                ?? errorPage(.notFound, "There is no file at this address.", for: request)
             response.route = Self.staticRoute
             return .response(response)
         }
         let site = self.site
         // Before the routes and OPTIONS: the upstream answers everything under its prefix.
         if let proxies = site.proxies, let outcome = proxies.handleIfMounted(request) { return outcome }
+        if let api = site.api, let response = api.response(for: request, render: { reference(with: $0, request, site: site) }) {
+            return .response(response)
+        }
         if request.method == .options { return .response(options(request)) }
         switch site.router.match(request.method, path: request.path) {
         case .found(let route, let parameters):
@@ -168,7 +177,7 @@ public final class WebApplication: HTTPHandler {
             // for a state-changing request, which must then change nothing (412).
             if !request.method.isSafe, Preconditions.evaluate(request, etag: nil, lastModified: nil) == .failed {
                 var response = errorPage(
-                    .preconditionFailed, "A condition this request set (If-Match) does not hold.", requestID: request.requestID, site: site)
+                    .preconditionFailed, "A condition this request set (If-Match) does not hold.", for: request, site: site)
                 response.route = route.path
                 return .response(response)
             }
@@ -177,25 +186,27 @@ public final class WebApplication: HTTPHandler {
                 switch route.kind {
                 case .page: response = await page(route, request, parameters, site: site)
                 case .form: response = await form(route, request, parameters, site: site)
-                case .api: response = await api(route, request, parameters)
+                case .api:
+                    response = await api(route, request, parameters)
+                    if let cors, let origin = cors.allowedOrigin(request) { cors.decorate(&response, origin: origin) }
                 }
                 response.route = route.path
                 return response
             }
         case .methodNotAllowed(let allowed):
             var response = errorPage(
-                .methodNotAllowed, "This address does not accept \(request.method) requests.", requestID: request.requestID, site: site)
-            response.headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
+                .methodNotAllowed, "This address does not accept \(request.method) requests.", for: request, site: site)
+            response.headers.set("Allow", Self.allowed(allowed))
             return .response(response)
         case .notFound where site.version == nil:
             // No app tier yet: the page may well exist once it is reachable.
             var response = errorPage(
                 .serviceUnavailable, "The application is starting or unavailable. Please try again shortly.",
-                requestID: request.requestID, site: site)
+                for: request, site: site)
             response.headers.set("Retry-After", "5")
             return .response(response)
         case .notFound:
-            return .response(errorPage(.notFound, "There is no page at this address.", requestID: request.requestID, site: site))
+            return .response(errorPage(.notFound, "There is no page at this address.", for: request, site: site))
         }
     }
 
@@ -212,16 +223,30 @@ public final class WebApplication: HTTPHandler {
         } else {
             switch site.router.match(.options, path: request.path) {
             case .found, .notFound:
-                return errorPage(.notFound, "There is no page at this address.", requestID: request.requestID)
+                return errorPage(.notFound, "There is no page at this address.", for: request)
             case .methodNotAllowed(let methods):
-                var names = methods.map(\.rawValue)
-                if names.contains("GET") { names.insert("HEAD", at: names.firstIndex(of: "GET")! + 1) }
-                allowed = (names + ["OPTIONS"]).joined(separator: ", ")
+                allowed = Self.allowed(methods)
             }
         }
+        if let cors, let preflight = cors.preflight(request, methods: allowed) { return preflight }
         var response = HTTPResponse(status: .noContent)
         response.headers.add("Allow", allowed)
         return response
+    }
+
+    /// The `Allow` value for a resource whose routes take `methods`: HEAD with GET, and OPTIONS always.
+    static func allowed(_ methods: [HTTPMethod]) -> String {
+        var names = methods.map(\.rawValue)
+        if let get = names.firstIndex(of: "GET"), !names.contains("HEAD") { names.insert("HEAD", at: get + 1) }
+        return (names + ["OPTIONS"]).joined(separator: ", ")
+    }
+
+    /// The API reference page, rendered with the web tier's templates.
+    private func reference(with value: TemplateValue, _ request: HTTPRequest, site: Site) -> HTTPResponse {
+        guard let page = try? site.templates.render("strata/api-docs", value, globals: globals(request.requestID, site: site)) else {
+            return errorPage(.internalServerError, "The API reference could not be rendered.", for: request, site: site)
+        }
+        return .html(page)
     }
 
     private func page(_ route: RouteDescriptor, _ request: HTTPRequest, _ parameters: [String: String], site: Site) async -> HTTPResponse {
@@ -240,7 +265,7 @@ public final class WebApplication: HTTPHandler {
                 return response
             } catch {
                 logger.error("template failed", ("template", route.template ?? ""), ("error", "\(error)"), ("request_id", requestID))
-                return errorPage(.internalServerError, "Something went wrong on our side.", requestID: requestID, site: site)
+                return errorPage(.internalServerError, "Something went wrong on our side.", for: request, site: site)
             }
         case .value(let result):
             let flash = Flash.message(in: request, key: csrfKey)
@@ -260,7 +285,7 @@ public final class WebApplication: HTTPHandler {
                 return response
             } catch {
                 logger.error("template failed", ("template", route.template ?? ""), ("error", "\(error)"), ("request_id", requestID))
-                return errorPage(.internalServerError, "Something went wrong on our side.", requestID: requestID, site: site)
+                return errorPage(.internalServerError, "Something went wrong on our side.", for: request, site: site)
             }
         }
     }
@@ -277,14 +302,14 @@ public final class WebApplication: HTTPHandler {
         let requestID = request.requestID
         let contentType = request.headers["Content-Type"]?.split(separator: ";").first.map { $0.trimmed().lowercased() }
         guard contentType == "application/x-www-form-urlencoded" else {
-            return errorPage(HTTPStatus(415), "Forms must be sent as application/x-www-form-urlencoded.", requestID: requestID, site: site)
+            return errorPage(HTTPStatus(415), "Forms must be sent as application/x-www-form-urlencoded.", for: request, site: site)
         }
         let fields: [(String, String)]
         do {
             fields = try FormDecoding.decode(request.body)
         } catch {
             guard let field = error.field else {
-                return errorPage(.badRequest, "The form data is malformed: \(error.description)", requestID: requestID, site: site)
+                return errorPage(.badRequest, "The form data is malformed: \(error.description)", for: request, site: site)
             }
             // One field the app tier could not take: the form again, with the
             // rest of the input kept (once the rest carries this browser's token).
@@ -292,19 +317,19 @@ public final class WebApplication: HTTPHandler {
             guard BrowserSession(request: request).acceptsForm(readable, key: csrfKey) else {
                 return errorPage(
                     .forbidden, "This form has expired or was sent from another site. Go back, reload the page and try again.",
-                    requestID: requestID, site: site)
+                    for: request, site: site)
             }
             let problem = RPCError(.invalidArgument, "\(field): \(error.problem)", details: [field: error.problem])
             let rest = Dictionary(readable, uniquingKeysWith: { first, _ in first }).filter { $0.key != BrowserSession.fieldName }
             return await formPageAgain(route, problem, input: rest, pathParameters: parameters, request: request, site: site)
-                ?? errorPage(.unprocessableContent, "The field '\(field)' \(error.problem).", requestID: requestID, site: site)
+                ?? errorPage(.unprocessableContent, "The field '\(field)' \(error.problem).", for: request, site: site)
         }
         // Every unsafe form must carry this browser's token: another site can make a
         // browser post here, but cannot read our cookie or compute the token.
         guard BrowserSession(request: request).acceptsForm(fields, key: csrfKey) else {
             return errorPage(
                 .forbidden, "This form has expired or was sent from another site. Go back, reload the page and try again.",
-                requestID: requestID, site: site)
+                for: request, site: site)
         }
         var input = Dictionary(fields.filter { $0.0 != BrowserSession.fieldName }, uniquingKeysWith: { first, _ in first })
         for (key, value) in parameters { input[key] = value }
@@ -353,7 +378,7 @@ public final class WebApplication: HTTPHandler {
         } catch {
             let status = failureStatus(error, method: method, requestID: requestID)
             let message = ErrorMapping.showsMessage(error.code) ? error.message : "Something went wrong on our side. Please try again."
-            var response = errorPage(status, message, requestID: requestID, site: site)
+            var response = errorPage(status, message, for: request, site: site)
             if let wait = error.retryAfter { response.headers.set("Retry-After", wait) }
             return .failed(response, error)
         }
@@ -415,7 +440,15 @@ public final class WebApplication: HTTPHandler {
     /// Renders the error page: `strata/error-<code>` when a module or the
     /// site's `--templates` provides one, else `strata/error` (which they may
     /// override too); falls back to plain text if even that fails.
-    func errorPage(_ status: HTTPStatus, _ message: String, requestID: String, site: Site? = nil) -> HTTPResponse {
+    /// A client that prefers JSON or XML to HTML (by `Accept`) gets the
+    /// error in that form, as the API routes give it, never a page it cannot read.
+    func errorPage(_ status: HTTPStatus, _ message: String, for request: HTTPRequest, site: Site? = nil) -> HTTPResponse {
+        let requestID = request.requestID
+        if let accept = request.headers["Accept"], let form = MediaTypeNegotiation.preferred(accept, among: Self.errorMediaTypes),
+            form != "text/html"
+        {
+            return Self.apiError(status, code: ErrorMapping.code(for: status), message, requestID: requestID, as: form)
+        }
         let site = site ?? self.site
         let templates = site.templates
         let specific = "strata/error-\(status.code)"

@@ -87,6 +87,9 @@ public enum WebCommand {
                 "trusted-proxies", env: "STRATA_TRUSTED_PROXIES", value: "ADDRESSES",
                 help: "proxies whose X-Forwarded-For names the client, comma-separated"),
             OptionSpec(
+                "cors-origins", env: "STRATA_CORS_ORIGINS", value: "ORIGINS",
+                help: "other sites whose pages may call the /api/ routes, comma-separated (https://app.example.com)"),
+            OptionSpec(
                 "idle-timeout", env: "STRATA_HTTP_IDLE_TIMEOUT", value: "SECONDS", default: "60", help: "close keep-alive connections idle this long"),
             OptionSpec(
                 "head-timeout", env: "STRATA_HTTP_HEAD_TIMEOUT", value: "SECONDS", default: "10", help: "time allowed to send a whole request head"),
@@ -207,7 +210,7 @@ public enum WebCommand {
         let attemptPaths = AttemptPaths()
         let application = try WebApplication(
             manifest: manifest, app: app, staticFiles: staticFiles, ownTemplates: ownTemplates, logger: logger,
-            secret: secret, trustedProxies: proxies, attemptPaths: attemptPaths, group: group)
+            secret: secret, trustedProxies: proxies, attemptPaths: attemptPaths, group: group, cors: try corsPolicy(options))
         let discovery = Task { await application.discover(every: discoveryInterval) }
         let metrics = MetricsRegistry()
         metrics.keep(ProcessMetrics(tier: "web"))
@@ -342,6 +345,16 @@ public enum WebCommand {
         let capacity = try bytes("cache", default: 0)
         guard capacity > 0 else { return nil }
         return HTTPCache(capacity: capacity, maxEntrySize: try bytes("cache-max-entry", default: 1 << 20))
+    }
+
+    /// `--cors-origins`, read (nil when none are listed).
+    static func corsPolicy(_ options: ParsedOptions) throws -> CORSPolicy? {
+        guard let text = options.string("cors-origins"), !text.trimmed().isEmpty else { return nil }
+        do throws(CORSPolicyError) {
+            return try CORSPolicy(parsing: text)
+        } catch {
+            throw UsageError(command: "strata-web serve", message: error.description)
+        }
     }
 
     /// `--metrics-allow`, read.

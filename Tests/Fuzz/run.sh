@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes one of Strata's parsers of untrusted input.
 #
-#   Tests/Fuzz/run.sh [TARGET] [SECONDS]    # TARGET: http (default), rpc, codec, template, migration, input, gzip, tls, upstream, fastcgi; SECONDS default 600
+#   Tests/Fuzz/run.sh [TARGET] [SECONDS]    # TARGET: http (default), rpc, codec, template, migration, input, gzip, tls, upstream, fastcgi, xml, accept; SECONDS default 600
 #
 # Builds StrataFuzz with libFuzzer and AddressSanitizer (swiftc
 # -sanitize=fuzzer,address, linked with lld) into .build-fuzz and runs it on
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${1:-http}
 seconds=${2:-600}
-[ -d "Tests/Fuzz/corpus/$target" ] || { echo "unknown target '$target' (http, rpc, codec, template, migration, input, gzip, tls, upstream, fastcgi)"; exit 64; }
+[ -d "Tests/Fuzz/corpus/$target" ] || { echo "unknown target '$target' (http, rpc, codec, template, migration, input, gzip, tls, upstream, fastcgi, xml, accept)"; exit 64; }
 export STRATA_FUZZ_TARGET=$target
 corpus=.build-fuzz/corpus-$target
 mkdir -p "$corpus"

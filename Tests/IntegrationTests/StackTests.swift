@@ -118,7 +118,7 @@ final class StackTests: XCTestCase {
 
         let wrongMethod = try client.request("DELETE", "/guestbook")
         XCTAssertEqual(wrongMethod.status, 405)
-        XCTAssertEqual(wrongMethod.header("Allow"), "GET, POST")
+        XCTAssertEqual(wrongMethod.header("Allow"), "GET, HEAD, POST, OPTIONS")
 
         // The entry is really in the SQLite file.
         let status = try start("strata-data", ["migrate", "status", "--database", database, "--migrations", migrations])

@@ -11,7 +11,7 @@ import XCTest
 /// a message per field, JSON decoding errors by field, `Validatable` rules,
 /// and the pieces of auth that need no server.
 final class ModuleInputTests: XCTestCase {
-    enum Status: String, Codable { case open, done }
+    enum Status: String, Codable, CaseIterable { case open, done }
 
     struct Task: Codable, Equatable, Validatable {
         var title: String
@@ -52,6 +52,26 @@ final class ModuleInputTests: XCTestCase {
                     "title": "is required", "points": "must be a whole number", "estimate": "must be a number",
                     "urgent": "must be true or false",
                 ])
+        }
+    }
+
+    func testAnEnumFieldWithAValueItDoesNotHaveNamesTheValues() throws {
+        // Found by schemathesis: `?status=null` was an internal error.
+        XCTAssertThrowsError(try MethodDispatcher.decode(Task.self, try request(["title": "a", "points": "1", "status": "null"]))) { error in
+            XCTAssertEqual((error as? RPCError)?.code, .invalidArgument)
+            XCTAssertEqual((error as? RPCError)?.details, ["status": "must be one of open, done"])
+        }
+    }
+
+    func testANULCharacterCountsOnlyInFieldsTheArgumentHas() throws {
+        func decode(_ json: String) throws(RPCError) -> Task {
+            try MethodDispatcher.decode(
+                Task.self, RPCRequest(method: "m", timeoutMilliseconds: 1000, metadata: [:], body: Array(json.utf8), bodyEncoding: .json))
+        }
+        // Found by schemathesis: an unknown field holding NUL was refused though nothing reads it.
+        XCTAssertEqual(try decode(#"{"title":"a","points":2,"urgent":false,"status":"open","ex\u0000tra":"\u0000"}"#).title, "a")
+        XCTAssertThrowsError(try decode(#"{"title":"a\u0000b","points":2,"urgent":false,"status":"open"}"#)) { error in
+            XCTAssertEqual((error as? RPCError)?.details, ["title": "must not contain a NUL character"])
         }
     }
 

@@ -128,7 +128,8 @@ struct TaskStore {
     private func checkAssignee(_ assignee: Int64?, project: Int64) async throws {
         guard let assignee else { return }
         guard try await members(of: project).contains(where: { $0.id == assignee }) else {
-            throw FieldErrors(["assignee": "is not a member of this project"])
+            // The request is well-formed; the project's state refuses it (409 on the API).
+            throw RPCError(.failedPrecondition, "The assignee is not a member of this project.")
         }
     }
 

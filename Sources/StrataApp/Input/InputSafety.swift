@@ -19,6 +19,12 @@ enum InputSafety {
         return find(value, path: [])
     }
 
+    /// A JSON object body with only the top-level `fields`; nil when it is not an object.
+    static func keeping(_ fields: Set<String>, of body: [UInt8]) -> [UInt8]? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
+        return (try? JSONSerialization.data(withJSONObject: object.filter { fields.contains($0.key) })).map { Array($0) }
+    }
+
     private static func find(_ value: Any, path: [String]) -> String? {
         switch value {
         case let text as String:
@@ -40,7 +46,7 @@ enum InputSafety {
     }
 
     /// Whether `\u0000` (any case of hex digits) occurs.
-    private static func containsNULEscape(_ body: [UInt8]) -> Bool {
+    static func containsNULEscape(_ body: [UInt8]) -> Bool {
         guard body.count >= 6 else { return false }
         for i in 0...(body.count - 6) where body[i] == 92 && body[i + 1] | 0x20 == UInt8(ascii: "u") {
             if body[(i + 2)..<(i + 6)].allSatisfy({ $0 == 48 }) { return true }

@@ -8,6 +8,8 @@ public struct ModuleRegistry: Sendable {
     private(set) var routes: [RouteDescriptor] = []
     private(set) var signInPage: PageRoute?
     private(set) var proxies: [String] = []
+    /// The API routes with their types, for the OpenAPI document.
+    private(set) var operations: [APIOperation] = []
     private var proxyPrefixes: [String] = []
     /// Routes a proxy route would hide (the web tier sends everything under its prefix upstream).
     var hiddenRoutes: [String] {
@@ -118,6 +120,7 @@ public struct ModuleRegistry: Sendable {
     /// `{"error": {"code", "message", "fields"}}`.
     public mutating func api<Input, Output>(_ verb: APIVerb, _ path: String, _ method: ModuleMethod<Input, Output>) {
         routes.append(RouteDescriptor(kind: .api, path: path, calls: method.name, verb: verb.rawValue))
+        operations.append(APIOperation(verb: verb.rawValue, path: path, method: method))
     }
 
     /// Declares a reverse-proxy route that the web tier serves without

@@ -18,12 +18,15 @@ public struct RouteManifest: Codable, Sendable, Equatable {
     /// Reverse-proxy routes the web tier serves itself, written as `--proxy`
     /// takes them (`/legacy/=http://10.0.0.5:8001;balance=round-robin`).
     public var proxies: [String]?
+    /// The OpenAPI 3.1 document describing the API routes, as JSON (nil: there are none).
+    public var openAPI: [UInt8]?
 
     /// Creates a manifest.
     public init(
         version: String, routes: [RouteDescriptor], templates: [String: String], assets: [String: [UInt8]] = [:], signInPath: String? = nil,
-        proxies: [String] = []
+        proxies: [String] = [], openAPI: [UInt8]? = nil
     ) {
+        self.openAPI = openAPI
         self.version = version
         self.routes = routes
         self.templates = templates

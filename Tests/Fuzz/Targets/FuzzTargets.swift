@@ -6,15 +6,17 @@ import StrataProtocol
 @_spi(Fuzzing) import StrataRPC
 import StrataSQL
 import StrataTemplates
+@_spi(Fuzzing) import StrataWeb
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// The fuzz targets, one per parser that reads untrusted input. The target
-/// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `codec`, `template`, `migration`, `input`, `gzip`, `tls`, `upstream`, `fastcgi`).
+/// is chosen by `STRATA_FUZZ_TARGET` (`http`, `rpc`, `codec`, `template`, `migration`, `input`, `gzip`, `tls`, `upstream`, `fastcgi`,
+/// `xml`, `accept`).
 enum FuzzTarget: String, CaseIterable {
-    case http, rpc, codec, template, migration, input, gzip, tls, upstream, fastcgi
+    case http, rpc, codec, template, migration, input, gzip, tls, upstream, fastcgi, xml, accept
 
     static var selected: FuzzTarget {
         let name = getenv("STRATA_FUZZ_TARGET").map { String(cString: $0) } ?? "http"
@@ -36,6 +38,8 @@ enum FuzzTarget: String, CaseIterable {
         case .tls: fuzzTLS(bytes)
         case .upstream: GatewayFuzzing.upstreamResponse(bytes)
         case .fastcgi: GatewayFuzzing.fastCGI(bytes)
+        case .xml: APIFuzzing.xmlBody(bytes)
+        case .accept: APIFuzzing.accept(bytes)
         }
     }
 }
