@@ -22,7 +22,11 @@ cp -n "Tests/Fuzz/corpus/$target"/* "$corpus/" 2>/dev/null || true
 if swift build -c release --product StrataFuzz --scratch-path .build-fuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DSTRATA_LIBFUZZER -Xswiftc -use-ld=lld >/dev/null 2>.build-fuzz/build.log; then
     bin=$(swift build -c release --scratch-path .build-fuzz --show-bin-path)
-    "$bin/StrataFuzz" -max_total_time="$seconds" -max_len=4096 -timeout=5 \
+    # FoundationXML leaks a CFError for every parse error it reports (XMLParser's
+    # _structuredErrorFunc): not ours to fix, so leaks are not findings for xml.
+    leaks=1
+    [ "$target" = xml ] && leaks=0
+    ASAN_OPTIONS="detect_leaks=$leaks" "$bin/StrataFuzz" -max_total_time="$seconds" -max_len=4096 -timeout=5 -detect_leaks="$leaks" \
         -artifact_prefix=.build-fuzz/ -print_final_stats=1 "$corpus"
 else
     echo "libFuzzer build failed (see .build-fuzz/build.log); using the built-in mutation fuzzer"

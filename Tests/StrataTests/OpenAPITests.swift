@@ -105,6 +105,8 @@ final class OpenAPITests: XCTestCase {
         XCTAssertNil(MediaTypeNegotiation.preferred("application/json;q=0", among: ["application/json"]))
         XCTAssertEqual(
             MediaTypeNegotiation.preferred("garbage, ;;, application/xml", among: offers), "application/xml", "malformed ranges are skipped")
+        // Found by the accept fuzz target: an element of only semicolons trapped.
+        XCTAssertEqual(MediaTypeNegotiation.preferred(";;,application/xml", among: offers), "application/xml")
     }
 
     func testTheXMLMappingEscapesAndRefusesWhatXMLCannotCarry() throws {
@@ -120,10 +122,17 @@ final class OpenAPITests: XCTestCase {
         for (bad, reason) in [
             ("<r><a><b>1</b></a></r>", "nested"), ("<r><a>1</a><a>2</a></r>", "twice"), ("<r a=\"1\"/>", "attributes"),
             ("<r><a>1</r>", "well-formed"), ("<!DOCTYPE r><r/>", "DOCTYPE"), ("", "well-formed"),
+            // Found by the xml fuzz target: XMLParser crashed on a processing instruction without data.
+            ("<r><?x?></r>", "processing instructions"), ("<?xml-stylesheet?><r/>", "processing instructions"),
+            ("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r/>", "UTF-8"),
         ] {
             XCTAssertThrowsError(try XMLMapping.fields(fromXML: Array(bad.utf8)), bad) { error in
                 XCTAssertTrue("\(error)".contains(reason), "\(bad): \(error)")
             }
+        }
+        // And a name that is not UTF-8, which FoundationXML trapped on.
+        XCTAssertThrowsError(try XMLMapping.fields(fromXML: Array("<r><".utf8) + [0xE9, 0xE9] + Array("/></r>".utf8))) { error in
+            XCTAssertTrue("\(error)".contains("UTF-8"), "\(error)")
         }
     }
 }

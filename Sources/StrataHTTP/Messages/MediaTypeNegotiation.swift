@@ -32,7 +32,8 @@ public enum MediaTypeNegotiation {
     /// The ranges of `accept`; malformed elements are skipped, a bad `q` counts as 1 (RFC 9110 says a sender must not send one).
     static func parse(_ accept: String) -> [Range] {
         accept.split(separator: ",").compactMap { element in
-            let parts = element.split(separator: ";").map { $0.trimmed() }
+            // Empty pieces kept: `;;` must still have a first part to look at.
+            let parts = element.split(separator: ";", omittingEmptySubsequences: false).map { $0.trimmed() }
             let media = parts[0].lowercased().split(separator: "/", omittingEmptySubsequences: false)
             guard media.count == 2, !media[0].isEmpty, !media[1].isEmpty, media[0] != "*" || media[1] == "*" else { return nil }
             var weight = 1.0

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTemplates
 
 #if canImport(FoundationXML)
     import FoundationXML
@@ -17,41 +18,12 @@ import Foundation
 /// entities, no entity expansion bombs) and attributes are refused, as are
 /// nesting and repeated fields.
 enum XMLMapping {
-    /// A JSON value, as the app tier's answer holds it.
-    indirect enum Value: Decodable {
-        case null
-        case bool(Bool)
-        case integer(Int64)
-        case number(Double)
-        case string(String)
-        case array([Value])
-        case object([String: Value])
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if container.decodeNil() {
-                self = .null
-            } else if let value = try? container.decode(Bool.self) {
-                self = .bool(value)
-            } else if let value = try? container.decode(Int64.self) {
-                self = .integer(value)
-            } else if let value = try? container.decode(Double.self) {
-                self = .number(value)
-            } else if let value = try? container.decode(String.self) {
-                self = .string(value)
-            } else if let value = try? container.decode([Value].self) {
-                self = .array(value)
-            } else {
-                self = .object(try container.decode([String: Value].self))
-            }
-        }
-    }
-
     /// `json` as an XML document whose root element is `root`; nil when it
     /// holds text XML 1.0 cannot carry (control characters) or a field name
     /// that is not an XML name.
     static func document(fromJSON json: [UInt8], root: String) -> [UInt8]? {
-        guard let value = try? JSONDecoder().decode(Value.self, from: Data(json)) else { return nil }
+        // Decoded as template data is: the same JSON values, integers kept apart from other numbers.
+        guard let value = try? JSONDecoder().decode(TemplateValue.self, from: Data(json)) else { return nil }
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         if case .array(let items) = value {
             out += "<\(root)>"
@@ -63,16 +35,15 @@ enum XMLMapping {
         return Array(out.utf8)
     }
 
-    private static func write(_ value: Value, named name: String, to out: inout String) -> Bool {
+    private static func write(_ value: TemplateValue, named name: String, to out: inout String) -> Bool {
         guard isName(name) else { return false }
         switch value {
-        case .null: return true
+        case .null, .lambda: return true
         case .array(let items):
-            // An array is its field repeated; the items of a nested array are `item`s.
+            // An array is its field repeated; the items of an array inside an array are `item`s.
             for item in items {
-                if case .array = item {
+                if case .array(let inner) = item {
                     out += "<\(name)>"
-                    guard case .array(let inner) = item else { return false }
                     for element in inner { guard write(element, named: "item", to: &out) else { return false } }
                     out += "</\(name)>"
                 } else {
@@ -86,8 +57,8 @@ enum XMLMapping {
             out += "</\(name)>"
             return true
         case .bool(let flag): out += "<\(name)>\(flag)</\(name)>"
-        case .integer(let number): out += "<\(name)>\(number)</\(name)>"
-        case .number(let number): out += "<\(name)>\(number)</\(name)>"
+        case .int(let number): out += "<\(name)>\(number)</\(name)>"
+        case .double(let number): out += "<\(name)>\(number)</\(name)>"
         case .string(let text):
             guard let escaped = escaped(text) else { return false }
             out += "<\(name)>\(escaped)</\(name)>"
@@ -139,6 +110,24 @@ enum XMLMapping {
         if body.firstRange(of: Array("<!DOCTYPE".utf8)) != nil || body.firstRange(of: Array("<!ENTITY".utf8)) != nil {
             throw BodyError(description: "XML bodies may not have a DOCTYPE or entity declarations")
         }
+        // UTF-8 only, checked here: FoundationXML traps on a name that is not
+        // valid UTF-8 (`UTF8STRING(...)!`), found by the xml fuzz target.
+        guard String(validating: body, as: UTF8.self) != nil else {
+            throw BodyError(description: "XML bodies must be UTF-8")
+        }
+        // Processing instructions are refused too, the XML declaration aside: FoundationXML's
+        // XMLParser dereferences NULL on one without data (`<?x?>`), found by the xml fuzz target.
+        let declared = body.starts(with: Array("<?xml".utf8)) && body.count > 5 && [9, 10, 13, 32].contains(body[5])
+        if body.dropFirst(declared ? 2 : 0).firstRange(of: Array("<?".utf8)) != nil {
+            throw BodyError(description: "XML bodies may not hold processing instructions")
+        }
+        if declared, let end = body.firstRange(of: Array("?>".utf8)) {
+            // A declared encoding other than UTF-8 would have libxml2 read the bytes as something else.
+            let declaration = String(decoding: body[..<end.lowerBound], as: UTF8.self).lowercased()
+            if declaration.contains("encoding"), !declaration.contains("utf-8") {
+                throw BodyError(description: "XML bodies must be UTF-8")
+            }
+        }
         let reader = FieldReader()
         let parser = XMLParser(data: Data(body))
         parser.shouldResolveExternalEntities = false
@@ -167,6 +156,7 @@ enum XMLMapping {
         func parser(
             _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]
         ) {
+            guard problem == nil else { return }
             open.append(name)
             if !attributes.isEmpty { stop(parser, "XML attributes are not read: send <\(name)> fields as elements") }
             if depth == 1 {
@@ -182,10 +172,11 @@ enum XMLMapping {
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {
-            if current != nil { text += string }
+            if problem == nil, current != nil { text += string }
         }
 
         func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+            guard problem == nil else { return }
             guard open.last == name else {
                 stop(parser, "the end tag </\(name)> does not close <\(open.last ?? "")> (line \(parser.lineNumber))")
                 return
@@ -213,9 +204,12 @@ enum XMLMapping {
             stop(parser, "XML bodies may not declare entities")
         }
 
+        /// Notes the first problem; the parse runs on (the body is size-limited)
+        /// with every later callback ignored. Not `abortParsing()`: from a callback
+        /// during FoundationXML's first chunk it leaves libxml2 a freed context to
+        /// crash in (found by the xml fuzz target).
         private func stop(_ parser: XMLParser, _ reason: String) {
             if problem == nil { problem = reason }
-            parser.abortParsing()
         }
     }
 }
