@@ -64,7 +64,17 @@ extension WebApplication {
                 return Self.apiError(HTTPStatus(415), code: "invalidArgument", "Send the body as application/json or application/xml.", as: form)
             }
         } else {
-            var input = request.queryParameters
+            // Strictly, unlike a page's query: a field the route would silently
+            // lose (a NUL, a bad escape) is the caller's mistake, named.
+            var input: [String: String] = [:]
+            do throws(FormDecoding.Error) {
+                for (key, value) in try FormDecoding.decode(Array((request.query ?? "").utf8)) where input[key] == nil { input[key] = value }
+            } catch {
+                let fields = error.field.map { [$0: error.problem] } ?? [:]
+                return Self.apiError(
+                    .unprocessableContent, code: "invalidArgument", "The query is malformed: \(error.description).", fields: fields,
+                    requestID: request.requestID, as: form)
+            }
             for (key, value) in parameters { input[key] = value }
             metadata[WebMetadataKey.fieldInput] = "1"
             body = (try? RPCCodec.encode(input, as: .json)) ?? []

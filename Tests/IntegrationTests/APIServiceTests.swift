@@ -111,6 +111,10 @@ final class APIServiceTests: XCTestCase {
         let outsider = try client.request(
             "POST", "/api/projects/\(id)/tasks", headers: [auth, ("Content-Type", "application/json")], body: #"{"title":"t","assignee":999}"#)
         XCTAssertEqual(outsider.status, 409, outsider.text)
+        // And a query field holding NUL was dropped and the call answered; it is refused, naming the field.
+        let nul = try client.request("GET", "/api/projects/\(id)/tasks?q=a%00b", headers: [auth])
+        XCTAssertEqual(nul.status, 422, nul.text)
+        XCTAssertTrue(nul.text.contains(#""q":"must not contain a NUL character""#), nul.text)
 
         // Error bodies in the form the client reads.
         let jsonMissing = try client.request("GET", "/no-such-page", headers: [("Accept", "application/json")])

@@ -97,6 +97,9 @@ public final class HTTPRequestBody: @unchecked Sendable {
         guard !ended, failure == nil else { return }
         failure = (status, reason)
         held = []
+        // Told at once, paused or not: nothing more will come, and a consumer
+        // waiting to resume would otherwise hold on to the body (and it to them).
+        paused = false
         deliver()
     }
 
