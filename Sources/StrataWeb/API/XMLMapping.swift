@@ -26,13 +26,19 @@ enum XMLMapping {
         guard let value = try? JSONDecoder().decode(TemplateValue.self, from: Data(json)) else { return nil }
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         if case .array(let items) = value {
-            out += "<\(root)>"
-            for item in items { guard write(item, named: "item", to: &out) else { return nil } }
-            out += "</\(root)>"
+            guard wrap(items, in: root, to: &out) else { return nil }
         } else {
             guard write(value, named: root, to: &out) else { return nil }
         }
         return Array(out.utf8)
+    }
+
+    /// `items` as `item` elements inside one `name` element.
+    private static func wrap(_ items: [TemplateValue], in name: String, to out: inout String) -> Bool {
+        out += "<\(name)>"
+        for item in items { guard write(item, named: "item", to: &out) else { return false } }
+        out += "</\(name)>"
+        return true
     }
 
     private static func write(_ value: TemplateValue, named name: String, to out: inout String) -> Bool {
@@ -43,9 +49,7 @@ enum XMLMapping {
             // An array is its field repeated; the items of an array inside an array are `item`s.
             for item in items {
                 if case .array(let inner) = item {
-                    out += "<\(name)>"
-                    for element in inner { guard write(element, named: "item", to: &out) else { return false } }
-                    out += "</\(name)>"
+                    guard wrap(inner, in: name, to: &out) else { return false }
                 } else {
                     guard write(item, named: name, to: &out) else { return false }
                 }
