@@ -62,17 +62,18 @@ public struct AppRuntime: Sendable {
         let signIn = registry.signInPage?.path
         let proxies = registry.proxies
         // The API's description, its version the routes' (it is part of the manifest's own).
-        var described: [UInt8]?
-        if !registry.operations.isEmpty {
-            do throws(AppConfigurationError) {
-                described = try OpenAPIDocument.make(
+        let openAPI: [UInt8]?
+        do throws(AppConfigurationError) {
+            openAPI =
+                registry.operations.isEmpty
+                ? nil
+                : try OpenAPIDocument.make(
                     registry.operations, access: registry.methods.mapValues(\.access), version: Self.digest(routes, signIn, proxies, [:], [:]))
-            } catch {
-                problems += error.problems
-            }
+        } catch {
+            openAPI = nil
+            problems += error.problems
         }
         guard problems.isEmpty else { throw AppConfigurationError(problems: problems) }
-        let openAPI = described
 
         var service = RPCService()
         let dispatcher = MethodDispatcher(data: data, logger: logger)

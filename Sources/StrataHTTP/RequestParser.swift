@@ -110,8 +110,7 @@ public struct RequestParser: Sendable {
                 pending = request
             case .fixedBody, .chunked:
                 guard try readBody(&buffer) else { return nil }
-                state = .head
-                expectsContinue = false
+                bodyEnded()
                 defer { pending = nil }
                 return pending
             }
@@ -130,9 +129,7 @@ public struct RequestParser: Sendable {
             abandonBody(error.status, error.reason)
             throw error
         }
-        state = .head
-        expectsContinue = false
-        streamingBody = nil
+        bodyEnded()
         body.finish()
     }
 
@@ -140,10 +137,15 @@ public struct RequestParser: Sendable {
     /// fails with `status` and `reason`. The connection cannot carry another request.
     public mutating func abandonBody(_ status: HTTPStatus, _ reason: String) {
         guard let body = streamingBody else { return }
-        streamingBody = nil
+        bodyEnded()
+        body.fail(status, reason)
+    }
+
+    /// The body is over (read, or given up): the next bytes are a head.
+    private mutating func bodyEnded() {
         state = .head
         expectsContinue = false
-        body.fail(status, reason)
+        streamingBody = nil
     }
 
     /// Reads body bytes from `buffer` in the current body state; true when the body is complete.

@@ -132,15 +132,11 @@ private struct FieldContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         if let enumType = T.self as? any (RawRepresentable & Decodable).Type {
             if let value = Self.rawEnum(enumType, state.fields[key.stringValue]) as? T { return value }
             // A value the enum does not have is the caller's mistake, named with the values it has.
-            let allowed = (T.self as? any CaseIterable.Type).map { Self.rawValues($0) } ?? []
+            let allowed = StringEnumCases.of(T.self)?.names ?? []
             let message = allowed.isEmpty ? "is not an allowed value" : "must be one of \(allowed.joined(separator: ", "))"
             throw FieldErrors([key.stringValue: message]).rpcError
         }
         throw DecodingError.typeMismatch(T.self, .init(codingPath: [key], debugDescription: "\(T.self) cannot come from a form field"))
-    }
-
-    private static func rawValues<C: CaseIterable>(_ type: C.Type) -> [String] {
-        type.allCases.compactMap { ($0 as? any RawRepresentable)?.rawValue as? String }
     }
 
     private static func rawEnum<E: RawRepresentable & Decodable>(_ type: E.Type, _ text: String?) -> E? {

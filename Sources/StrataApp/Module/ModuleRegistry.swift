@@ -7,14 +7,16 @@ public struct ModuleRegistry: Sendable {
     private(set) var methods: [String: RegisteredMethod] = [:]
     private(set) var routes: [RouteDescriptor] = []
     private(set) var signInPage: PageRoute?
-    private(set) var proxies: [String] = []
+    /// The proxy routes declared, as `--proxy` text with their prefixes.
+    private var proxyRoutes: [(prefix: String, spec: String)] = []
+    /// The proxy routes as the manifest carries them.
+    var proxies: [String] { proxyRoutes.map(\.spec) }
     /// The API routes with their types, for the OpenAPI document.
     private(set) var operations: [APIOperation] = []
-    private var proxyPrefixes: [String] = []
     /// Routes a proxy route would hide (the web tier sends everything under its prefix upstream).
     var hiddenRoutes: [String] {
         routes.compactMap { route in
-            proxyPrefixes.first { route.path.hasPrefix($0) }.map { "proxy \($0) would hide the route \(route.path)" }
+            proxyRoutes.first { route.path.hasPrefix($0.prefix) }.map { "proxy \($0.prefix) would hide the route \(route.path)" }
         }
     }
     private(set) var problems: [String] = []
@@ -134,9 +136,8 @@ public struct ModuleRegistry: Sendable {
         let spec = ([prefix + "=" + upstreams.joined(separator: ",")] + options).joined(separator: ";")
         do throws(GatewayConfigurationError) {
             let route = try ProxyRoute(parsing: spec)
-            if proxyPrefixes.contains(route.prefix) { problems.append("proxy \(route.prefix) is declared twice") }
-            proxies.append(spec)
-            proxyPrefixes.append(route.prefix)
+            if proxyRoutes.contains(where: { $0.prefix == route.prefix }) { problems.append("proxy \(route.prefix) is declared twice") }
+            proxyRoutes.append((route.prefix, spec))
         } catch {
             problems.append("proxy \(prefix): \(error.message)")
         }

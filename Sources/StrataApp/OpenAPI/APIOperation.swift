@@ -60,8 +60,7 @@ struct APIOperation: Sendable {
     /// with a NUL character (`InputSafety`), said as a pattern on each.
     private static func withoutNUL(_ schema: [String: Any]) -> [String: Any] {
         var schema = schema
-        let types = (schema["type"] as? [String]) ?? (schema["type"] as? String).map { [$0] } ?? []
-        if types.contains("string"), schema["enum"] == nil {
+        if SchemaNode.types(of: schema).contains("string"), schema["enum"] == nil {
             let rule: [String: Any] = ["pattern": "^[^\\u0000]*$"]
             schema["allOf"] = (schema["allOf"] as? [[String: Any]] ?? []) + [rule]
         }

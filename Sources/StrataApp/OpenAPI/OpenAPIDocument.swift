@@ -18,7 +18,7 @@ enum OpenAPIDocument {
         var operationIDs: Set<String> = []
         for operation in operations {
             do throws(SchemaProblem) {
-                let item = try describe(operation, isPublic: { if case .public = access[operation.method] { true } else { false } }())
+                var item = try describe(operation, isPublic: { if case .public = access[operation.method] { true } else { false } }())
                 var id = operation.method
                 var n = 2
                 while operationIDs.contains(id) {
@@ -26,9 +26,8 @@ enum OpenAPIDocument {
                     n += 1
                 }
                 operationIDs.insert(id)
-                var described = item
-                described["operationId"] = id
-                paths[openAPIPath(operation.path), default: [:]][operation.verb.lowercased()] = described
+                item["operationId"] = id
+                paths[openAPIPath(operation.path), default: [:]][operation.verb.lowercased()] = item
             } catch {
                 problems.append("API route \(operation.verb) \(operation.path): \(error.description)")
             }
@@ -92,7 +91,7 @@ enum OpenAPIDocument {
         } else {
             for name in others {
                 guard let schema = properties[name] as? [String: Any] else { continue }
-                let types = (schema["type"] as? [String]) ?? (schema["type"] as? String).map { [$0] } ?? []
+                let types = SchemaNode.types(of: schema)
                 if types.contains("object") || types.contains("array") {
                     throw SchemaProblem("the field \(name) would be a query parameter, which holds text: make it a POST route or a plain field")
                 }
@@ -108,7 +107,8 @@ enum OpenAPIDocument {
                 "description": "The method's result.", "content": ["application/json": ["schema": output], "application/xml": ["schema": output]],
             ]
         ]
-        for (status, meaning) in errorStatuses where isPublic ? status != "401" : true {
+        // 401 stays for public routes too: a malformed or unknown API token is refused before any method.
+        for (status, meaning) in errorStatuses {
             responses[status] = ["description": meaning, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]
         }
         item["responses"] = responses

@@ -58,6 +58,11 @@ final class SchemaNode {
         }
     }
 
+    /// The types a schema admits (`type` is a name or a list of names).
+    static func types(of schema: [String: Any]) -> [String] {
+        (schema["type"] as? [String]) ?? (schema["type"] as? String).map { [$0] } ?? []
+    }
+
     /// `schema` that also admits null.
     static func nullable(_ schema: [String: Any]) -> [String: Any] {
         var schema = schema
@@ -83,7 +88,7 @@ final class SchemaNode {
             shape = .primitive(known.schema)
             return known.value as! T
         }
-        if let cases = Self.stringCases(T.self) {
+        if let cases = StringEnumCases.of(T.self) {
             shape = .primitive(["type": "string", "enum": cases.names])
             return cases.first as! T
         }
@@ -116,16 +121,6 @@ final class SchemaNode {
         case is Data.Type: (["type": "string", "contentEncoding": "base64"], Data())
         default: nil
         }
-    }
-
-    /// A `CaseIterable` enum with `String` raw values: its cases' names and the first case.
-    private static func stringCases(_ type: Any.Type) -> (names: [String], first: Any)? {
-        guard let iterable = type as? any CaseIterable.Type else { return nil }
-        func all<C: CaseIterable>(_ type: C.Type) -> [Any] { Array(type.allCases) }
-        let cases = all(iterable)
-        let names = cases.compactMap { ($0 as? any RawRepresentable)?.rawValue as? String }
-        guard let first = cases.first, names.count == cases.count else { return nil }
-        return (names, first)
     }
 }
 

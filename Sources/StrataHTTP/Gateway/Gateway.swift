@@ -6,7 +6,7 @@ protocol CGIAnswering {}
 
 /// A mounted handler that passes request bodies on to another server, so
 /// they can stream through rather than be read whole first.
-protocol BodyPassing {
+protocol BodyPassing: Sendable {
     /// Whether `request`'s body (not yet arrived) may be handed over as it arrives.
     func streamsBody(_ request: HTTPRequest) -> Bool
     /// The largest body the route takes; nil keeps the server's limit.
@@ -19,18 +19,19 @@ protocol BodyPassing {
 public struct Gateway: HTTPHandler {
     /// A handler answering every request under `prefix`.
     public struct Mount: Sendable {
-        public var prefix: String
-        public var handler: any HTTPHandler {
-            didSet { answersCGI = handler is any CGIAnswering }
-        }
-        /// Whether `handler`'s answers can be CGI local redirects, found
-        /// once: a dynamic cast per request showed in profiles.
-        private(set) var answersCGI: Bool
+        public let prefix: String
+        public let handler: any HTTPHandler
+        // What the handler is, found once: a dynamic cast per request showed in profiles.
+        /// Whether `handler`'s answers can be CGI local redirects.
+        let answersCGI: Bool
+        /// `handler` when it passes bodies on.
+        let bodyPassing: (any BodyPassing)?
 
         public init(prefix: String, handler: any HTTPHandler) {
             self.prefix = prefix
             self.handler = handler
             answersCGI = handler is any CGIAnswering
+            bodyPassing = handler as? any BodyPassing
         }
     }
 
@@ -53,13 +54,12 @@ public struct Gateway: HTTPHandler {
     /// For `HTTPLimits.streamsBody`: whether the body of `request` (a head
     /// just parsed) goes to a route that passes it on as it arrives.
     public func streamsBody(_ request: HTTPRequest) -> Bool {
-        guard let passing = mount(for: request.path)?.handler as? any BodyPassing else { return false }
-        return passing.streamsBody(request)
+        mount(for: request.path)?.bodyPassing?.streamsBody(request) ?? false
     }
 
     /// For `HTTPLimits.bodyLimit`: the largest body the route of `request` takes, when it says.
     public func bodyLimit(_ request: HTTPRequest) -> Int? {
-        (mount(for: request.path)?.handler as? any BodyPassing)?.maxBodySize
+        mount(for: request.path)?.bodyPassing?.maxBodySize
     }
 
     private func mount(for path: String) -> Mount? { mounts.first { path.hasPrefix($0.prefix) } }
