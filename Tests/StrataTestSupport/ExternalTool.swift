@@ -23,8 +23,8 @@ public enum ExternalTool {
         process.standardOutput = stdout
         process.standardError = stdout
         let collected = Collected()
-        stdout.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
         try process.run()
+        let reader = PipeReader(stdout) { collected.append(Data($0)) }
         stdin.fileHandleForWriting.write(Data(input.utf8))
         try? stdin.fileHandleForWriting.close()
         let deadline = Date().addingTimeInterval(seconds)
@@ -33,10 +33,9 @@ public enum ExternalTool {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        // What was still in the pipe when the process ended.
-        usleep(20_000)
-        stdout.fileHandleForReading.readabilityHandler = nil
-        collected.append(stdout.fileHandleForReading.readDataToEndOfFile())
+        // What was still in the pipe when the process ended; a child it left
+        // running may hold the pipe open, so this wait is bounded too.
+        reader.waitForEnd(seconds: 5)
         return Result(status: process.terminationStatus, output: collected.text)
     }
 

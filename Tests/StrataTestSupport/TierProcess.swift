@@ -12,6 +12,7 @@ public final class TierProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []
     private var partial = ""
+    private var reader: PipeReader?
 
     /// The folder holding the built executables (next to the test bundle).
     public static var buildFolder: URL {
@@ -36,9 +37,9 @@ public final class TierProcess: @unchecked Sendable {
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = input
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
+        try process.run()
+        reader = PipeReader(pipe) { [weak self] data in
+            guard let self else { return }
             self.lock.lock()
             self.partial += String(decoding: data, as: UTF8.self)
             while let newline = self.partial.firstIndex(of: "\n") {
@@ -47,7 +48,6 @@ public final class TierProcess: @unchecked Sendable {
             }
             self.lock.unlock()
         }
-        try process.run()
     }
 
     /// The process id.
