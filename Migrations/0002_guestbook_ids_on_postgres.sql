@@ -1,5 +1,6 @@
 -- Ids for new guestbook entries. SQLite assigns them already (an INTEGER
 -- PRIMARY KEY is the rowid); PostgreSQL needs the column to be an identity.
+-- strata:allow alter-without-lock-timeout adds an identity to the id column: a catalog change, and the migration session's lock_timeout bounds the wait
 -- migrate:up
 SELECT 1;
 -- migrate:up:postgres

@@ -36,6 +36,9 @@ public enum DataCommand {
             ("migrate redo", "roll back the last migration and apply it again"),
             ("migrate create NAME", "write the next numbered migration file"),
             ("migrate validate", "compare applied migrations with the files"),
+            ("migrate lint", "check migration files for what locks or breaks production"),
+            ("migrate plan", "what up would run, in order, with lint results"),
+            ("migrate baseline VERSION", "adopt an existing database: record migrations up to VERSION as applied"),
         ])
 
     static let serve = CommandSpec(
@@ -62,27 +65,6 @@ public enum DataCommand {
 
     static let probe = ProbeCommand.spec(tool: "strata-data", address: [healthOption])
 
-    static let migrate = CommandSpec(
-        name: "strata-data migrate", summary: "Apply, roll back or inspect migrations.",
-        subcommands: [
-            ("status", "applied (with time and duration), pending, changed and missing files"),
-            ("up", "apply pending migrations, each in its own transaction with its record"),
-            ("down [N]", "roll back the last N applied migrations (default 1), newest first"),
-            ("redo", "roll back the last applied migration and apply it again"),
-            ("create NAME", "write NNNN_NAME.sql with the next number"),
-            ("validate", "checksums, files missing for applied versions, gaps; exit 1 on problems"),
-        ],
-        options: [
-            databaseOption, migrationsOption,
-            OptionSpec("to", value: "VERSION", help: "up: stop after this version; down: roll back everything above it"),
-            OptionSpec(switch: "dry-run", help: "up/down: print the exact SQL and change nothing"),
-            OptionSpec(
-                "wait", env: "STRATA_DATABASE_WAIT", value: "SECONDS", default: "0",
-                help: "keep trying this long while the database does not accept connections yet (a server still starting)"),
-            OptionSpec(switch: "json", help: "machine-readable output"),
-        ],
-        notes: ["exit status: 0 done; 1 a migration failed, the database refused, or validate found problems; 64 usage mistake"])
-
     /// Runs the command line `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
         await root.run(
@@ -97,19 +79,21 @@ public enum DataCommand {
                     return try ProbeCommand.run(options, tool: "strata-data", address: options.string("health"), option: "--health")
                 },
                 "migrate": { arguments in
-                    guard let options = try migrate.parseOrShowHelp(arguments, environment: environment) else { return 0 }
+                    guard let options = try MigrateCommand.spec.parseOrShowHelp(arguments, environment: environment) else { return 0 }
                     guard !options.positional.isEmpty else {
-                        Terminal.printOut(migrate.help)
+                        Terminal.printOut(MigrateCommand.spec.help)
                         return 64
                     }
-                    return try await runMigrate(options)
+                    return try await MigrateCommand.run(options)
                 },
             ])
     }
 
     /// Opens the database the options name (an SQLite file gets its folder
     /// created); PostgreSQL connections live on `group`'s loops.
-    static func openDatabase(_ options: ParsedOptions, group: EventLoopGroup) throws -> (any SQLDatabase, DatabaseURL) {
+    static func openDatabase(
+        _ options: ParsedOptions, group: EventLoopGroup, notices: (@Sendable (String) -> Void)? = nil
+    ) throws -> (any SQLDatabase, DatabaseURL) {
         let url = try DatabaseURL(parsing: options.string("database") ?? ".strata/strata.db")
         switch url {
         case .sqlite(let path):
@@ -117,124 +101,8 @@ public enum DataCommand {
             if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
             return (try SQLiteDatabase(path: path), url)
         case .postgres(let text):
-            return (PostgresDatabase(url: text, group: group, maxConnections: try options.int("pool", in: 1...1000) ?? 10), url)
+            return (PostgresDatabase(url: text, group: group, maxConnections: try options.int("pool", in: 1...1000) ?? 10, notices: notices), url)
         }
-    }
-
-    static func runMigrate(_ options: ParsedOptions) async throws -> Int32 {
-        let action = options.positional[0]
-        let actions = ["status", "up", "down", "redo", "create", "validate"]
-        guard actions.contains(action) else {
-            throw UsageError(command: "strata-data migrate", message: "unknown command '\(action)' (one of: \(actions.joined(separator: ", ")))")
-        }
-        let folder = options.string("migrations") ?? "Migrations"
-        if action == "create" {
-            guard options.positional.count == 2 else {
-                throw UsageError(command: "strata-data migrate create", message: "expected one NAME, like add_notes")
-            }
-            let path = try MigrationFiles.create(name: options.positional[1], in: folder)
-            Terminal.printOut("created \(path)\n")
-            return 0
-        }
-        let json = options.flag("json")
-        let dryRun = options.flag("dry-run")
-        let target = try options.int("to", in: 0...Int.max).map(Int64.init)
-        let migrations = try Migrator.load(directory: folder)
-        let group = EventLoopGroup(loopCount: 1)
-        defer { group.shutdown() }
-        let (database, url) = try openDatabase(options, group: group)
-        let migrator = try await connect(database, migrations: migrations, url: url, waiting: .seconds(try options.int("wait", in: 0...3600) ?? 0))
-        let report: @Sendable (String, Migration, Int) -> Void = { verb, migration, millis in
-            if !json { Terminal.printOut("\(verb) \(MigrationFiles.label(migration)) in \(millis) ms\n") }
-        }
-        switch action {
-        case "status":
-            let rows = try await migrator.status()
-            if json { return printJSON(rows) }
-            Terminal.printOut("database: \(url)\n")
-            if rows.isEmpty { Terminal.printOut("no migrations\n") }
-            for row in rows {
-                var state = row.appliedAt.map { "applied \($0) (\(row.durationMilliseconds ?? 0) ms)" } ?? "pending"
-                if row.missingFile { state += ", file missing" }
-                if row.changed { state += ", file changed since" }
-                Terminal.printOut(
-                    "\(String(format: "%04lld", row.version))  \(row.name.padding(toLength: 32, withPad: " ", startingAt: 0))  \(state)\n")
-            }
-            let pending = rows.filter { $0.appliedAt == nil }.count
-            Terminal.printOut("\(rows.count - pending) applied, \(pending) pending\n")
-        case "validate":
-            let problems = try await migrator.validate()
-            if json {
-                _ = printJSON(problems)
-            } else {
-                for problem in problems { Terminal.printOut("\(problem)\n") }
-                if problems.isEmpty { Terminal.printOut("migrations match the database\n") }
-            }
-            return problems.isEmpty ? 0 : 1
-        case "up" where dryRun:
-            return printPlan(try await migrator.planUp(to: target), json: json)
-        case "up":
-            let applied = try await migrator.up(to: target) { report("applied", $0, $1) }
-            if json { return printJSON(applied.map(\.version)) }
-            Terminal.printOut(applied.isEmpty ? "database is up to date\n" : "applied \(applied.count) migration(s)\n")
-        case "down", "redo":
-            let count = try options.positional.count > 1 && action == "down" ? parseCount(options.positional[1]) : 1
-            if dryRun {
-                return printPlan(try await migrator.planDown(count: count, to: action == "down" ? target : nil), json: json)
-            }
-            let undone = try await migrator.down(count: count, to: action == "down" ? target : nil) { report("rolled back", $0, $1) }
-            if action == "redo", let last = undone.first {
-                try await migrator.up(to: last.version) { report("applied", $0, $1) }
-            }
-            if json { return printJSON(undone.map(\.version)) }
-            if undone.isEmpty { Terminal.printOut("nothing to roll back\n") }
-        default:
-            break
-        }
-        return 0
-    }
-
-    /// The migrator, once the database accepts a connection: tried again
-    /// every second for up to `wait` while it refuses (a server still
-    /// starting beside this command); any other error ends it at once.
-    private static func connect(
-        _ database: any SQLDatabase, migrations: [Migration], url: DatabaseURL, waiting wait: Duration
-    ) async throws
-        -> Migrator
-    {
-        let deadline = ContinuousClock.now + wait
-        var told = false
-        while true {
-            do {
-                return try await Migrator(database: database, migrations: migrations)
-            } catch let error as SQLError where error.kind == .unavailable && ContinuousClock.now < deadline {
-                if !told { Terminal.printError("waiting up to \(wait) for the database \(url): \(error.message)") }
-                told = true
-                try await Task.sleep(for: .seconds(1))
-            }
-        }
-    }
-
-    private static func parseCount(_ text: String) throws -> Int {
-        guard let count = Int(text), count > 0 else {
-            throw UsageError(command: "strata-data migrate down", message: "N must be a positive number, got '\(text)'")
-        }
-        return count
-    }
-
-    private static func printPlan(_ steps: [Migrator.Step], json: Bool) -> Int32 {
-        if json { return printJSON(steps) }
-        if steps.isEmpty { Terminal.printOut("-- nothing to do\n") }
-        for step in steps { Terminal.printOut("-- \(step.direction) \(step.file)\n\(step.sql)\n\n") }
-        return 0
-    }
-
-    @discardableResult
-    private static func printJSON<T: Encodable>(_ value: T) -> Int32 {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        Terminal.printOut(String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self) + "\n")
-        return 0
     }
 
     static func runServe(_ options: ParsedOptions, environment: [String: String]) async throws -> Int32 {

@@ -4,9 +4,9 @@ import StrataSQL
 
 /// Naming and creating migration files.
 enum MigrationFiles {
-    /// `0003_add_notes`, as progress lines show a migration.
+    /// `0003_add_notes` (or `R_views`), as progress lines show a migration.
     static func label(_ migration: Migration) -> String {
-        String(format: "%04lld", migration.version) + "_" + migration.name
+        migration.isRepeatable ? "R_" + migration.name : String(format: "%04lld", migration.version) + "_" + migration.name
     }
 
     /// Writes `NNNN_name.sql` (the next version after the highest file) from

@@ -195,4 +195,111 @@ final class MigratorTests: XCTestCase {
             XCTAssertEqual(value.rows, [[.int(2)]])
         }
     }
+
+    func testRepeatableMigrationsRunAfterTheVersionedOnesAndAgainWhenChanged() async throws {
+        try write("0001_notes.sql", "-- migrate:up\nCREATE TABLE notes (body TEXT);")
+        try write("R_views.sql", "-- migrate:up\nDROP VIEW IF EXISTS note_count;\nCREATE VIEW note_count AS SELECT count(*) AS n FROM notes;")
+        for database in try await databases() {
+            let first = try await Migrator(database: database, migrations: Migrator.load(directory: folder.path))
+            let labels = try await first.up().map { $0.isRepeatable ? "R_\($0.name)" : "\($0.version)" }
+            XCTAssertEqual(labels, ["1", "R_views"], "\(database.engine)")
+            let again = try await first.up()
+            XCTAssertEqual(again, [], "unchanged: not run again")
+            try write(
+                "R_views.sql", "-- migrate:up\nDROP VIEW IF EXISTS note_count;\nCREATE VIEW note_count AS SELECT count(*) + 100 AS n FROM notes;")
+            let changed = try await Migrator(database: database, migrations: Migrator.load(directory: folder.path))
+            let status = try await changed.status()
+            XCTAssertEqual(status.last?.repeatable, true)
+            XCTAssertEqual(status.last?.changed, true)
+            let plan = try await changed.planUp()
+            XCTAssertEqual(plan.map(\.file), [folder.path + "/R_views.sql"])
+            let rerun = try await changed.up().map(\.name)
+            XCTAssertEqual(rerun, ["views"])
+            let count = try await database.query("SELECT n FROM note_count", [])
+            XCTAssertEqual(count.rows.first?.first?.intValue, 100, "\(database.engine)")
+            try write("R_views.sql", "-- migrate:up\nCREATE VIEW note_count AS SELECT broken FROM nowhere;")
+            let failing = try await Migrator(database: database, migrations: Migrator.load(directory: folder.path))
+            do {
+                try await failing.up()
+                XCTFail("a failing repeatable migration reported success on \(database.engine)")
+            } catch let error as MigrationError {
+                XCTAssertTrue(error.description.contains("R_views.sql: failed and was rolled back"), error.description)
+            }
+            let still = try await database.query("SELECT n FROM note_count", [])
+            XCTAssertEqual(still.rows.first?.first?.intValue, 100, "the view of the last good run stays")
+            try FileManager.default.removeItem(atPath: folder.path + "/R_views.sql")
+            try write("R_views.sql", "-- migrate:up\nDROP VIEW IF EXISTS note_count;\nCREATE VIEW note_count AS SELECT count(*) AS n FROM notes;")
+        }
+    }
+
+    func testBaselineRecordsWithoutRunningAndOnlyStartsAHistory() async throws {
+        try write("0001_notes.sql", "-- migrate:up\nCREATE TABLE notes (body TEXT);")
+        try write("0002_tags.sql", "-- migrate:up\nCREATE TABLE tags (name TEXT);")
+        try write("0003_links.sql", "-- migrate:up\nCREATE TABLE links (url TEXT);")
+        for database in try await databases() {
+            // A database made before Strata: notes and tags exist already.
+            _ = try await database.run("CREATE TABLE notes (body TEXT)", [])
+            _ = try await database.run("CREATE TABLE tags (name TEXT)", [])
+            let migrator = try await Migrator(database: database, migrations: Migrator.load(directory: folder.path))
+            let recorded = try await migrator.baseline(2).map(\.version)
+            XCTAssertEqual(recorded, [1, 2])
+            let status = try await migrator.status()
+            XCTAssertEqual(status.map(\.baselined), [true, true, false])
+            let applied = try await migrator.up().map(\.version)
+            XCTAssertEqual(applied, [3], "\(database.engine)")
+            do {
+                try await migrator.baseline(3)
+                XCTFail("a second baseline was accepted on \(database.engine)")
+            } catch let error as MigrationError {
+                XCTAssertTrue(error.message.contains("already records applied migrations"), error.message)
+            }
+        }
+    }
+
+    func testPlanListsStepsInOrderWithTransactionsAndLint() async throws {
+        try write("0001_notes.sql", "-- migrate:up\nCREATE TABLE notes (body TEXT);\nCREATE INDEX notes_body ON notes (body);")
+        try write("0002_index.sql", "-- migrate:up\nCREATE INDEX notes_body_2 ON notes (body);")
+        try write("0003_concurrent.sql", "-- strata:no-transaction\n-- migrate:up\nCREATE INDEX CONCURRENTLY notes_body_3 ON notes (body);")
+        for database in try await databases() {
+            let migrator = try await Migrator(database: database, migrations: Migrator.load(directory: folder.path))
+            let plan = try await migrator.planUp()
+            XCTAssertEqual(plan.map(\.version), [1, 2, 3])
+            XCTAssertEqual(plan.map(\.transaction), [true, true, false])
+            // Created in this run, notes is new to step 2 as well: nobody uses it yet.
+            XCTAssertEqual(plan.map(\.lint.count), [0, 0, 0], "\(database.engine)")
+            try await migrator.up(to: 1)
+            let later = try await migrator.planUp()
+            XCTAssertEqual(later.map(\.version), [2, 3])
+            XCTAssertEqual(later.first?.lint.map(\.rule), [.indexWithoutConcurrently], "notes exists by now")
+            XCTAssertEqual(later.first?.lint.first?.line, 2)
+        }
+    }
+
+    func testTheLockTimeoutStopsAMigrationStuckBehindATransaction() async throws {
+        guard let server else { throw XCTSkip("needs PostgreSQL") }
+        try write("0001_notes.sql", "-- migrate:up\nCREATE TABLE notes (body TEXT);")
+        try write("0002_column.sql", "-- migrate:up\nALTER TABLE notes ADD COLUMN title TEXT;")
+        let database = PostgresDatabase(url: server.url, group: group, maxConnections: 2)
+        defer { database.close() }
+        let settings = MigrationSettings(lockTimeout: .milliseconds(300), statementTimeout: .seconds(30))
+        let migrator = try await Migrator(database: database, migrations: Migrator.load(directory: folder.path), settings: settings)
+        try await migrator.up(to: 1)
+        // A long transaction holds a lock on the table.
+        let holder = try await database.begin(isolation: .readCommitted)
+        _ = try await holder.query("SELECT * FROM notes", [])
+        do {
+            try await migrator.up()
+            XCTFail("the migration waited for the lock")
+        } catch let error as MigrationError {
+            XCTAssertTrue(error.message.contains("lock timeout"), error.message)
+            XCTAssertTrue(error.message.contains("nothing was applied"), error.message)
+        }
+        await holder.rollback()
+        let pending = try await migrator.pending().map(\.version)
+        XCTAssertEqual(pending, [2])
+        // The session's settings did not stay on the pooled connection.
+        let timeout = try await database.query("SHOW lock_timeout", [])
+        XCTAssertEqual(timeout.rows.first?.first?.textValue, "0")
+        try await migrator.up()
+    }
 }

@@ -96,32 +96,42 @@ public final class PostgresConnection: @unchecked Sendable {
         case statement(Int)
     }
 
-    private init(connection: OpaquePointer, loop: EventLoop) {
+    /// Where the server's notices and warnings go; kept alive as long as libpq may call it.
+    private let notices: NoticeSink?
+
+    private init(connection: OpaquePointer, loop: EventLoop, notices: NoticeSink?) {
         self.connection = connection
         self.loop = loop
+        self.notices = notices
     }
 
     deinit { PQfinish(connection) }
 
     /// Connects to `url` (any libpq connection string or `postgres://` URL;
     /// `sslmode` and the rest pass through to libpq).
-    public static func connect(to url: String, on loop: EventLoop) async throws -> PostgresConnection {
+    ///
+    /// The server's notices and warnings ("relation ... already exists,
+    /// skipping", "there is no transaction in progress") go to `notices`,
+    /// or nowhere: libpq's default prints them to stderr, past the log
+    /// format and into an operator's terminal.
+    public static func connect(
+        to url: String, on loop: EventLoop, notices: (@Sendable (String) -> Void)? = nil
+    ) async throws -> PostgresConnection {
         guard let raw = PQconnectStart(url) else { throw SQLError(.unavailable, "out of memory starting a PostgreSQL connection") }
+        let sink = notices.map(NoticeSink.init)
+        PQsetNoticeProcessor(raw, noticeProcessor, sink.map { Unmanaged.passUnretained($0).toOpaque() })
         guard PQstatus(raw) != CONNECTION_BAD else {
             let message = Self.message(raw)
             PQfinish(raw)
             throw SQLError(.unavailable, "cannot connect to PostgreSQL: \(message)")
         }
         PQsetnonblocking(raw, 1)
-        let connection = PostgresConnection(connection: raw, loop: loop)
+        let connection = PostgresConnection(connection: raw, loop: loop, notices: sink)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             loop.execute { connection.beginConnecting(continuation) }
         }
         // Timestamps come back in UTC whatever the server's default zone.
         _ = try await connection.execute("SET TIME ZONE 'UTC'", [])
-        // NOTICEs ("relation ... already exists, skipping") would reach stderr
-        // through libpq's default processor, outside the log format; warnings still come.
-        _ = try await connection.execute("SET client_min_messages = warning", [])
         return connection
     }
 
@@ -473,4 +483,16 @@ public final class PostgresConnection: @unchecked Sendable {
         guard let connection, let text = PQerrorMessage(connection) else { return "unknown error" }
         return String(cString: text).trimmed()
     }
+}
+
+/// Holds the handler libpq's notice processor calls (through its `arg`).
+private final class NoticeSink: Sendable {
+    let handler: @Sendable (String) -> Void
+    init(_ handler: @escaping @Sendable (String) -> Void) { self.handler = handler }
+}
+
+/// Hands a notice to the connection's sink; with none (`arg` nil), drops it.
+private let noticeProcessor: PQnoticeProcessor = { arg, message in
+    guard let arg, let message else { return }
+    Unmanaged<NoticeSink>.fromOpaque(arg).takeUnretainedValue().handler(String(cString: message).trimmed())
 }

@@ -40,9 +40,14 @@ public final class PostgresDatabase: Sendable {
     /// How many times the longest waiter may be passed over for a caller on the returned connection's loop.
     private static let maxHeadSkips = 4
 
-    /// A pool for `url` whose connections live on `group`'s loops.
-    public init(url: String, group: EventLoopGroup, maxConnections: Int = 10) {
+    /// Where the server's notices go (see `PostgresConnection.connect`); nil drops them.
+    private let notices: (@Sendable (String) -> Void)?
+
+    /// A pool for `url` whose connections live on `group`'s loops; the
+    /// server's notices and warnings go to `notices`, or nowhere.
+    public init(url: String, group: EventLoopGroup, maxConnections: Int = 10, notices: (@Sendable (String) -> Void)? = nil) {
         self.url = url
+        self.notices = notices
         self.group = group
         self.maxConnections = max(1, maxConnections)
         state.withLock { $0.openPerLoop = Array(repeating: 0, count: group.loops.count) }
@@ -175,7 +180,7 @@ public final class PostgresDatabase: Sendable {
     /// Opens a connection on `loop` for a slot already counted by `reserveSlot`.
     private func openConnection(on loop: EventLoop) async throws -> PostgresConnection {
         do {
-            return try await PostgresConnection.connect(to: url, on: loop)
+            return try await PostgresConnection.connect(to: url, on: loop, notices: notices)
         } catch {
             giveUpSlot(on: loop)
             throw error

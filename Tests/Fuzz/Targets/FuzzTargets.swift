@@ -33,7 +33,7 @@ enum FuzzTarget: String, CaseIterable {
         case .rpc: _ = FrameFuzzing.decodeAll(bytes)
         case .codec: fuzzCodec(bytes)
         case .template: fuzzTemplate(bytes)
-        case .migration: _ = try? Migration(file: "0001_fuzz.sql", contents: String(decoding: bytes, as: UTF8.self))
+        case .migration: fuzzMigration(bytes)
         case .input: fuzzInput(bytes)
         case .tls: fuzzTLS(bytes)
         case .upstream: GatewayFuzzing.upstreamResponse(bytes)
@@ -235,3 +235,12 @@ func fuzzTemplate(_ bytes: [UInt8]) {
         }
     }
 #endif
+
+/// A migration file as parser and linter read it, versioned and repeatable:
+/// any text must parse or be refused with an error, and lint must end.
+func fuzzMigration(_ bytes: [UInt8]) {
+    let text = String(decoding: bytes, as: UTF8.self)
+    for file in ["0001_fuzz.sql", "R_fuzz.sql"] {
+        if let migration = try? Migration(file: file, contents: text) { _ = MigrationLint.findings(in: [migration]) }
+    }
+}

@@ -8,9 +8,12 @@ import StrataCore
 /// migrators never interleave: on SQLite the write lock (`BEGIN IMMEDIATE`),
 /// on PostgreSQL an advisory lock held for the whole run.
 public struct Migrator: Sendable {
-    /// The migrations found on disk, ordered by version.
+    /// The versioned migrations found on disk, ordered by version.
     public let migrations: [Migration]
+    /// The repeatable (`R_name.sql`) migrations, ordered by name.
+    public let repeatables: [Migration]
     private let database: any SQLDatabase
+    private let settings: MigrationSettings
 
     /// One row of `status`.
     public struct Status: Sendable, Equatable, Encodable {
@@ -26,6 +29,10 @@ public struct Migrator: Sendable {
         public let missingFile: Bool
         /// Whether the file changed after it was applied.
         public var changed = false
+        /// Whether `baseline` recorded it as applied without running it.
+        public var baselined = false
+        /// Whether it is a repeatable migration (version 0), run again when changed.
+        public var repeatable = false
     }
 
     /// One step of a plan: what `up` or `down` would run, for `--dry-run`.
@@ -38,6 +45,10 @@ public struct Migrator: Sendable {
         public let direction: String
         /// The exact SQL, bookkeeping statement included.
         public let sql: String
+        /// Whether it runs in a transaction with its record (not when marked no-transaction).
+        public var transaction = true
+        /// What the linter says of it (up steps only).
+        public var lint: [LintFinding] = []
     }
 
     /// Loads every `*.sql` file in `directory`, or in each folder of a
@@ -61,20 +72,28 @@ public struct Migrator: Sendable {
                     throw MigrationError(file: path, line: nil, message: "cannot be read as UTF-8 text")
                 }
                 let migration = try Migration(file: path, contents: text)
-                if let other = seen[migration.version] {
+                if migration.isRepeatable {
+                    if let other = migrations.first(where: { $0.isRepeatable && $0.name == migration.name }) {
+                        throw MigrationError(file: path, line: nil, message: "repeatable migration '\(migration.name)' is also \(other.file)")
+                    }
+                } else if let other = seen[migration.version] {
                     throw MigrationError(file: path, line: nil, message: "version \(migration.version) is also used by \(other)")
                 }
                 seen[migration.version] = path
                 migrations.append(migration)
             }
         }
-        return migrations.sorted { $0.version < $1.version }
+        return migrations.sorted { ($0.version, $0.name) < ($1.version, $1.name) }
     }
 
-    /// Creates a migrator over `database`, creating the migrations table if needed.
-    public init(database: any SQLDatabase, migrations: [Migration]) async throws {
+    /// Creates a migrator over `database` (versioned and repeatable
+    /// migrations in one list, as `load` returns them), creating its tables
+    /// if needed.
+    public init(database: any SQLDatabase, migrations: [Migration], settings: MigrationSettings = MigrationSettings()) async throws {
         self.database = database
-        self.migrations = migrations
+        self.migrations = migrations.filter { !$0.isRepeatable }
+        self.repeatables = migrations.filter(\.isRepeatable).sorted { $0.name < $1.name }
+        self.settings = settings
         try await database.withMigrationSession { session in
             try await session.script(
                 """
@@ -84,24 +103,103 @@ public struct Migrator: Sendable {
                     checksum TEXT NOT NULL,
                     applied_at TEXT NOT NULL,
                     duration_ms BIGINT NOT NULL
+                );
+                CREATE TABLE IF NOT EXISTS strata_repeatable_migrations (
+                    name TEXT PRIMARY KEY,
+                    checksum TEXT NOT NULL,
+                    applied_at TEXT NOT NULL,
+                    duration_ms BIGINT NOT NULL
                 )
                 """)
         }
     }
 
-    /// Applied and pending migrations, by version.
+    /// `duration_ms` of a row `baseline` wrote: recorded, never run here.
+    static let baselineDuration: Int64 = -1
+
+    /// Runs `body` on the database's migration session, under the settings'
+    /// lock and statement timeouts where the engine has them.
+    private func withSession<T: Sendable>(_ body: (any MigrationSession) async throws -> T) async throws -> T {
+        let settings = self.settings
+        let engine = database.engine
+        return try await database.withMigrationSession { session in
+            guard engine == .postgres else { return try await body(session) }
+            try await session.script(
+                "SET lock_timeout = \(settings.lockTimeout.map(Self.milliseconds) ?? 0); SET statement_timeout = \(settings.statementTimeout.map(Self.milliseconds) ?? 0)"
+            )
+            do {
+                let value = try await body(session)
+                try? await session.script("RESET lock_timeout; RESET statement_timeout")
+                return value
+            } catch {
+                try? await session.script("RESET lock_timeout; RESET statement_timeout")
+                throw error
+            }
+        }
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Applied and pending migrations, by version, then the repeatable ones by name.
     public func status() async throws -> [Status] {
-        let applied = try await appliedRows()
+        let (applied, ran) = try await withSession { session in (try await Self.appliedRows(session), try await Self.repeatableRows(session)) }
         var rows: [Status] = migrations.map { migration in
             let row = applied[migration.version]
             return Status(
-                version: migration.version, name: migration.name, appliedAt: row?.appliedAt, durationMilliseconds: row?.duration,
-                missingFile: false, changed: row.map { $0.checksum != migration.checksum } ?? false)
+                version: migration.version, name: migration.name, appliedAt: row?.appliedAt,
+                durationMilliseconds: row.map { max(0, $0.duration) }, missingFile: false,
+                changed: row.map { $0.checksum != migration.checksum } ?? false, baselined: row?.duration == Self.baselineDuration)
         }
         for (version, row) in applied where !migrations.contains(where: { $0.version == version }) {
-            rows.append(Status(version: version, name: row.name, appliedAt: row.appliedAt, durationMilliseconds: row.duration, missingFile: true))
+            rows.append(
+                Status(
+                    version: version, name: row.name, appliedAt: row.appliedAt, durationMilliseconds: max(0, row.duration), missingFile: true,
+                    baselined: row.duration == Self.baselineDuration))
         }
-        return rows.sorted { $0.version < $1.version }
+        rows.sort { $0.version < $1.version }
+        for migration in repeatables {
+            let row = ran[migration.name]
+            rows.append(
+                Status(
+                    version: 0, name: migration.name, appliedAt: row?.appliedAt, durationMilliseconds: row?.duration, missingFile: false,
+                    changed: row.map { $0.checksum != migration.checksum } ?? false, repeatable: true))
+        }
+        return rows
+    }
+
+    /// Records every versioned migration up to `version` as applied without
+    /// running it, for a database whose schema already has them (one made
+    /// before Strata, or restored from a dump). Refused once anything is
+    /// recorded: a baseline is where the history starts.
+    @discardableResult
+    public func baseline(_ version: Int64) async throws -> [Migration] {
+        let migrations = self.migrations.filter { $0.version <= version }
+        guard !migrations.isEmpty else {
+            throw MigrationError(file: "baseline \(version)", line: nil, message: "no migration file has a version up to \(version)")
+        }
+        return try await withSession { session in
+            try await session.begin()
+            do {
+                let recorded = try await session.query("SELECT count(*) FROM strata_migrations", [])
+                guard recorded.rows.first?.first?.intValue == 0 else {
+                    throw MigrationError(
+                        file: "baseline \(version)", line: nil,
+                        message: "the database already records applied migrations; a baseline only starts a history (see 'migrate status')")
+                }
+                for migration in migrations {
+                    _ = try await session.run(
+                        Self.recordSQL,
+                        [.int(migration.version), .text(migration.name), .text(migration.checksum), .text(Self.now()), .int(Self.baselineDuration)])
+                }
+                try await session.script("COMMIT")
+                return migrations
+            } catch {
+                try? await session.script("ROLLBACK")
+                throw error
+            }
+        }
     }
 
     /// Migrations not yet applied, in order.
@@ -114,11 +212,14 @@ public struct Migrator: Sendable {
     /// `progress` after each with its duration in milliseconds.
     ///
     /// Refuses to run when an applied file has changed since it was applied.
+    /// Repeatable migrations run after the versioned ones when no `target`
+    /// stops short of the newest version.
     @discardableResult
     public func up(to target: Int64? = nil, progress: @Sendable (Migration, Int) -> Void = { _, _ in }) async throws -> [Migration] {
         let engine = database.engine
         let migrations = self.migrations
-        return try await database.withMigrationSession { session in
+        let repeatables = runsRepeatables(to: target) ? self.repeatables : []
+        return try await withSession { session in
             let applied = try await Self.appliedRows(session)
             try Self.refuseChanged(migrations, applied)
             var done: [Migration] = []
@@ -155,12 +256,48 @@ public struct Migrator: Sendable {
                     throw MigrationError(file: migration.file, line: nil, message: "failed and was rolled back: \(Self.reason(error))")
                 }
             }
+            let ran = try await Self.repeatableRows(session)
+            for migration in repeatables where ran[migration.name]?.checksum != migration.checksum {
+                let started = ContinuousClock.now
+                try await session.begin()
+                do {
+                    try await session.script(migration.up(for: engine))
+                    let millis = Int((ContinuousClock.now - started).wholeMilliseconds)
+                    _ = try await session.run("DELETE FROM strata_repeatable_migrations WHERE name = $1", [.text(migration.name)])
+                    _ = try await session.run(
+                        "INSERT INTO strata_repeatable_migrations (name, checksum, applied_at, duration_ms) VALUES ($1, $2, $3, $4)",
+                        [.text(migration.name), .text(migration.checksum), .text(Self.now()), .int(Int64(millis))])
+                    try await session.script("COMMIT")
+                    progress(migration, millis)
+                    done.append(migration)
+                } catch {
+                    try? await session.script("ROLLBACK")
+                    throw MigrationError(file: migration.file, line: nil, message: "failed and was rolled back: \(Self.reason(error))")
+                }
+            }
             return done
         }
     }
 
+    private func runsRepeatables(to target: Int64?) -> Bool {
+        guard let target, let newest = migrations.last?.version else { return true }
+        return target >= newest
+    }
+
     private func appliedRows() async throws -> [Int64: AppliedRow] {
-        try await database.withMigrationSession { try await Self.appliedRows($0) }
+        try await withSession { try await Self.appliedRows($0) }
+    }
+
+    private typealias RepeatableRow = (checksum: String, appliedAt: String, duration: Int64)
+
+    private static func repeatableRows(_ session: any MigrationSession) async throws -> [String: RepeatableRow] {
+        let result = try await session.query("SELECT name, checksum, applied_at, duration_ms FROM strata_repeatable_migrations", [])
+        var rows: [String: RepeatableRow] = [:]
+        for row in result.rows {
+            guard let name = row[0].textValue else { continue }
+            rows[name] = (row[1].textValue ?? "", row[2].textValue ?? "", row[3].intValue ?? 0)
+        }
+        return rows
     }
 
     private typealias AppliedRow = (name: String, checksum: String, appliedAt: String, duration: Int64)
@@ -178,18 +315,27 @@ public struct Migrator: Sendable {
     static let recordSQL = "INSERT INTO strata_migrations (version, name, checksum, applied_at, duration_ms) VALUES ($1, $2, $3, $4, $5)"
     static let forgetSQL = "DELETE FROM strata_migrations WHERE version = $1"
 
-    /// What `up(to:)` would run, without running it.
+    /// What `up(to:)` would run, in order, without running it: each step's
+    /// SQL, whether it takes a transaction, and what the linter finds in it
+    /// (a table created by an earlier step counts as new).
     public func planUp(to target: Int64? = nil) async throws -> [Step] {
-        let applied = try await appliedRows()
+        let (applied, ran) = try await withSession { session in (try await Self.appliedRows(session), try await Self.repeatableRows(session)) }
         try Self.refuseChanged(migrations, applied)
-        return migrations.filter { migration in
+        var chosen = migrations.filter { migration in
             applied[migration.version] == nil && (target.map { migration.version <= $0 } ?? true)
-        }.map { migration in
-            let record = Self.recordSQL.replacingOccurrences(of: "$1", with: String(migration.version)) + ";"
+        }
+        if runsRepeatables(to: target) { chosen += repeatables.filter { ran[$0.name]?.checksum != $0.checksum } }
+        var newTables: Set<String> = []
+        return chosen.map { migration in
+            let record =
+                migration.isRepeatable
+                ? "-- recorded in strata_repeatable_migrations with its checksum"
+                : Self.recordSQL.replacingOccurrences(of: "$1", with: String(migration.version)) + ";"
             let body = migration.up(for: database.engine)
             return Step(
                 version: migration.version, file: migration.file, direction: "up",
-                sql: migration.runsOutsideTransaction ? "-- no transaction\n\(body)\n\(record)" : "BEGIN;\n\(body)\n\(record)\nCOMMIT;")
+                sql: migration.runsOutsideTransaction ? "-- no transaction\n\(body)\n\(record)" : "BEGIN;\n\(body)\n\(record)\nCOMMIT;",
+                transaction: !migration.runsOutsideTransaction, lint: MigrationLint.findings(in: migration, newTables: &newTables))
         }
     }
 
@@ -221,7 +367,7 @@ public struct Migrator: Sendable {
         let steps = try await planDown(count: count, to: target)
         let engine = database.engine
         let migrations = self.migrations
-        return try await database.withMigrationSession { session in
+        return try await withSession { session in
             var done: [Migration] = []
             for step in steps {
                 guard let migration = migrations.first(where: { $0.version == step.version }) else { continue }
@@ -268,9 +414,18 @@ public struct Migrator: Sendable {
         return problems
     }
 
-    /// The engine's message for a failed statement.
+    /// The engine's message for a failed statement, with what to do when a
+    /// timeout of the migration session ended it.
     private static func reason(_ error: any Error) -> String {
-        (error as? SQLError)?.message ?? "\(error)"
+        let message = (error as? SQLError)?.message ?? "\(error)"
+        if message.contains("lock timeout") {
+            return message
+                + " (another transaction held a lock this migration needs for longer than the lock timeout; nothing was applied: run it again when that transaction is over, or raise --lock-timeout)"
+        }
+        if message.contains("statement timeout") {
+            return message + " (the migration ran longer than the statement timeout; raise --statement-timeout for it)"
+        }
+        return message
     }
 
     private static func refuseChanged(_ migrations: [Migration], _ applied: [Int64: AppliedRow]) throws {

@@ -9,6 +9,14 @@ public enum SQLEngine: String, Sendable, CaseIterable {
 /// part, and optionally parts for one engine where the engines disagree
 /// (`-- migrate:up:postgres` replaces `-- migrate:up` on PostgreSQL).
 ///
+/// `R_name.sql` is a repeatable migration (views, functions): no version and
+/// no down part; it runs after the versioned ones whenever its checksum
+/// changed since it last ran.
+///
+/// Directives for Strata itself, anywhere before the SQL they concern:
+/// `-- strata:no-transaction` (the SQL cannot run in a transaction) and
+/// `-- strata:allow RULE reason` (accepts what `LintRule` RULE warns of).
+///
 /// ```sql
 /// -- migrate:up
 /// CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
@@ -18,7 +26,8 @@ public enum SQLEngine: String, Sendable, CaseIterable {
 /// DROP TABLE notes;
 /// ```
 public struct Migration: Sendable, Equatable {
-    /// The number before the first underscore; migrations apply in this order.
+    /// The number before the first underscore; migrations apply in this
+    /// order. 0 for a repeatable migration.
     public let version: Int64
     /// The rest of the file name, without `.sql`.
     public let name: String
@@ -36,9 +45,19 @@ public struct Migration: Sendable, Equatable {
     /// transaction (`CREATE INDEX CONCURRENTLY`), so it runs on its own and a
     /// failure part-way cannot be rolled back.
     public let runsOutsideTransaction: Bool
+    /// The lint rules the file accepts, with the reason it gives.
+    public let allowedLintRules: [LintRule: String]
+    /// The line each part's SQL starts on, keyed `up`, `up:postgres`, ...
+    let firstLines: [String: Int]
+
+    /// Whether this is an `R_name.sql` file, applied again whenever it changes.
+    public var isRepeatable: Bool { version == 0 }
 
     /// The up SQL for `engine`: its own part if the file has one, else the common one.
     public func up(for engine: SQLEngine) -> String { variants["up:\(engine.rawValue)"] ?? up }
+
+    /// The file's line where `up(for: engine)` starts.
+    func upLine(for engine: SQLEngine) -> Int { firstLines["up:\(engine.rawValue)"] ?? firstLines["up"] ?? 1 }
 
     /// The down SQL for `engine`.
     public func down(for engine: SQLEngine) -> String { variants["down:\(engine.rawValue)"] ?? down }
@@ -50,31 +69,66 @@ public struct Migration: Sendable, Equatable {
             throw MigrationError(file: file, line: nil, message: "migration files must end in .sql")
         }
         let stem = base.dropLast(4)
-        guard let underscore = stem.firstIndex(of: "_"), let version = Int64(stem[..<underscore]), version > 0,
-            stem[..<underscore].allSatisfy(\.isNumber)
-        else {
-            throw MigrationError(
-                file: file, line: nil, message: "file name must be NNNN_name.sql with a positive version number, like 0001_create_notes.sql")
+        let version: Int64
+        let name: String
+        if stem.hasPrefix("R_") {
+            version = 0
+            name = String(stem.dropFirst(2))
+        } else {
+            guard let underscore = stem.firstIndex(of: "_"), let number = Int64(stem[..<underscore]), number > 0,
+                stem[..<underscore].allSatisfy(\.isNumber)
+            else {
+                throw MigrationError(
+                    file: file, line: nil,
+                    message:
+                        "file name must be NNNN_name.sql with a positive version number, like 0001_create_notes.sql, or R_name.sql for a repeatable one"
+                )
+            }
+            version = number
+            name = String(stem[stem.index(after: underscore)...])
         }
-        let name = String(stem[stem.index(after: underscore)...])
         guard !name.isEmpty else {
             throw MigrationError(file: file, line: nil, message: "file name needs a name after the version, like 0001_create_notes.sql")
         }
         var parts: [String: [Substring]] = [:]
         var section: String?
         var outside = false
+        var allowed: [LintRule: String] = [:]
+        var firstLines: [String: Int] = [:]
+        /// The file without its `-- strata:allow` lines: allowing a finding in
+        /// an applied file does not change what it ran.
+        var checksummed: [Substring] = []
         let known = ["up", "down"] + SQLEngine.allCases.flatMap { ["up:\($0.rawValue)", "down:\($0.rawValue)"] }
         for (index, line) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmed(" \t\r")
+            if trimmed.hasPrefix("-- strata:allow") {
+                let words = trimmed.dropFirst("-- strata:allow".count).split(separator: " ", maxSplits: 1)
+                guard let ruleName = words.first, let rule = LintRule(rawValue: String(ruleName)) else {
+                    throw MigrationError(
+                        file: file, line: index + 1,
+                        message: "'-- strata:allow' needs a rule, one of: \(LintRule.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                guard words.count == 2, !words[1].trimmed().isEmpty else {
+                    throw MigrationError(file: file, line: index + 1, message: "'-- strata:allow \(rule.rawValue)' needs a reason after the rule")
+                }
+                allowed[rule] = words[1].trimmed()
+                continue
+            }
+            checksummed.append(line)
+            if trimmed == "-- strata:no-transaction" || trimmed == "-- migrate:no-transaction" {
+                guard parts.isEmpty else {
+                    throw MigrationError(file: file, line: index + 1, message: "'\(trimmed)' must come before '-- migrate:up'")
+                }
+                outside = true
+                continue
+            }
+            if trimmed.hasPrefix("-- strata:") {
+                throw MigrationError(
+                    file: file, line: index + 1,
+                    message: "unknown directive '\(trimmed)' (expected '-- strata:no-transaction' or '-- strata:allow RULE reason')")
+            }
             if trimmed.hasPrefix("-- migrate:") {
                 let directive = String(trimmed.dropFirst("-- migrate:".count))
-                if directive == "no-transaction" {
-                    guard parts.isEmpty else {
-                        throw MigrationError(file: file, line: index + 1, message: "'-- migrate:no-transaction' must come before '-- migrate:up'")
-                    }
-                    outside = true
-                    continue
-                }
                 guard known.contains(directive) else {
                     throw MigrationError(
                         file: file, line: index + 1,
@@ -86,6 +140,11 @@ public struct Migration: Sendable, Equatable {
                     throw MigrationError(file: file, line: index + 1, message: "second '-- migrate:\(directive)' marker")
                 }
                 if directive.hasPrefix("down") {
+                    guard version != 0 else {
+                        throw MigrationError(
+                            file: file, line: index + 1,
+                            message: "a repeatable migration has no down part: it runs again whenever the file changes")
+                    }
                     guard parts["up"] != nil else {
                         throw MigrationError(file: file, line: index + 1, message: "'-- migrate:\(directive)' before any '-- migrate:up'")
                     }
@@ -99,6 +158,7 @@ public struct Migration: Sendable, Equatable {
                 continue
             }
             if let section {
+                if firstLines[section] == nil && !trimmed.isEmpty { firstLines[section] = index + 1 }
                 parts[section]?.append(line)
             } else if !trimmed.isEmpty && !trimmed.hasPrefix("--") {
                 throw MigrationError(file: file, line: index + 1, message: "SQL before the '-- migrate:up' marker")
@@ -114,7 +174,9 @@ public struct Migration: Sendable, Equatable {
         self.down = text["down"] ?? ""
         self.variants = text.filter { $0.key.contains(":") }
         self.runsOutsideTransaction = outside
-        self.checksum = Digest.hex(Digest.sha256(Array(contents.utf8)))
+        self.allowedLintRules = allowed
+        self.firstLines = firstLines
+        self.checksum = Digest.hex(Digest.sha256(Array(checksummed.joined(separator: "\n").utf8)))
     }
 }
 
