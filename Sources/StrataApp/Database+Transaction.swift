@@ -4,9 +4,14 @@ import StrataRPC
 
 extension Database {
     /// Runs `body` in one transaction: everything it does commits together, or
-    /// nothing does (a thrown error rolls back). A transaction that lost a
-    /// conflict (`aborted`: serialization failure, deadlock) runs again, up to
-    /// `attempts` times in all, so `body` must be safe to repeat.
+    /// nothing does (a thrown error rolls back).
+    ///
+    /// A transaction that failed before its commit was sent runs again, up
+    /// to `attempts` times in all, after a jittered pause: one that lost a
+    /// conflict (`aborted`: serialization failure, deadlock), and one whose
+    /// database went away (`unavailable`: a failover). So `body` must be safe
+    /// to repeat. A commit whose outcome is unknown (the connection went
+    /// after COMMIT was sent) is never repeated: it fails with `unknown`.
     ///
     /// ```swift
     /// try await ctx.db.transaction { tx in
@@ -15,18 +20,33 @@ extension Database {
     /// }
     /// ```
     public func transaction<T: Sendable>(
-        isolation: SQLIsolation = .serializable, attempts: Int = 3, _ body: (Transaction) async throws -> T
+        isolation: SQLIsolation = .serializable, attempts: Int = 5, _ body: (Transaction) async throws -> T
     ) async throws -> T {
         var attempt = 1
         while true {
             do {
                 return try await once(isolation: isolation, body)
-            } catch let error as RPCError where error.code == .aborted && attempt < attempts {
+            } catch let error as RPCError where (error.code == .aborted || error.code == .unavailable) && attempt < attempts {
                 attempt += 1
-                logger.info("transaction retried after a conflict", ("attempt", String(attempt)))
+                let pause = Self.backoff(attempt: attempt)
+                // A pause past the caller's deadline would only end in deadlineExceeded.
+                if let deadline, ContinuousClock.now + pause >= deadline { throw error }
+                logger.info(
+                    "transaction retried", ("attempt", String(attempt)), ("after", "\(error.code)"), ("pause_ms", String(pause.wholeMilliseconds)))
+                try await Task.sleep(for: pause)
             }
         }
     }
+
+    /// Full jitter (a random pause up to an exponential cap), so transactions
+    /// that collided do not collide again in step.
+    static func backoff(attempt: Int) -> Duration {
+        let cap = min(2000, 50 << min(attempt, 8))
+        return .milliseconds(Int.random(in: cap / 4...cap))
+    }
+
+    /// Commit failures after which the transaction is known not to have committed.
+    private static let rolledBackCodes: Set<RPCErrorCode> = [.aborted, .failedPrecondition, .alreadyExists, .notFound, .invalidArgument]
 
     private func once<T: Sendable>(isolation: SQLIsolation, _ body: (Transaction) async throws -> T) async throws -> T {
         let remaining = try remainingTime()
@@ -38,14 +58,20 @@ extension Database {
         } catch {
             throw failure(error)
         }
+        let value: T
         do {
-            let value = try await body(transaction)
-            _ = try await transaction.send(DataMethod.commit, transaction.id)
-            return value
+            value = try await body(transaction)
         } catch {
             _ = try? await transaction.send(DataMethod.rollback, transaction.id)
             throw error
         }
+        do {
+            _ = try await transaction.send(DataMethod.commit, transaction.id)
+        } catch let error as RPCError where !Self.rolledBackCodes.contains(error.code) {
+            logger.error("transaction outcome unknown", ("code", "\(error.code)"))
+            throw RPCError(.unknown, Self.publicMessage(.unknown))
+        }
+        return value
     }
 
     /// Logs the data tier's real message and hands on only a message safe to show.

@@ -15,12 +15,22 @@ public struct Database: Sendable {
 
     /// A handle for one request: `requestID` and `trace` (this tier's span of
     /// the request's trace) tag the log lines here and in the data tier.
-    package init(client: RPCClient, requestID: String, trace: TraceContext = .start(), logger: Logger, deadline: ContinuousClock.Instant?) {
+    /// `caller` is the metadata of the call being served: its session or API
+    /// token (hashed) lets the data tier give this caller read-your-writes
+    /// when reads go to replicas.
+    package init(
+        client: RPCClient, requestID: String, trace: TraceContext = .start(), logger: Logger, deadline: ContinuousClock.Instant?,
+        caller: [String: String] = [:]
+    ) {
         self.client = client
         self.requestID = requestID
         self.logger = logger.with(("request_id", requestID), ("trace_id", trace.traceID))
         self.deadline = deadline
-        metadata = [RPCMetadataKey.requestID: requestID, RPCMetadataKey.traceparent: trace.header]
+        var metadata = [RPCMetadataKey.requestID: requestID, RPCMetadataKey.traceparent: trace.header]
+        if let credential = caller[WebMetadataKey.session] ?? caller[WebMetadataKey.bearerToken] {
+            metadata[RPCMetadataKey.consistencyKey] = Digest.hex(Digest.sha256(Array(credential.utf8)).prefix(12))
+        }
+        self.metadata = metadata
     }
 
     /// Runs a query and decodes each row into a `T` by column name.
@@ -97,6 +107,7 @@ public struct Database: Sendable {
         case .failedPrecondition: "the change conflicts with existing data"
         case .aborted: "the change collided with another one; please try again"
         case .unavailable, .deadlineExceeded: "the database is not available right now"
+        case .unknown: "the change may or may not have been saved; check before trying again"
         default: "the database could not complete the request"
         }
     }

@@ -25,7 +25,7 @@ struct MethodDispatcher: Sendable {
         let requestID = rpc.requestID ?? "-"
         // This tier's span of the caller's trace (a new trace when the caller sent none).
         let trace = rpc.trace?.child() ?? .start()
-        let db = Database(client: data, requestID: requestID, trace: trace, logger: logger, deadline: rpc.deadline)
+        let db = Database(client: data, requestID: requestID, trace: trace, logger: logger, deadline: rpc.deadline, caller: rpc.metadata)
         do {
             let user = try await identify(rpc.metadata, db)
             let context = ModuleContext(requestID: requestID, logger: db.logger, db: db, metadata: rpc.metadata, deadline: rpc.deadline, user: user)

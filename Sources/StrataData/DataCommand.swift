@@ -48,7 +48,18 @@ public enum DataCommand {
                 "listen", env: "STRATA_DATA_LISTEN", value: "ADDRESS", default: "127.0.0.1:7002",
                 help: "RPC address: host:port (port 0 picks one) or unix:/path"),
             databaseOption, migrationsOption, healthOption,
-            OptionSpec("pool", env: "STRATA_DATABASE_POOL", value: "N", default: "10", help: "PostgreSQL connections at most"),
+            OptionSpec("pool", env: "STRATA_DATABASE_POOL", value: "N", default: "10", help: "PostgreSQL connections at most (per server)"),
+            OptionSpec(
+                "replicas", env: "STRATA_DATABASE_REPLICAS", value: "URLS",
+                help:
+                    "PostgreSQL streaming replicas for plain reads, comma-separated postgres:// URLs (each may list hosts, with target_session_attrs=standby or prefer-standby)"
+            ),
+            OptionSpec(
+                "replica-max-lag", env: "STRATA_REPLICA_MAX_LAG", value: "SECONDS", default: "5",
+                help: "a replica further behind the primary than this serves no reads"),
+            OptionSpec(
+                "prepared-statements", env: "STRATA_DATABASE_PREPARED_STATEMENTS", value: "on|off", default: "on",
+                help: "PostgreSQL: prepare repeated statements; off behind PgBouncer in transaction pooling mode"),
             OptionSpec(
                 "transaction-lease", env: "STRATA_TRANSACTION_LEASE", value: "SECONDS", default: "10",
                 help: "an interactive transaction idle this long is rolled back"),
@@ -97,11 +108,25 @@ public enum DataCommand {
         let url = try DatabaseURL(parsing: options.string("database") ?? ".strata/strata.db")
         switch url {
         case .sqlite(let path):
+            if options.string("replicas") != nil {
+                throw UsageError(command: "strata-data", message: "--replicas needs a postgres:// --database (SQLite has no replicas)")
+            }
             let folder = (path as NSString).deletingLastPathComponent
             if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
             return (try SQLiteDatabase(path: path), url)
         case .postgres(let text):
-            return (PostgresDatabase(url: text, group: group, maxConnections: try options.int("pool", in: 1...1000) ?? 10, notices: notices), url)
+            let prepared = options.string("prepared-statements") ?? "on"
+            guard ["on", "off"].contains(prepared) else {
+                throw UsageError(command: "strata-data", message: "--prepared-statements must be on or off, got '\(prepared)'")
+            }
+            let pool = try options.int("pool", in: 1...1000) ?? 10
+            func open(_ url: String) -> PostgresDatabase {
+                PostgresDatabase(url: url, group: group, maxConnections: pool, notices: notices, preparedStatements: prepared == "on")
+            }
+            let replicas = try options.string("replicas").map { try DatabaseURL.replicas(parsing: $0) } ?? []
+            guard !replicas.isEmpty else { return (open(text), url) }
+            let lag = try options.int("replica-max-lag", in: 1...3600) ?? 5
+            return (ReplicatedDatabase(primary: open(text), replicas: replicas.map(open), maxLag: .seconds(lag)), url)
         }
     }
 

@@ -40,15 +40,31 @@ public enum DataService {
                 throw rpcError(error, statement: statement, context: context, logger: logger)
             }
         }
+        // With replicas, plain reads may go to one; every write is noted so
+        // the writer's next reads see it (see `ReplicatedDatabase`).
+        let replicated = database as? ReplicatedDatabase
+        @Sendable func noteWrite(_ context: RPCContext) { replicated?.noteWrite(key: context.metadata[RPCMetadataKey.consistencyKey]) }
         service.register(DataMethod.query, logger: logger) {
             (statement: SQLStatement, context) -> QueryResult in
             try await perform(
-                statement, context, alone: { try await database.query(statement.sql, statement.parameters) },
+                statement, context,
+                alone: {
+                    guard let replicated else { return try await database.query(statement.sql, statement.parameters) }
+                    guard SQLStatement.isPlainSelect(statement.sql) else {
+                        defer { noteWrite(context) }
+                        return try await database.query(statement.sql, statement.parameters)
+                    }
+                    return try await replicated.read(statement.sql, statement.parameters, key: context.metadata[RPCMetadataKey.consistencyKey])
+                },
                 inside: { try await $0.query(statement.sql, statement.parameters) })
         }
         service.register(DataMethod.execute, logger: logger) { (statement: SQLStatement, context) -> ExecuteResult in
             try await perform(
-                statement, context, alone: { try await database.run(statement.sql, statement.parameters) },
+                statement, context,
+                alone: {
+                    defer { noteWrite(context) }
+                    return try await database.run(statement.sql, statement.parameters)
+                },
                 inside: { try await $0.run(statement.sql, statement.parameters) })
         }
         service.register(DataMethod.begin, logger: logger) { (begin: BeginTransaction, context) -> TransactionID in
@@ -60,6 +76,7 @@ public enum DataService {
         }
         service.register(DataMethod.commit, logger: logger) { (id: TransactionID, context) -> Empty in
             do {
+                defer { noteWrite(context) }
                 try await transactions.end(id.transaction, connectionID: context.connectionID, commit: true)
             } catch let error as SQLError {
                 throw rpcError(error, statement: SQLStatement("COMMIT"), context: context, logger: logger)
@@ -75,6 +92,7 @@ public enum DataService {
                 let results = try await sql.measure(
                     .batch, then: { reportIfSlow("\(batch.statements.first?.sql ?? "") (batch of \(batch.statements.count))", context, took: $0) }
                 ) { try await database.batch(batch.statements, isolation: .serializable) }
+                noteWrite(context)
                 sql.batchesCommitted.increment()
                 return results
             } catch let failure as BatchFailure {
@@ -89,7 +107,10 @@ public enum DataService {
                 throw RPCError(.invalidArgument, "\(DataMethod.queryEach.name) takes plain SELECTs outside transactions only")
             }
             do {
-                return try await sql.measure(.selectMany) { try await database.queryEach(batch.statements) }
+                return try await sql.measure(.selectMany) {
+                    guard let replicated else { return try await database.queryEach(batch.statements) }
+                    return try await replicated.readEach(batch.statements, key: context.metadata[RPCMetadataKey.consistencyKey])
+                }
             } catch let error as SQLError {
                 throw rpcError(error, statement: batch.statements.first ?? SQLStatement(""), context: context, logger: logger)
             }
@@ -120,6 +141,7 @@ public enum DataService {
             case .syntax: .invalidArgument
             case .serializationFailure: .aborted
             case .busy, .cannotOpen, .unavailable: .unavailable
+            case .outcomeUnknown: .unknown
             case .unsupported: .unimplemented
             case .other: .internal
             }

@@ -95,5 +95,14 @@ final class SQLMetrics: MetricsSource {
             "strata_sql_pool_connections_busy", .gauge, help: "Database connections running a statement or holding a transaction.", value: pool.busy)
         writer.add("strata_sql_pool_waiting", .gauge, help: "Callers waiting for a database connection.", value: pool.waiting)
         writer.add("strata_sql_pool_connections_max", .gauge, help: "Database connections the pool may open.", value: pool.limit)
+        if let replicated = database as? ReplicatedDatabase {
+            let reads = replicated.readCounts
+            let help = "Plain reads outside transactions, by the server that answered (replica, or primary when none was current enough)."
+            writer.add("strata_sql_reads_total", .counter, help: help, labels: [("served_by", "replica")], value: Double(reads.replica))
+            writer.add("strata_sql_reads_total", .counter, help: help, labels: [("served_by", "primary")], value: Double(reads.primary))
+            writer.add(
+                "strata_sql_replicas_in_rotation", .gauge, help: "Replicas answering and caught up within the lag limit.",
+                value: replicated.replicasInRotation)
+        }
     }
 }

@@ -37,9 +37,12 @@ public final class DescriptorWatcher: Selectable, @unchecked Sendable {
         registered = events
     }
 
-    /// Follows the library to a new descriptor (libpq may switch sockets while connecting).
+    /// Follows the library to its descriptor now, registering it afresh on
+    /// the next `watch`. libpq switches sockets while connecting (to the
+    /// next host of a multi-host URL), and the new socket often gets the
+    /// old one's number: closing took the old one out of the epoll set, so
+    /// an unchanged number must not be taken for an unchanged registration.
     public func move(to newFD: Int32) {
-        guard newFD != fd else { return }
         stop()
         fd = newFD
     }

@@ -84,6 +84,9 @@ public enum RPCMetadataKey {
     public static let traceparent = "traceparent"
     /// The calling tier (`web`, `app`).
     public static let caller = "caller"
+    /// Who is reading and writing, for read-your-writes on replicas: a hash
+    /// of the browser session or API token, never the credential itself.
+    public static let consistencyKey = "consistency-key"
 }
 
 /// ERROR payload: `u16 code | string message | u16 n | n × (string key, string value)`;

@@ -1,3 +1,5 @@
+import StrataCore
+
 /// Where the data lives, parsed from `--database` / `STRATA_DATABASE_URL`.
 public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     /// An SQLite file.
@@ -33,5 +35,25 @@ public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             else { return url }
             return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
         }
+    }
+}
+
+extension DatabaseURL {
+    /// Replica URLs from `--replicas`: PostgreSQL URLs separated by commas
+    /// (a comma inside one, between hosts, stays: a new URL starts only
+    /// with its scheme).
+    public static func replicas(parsing text: String) throws(SQLError) -> [String] {
+        var urls: [String] = []
+        for piece in text.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmed() }) {
+            if piece.hasPrefix("postgres://") || piece.hasPrefix("postgresql://") || urls.isEmpty {
+                urls.append(piece)
+            } else {
+                urls[urls.count - 1] += "," + piece
+            }
+        }
+        for url in urls where !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
+            throw SQLError(.unsupported, "replica '\(url)' is not a postgres:// URL (replicas are PostgreSQL streaming replicas)")
+        }
+        return urls.filter { !$0.isEmpty }
     }
 }

@@ -5,8 +5,12 @@ public struct SQLError: Error, CustomStringConvertible, Sendable, Equatable {
         case uniqueViolation, foreignKeyViolation, checkViolation, notNullViolation
         /// The transaction lost a conflict (serialization failure, deadlock); retrying may succeed.
         case serializationFailure
-        /// The engine cannot be reached (connection lost, server shutting down).
+        /// The engine cannot be reached (connection lost, server shutting down,
+        /// or the server is a standby now and refuses writes).
         case unavailable
+        /// The connection was lost after COMMIT was sent: the transaction may
+        /// or may not have committed. Never retried blindly.
+        case outcomeUnknown
         case syntax, busy, cannotOpen, unsupported, other
     }
 

@@ -249,6 +249,60 @@ final class PostgresDriverTests: XCTestCase {
         XCTAssertTrue(answered, "no answer after the restart")
     }
 
+    func testAMultiHostURLMovesPastHostsThatRefuseOrDoNotFit() async throws {
+        // The refused host's socket and the next one's usually share a descriptor number.
+        let second = PostgresDatabase(url: "postgres://strata@127.0.0.1:1,127.0.0.1:\(server.port)/postgres?connect_timeout=2", group: group)
+        defer { second.close() }
+        let answer = try await second.query("SELECT inet_server_port()", [])
+        XCTAssertEqual(answer.rows.first?.first?.intValue, Int64(server.port))
+        // Only a primary listed, a standby asked for: an error, not a hang.
+        let standby = PostgresDatabase(
+            url: "postgres://strata@127.0.0.1:\(server.port),127.0.0.1:\(server.port)/postgres?target_session_attrs=standby&connect_timeout=2",
+            group: group)
+        do {
+            _ = try await standby.query("SELECT 1", [])
+            XCTFail("a primary was taken for a standby")
+        } catch let error as SQLError {
+            XCTAssertEqual(error.kind, .unavailable, error.message)
+        }
+    }
+
+    func testWithPreparedStatementsOffNothingIsPreparedOnTheServer() async throws {
+        let unprepared = PostgresDatabase(url: server.url, group: group, maxConnections: 1, preparedStatements: false)
+        defer { unprepared.close() }
+        for value in 1...3 {
+            let row = try await unprepared.query("SELECT $1::int + 1", [.int(Int64(value))])
+            XCTAssertEqual(row.rows.first?.first?.intValue, Int64(value + 1))
+        }
+        _ = try await unprepared.batch(
+            [SQLStatement("SELECT $1::int", [.int(1)]), SQLStatement("SELECT $1::int", [.int(2)])], isolation: .readCommitted)
+        let prepared = try await unprepared.query("SELECT count(*) FROM pg_prepared_statements", [])
+        XCTAssertEqual(prepared.rows.first?.first?.intValue, 0)
+        // The default prepares what repeats.
+        let single = PostgresDatabase(url: server.url, group: group, maxConnections: 1)
+        defer { single.close() }
+        _ = try await single.query("SELECT $1::int + 1", [.int(1)])
+        let count = try await single.query("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE $1", [.text("SELECT $1::int + 1%")])
+        XCTAssertEqual(count.rows.first?.first?.intValue, 1)
+    }
+
+    func testAWriteRefusedAsReadOnlyIsUnavailableAndItsConnectionIsReplaced() async throws {
+        let single = PostgresDatabase(url: server.url, group: group, maxConnections: 1)
+        defer { single.close() }
+        // As a primary demoted to standby by a failover answers writes.
+        _ = try await single.run("SET default_transaction_read_only = on", [])
+        let before = try await single.query("SELECT pg_backend_pid()", [])
+        do {
+            _ = try await single.run("CREATE TABLE refused (a INT)", [])
+            XCTFail("a read-only session took a write")
+        } catch let error as SQLError {
+            XCTAssertEqual(error.kind, .unavailable, error.message)
+        }
+        let after = try await single.query("SELECT pg_backend_pid()", [])
+        XCTAssertNotEqual(after.rows, before.rows, "the read-only connection was kept")
+        _ = try await single.run("CREATE TABLE accepted (a INT)", [])
+    }
+
     func testAnUnreachableServerIsUnavailable() async throws {
         let nowhere = PostgresDatabase(url: "postgres://strata@127.0.0.1:1/postgres?connect_timeout=2", group: group)
         do {

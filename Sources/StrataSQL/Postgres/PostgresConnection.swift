@@ -27,6 +27,9 @@ public final class PostgresConnection: @unchecked Sendable {
     private var prepared: [String: String] = [:]
     private var preparedNames = 0
     static let maxPrepared = 256
+    /// Off behind a transaction-pooling PgBouncer, where the next statement
+    /// may reach another server connection that never saw the Prepare.
+    private let prepares: Bool
     private let failed = Atomic<Bool>(false)
 
     private struct Operation {
@@ -99,10 +102,11 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Where the server's notices and warnings go; kept alive as long as libpq may call it.
     private let notices: NoticeSink?
 
-    private init(connection: OpaquePointer, loop: EventLoop, notices: NoticeSink?) {
+    private init(connection: OpaquePointer, loop: EventLoop, notices: NoticeSink?, prepares: Bool) {
         self.connection = connection
         self.loop = loop
         self.notices = notices
+        self.prepares = prepares
     }
 
     deinit { PQfinish(connection) }
@@ -114,8 +118,11 @@ public final class PostgresConnection: @unchecked Sendable {
     /// skipping", "there is no transaction in progress") go to `notices`,
     /// or nowhere: libpq's default prints them to stderr, past the log
     /// format and into an operator's terminal.
+    ///
+    /// With `prepares` off every statement is sent unnamed (parsed each
+    /// time), as a transaction-pooling PgBouncer needs.
     public static func connect(
-        to url: String, on loop: EventLoop, notices: (@Sendable (String) -> Void)? = nil
+        to url: String, on loop: EventLoop, notices: (@Sendable (String) -> Void)? = nil, prepares: Bool = true
     ) async throws -> PostgresConnection {
         guard let raw = PQconnectStart(url) else { throw SQLError(.unavailable, "out of memory starting a PostgreSQL connection") }
         let sink = notices.map(NoticeSink.init)
@@ -126,7 +133,7 @@ public final class PostgresConnection: @unchecked Sendable {
             throw SQLError(.unavailable, "cannot connect to PostgreSQL: \(message)")
         }
         PQsetnonblocking(raw, 1)
-        let connection = PostgresConnection(connection: raw, loop: loop, notices: sink)
+        let connection = PostgresConnection(connection: raw, loop: loop, notices: sink, prepares: prepares)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             loop.execute { connection.beginConnecting(continuation) }
         }
@@ -315,6 +322,7 @@ public final class PostgresConnection: @unchecked Sendable {
             return runAgain(operation)
         }
         let result = operation.result ?? PostgresResult(columns: [], rows: [], rowsAffected: 0, error: nil)
+        retireIfUnavailable(result.error)
         if let error = result.error {
             operation.continuation?.resume(throwing: error)
         } else {
@@ -371,7 +379,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// should run unprepared: statements with parameters are the ones that
     /// repeat, and each connection keeps at most `maxPrepared`.
     private func newPreparedName(for parameters: [SQLValue]) -> String? {
-        guard !parameters.isEmpty, prepared.count < Self.maxPrepared else { return nil }
+        guard prepares, !parameters.isEmpty, prepared.count < Self.maxPrepared else { return nil }
         preparedNames += 1
         return "s\(preparedNames)"
     }
@@ -454,12 +462,20 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private func finishPipeline(_ pipeline: Pipeline) {
         current = nil
+        retireIfUnavailable(pipeline.failure?.error)
         if let failure = pipeline.failure {
             pipeline.continuation.resume(throwing: BatchFailure(index: failure.index, error: failure.error))
         } else {
             pipeline.continuation.resume(returning: pipeline.results)
         }
         startNext()
+    }
+
+    /// A server shutting down, or one that is a standby now (a failover
+    /// demoted it), answers but will not serve this connection's writes
+    /// again: the pool replaces the connection when it comes back.
+    private func retireIfUnavailable(_ error: SQLError?) {
+        if error?.kind == .unavailable { failed.store(true, ordering: .releasing) }
     }
 
     /// Fails everything in flight and queued; the connection is unusable afterwards.

@@ -42,12 +42,19 @@ public final class PostgresDatabase: Sendable {
 
     /// Where the server's notices go (see `PostgresConnection.connect`); nil drops them.
     private let notices: (@Sendable (String) -> Void)?
+    /// Whether connections prepare repeated statements (off behind a transaction-pooling PgBouncer).
+    private let preparedStatements: Bool
 
     /// A pool for `url` whose connections live on `group`'s loops; the
-    /// server's notices and warnings go to `notices`, or nowhere.
-    public init(url: String, group: EventLoopGroup, maxConnections: Int = 10, notices: (@Sendable (String) -> Void)? = nil) {
+    /// server's notices and warnings go to `notices`, or nowhere. Turn
+    /// `preparedStatements` off behind PgBouncer in transaction mode.
+    public init(
+        url: String, group: EventLoopGroup, maxConnections: Int = 10, notices: (@Sendable (String) -> Void)? = nil,
+        preparedStatements: Bool = true
+    ) {
         self.url = url
         self.notices = notices
+        self.preparedStatements = preparedStatements
         self.group = group
         self.maxConnections = max(1, maxConnections)
         state.withLock { $0.openPerLoop = Array(repeating: 0, count: group.loops.count) }
@@ -180,7 +187,7 @@ public final class PostgresDatabase: Sendable {
     /// Opens a connection on `loop` for a slot already counted by `reserveSlot`.
     private func openConnection(on loop: EventLoop) async throws -> PostgresConnection {
         do {
-            return try await PostgresConnection.connect(to: url, on: loop, notices: notices)
+            return try await PostgresConnection.connect(to: url, on: loop, notices: notices, prepares: preparedStatements)
         } catch {
             giveUpSlot(on: loop)
             throw error

@@ -158,7 +158,8 @@ enum PostgresError {
         case "23514": .checkViolation
         case "23502": .notNullViolation
         case "40001", "40P01": .serializationFailure
-        case "57P01", "57P02", "57P03": .unavailable
+        // 25006: a write reached a server that is a standby now (after a failover).
+        case "57P01", "57P02", "57P03", "25006": .unavailable
         default:
             if state.hasPrefix("42") { .syntax } else if state.hasPrefix("08") { .unavailable } else { .other }
         }

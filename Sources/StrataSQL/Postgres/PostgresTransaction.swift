@@ -27,6 +27,9 @@ final class PostgresTransaction: SQLTransaction {
         defer { pool.release(connection) }
         do {
             _ = try await connection.execute("COMMIT", [])
+        } catch let error as SQLError where error.kind == .unavailable {
+            // COMMIT may have reached the server before the connection went.
+            throw SQLError(.outcomeUnknown, "the connection was lost after COMMIT was sent; the transaction may have committed: \(error.message)")
         } catch {
             _ = try? await connection.execute("ROLLBACK", [])
             throw error

@@ -1,0 +1,61 @@
+import Foundation
+import StrataIO
+import StrataTestSupport
+import XCTest
+
+@testable import StrataSQL
+
+/// Read routing over a real primary and streaming replica (a Patroni
+/// cluster), and the parts of it that need no server.
+final class ReplicationTests: XCTestCase {
+    func testWALPositionsAndReplicaListsParse() throws {
+        XCTAssertEqual(ReplicaMonitor.lsn("16/B374D848"), 0x16_B374_D848)
+        XCTAssertEqual(ReplicaMonitor.lsn("0/0"), 0)
+        for bad in ["", "16", "/1", "1/", "x/1", "1/2/3"] { XCTAssertNil(ReplicaMonitor.lsn(bad), bad) }
+        XCTAssertEqual(
+            try DatabaseURL.replicas(parsing: "postgres://a:5432,b:5432/db?target_session_attrs=standby, postgresql://c/db"),
+            ["postgres://a:5432,b:5432/db?target_session_attrs=standby", "postgresql://c/db"])
+        XCTAssertThrowsError(try DatabaseURL.replicas(parsing: "replica.example:5432")) {
+            XCTAssertTrue("\($0)".contains("is not a postgres:// URL"), "\($0)")
+        }
+    }
+
+    func testReadsGoToACaughtUpReplicaAndAWritersReadsWaitForIt() async throws {
+        guard let cluster = try PatroniCluster.startIfAvailable() else { throw XCTSkip("Patroni and etcd are not installed") }
+        defer { cluster.stop() }
+        let group = EventLoopGroup(loopCount: 1)
+        defer { group.shutdown() }
+        let primary = PostgresDatabase(url: cluster.primaryURL, group: group, maxConnections: 2)
+        let replica = PostgresDatabase(url: cluster.replicaURL, group: group, maxConnections: 2)
+        let database = ReplicatedDatabase(primary: primary, replicas: [replica], maxLag: .seconds(5), interval: .milliseconds(100))
+        defer { database.close() }
+        let standby = try await replica.query("SELECT pg_is_in_recovery()", [])
+        XCTAssertEqual(standby.rows.first?.first, .bool(true), "the replica URL reached the standby")
+        _ = try await database.run("CREATE TABLE notes (body TEXT)", [])
+        var waited = 0
+        while database.replicasInRotation == 0 && waited < 100 {
+            try await Task.sleep(for: .milliseconds(100))
+            waited += 1
+        }
+        XCTAssertEqual(database.replicasInRotation, 1, "the caught-up standby joins the rotation")
+        let served = try await database.read("SELECT pg_is_in_recovery()", [], key: nil)
+        XCTAssertEqual(served.rows.first?.first, .bool(true), "a read without a key went to the replica")
+        // Right after a write, the writer's read goes to the primary and sees it.
+        _ = try await database.run("INSERT INTO notes VALUES ('mine')", [])
+        database.noteWrite(key: "writer")
+        let mine = try await database.read("SELECT body, pg_is_in_recovery() FROM notes", [], key: "writer")
+        XCTAssertEqual(mine.rows.first, [.text("mine"), .bool(false)])
+        // Once the monitor has seen the replica replay past it, the writer's reads may go there too.
+        waited = 0
+        var onReplica = false
+        while !onReplica && waited < 100 {
+            try await Task.sleep(for: .milliseconds(100))
+            let again = try await database.read("SELECT body, pg_is_in_recovery() FROM notes", [], key: "writer")
+            XCTAssertEqual(again.rows.first?.first, .text("mine"))
+            onReplica = again.rows.first?.last == .bool(true)
+            waited += 1
+        }
+        XCTAssertTrue(onReplica, "the writer's reads never went back to the replica")
+        XCTAssertGreaterThan(database.readCounts.replica, 0)
+    }
+}
