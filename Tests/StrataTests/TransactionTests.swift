@@ -5,6 +5,7 @@ import StrataProtocol
 import StrataRPC
 import StrataSQL
 import StrataTestSupport
+import Synchronization
 import XCTest
 
 @testable import StrataApp
@@ -205,5 +206,53 @@ final class TransactionTests: XCTestCase {
         }
         let a = try await value(db, "a")
         XCTAssertEqual(a, 4)
+    }
+
+    func testATransactionWhoseConnectionDiesBeforeCommitRunsAgain() async throws {
+        guard server != nil else { throw XCTSkip("needs PostgreSQL") }
+        guard let (_, db, _, _) = try await tiers().first(where: { $0.0 == .postgres }) else { return }
+        let attempts = Mutex(0)
+        try await db.transaction { tx in
+            let attempt = attempts.withLock { count in
+                count += 1
+                return count
+            }
+            try await tx.execute("UPDATE counters SET n = n + 1 WHERE name = 'a'")
+            if attempt == 1 {
+                // As a failover ends the session: the server drops the connection mid-transaction.
+                _ = try await tx.query(Counter.self, "SELECT pg_terminate_backend(pg_backend_pid())::int AS n")
+            }
+        }
+        XCTAssertEqual(attempts.withLock { $0 }, 2)
+        let a = try await value(db, "a")
+        XCTAssertEqual(a, 1, "the first attempt's update died with its connection; the second committed")
+    }
+
+    func testACommitLostInFlightIsReportedUnknownAndNotRetried() async throws {
+        guard let server else { throw XCTSkip("needs PostgreSQL") }
+        guard let (_, db, _, _) = try await tiers().first(where: { $0.0 == .postgres }) else { return }
+        // A deferred trigger ends the session while COMMIT runs: the client
+        // sent COMMIT and lost the connection before the answer.
+        let admin = PostgresDatabase(url: server.url, group: group, maxConnections: 1)
+        defer { admin.close() }
+        _ = try await admin.run(
+            "CREATE OR REPLACE FUNCTION vanish() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(1); RETURN NULL; END $$",
+            [])
+        _ = try await admin.run(
+            "CREATE CONSTRAINT TRIGGER vanish_at_commit AFTER UPDATE ON counters DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION vanish()",
+            [])
+        let attempts = Mutex(0)
+        do {
+            try await db.transaction { tx in
+                attempts.withLock { $0 += 1 }
+                try await tx.execute("UPDATE counters SET n = n + 1 WHERE name = 'b'")
+            }
+            XCTFail("a commit whose connection died was reported as done")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .unknown)
+            XCTAssertTrue(error.message.contains("may or may not have been saved"), error.message)
+        }
+        XCTAssertEqual(attempts.withLock { $0 }, 1, "a commit of unknown outcome must not run again")
+        _ = try await admin.run("DROP TRIGGER vanish_at_commit ON counters", [])
     }
 }

@@ -25,6 +25,10 @@ final class PostgresTransaction: SQLTransaction {
     func commit() async throws {
         guard !finished.exchange(true, ordering: .acquiringAndReleasing) else { throw SQLError(.other, "the transaction has already ended") }
         defer { pool.release(connection) }
+        if connection.isBroken {
+            // Lost before COMMIT went out: certainly not committed, so safe to run again.
+            throw SQLError(.unavailable, "the transaction's connection was lost before COMMIT; nothing was committed")
+        }
         do {
             _ = try await connection.execute("COMMIT", [])
         } catch let error as SQLError where error.kind == .unavailable {
