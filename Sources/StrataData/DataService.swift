@@ -46,26 +46,24 @@ public enum DataService {
         @Sendable func noteWrite(_ context: RPCContext) { replicated?.noteWrite(key: context.metadata[RPCMetadataKey.consistencyKey]) }
         service.register(DataMethod.query, logger: logger) {
             (statement: SQLStatement, context) -> QueryResult in
-            try await perform(
-                statement, context,
-                alone: {
-                    guard let replicated else { return try await database.query(statement.sql, statement.parameters) }
-                    guard SQLStatement.isPlainSelect(statement.sql) else {
-                        defer { noteWrite(context) }
-                        return try await database.query(statement.sql, statement.parameters)
-                    }
-                    return try await replicated.read(statement.sql, statement.parameters, key: context.metadata[RPCMetadataKey.consistencyKey])
-                },
+            if let replicated, statement.transaction == nil, SQLStatement.isPlainSelect(statement.sql) {
+                return try await perform(
+                    statement, context,
+                    alone: { try await replicated.read(statement.sql, statement.parameters, key: context.metadata[RPCMetadataKey.consistencyKey]) },
+                    inside: { try await $0.query(statement.sql, statement.parameters) })
+            }
+            let result = try await perform(
+                statement, context, alone: { try await database.query(statement.sql, statement.parameters) },
                 inside: { try await $0.query(statement.sql, statement.parameters) })
+            if replicated != nil && statement.transaction == nil { noteWrite(context) }
+            return result
         }
         service.register(DataMethod.execute, logger: logger) { (statement: SQLStatement, context) -> ExecuteResult in
-            try await perform(
-                statement, context,
-                alone: {
-                    defer { noteWrite(context) }
-                    return try await database.run(statement.sql, statement.parameters)
-                },
+            let result = try await perform(
+                statement, context, alone: { try await database.run(statement.sql, statement.parameters) },
                 inside: { try await $0.run(statement.sql, statement.parameters) })
+            if replicated != nil && statement.transaction == nil { noteWrite(context) }
+            return result
         }
         service.register(DataMethod.begin, logger: logger) { (begin: BeginTransaction, context) -> TransactionID in
             do {
@@ -76,8 +74,8 @@ public enum DataService {
         }
         service.register(DataMethod.commit, logger: logger) { (id: TransactionID, context) -> Empty in
             do {
-                defer { noteWrite(context) }
                 try await transactions.end(id.transaction, connectionID: context.connectionID, commit: true)
+                noteWrite(context)
             } catch let error as SQLError {
                 throw rpcError(error, statement: SQLStatement("COMMIT"), context: context, logger: logger)
             }

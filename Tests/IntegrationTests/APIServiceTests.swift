@@ -18,9 +18,7 @@ final class APIServiceTests: XCTestCase {
     private func token(port: Int) throws -> String {
         let ann = Browser(try TestHTTPClient(port: port), address: "203.0.113.7")
         try ann.signUp(email: "ann@example.com", name: "Ann")
-        let csrf = try ann.token(on: "/account")
-        XCTAssertEqual(try ann.go("POST", "/account/tokens", form: [("_csrf", csrf), ("name", "client")]).status, 303)
-        return String(try XCTUnwrap(try ann.go("GET", "/account").text.firstMatch(of: /(strata_[0-9a-f]{64})/)?.1))
+        return try ann.makeAPIToken(named: "client")
     }
 
     func testTheServiceDescribesItselfAndSpeaksXML() throws {

@@ -46,4 +46,10 @@ final class Browser {
             "POST", "/signup", form: [("_csrf", try token(on: "/signup")), ("email", email), ("name", name), ("password", password)])
         XCTAssertEqual(response.status, 303, response.text)
     }
+
+    /// Makes an API token on the account page, as a signed-in user does, and returns it.
+    func makeAPIToken(named name: String) throws -> String {
+        XCTAssertEqual(try go("POST", "/account/tokens", form: [("_csrf", try token(on: "/account")), ("name", name)]).status, 303)
+        return String(try XCTUnwrap(try go("GET", "/account").text.firstMatch(of: /(strata_[0-9a-f]{64})/)?.1))
+    }
 }

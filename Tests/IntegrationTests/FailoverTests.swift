@@ -47,8 +47,7 @@ final class FailoverTests: XCTestCase {
     private func apiToken(port: Int, email: String) throws -> String {
         let user = Browser(try TestHTTPClient(port: port), address: "203.0.113.9")
         try user.signUp(email: email, name: "Writer")
-        XCTAssertEqual(try user.go("POST", "/account/tokens", form: [("_csrf", try user.token(on: "/account")), ("name", "load")]).status, 303)
-        return String(try XCTUnwrap(try user.go("GET", "/account").text.firstMatch(of: /(strata_[0-9a-f]{64})/)?.1))
+        return try user.makeAPIToken(named: "load")
     }
 
     /// The data tier's `strata_sql_reads_total` by who served them.

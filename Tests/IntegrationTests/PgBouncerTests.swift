@@ -37,8 +37,7 @@ final class PgBouncerTests: XCTestCase {
         // Sign-up and token: transactions and writes through the bouncer.
         let user = Browser(try TestHTTPClient(port: port), address: "203.0.113.11")
         try user.signUp(email: "bounced@example.com", name: "Bounced")
-        XCTAssertEqual(try user.go("POST", "/account/tokens", form: [("_csrf", try user.token(on: "/account")), ("name", "api")]).status, 303)
-        let token = String(try XCTUnwrap(try user.go("GET", "/account").text.firstMatch(of: /(strata_[0-9a-f]{64})/)?.1))
+        let token = try user.makeAPIToken(named: "api")
 
         // Eight clients at once over two server connections: statements of
         // different data-tier connections interleave on the same server ones.
