@@ -27,7 +27,7 @@ final class ReplicationTests: XCTestCase {
         defer { group.shutdown() }
         let primary = PostgresDatabase(url: cluster.primaryURL, group: group, maxConnections: 2)
         let replica = PostgresDatabase(url: cluster.replicaURL, group: group, maxConnections: 2)
-        let database = ReplicatedDatabase(primary: primary, replicas: [replica], maxLag: .seconds(5), interval: .milliseconds(100))
+        let database = ReplicatedDatabase(primary: primary, replicas: [replica], maxLag: .seconds(2), interval: .milliseconds(100))
         defer { database.close() }
         let standby = try await replica.query("SELECT pg_is_in_recovery()", [])
         XCTAssertEqual(standby.rows.first?.first, .bool(true), "the replica URL reached the standby")
@@ -57,5 +57,33 @@ final class ReplicationTests: XCTestCase {
         }
         XCTAssertTrue(onReplica, "the writer's reads never went back to the replica")
         XCTAssertGreaterThan(database.readCounts.replica, 0)
+
+        // A replica that stops replaying falls behind while writes go on, and
+        // leaves the rotation once it lags more than the limit; reads then
+        // go to the primary, and it comes back when it catches up.
+        // (pg_wal_replay_pause() would not do: Patroni resumes replay within its loop.
+        // The standby's startup process, which replays, is stopped instead.)
+        let startup = try await replica.query("SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'", [])
+        let replaying = try XCTUnwrap(startup.rows.first?.first?.intValue.map { Int32($0) }, "no startup process on the standby")
+        XCTAssertEqual(kill(replaying, SIGSTOP), 0)
+        var resumed = false
+        defer { if !resumed { kill(replaying, SIGCONT) } }
+        waited = 0
+        while database.replicasInRotation == 1 && waited < 100 {
+            _ = try await database.run("INSERT INTO notes VALUES ('more')", [])
+            try await Task.sleep(for: .milliseconds(100))
+            waited += 1
+        }
+        XCTAssertEqual(database.replicasInRotation, 0, "a replica lagging past the limit stayed in rotation")
+        let fromPrimary = try await database.read("SELECT pg_is_in_recovery()", [], key: nil)
+        XCTAssertEqual(fromPrimary.rows.first?.first, .bool(false), "a read went to the lagging replica")
+        kill(replaying, SIGCONT)
+        resumed = true
+        waited = 0
+        while database.replicasInRotation == 0 && waited < 100 {
+            try await Task.sleep(for: .milliseconds(100))
+            waited += 1
+        }
+        XCTAssertEqual(database.replicasInRotation, 1, "the replica did not come back after catching up")
     }
 }
