@@ -40,6 +40,10 @@ final class ReplicationTests: XCTestCase {
         XCTAssertEqual(database.replicasInRotation, 1, "the caught-up standby joins the rotation")
         let served = try await database.read("SELECT pg_is_in_recovery()", [], key: nil)
         XCTAssertEqual(served.rows.first?.first, .bool(true), "a read without a key went to the replica")
+        // A SELECT that writes is refused by the replica and runs on the primary.
+        _ = try await database.run("CREATE SEQUENCE tickets", [])
+        let ticket = try await database.read("SELECT nextval('tickets'), pg_is_in_recovery()", [], key: nil)
+        XCTAssertEqual(ticket.rows.first, [.int(1), .bool(false)])
         // Right after a write, the writer's read goes to the primary and sees it.
         _ = try await database.run("INSERT INTO notes VALUES ('mine')", [])
         database.noteWrite(key: "writer")
