@@ -9,6 +9,7 @@ import XCTest
 final class FailoverTests: XCTestCase {
     private var tiers: Tiers!
     private var cluster: PatroniCluster!
+    private var bouncers: [PgBouncer] = []
     private let migrations = repositoryRoot.appendingPathComponent("Migrations").path
 
     override func setUpWithError() throws {
@@ -19,20 +20,33 @@ final class FailoverTests: XCTestCase {
 
     override func tearDown() {
         tiers?.stop()
+        for bouncer in bouncers { bouncer.stop() }
         cluster?.stop()
     }
 
     /// Migrates, then starts data (primary and replica), app and web; returns
     /// the web port and the data tier's health address (for its metrics).
-    private func startStack() throws -> (port: Int, health: String) {
+    /// With `throughBouncers`, the data tier reaches each node through a
+    /// PgBouncer of its own in transaction pooling mode (one beside each
+    /// database, as such clusters are often run), its URLs listing the bouncers.
+    private func startStack(throughBouncers: Bool = false) throws -> (port: Int, health: String) {
         let migrate = try tiers.start("strata-data", ["migrate", "up", "--database", cluster.primaryURL, "--migrations", migrations])
         XCTAssertEqual(migrate.waitForExit(seconds: 60), 0, migrate.output.joined(separator: "\n"))
+        var database = ["--database", cluster.primaryURL, "--replicas", cluster.replicaURL]
+        if throughBouncers {
+            for node in cluster.nodes {
+                guard let bouncer = try PgBouncer.startIfAvailable(inFrontOfPort: node.port) else { throw XCTSkip("pgbouncer is not installed") }
+                bouncers.append(bouncer)
+            }
+            let hosts = bouncers.map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
+            database = [
+                "--database", "postgres://strata@\(hosts)/postgres?target_session_attrs=read-write&connect_timeout=2",
+                "--replicas", "postgres://strata@\(hosts)/postgres?target_session_attrs=prefer-standby&connect_timeout=2",
+                "--prepared-statements", "off",
+            ]
+        }
         let data = try tiers.start(
-            "strata-data",
-            [
-                "serve", "--listen", "127.0.0.1:0", "--health", "127.0.0.1:0", "--database", cluster.primaryURL, "--replicas", cluster.replicaURL,
-                "--migrations", migrations,
-            ])
+            "strata-data", ["serve", "--listen", "127.0.0.1:0", "--health", "127.0.0.1:0"] + database + ["--migrations", migrations])
         let dataAddress = try data.waitForReady()
         let healthLine = try data.waitForLine(containing: "health=")
         let health = String(try XCTUnwrap(healthLine.split(separator: " ").first { $0.hasPrefix("health=") }).dropFirst("health=".count))
@@ -98,7 +112,22 @@ final class FailoverTests: XCTestCase {
     }
 
     func testKillingThePrimaryPostmasterLosesNoAcknowledgedWriteAndReadsGoOn() throws {
-        let (port, health) = try startStack()
+        try killThePrimaryUnderLoad(throughBouncers: false)
+    }
+
+    func testTheSameThroughPgBouncersInTransactionPooling() throws {
+        try killThePrimaryUnderLoad(throughBouncers: true)
+    }
+
+    /// Through a bouncer beside each node, the roles swap for certain: the
+    /// bouncers still replay the parameters of the roles before (pgbouncer
+    /// issue 859), so only asking the servers finds the new primary.
+    func testASwitchoverThroughPgBouncersLosesNoAcknowledgedWrite() throws {
+        try killThePrimaryUnderLoad(throughBouncers: true, switchover: true)
+    }
+
+    private func killThePrimaryUnderLoad(throughBouncers: Bool, switchover: Bool = false) throws {
+        let (port, health) = try startStack(throughBouncers: throughBouncers)
         let token = try apiToken(port: port, email: "failover@example.com")
         let load = FailoverLoad()
         let group = DispatchGroup()
@@ -144,7 +173,12 @@ final class FailoverTests: XCTestCase {
         let postmaster = try XCTUnwrap(cluster.postmasterPID(of: leader))
         let readsAtKill = try reads(health: health)
         let killed = Date()
-        XCTAssertEqual(kill(postmaster, SIGKILL), 0)
+        if switchover {
+            let candidate = try XCTUnwrap(cluster.nodes.first { $0.name != leader.name })
+            XCTAssertTrue(cluster.switchover(to: candidate), "Patroni refused the switchover")
+        } else {
+            XCTAssertEqual(kill(postmaster, SIGKILL), 0)
+        }
         // Writes fail once the server is gone (orphaned backends may finish a
         // few first); recovered is the first write that began after the last
         // failure and succeeded.
@@ -173,7 +207,7 @@ final class FailoverTests: XCTestCase {
         let during = load.reads.withLock { $0.filter { $0.at > killed && $0.at < (recovered ?? Date()) } }
         let members = cluster.members().map { "\($0.name) \($0.role)" }.joined(separator: ", ")
         print(
-            "SIGKILL of the primary's postmaster (\(leader.name)) under 4 writers and 2 readers: \(acknowledged.count) writes acknowledged, \(lost.count) lost, \(failedWrites) refused; "
+            "\(switchover ? "switchover from" : "SIGKILL of the primary's postmaster") (\(leader.name))\(throughBouncers ? ", PgBouncer in front of each node," : "") under 4 writers and 2 readers: \(acknowledged.count) writes acknowledged, \(lost.count) lost, \(failedWrites) refused; "
                 + "writes again after \(String(format: "%.2f", recovery)) s; while down \(during.filter(\.answered).count) of \(during.count) reads answered, "
                 + "\(readsAtRecovery.replica - readsAtKill.replica) of them on the replica; cluster now: \(members)")
         XCTAssertEqual(lost, [], "acknowledged but not stored")

@@ -169,6 +169,20 @@ public final class PatroniCluster: @unchecked Sendable {
         return nodes.first { $0.name == name }
     }
 
+    /// Asks Patroni for a planned switchover from the leader to `candidate`; returns whether it agreed.
+    @discardableResult
+    public func switchover(to candidate: Node) -> Bool {
+        guard let leader = leader(), let client = try? TestHTTPClient(port: leader.restPort, timeout: 30) else { return false }
+        let body = #"{"leader":"\#(leader.name)","candidate":"\#(candidate.name)"}"#
+        guard
+            (try? client.send(
+                "POST /switchover HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"))
+                != nil,
+            let answer = try? client.readToEnd()
+        else { return false }
+        return String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.0 200")
+    }
+
     /// The pid of `node`'s postmaster (the first line of its `postmaster.pid`).
     public func postmasterPID(of node: Node) -> Int32? {
         let text = (try? String(contentsOfFile: "\(folder)/\(node.name)/postmaster.pid", encoding: .utf8)) ?? ""

@@ -19,19 +19,27 @@ public final class PgBouncer: @unchecked Sendable {
 
     /// Started in front of `server` with `serverConnections` server connections, or nil without pgbouncer.
     public static func startIfAvailable(inFrontOf server: PostgresServer, serverConnections: Int = 3) throws -> PgBouncer? {
-        guard try ExternalTool.isAvailable("pgbouncer") else { return nil }
-        return try PgBouncer(server: server, serverConnections: serverConnections)
+        try startIfAvailable(inFrontOfPort: server.port, serverConnections: serverConnections)
     }
 
-    private init(server: PostgresServer, serverConnections: Int) throws {
+    /// Started in front of the PostgreSQL server on 127.0.0.1:`port` (a cluster node, say), or nil without pgbouncer.
+    public static func startIfAvailable(inFrontOfPort port: Int, serverConnections: Int = 3) throws -> PgBouncer? {
+        guard try ExternalTool.isAvailable("pgbouncer") else { return nil }
+        return try PgBouncer(serverPort: port, serverConnections: serverConnections)
+    }
+
+    /// The port it listens on (127.0.0.1).
+    public let port: Int
+
+    private init(serverPort: Int, serverConnections: Int) throws {
         folder = "/tmp/strata-pgbouncer-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let port = Loopback.freePort()
+        port = Loopback.freePort()
         url = "postgres://strata@127.0.0.1:\(port)/postgres"
         try #""strata" """#.write(toFile: folder + "/users.txt", atomically: true, encoding: .utf8)
         let configuration = """
             [databases]
-            postgres = host=127.0.0.1 port=\(server.port) dbname=postgres user=strata
+            postgres = host=127.0.0.1 port=\(serverPort) dbname=postgres user=strata
 
             [pgbouncer]
             listen_addr = 127.0.0.1
@@ -43,6 +51,11 @@ public final class PgBouncer: @unchecked Sendable {
             default_pool_size = \(serverConnections)
             max_client_conn = 500
             ignore_startup_parameters = extra_float_digits,options
+            ; A server that went away (a failover) is tried again each second,
+            ; and a client waiting for one gives up after 5 s instead of 120.
+            server_login_retry = 1
+            server_connect_timeout = 2
+            query_wait_timeout = 5
 
             """
         let file = folder + "/pgbouncer.ini"

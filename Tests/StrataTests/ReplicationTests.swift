@@ -15,6 +15,18 @@ final class ReplicationTests: XCTestCase {
         XCTAssertEqual(
             try DatabaseURL.replicas(parsing: "postgres://a:5432,b:5432/db?target_session_attrs=standby, postgresql://c/db"),
             ["postgres://a:5432,b:5432/db?target_session_attrs=standby", "postgresql://c/db"])
+        let choice = try XCTUnwrap(
+            HostChoice(url: "postgres://u:p%40ss@a:1,b:2/db?connect_timeout=2&target_session_attrs=read-write&sslmode=disable"))
+        XCTAssertEqual(choice.wanted, .primary)
+        XCTAssertEqual(
+            choice.hosts,
+            ["postgres://u:p%40ss@a:1/db?connect_timeout=2&sslmode=disable", "postgres://u:p%40ss@b:2/db?connect_timeout=2&sslmode=disable"])
+        XCTAssertEqual(
+            HostChoice(url: "postgresql://a,b,c?target_session_attrs=prefer-standby")?.hosts, ["postgresql://a", "postgresql://b", "postgresql://c"])
+        XCTAssertEqual(HostChoice(url: "postgres://x@a,b/db?target_session_attrs=standby")?.wanted, .standby)
+        XCTAssertNil(HostChoice(url: "postgres://x@a:1/db?target_session_attrs=read-write"), "one host: libpq's choice")
+        XCTAssertNil(HostChoice(url: "postgres://x@a,b/db"), "no role asked for: libpq's choice")
+        XCTAssertNil(HostChoice(url: "postgres://x@a,b/db?target_session_attrs=any"))
         XCTAssertThrowsError(try DatabaseURL.replicas(parsing: "replica.example:5432")) {
             XCTAssertTrue("\($0)".contains("is not a postgres:// URL"), "\($0)")
         }

@@ -44,6 +44,9 @@ public final class PostgresDatabase: Sendable {
     private let notices: (@Sendable (String) -> Void)?
     /// Whether connections prepare repeated statements (off behind a transaction-pooling PgBouncer).
     private let preparedStatements: Bool
+    /// For a multi-host URL asking for a primary or a standby: the host is
+    /// chosen by asking each server, not by libpq (see `HostChoice`).
+    private let hostChoice: HostChoice?
 
     /// A pool for `url` whose connections live on `group`'s loops; the
     /// server's notices and warnings go to `notices`, or nowhere. Turn
@@ -55,6 +58,7 @@ public final class PostgresDatabase: Sendable {
         self.url = url
         self.notices = notices
         self.preparedStatements = preparedStatements
+        self.hostChoice = HostChoice(url: url)
         self.group = group
         self.maxConnections = max(1, maxConnections)
         state.withLock { $0.openPerLoop = Array(repeating: 0, count: group.loops.count) }
@@ -187,7 +191,12 @@ public final class PostgresDatabase: Sendable {
     /// Opens a connection on `loop` for a slot already counted by `reserveSlot`.
     private func openConnection(on loop: EventLoop) async throws -> PostgresConnection {
         do {
-            return try await PostgresConnection.connect(to: url, on: loop, notices: notices, prepares: preparedStatements)
+            guard let hostChoice else {
+                return try await PostgresConnection.connect(to: url, on: loop, notices: notices, prepares: preparedStatements)
+            }
+            return try await hostChoice.connect(on: loop) { host in
+                try await PostgresConnection.connect(to: host, on: loop, notices: notices, prepares: preparedStatements)
+            }
         } catch {
             giveUpSlot(on: loop)
             throw error
