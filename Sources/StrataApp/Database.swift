@@ -12,6 +12,10 @@ public struct Database: Sendable {
     let deadline: ContinuousClock.Instant?
     /// What every call to the data tier carries: the request id and `trace`'s `traceparent`.
     let metadata: [String: String]
+    /// The credential of the call being served (API token, else session token)
+    /// and its hash, computed once: it is the data tier's consistency key and
+    /// what `Accounts.identify` looks the caller up by.
+    let caller: (credential: String, hash: String)?
 
     /// A handle for one request: `requestID` and `trace` (this tier's span of
     /// the request's trace) tag the log lines here and in the data tier.
@@ -27,9 +31,9 @@ public struct Database: Sendable {
         self.logger = logger.with(("request_id", requestID), ("trace_id", trace.traceID))
         self.deadline = deadline
         var metadata = [RPCMetadataKey.requestID: requestID, RPCMetadataKey.traceparent: trace.header]
-        if let credential = caller[WebMetadataKey.session] ?? caller[WebMetadataKey.bearerToken] {
-            metadata[RPCMetadataKey.consistencyKey] = Digest.hex(Digest.sha256(Array(credential.utf8)).prefix(12))
-        }
+        self.caller = (caller[WebMetadataKey.bearerToken] ?? caller[WebMetadataKey.session]).map { ($0, Accounts.hash($0)) }
+        // The data tier sees these hashes as lookup parameters already; a prefix keeps frames small.
+        if let hash = self.caller?.hash { metadata[RPCMetadataKey.consistencyKey] = String(hash.prefix(24)) }
         self.metadata = metadata
     }
 

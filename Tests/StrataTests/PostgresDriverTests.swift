@@ -303,6 +303,19 @@ final class PostgresDriverTests: XCTestCase {
         _ = try await single.run("CREATE TABLE accepted (a INT)", [])
     }
 
+    func testAServerThatNeverAnswersGivesUpAtTheConnectTimeout() async throws {
+        // Connections complete into the queue and nobody ever speaks: libpq would wait forever.
+        let silent = try XCTUnwrap(Loopback.unservedListener(backlog: 4))
+        defer { close(silent.fd) }
+        do {
+            _ = try await PostgresConnection.connect(to: "postgres://strata@127.0.0.1:\(silent.port)/postgres?connect_timeout=2", on: group.loops[0])
+            XCTFail("connected to a silent server")
+        } catch let error as SQLError {
+            XCTAssertEqual(error.kind, .unavailable)
+            XCTAssertTrue(error.message.contains("no answer within 2.0 seconds"), error.message)
+        }
+    }
+
     func testAnUnreachableServerIsUnavailable() async throws {
         let nowhere = PostgresDatabase(url: "postgres://strata@127.0.0.1:1/postgres?connect_timeout=2", group: group)
         do {

@@ -40,6 +40,12 @@ public struct Accounts: Sendable {
 
     static func hash(_ secret: String) -> String { Digest.hex(Digest.sha256(Array(secret.utf8))) }
 
+    /// `hash(secret)`, taken from the request's `Database` when the secret is its caller's (hashed once per request).
+    private func hashOf(_ secret: String) -> String {
+        if let caller = db.caller, caller.credential == secret { return caller.hash }
+        return Self.hash(secret)
+    }
+
     /// The canonical form emails are compared in.
     static func emailKey(_ email: String) -> String { email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
 
@@ -138,7 +144,7 @@ public struct Accounts: Sendable {
 
     /// The user a live session belongs to; an expired or idle one is deleted.
     func user(session token: String) async throws -> User? {
-        let hash = Self.hash(token)
+        let hash = hashOf(token)
         guard
             let row = try await db.query(
                 SessionRow.self,
@@ -189,7 +195,7 @@ public struct Accounts: Sendable {
     /// The owner of an API token.
     func user(apiToken token: String) async throws -> User? {
         guard token.hasPrefix(Self.tokenPrefix) else { return nil }
-        let hash = Self.hash(token)
+        let hash = hashOf(token)
         guard
             let row = try await db.query(
                 UserRow.self, "SELECT u.id, u.email, u.name, u.roles FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",

@@ -168,15 +168,15 @@ public enum MigrationLint {
         switch first {
         case "ADD":
             let isConstraint = action.contains("FOREIGN") || action.contains("REFERENCES") || action.contains("CHECK")
-            if isConstraint && !contains(action, ["NOT", "VALID"]) { rules.append(.constraintWithoutNotValid) }
+            if isConstraint && !action.contains(["NOT", "VALID"]) { rules.append(.constraintWithoutNotValid) }
             let isColumn =
                 !action.contains("CONSTRAINT") && !action.starts(with: ["ADD", "FOREIGN"]) && !action.starts(with: ["ADD", "CHECK"])
                 && !action.starts(with: ["ADD", "PRIMARY"]) && !action.starts(with: ["ADD", "UNIQUE"])
-            if isColumn && contains(action, ["NOT", "NULL"]) && !action.contains("DEFAULT") && !action.contains("GENERATED") {
+            if isColumn && action.contains(["NOT", "NULL"]) && !action.contains("DEFAULT") && !action.contains("GENERATED") {
                 rules.append(.notNullWithoutDefault)
             }
         case "ALTER":
-            if action.contains("TYPE") && (contains(action, ["SET", "DATA", "TYPE"]) || !action.contains("SET")) {
+            if action.contains("TYPE") && (action.contains(["SET", "DATA", "TYPE"]) || !action.contains("SET")) {
                 rules.append(.columnTypeChange)
             }
         case "DROP":
@@ -223,15 +223,5 @@ public enum MigrationLint {
         while index < words.endIndex && ["IF", "NOT", "EXISTS", "ONLY"].contains(words[index]) { index += 1 }
         guard index < words.endIndex, let first = words[index].first, first.isLetter || first == "_" else { return nil }
         return words[index].split(separator: ".").last.map(String.init)
-    }
-
-    private static func contains(_ words: ArraySlice<String>, _ run: [String]) -> Bool {
-        guard words.count >= run.count else { return false }
-        var index = words.startIndex
-        while index + run.count <= words.endIndex {
-            if words[index..<index + run.count].elementsEqual(run) { return true }
-            index += 1
-        }
-        return false
     }
 }

@@ -133,7 +133,15 @@ public final class PostgresConnection: @unchecked Sendable {
             throw SQLError(.unavailable, "cannot connect to PostgreSQL: \(message)")
         }
         PQsetnonblocking(raw, 1)
+        let timeout = Self.connectTimeout(raw)
         let connection = PostgresConnection(connection: raw, loop: loop, notices: sink, prepares: prepares)
+        // libpq keeps connect_timeout only in its blocking calls; driven by
+        // PQconnectPoll, a host that never answers would be waited for forever.
+        let watchdog = Task {
+            try await Task.sleep(for: timeout)
+            connection.loop.execute { connection.giveUpConnecting(after: timeout) }
+        }
+        defer { watchdog.cancel() }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             loop.execute { connection.beginConnecting(continuation) }
         }
@@ -192,6 +200,25 @@ public final class PostgresConnection: @unchecked Sendable {
             onLoopStopped: { [weak self] in self?.fail(SQLError(.unavailable, "the event loop stopped")) })
         // libpq's rule: start as if PQconnectPoll had said "writing".
         watchOrFail(readable: false, writable: true)
+    }
+
+    /// `connect_timeout` from the connection's options (libpq's default is none: 10 s here).
+    private static func connectTimeout(_ connection: OpaquePointer) -> Duration {
+        guard let options = PQconninfo(connection) else { return .seconds(10) }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if String(cString: keyword) == "connect_timeout", let value = option.pointee.val, let seconds = Int(String(cString: value)), seconds > 0 {
+                return .seconds(max(2, seconds))
+            }
+            option += 1
+        }
+        return .seconds(10)
+    }
+
+    private func giveUpConnecting(after timeout: Duration) {
+        guard connecting != nil else { return }
+        fail(SQLError(.unavailable, "cannot connect to PostgreSQL: no answer within \(timeout) (connect_timeout)"))
     }
 
     private func continueConnecting() {
