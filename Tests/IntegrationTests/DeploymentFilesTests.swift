@@ -41,8 +41,8 @@ final class DeploymentFilesTests: XCTestCase {
         }
         XCTAssertTrue(known.contains("STRATA_APP_HEALTH") && known.contains("STRATA_RPC_SECRET"), "\(known.sorted())")
         // Read by compose itself, not by a tier.
-        let composeOnly: Set = ["STRATA_APP_REPLICAS"]
-        for file in manifests + [deploy.appendingPathComponent("docker-compose.yml").path] {
+        let composeOnly: Set = ["STRATA_APP_REPLICAS", "STRATA_POSTGRES_HOSTS"]
+        for file in manifests + ["docker-compose.yml", "ha.env"].map({ deploy.appendingPathComponent($0).path }) {
             let text = try String(contentsOfFile: file, encoding: .utf8)
             for match in text.matches(of: /STRATA_[A-Z_]+/) where !composeOnly.contains(String(match.output)) {
                 XCTAssertTrue(
