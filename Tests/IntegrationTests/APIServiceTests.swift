@@ -42,6 +42,12 @@ final class APIServiceTests: XCTestCase {
         XCTAssertEqual(name["minLength"] as? Int, 1, "validation rules are schema constraints")
         XCTAssertEqual(name["maxLength"] as? Int, 80)
         XCTAssertEqual(body["required"] as? [String], ["name"])
+        // Errors are described in both forms the client may ask for; in XML the root element is the error itself.
+        let unprocessable = try XCTUnwrap(((create["responses"] as? [String: Any])?["422"] as? [String: Any])?["content"] as? [String: Any])
+        XCTAssertEqual(
+            ((unprocessable["application/xml"] as? [String: Any])?["schema"] as? [String: Any])?["$ref"] as? String, "#/components/schemas/XMLError")
+        let xmlError = try XCTUnwrap(((json["components"] as? [String: Any])?["schemas"] as? [String: Any])?["XMLError"] as? [String: Any])
+        XCTAssertEqual((xmlError["xml"] as? [String: Any])?["name"] as? String, "error")
         let file = tiers.folder.path + "/openapi.json"
         try document.text.write(toFile: file, atomically: true, encoding: .utf8)
         if let validator = try? ExternalTool.run("openapi-spec-validator", [file], seconds: 60), validator.status != 127 {
@@ -51,6 +57,24 @@ final class APIServiceTests: XCTestCase {
         }
         let notModified = try client.request("GET", "/api/openapi.json", headers: [("If-None-Match", try XCTUnwrap(document.header("ETag")))])
         XCTAssertEqual(notModified.status, 304)
+        // The same document as YAML: a YAML reader (PyYAML) gets the same value the JSON is, and the validator passes it too.
+        let yaml = try client.request("GET", "/api/openapi.yaml")
+        XCTAssertEqual(yaml.status, 200)
+        XCTAssertEqual(yaml.header("Content-Type"), "application/openapi+yaml")
+        XCTAssertTrue(yaml.text.contains("\nopenapi: \"3.1.0\"\n"), yaml.text)
+        let yamlFile = tiers.folder.path + "/openapi.yaml"
+        try yaml.text.write(toFile: yamlFile, atomically: true, encoding: .utf8)
+        let same = try ExternalTool.run(
+            "python3",
+            [
+                "-c", "import json, sys, yaml; sys.exit(0 if yaml.safe_load(open(sys.argv[1])) == json.load(open(sys.argv[2])) else 3)", yamlFile,
+                file,
+            ],
+            seconds: 60)
+        XCTAssertEqual(same.status, 0, "the YAML reads as the JSON document: \(same.output)")
+        if let validator = try? ExternalTool.run("openapi-spec-validator", [yamlFile], seconds: 60), validator.status != 127 {
+            XCTAssertEqual(validator.status, 0, validator.output)
+        }
 
         let reference = try client.request("GET", "/api/docs")
         XCTAssertEqual(reference.status, 200)

@@ -135,4 +135,36 @@ final class OpenAPITests: XCTestCase {
             XCTAssertTrue("\(error)".contains("UTF-8"), "\(error)")
         }
     }
+
+    func testTheYAMLFormKeepsEveryValueItsType() throws {
+        let json = #"""
+            {"openapi":"3.1.0","paths":{"/a/{id}":{"get":{"responses":{"200":{"description":"yes"}}}}},
+             "list":[[1,2],{"on":true,"n":null,"x":1.5},"no",[],{}],"empty":{},"text":"a: b # c\n\u0001"}
+            """#
+        let value = try JSONSerialization.jsonObject(with: Data(json.utf8))
+        let yaml = try XCTUnwrap(YAMLText.text(of: value))
+        XCTAssertEqual(
+            yaml,
+            """
+            empty: {}
+            list:
+              - - 1
+                - 2
+              - "n": null
+                "on": true
+                x: 1.5
+              - "no"
+              - []
+              - {}
+            openapi: "3.1.0"
+            paths:
+              "/a/{id}":
+                get:
+                  responses:
+                    "200":
+                      description: "yes"
+            text: "a: b # c\\n\\u0001"
+
+            """)
+    }
 }

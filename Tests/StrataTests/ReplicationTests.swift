@@ -54,6 +54,13 @@ final class ReplicationTests: XCTestCase {
         XCTAssertEqual(served.rows.first?.first, .bool(true), "a read without a key went to the replica")
         // A SELECT that writes is refused by the replica and runs on the primary.
         _ = try await database.run("CREATE SEQUENCE tickets", [])
+        // A read without a key may see the replica before it replays the sequence (a commit waits for
+        // the standby's flush, not its replay), so the test waits until the standby has it.
+        waited = 0
+        while try await replica.query("SELECT to_regclass('tickets') IS NOT NULL", []).rows.first?.first != .bool(true) && waited < 100 {
+            try await Task.sleep(for: .milliseconds(100))
+            waited += 1
+        }
         let ticket = try await database.read("SELECT nextval('tickets'), pg_is_in_recovery()", [], key: nil)
         XCTAssertEqual(ticket.rows.first, [.int(1), .bool(false)])
         // Right after a write, the writer's read goes to the primary and sees it.

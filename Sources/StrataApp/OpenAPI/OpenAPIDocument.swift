@@ -41,7 +41,7 @@ enum OpenAPIDocument {
             ],
             "paths": paths,
             "components": [
-                "schemas": ["Error": errorSchema],
+                "schemas": ["Error": errorSchema, "XMLError": xmlErrorSchema],
                 "securitySchemes": [
                     "apiToken": ["type": "http", "scheme": "bearer", "description": "An API token from the account page."],
                     "session": ["type": "apiKey", "in": "cookie", "name": "strata_session"],
@@ -85,8 +85,9 @@ enum OpenAPIDocument {
             let bodyRequired = required.subtracting(pathNames).sorted()
             if !bodyRequired.isEmpty { body["required"] = bodyRequired }
             // With no field required (a PATCH changing what it names), no body at all is as good as {}.
-            // XML bodies are read too, as text fields like a form's; they are not described
-            // here, since XML carries no types for a schema to hold a client to.
+            // XML bodies are read too (an element per field, its text read as a form field's) but not
+            // described: XML text has no types, so a schema would promise what it cannot carry (null,
+            // numbers apart from strings), and schemathesis sending such bodies reported only that.
             item["requestBody"] = ["required": !bodyRequired.isEmpty, "content": ["application/json": ["schema": body]]]
         } else {
             for name in others {
@@ -109,7 +110,13 @@ enum OpenAPIDocument {
         ]
         // 401 stays for public routes too: a malformed or unknown API token is refused before any method.
         for (status, meaning) in errorStatuses {
-            responses[status] = ["description": meaning, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]
+            responses[status] = [
+                "description": meaning,
+                "content": [
+                    "application/json": ["schema": ["$ref": "#/components/schemas/Error"]],
+                    "application/xml": ["schema": ["$ref": "#/components/schemas/XMLError"]],
+                ],
+            ]
         }
         item["responses"] = responses
         item["security"] = isPublic ? [[String: [String]]()] : [["apiToken": [String]()], ["session": [String](), "csrfToken": [String]()]]
@@ -134,18 +141,22 @@ enum OpenAPIDocument {
     ]
 
     static var errorSchema: [String: Any] {
+        ["type": "object", "required": ["error"], "properties": ["error": errorDetail]]
+    }
+
+    /// The same error in XML: its root element is `error` itself.
+    static var xmlErrorSchema: [String: Any] {
+        errorDetail.merging(["xml": ["name": "error"]]) { $1 }
+    }
+
+    private static var errorDetail: [String: Any] {
         [
-            "type": "object", "required": ["error"],
+            "type": "object", "required": ["code", "message"],
             "properties": [
-                "error": [
-                    "type": "object", "required": ["code", "message"],
-                    "properties": [
-                        "code": ["type": "string", "description": "The application error code, such as invalidArgument or notFound."],
-                        "message": ["type": "string"],
-                        "fields": ["type": "object", "additionalProperties": ["type": "string"], "description": "Problems by field."],
-                        "request_id": ["type": "string"],
-                    ],
-                ]
+                "code": ["type": "string", "description": "The application error code, such as invalidArgument or notFound."],
+                "message": ["type": "string"],
+                "fields": ["type": "object", "additionalProperties": ["type": "string"], "description": "Problems by field."],
+                "request_id": ["type": "string"],
             ],
         ]
     }

@@ -3,17 +3,20 @@ import StrataHTTP
 import StrataTemplates
 
 /// The application's API as the web tier offers it to clients that look
-/// for it: the OpenAPI document the app tier made (`/api/openapi.json`), a
-/// reference page rendered from it with Strata's own templates
+/// for it: the OpenAPI document the app tier made (`/api/openapi.json`, and
+/// the same as YAML at `/api/openapi.yaml`), a reference page rendered from it with Strata's own templates
 /// (`/api/docs`), and the RFC 9727 catalog pointing at both
 /// (`/.well-known/api-catalog`). Made once per manifest.
 struct APIDescription: Sendable {
     static let documentPath = "/api/openapi.json"
+    static let yamlDocumentPath = "/api/openapi.yaml"
     static let referencePath = "/api/docs"
     static let catalogPath = "/.well-known/api-catalog"
 
     /// The OpenAPI document's bytes.
     let document: [UInt8]
+    /// The same document as YAML.
+    let yamlDocument: [UInt8]
     /// The manifest version, the document's entity tag.
     let version: String
     /// What the reference page shows.
@@ -24,6 +27,7 @@ struct APIDescription: Sendable {
             let parsed = try? JSONSerialization.jsonObject(with: Data(document)) as? [String: Any]
         else { return nil }
         self.document = document
+        yamlDocument = Array((YAMLText.text(of: parsed) ?? "").utf8)
         self.version = version
         reference = Self.reference(parsed, version: version)
     }
@@ -33,11 +37,9 @@ struct APIDescription: Sendable {
         guard request.method == .get || request.method == .head else { return nil }
         switch request.path {
         case Self.documentPath:
-            var response = HTTPResponse(status: .ok, headers: HTTPHeaders([("Content-Type", "application/openapi+json")]), body: document)
-            response.headers.set("ETag", "\"\(version)\"")
-            response.headers.set("Cache-Control", "no-cache")
-            if request.headers["If-None-Match"] == "\"\(version)\"" { response = HTTPResponse(status: .notModified, headers: response.headers) }
-            return response
+            return documentResponse(document, type: "application/openapi+json", for: request)
+        case Self.yamlDocumentPath:
+            return documentResponse(yamlDocument, type: "application/openapi+yaml", for: request)
         case Self.referencePath:
             return render(reference)
         case Self.catalogPath:
@@ -48,7 +50,10 @@ struct APIDescription: Sendable {
                 "linkset": [
                     [
                         "anchor": anchor,
-                        "service-desc": [["href": Self.documentPath, "type": "application/openapi+json"]],
+                        "service-desc": [
+                            ["href": Self.documentPath, "type": "application/openapi+json"],
+                            ["href": Self.yamlDocumentPath, "type": "application/openapi+yaml"],
+                        ],
                         "service-doc": [["href": Self.referencePath, "type": "text/html"]],
                     ]
                 ]
@@ -64,6 +69,15 @@ struct APIDescription: Sendable {
         default:
             return nil
         }
+    }
+
+    /// The document in one form, revalidated by the manifest version.
+    private func documentResponse(_ body: [UInt8], type: String, for request: HTTPRequest) -> HTTPResponse {
+        var response = HTTPResponse(status: .ok, headers: HTTPHeaders([("Content-Type", type)]), body: body)
+        response.headers.set("ETag", "\"\(version)\"")
+        response.headers.set("Cache-Control", "no-cache")
+        if request.headers["If-None-Match"] == "\"\(version)\"" { response = HTTPResponse(status: .notModified, headers: response.headers) }
+        return response
     }
 
     /// The reference page's data: each operation with its parameters and its body's and answer's schemas as indented JSON.
