@@ -114,6 +114,8 @@ public final class PatroniCluster: @unchecked Sendable {
               data_dir: \(folder)/\(name)
               bin_dir: \(binaries)
               pgpass: \(folder)/pgpass-\(name)
+              basebackup:
+                - checkpoint: fast
               authentication:
                 replication:
                   username: replicator

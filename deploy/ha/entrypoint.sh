@@ -69,6 +69,9 @@ postgresql:
   data_dir: /var/lib/postgresql/data/pgdata
   bin_dir: /usr/lib/postgresql/15/bin
   pgpass: /run/postgresql/pgpass
+  # A new standby copies the leader at once, not after a spread checkpoint (minutes).
+  basebackup:
+    - checkpoint: fast
   authentication:
     superuser:
       username: postgres
