@@ -94,7 +94,9 @@ public final class HTTPServer: Sendable {
     /// and returns when all are closed or `grace` has passed.
     public func shutdown(grace: Duration = .seconds(10)) async {
         draining.store(true, ordering: .releasing)
-        listener.withLock { $0?.close() }
+        // What the kernel queued for this listener is still answered (a restart's
+        // successor listens on the same port; these clients chose this process).
+        if let listener = listener.withLock({ $0 }) { await listener.closeAndWait(acceptingQueued: true) }
         for registry in registries {
             registry.loop.execute { registry.forEach { $0.beginDrain() } }
         }
@@ -114,10 +116,6 @@ public final class HTTPServer: Sendable {
     public var openConnections: Int { open.load(ordering: .acquiring) }
 
     private func accept(_ connection: Connection) {
-        guard !draining.load(ordering: .acquiring) else {
-            connection.close()
-            return
-        }
         guard open.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue <= configuration.maxConnections else {
             open.wrappingSubtract(1, ordering: .acquiringAndReleasing)
             // A TLS client could not read a plaintext answer: it is just closed.
@@ -153,7 +151,10 @@ public final class HTTPServer: Sendable {
             try connection.start(handler: handler)
         } catch {
             connection.close()
+            return
         }
+        // Accepted while shutting down (queued when the listener closed): one request, then close.
+        if draining.load(ordering: .acquiring) { handler.beginDrain() }
     }
 }
 
@@ -200,6 +201,10 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     @exclusivity(unchecked) private var finished: [Int: Outcome] = [:]
     @exclusivity(unchecked) private var inFlight = 0
     @exclusivity(unchecked) private var acceptingRequests = true
+    /// Set at shutdown on a connection that has sent no request yet: its
+    /// first may be on the way, so that one is answered, with the close, if
+    /// it comes by then.
+    @exclusivity(unchecked) private var firstRequestDeadline: ContinuousClock.Instant?
     @exclusivity(unchecked) private var sentContinue = false
     @exclusivity(unchecked) private var lastActivity = ContinuousClock.now
     /// When the first byte of the request head now being received arrived.
@@ -322,6 +327,10 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
 
     /// Called at shutdown: finish what is in flight, take nothing new.
     func beginDrain() {
+        if nextSequence == 0 && inFlight == 0 && stream == nil && parser.isIdle {
+            firstRequestDeadline = connection.loop.now + .seconds(1)
+            return
+        }
         acceptingRequests = false
         if inFlight == 0 && stream == nil { connection.close(afterFlush: true) }
     }
@@ -330,6 +339,11 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     /// or body, for longer than allowed. Called by the loop's sweep.
     func enforceDeadlines(now: ContinuousClock.Instant) {
         guard !connection.isClosed else { return }
+        if let deadline = firstRequestDeadline, nextSequence == 0, parser.isIdle, connection.inbound.readableBytes == 0, now >= deadline {
+            // Kept at shutdown for a request that did not come: not a timeout to answer.
+            connection.close()
+            return
+        }
         if let body = parser.streamingBody, body.wantsBytes, now - lastActivity >= configuration.bodyTimeout {
             // Its handler answers (408 if nothing went out yet), and that is the last answer.
             acceptingRequests = false
@@ -429,7 +443,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         nextSequence += 1
         inFlight += 1
         let keepAlive = request.wantsKeepAlive
-        if !keepAlive { acceptingRequests = false }
+        if !keepAlive || firstRequestDeadline != nil { acceptingRequests = false }
         let omitBody = request.method == .head
         let minor = request.minorVersion
         switch handler.handle(request) {

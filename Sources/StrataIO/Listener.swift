@@ -56,13 +56,40 @@ public final class Listener: Sendable {
         }
     }
 
-    /// Stops accepting; open connections are not touched.
-    public func close() {
+    /// Stops accepting; open connections are not touched. With
+    /// `acceptingQueued`, connections the kernel has already completed are
+    /// accepted (and handed on) first: closing the socket would reset them,
+    /// and with `SO_REUSEPORT` the kernel keeps queueing on a listener until
+    /// it is closed, even while another process listens on the same port.
+    public func close(acceptingQueued: Bool = false) {
         for acceptor in acceptors {
-            acceptor.loop.execute { acceptor.stop() }
+            acceptor.loop.execute { acceptor.stop(acceptingQueued: acceptingQueued) }
         }
         if case .unix(let path) = address { unlink(path) }
     }
+
+    /// `close(acceptingQueued:)`, returning once every loop has closed its
+    /// socket (or after `limit`, should a loop be gone), so the connections
+    /// accepted last are known to the caller.
+    public func closeAndWait(acceptingQueued: Bool, limit: Duration = .seconds(2)) async {
+        let remaining = Countdown(acceptors.count)
+        for acceptor in acceptors {
+            acceptor.loop.execute {
+                acceptor.stop(acceptingQueued: acceptingQueued)
+                remaining.count.subtract(1, ordering: .releasing)
+            }
+        }
+        let deadline = ContinuousClock.now + limit
+        while remaining.count.load(ordering: .acquiring) > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        if case .unix(let path) = address { unlink(path) }
+    }
+}
+
+private final class Countdown: Sendable {
+    let count: Atomic<Int>
+    init(_ count: Int) { self.count = Atomic(count) }
 }
 
 private final class Acceptor: Selectable, @unchecked Sendable {
@@ -90,10 +117,16 @@ private final class Acceptor: Selectable, @unchecked Sendable {
         }
     }
 
-    func loopStopped() { stop() }
+    func loopStopped() { stop(acceptingQueued: false) }
 
-    func stop() {
+    func stop(acceptingQueued: Bool) {
         guard active else { return }
+        // Bounded: a flood must not hold the close back.
+        if acceptingQueued {
+            for _ in 0..<4096 {
+                guard acceptOne() else { break }
+            }
+        }
         active = false
         loop.deregister(fd: fd)
         Glibc.close(fd)
@@ -102,29 +135,33 @@ private final class Acceptor: Selectable, @unchecked Sendable {
     func handleEvents(_ events: UInt32) {
         // Bounded so one busy listener cannot starve the loop's connections.
         for _ in 0..<64 {
-            var storage = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let client = withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    strata_accept(fd, $0, &length)
-                }
-            }
-            if client < 0 {
-                // EAGAIN: drained. EMFILE and friends: try again on the next event.
-                return
-            }
-            let peer = Self.describe(&storage)
-            if storage.ss_family != sa_family_t(AF_UNIX) { Socket.setNoDelay(client) }
-            let target = targets[next % targets.count]
-            next &+= 1
-            let connection = Connection(fd: client, loop: target, peer: peer)
-            if target === loop {
-                onAccept(connection)
-            } else {
-                let onAccept = self.onAccept
-                target.execute { onAccept(connection) }
+            guard acceptOne() else { return }
+        }
+    }
+
+    /// Accepts one connection and hands it on; false when none was waiting
+    /// (EAGAIN), or on EMFILE and friends (tried again on the next event).
+    private func acceptOne() -> Bool {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let client = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                strata_accept(fd, $0, &length)
             }
         }
+        guard client >= 0 else { return false }
+        let peer = Self.describe(&storage)
+        if storage.ss_family != sa_family_t(AF_UNIX) { Socket.setNoDelay(client) }
+        let target = targets[next % targets.count]
+        next &+= 1
+        let connection = Connection(fd: client, loop: target, peer: peer)
+        if target === loop {
+            onAccept(connection)
+        } else {
+            let onAccept = self.onAccept
+            target.execute { onAccept(connection) }
+        }
+        return true
     }
 
     private static func describe(_ storage: inout sockaddr_storage) -> String {

@@ -1,3 +1,4 @@
+import Dispatch
 import StrataCore
 import StrataIO
 import StrataTestSupport
@@ -107,6 +108,37 @@ final class HTTPServerTests: XCTestCase {
         client.shutdownWrite()
         XCTAssertEqual(try client.readResponse().text, "slow")
         XCTAssertTrue(client.isClosedByPeer())
+    }
+
+    func testAConnectionWithNoRequestYetAtShutdownGetsItsFirstAnswered() async throws {
+        let client = try TestHTTPClient(port: port)
+        for _ in 0..<200 where server.openConnections == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        XCTAssertEqual(server.openConnections, 1)
+        let server = try XCTUnwrap(self.server)
+        let shutdown = Task { await server.shutdown(grace: .seconds(5)) }
+        try await Task.sleep(for: .milliseconds(100))
+        // Its request was on the way as the restart began: answered, and the connection closes.
+        let response = try client.request("GET", "/late")
+        XCTAssertEqual(response.text, "path=/late")
+        XCTAssertEqual(response.header("Connection"), "close")
+        XCTAssertTrue(client.isClosedByPeer())
+        await shutdown.value
+    }
+
+    func testAConnectionStillInTheAcceptQueueAtShutdownIsAnswered() async throws {
+        // Both loops held busy while a client connects: the kernel completes the
+        // handshake and the connection waits, unaccepted, as shutdown begins.
+        let release = DispatchSemaphore(value: 0)
+        for loop in group.loops { loop.execute { release.wait() } }
+        let client = try TestHTTPClient(port: port)
+        let server = try XCTUnwrap(self.server)
+        let shutdown = Task { await server.shutdown(grace: .seconds(5)) }
+        try await Task.sleep(for: .milliseconds(100))
+        for _ in group.loops { release.signal() }
+        let response = try client.request("GET", "/queued")
+        XCTAssertEqual(response.text, "path=/queued")
+        XCTAssertEqual(response.header("Connection"), "close")
+        await shutdown.value
     }
 
     func testShutdownLetsAnInFlightRequestFinish() async throws {
