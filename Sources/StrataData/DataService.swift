@@ -43,6 +43,7 @@ public enum DataService {
         // With replicas, plain reads may go to one; every write is noted so
         // the writer's next reads see it (see `ReplicatedDatabase`).
         let replicated = database as? ReplicatedDatabase
+        // (Without replicas the optional chain skips the metadata lookup too.)
         @Sendable func noteWrite(_ context: RPCContext) { replicated?.noteWrite(key: context.metadata[RPCMetadataKey.consistencyKey]) }
         service.register(DataMethod.query, logger: logger) {
             (statement: SQLStatement, context) -> QueryResult in
@@ -55,14 +56,14 @@ public enum DataService {
             let result = try await perform(
                 statement, context, alone: { try await database.query(statement.sql, statement.parameters) },
                 inside: { try await $0.query(statement.sql, statement.parameters) })
-            if replicated != nil && statement.transaction == nil { noteWrite(context) }
+            if statement.transaction == nil { noteWrite(context) }
             return result
         }
         service.register(DataMethod.execute, logger: logger) { (statement: SQLStatement, context) -> ExecuteResult in
             let result = try await perform(
                 statement, context, alone: { try await database.run(statement.sql, statement.parameters) },
                 inside: { try await $0.run(statement.sql, statement.parameters) })
-            if replicated != nil && statement.transaction == nil { noteWrite(context) }
+            if statement.transaction == nil { noteWrite(context) }
             return result
         }
         service.register(DataMethod.begin, logger: logger) { (begin: BeginTransaction, context) -> TransactionID in

@@ -1,3 +1,4 @@
+import StrataCore
 import StrataProtocol
 import Synchronization
 
@@ -66,18 +67,7 @@ final class ReplicaMonitor: Sendable {
     /// The first row `sql` gives on `pool`, or nil when it fails or takes
     /// longer than `answerTimeout` (the query is left to end by itself).
     private static func answer(_ pool: PostgresDatabase, _ sql: String) async -> [SQLValue]? {
-        let once = Once<[SQLValue]?>()
-        return await withCheckedContinuation { continuation in
-            once.set(continuation)
-            Task {
-                let row = try? await pool.query(sql, []).rows.first
-                once.resume(row)
-            }
-            Task {
-                try? await Task.sleep(for: answerTimeout)
-                once.resume(nil)
-            }
-        }
+        try? await withTimeout(answerTimeout) { try await pool.query(sql, []).rows.first }
     }
 
     /// A WAL position `X/Y` (hex halves) as one number.
@@ -86,21 +76,5 @@ final class ReplicaMonitor: Sendable {
             let low = UInt64(text[text.index(after: slash)...], radix: 16)
         else { return nil }
         return high << 32 | low
-    }
-}
-
-/// Resumes a continuation with the first value given; later ones are dropped.
-private final class Once<Value: Sendable>: Sendable {
-    private let state = Mutex<(continuation: CheckedContinuation<Value, Never>?, done: Bool)>((nil, false))
-
-    func set(_ continuation: CheckedContinuation<Value, Never>) { state.withLock { $0.continuation = continuation } }
-
-    func resume(_ value: Value) {
-        let continuation = state.withLock { state -> CheckedContinuation<Value, Never>? in
-            guard !state.done else { return nil }
-            state.done = true
-            return state.continuation
-        }
-        continuation?.resume(returning: value)
     }
 }
