@@ -187,7 +187,7 @@ public enum DataCommand {
     private static func refuseUnlessSchemaIsCurrent(database: any SQLDatabase, migrations: [Migration], url: DatabaseURL) async throws {
         let pending: [Migration]
         do {
-            pending = try await Migrator(database: database, migrations: migrations).pending()
+            pending = try await Migrator.pending(in: database, migrations: migrations)
         } catch let error as SQLError {
             throw StartupError("the database \(url) is not reachable: \(error.message)")
         }

@@ -180,6 +180,43 @@ final class MigratorTests: XCTestCase {
         }
     }
 
+    /// What readiness asks: answered while another migrator holds the lock
+    /// (through a transaction-pooling PgBouncer a lock taken for the question
+    /// could stay held), and without creating the migration tables.
+    func testPendingInADatabaseReadsWithoutTheLockAndCreatesNothing() async throws {
+        try write("0001_first.sql", "-- migrate:up\nCREATE TABLE t (a TEXT);")
+        try write("0002_second.sql", "-- migrate:up\nALTER TABLE t ADD COLUMN b TEXT;")
+        try write("R_view.sql", "-- migrate:up\nSELECT 1;")
+        let migrations = try Migrator.load(directory: folder.path)
+        for (database, other) in try await pairs() {
+            let before = try await Migrator.pending(in: database, migrations: migrations).map(\.version)
+            XCTAssertEqual(before, [1, 2], "\(database.engine): everything pending, repeatables not counted")
+            let tables =
+                database.engine == .postgres
+                ? "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'strata_%'"
+                : "SELECT count(*) FROM sqlite_master WHERE name LIKE 'strata_%'"
+            let created = try await database.query(tables, []).rows
+            XCTAssertEqual(created, [[.int(0)]], "\(database.engine): asking created no table")
+
+            _ = try await Migrator(database: other, migrations: migrations).up(to: 1)
+            let holding = AsyncStream.makeStream(of: Void.self)
+            let release = AsyncStream.makeStream(of: Void.self)
+            let holder = Task {
+                try await other.withMigrationSession { session in
+                    try await session.begin()
+                    holding.continuation.yield()
+                    for await _ in release.stream { break }
+                    try await session.script("ROLLBACK")
+                }
+            }
+            for await _ in holding.stream { break }
+            let during = try await Migrator.pending(in: database, migrations: migrations).map(\.version)
+            release.continuation.yield()
+            try await holder.value
+            XCTAssertEqual(during, [2], "\(database.engine): answered while another migrator holds the lock")
+        }
+    }
+
     func testTwoMigratorsAtOnceApplyEachMigrationOnce() async throws {
         try write("0001_slow.sql", "-- migrate:up\nCREATE TABLE counter (n INTEGER);\nINSERT INTO counter VALUES (1);")
         try write("0002_more.sql", "-- migrate:up\nUPDATE counter SET n = n + 1;")

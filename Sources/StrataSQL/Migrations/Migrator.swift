@@ -208,6 +208,22 @@ public struct Migrator: Sendable {
         return migrations.filter { applied[$0.version] == nil }
     }
 
+    /// Migrations not yet applied, read with plain queries on `database`'s
+    /// pool: no migration lock and no tables created. What a readiness check
+    /// asks: behind a transaction-pooling PgBouncer the session-level lock an
+    /// instance takes may be released on another server connection than the
+    /// one that took it, leaving it held for good.
+    public static func pending(in database: any SQLDatabase, migrations: [Migration]) async throws -> [Migration] {
+        let versioned = migrations.filter { !$0.isRepeatable }
+        let exists =
+            database.engine == .postgres
+            ? "SELECT CASE WHEN to_regclass('strata_migrations') IS NULL THEN 0 ELSE 1 END"
+            : "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'strata_migrations'"
+        guard try await database.query(exists, []).rows.first?.first?.intValue == 1 else { return versioned }
+        let applied = Set(try await database.query("SELECT version FROM strata_migrations", []).rows.compactMap { $0.first?.intValue })
+        return versioned.filter { !applied.contains($0.version) }
+    }
+
     /// Applies pending migrations up to `target` (all when nil), calling
     /// `progress` after each with its duration in milliseconds.
     ///
