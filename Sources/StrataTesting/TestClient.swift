@@ -34,20 +34,23 @@ public final class TestClient {
         return await send(.post, target, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(body.utf8))
     }
 
-    /// A JSON API call: `verb target` with `json` as the body. With `token`
-    /// it authenticates with the API token (and sends no cookie); otherwise
-    /// it uses the session cookie, with the CSRF header for unsafe verbs
-    /// unless `csrf` is false.
-    public func api(_ verb: String, _ target: String, json: String? = nil, token: String? = nil, csrf: Bool = true) async -> TestResponse {
+    /// A JSON API call: `verb target` with `json` (or an `xml` document) as
+    /// the body, answered in JSON. With `token` it authenticates with the
+    /// API token (and sends no cookie); otherwise it uses the session
+    /// cookie, with the CSRF header for unsafe verbs unless `csrf` is false.
+    public func api(
+        _ verb: String, _ target: String, json: String? = nil, xml: String? = nil, token: String? = nil, csrf: Bool = true
+    ) async -> TestResponse {
         let method = HTTPMethod(rawValue: verb)
         var headers: [(String, String)] = [("Accept", "application/json")]
         if json != nil { headers.append(("Content-Type", "application/json")) }
+        if xml != nil { headers.append(("Content-Type", "application/xml")) }
         if let token {
             headers.append(("Authorization", "Bearer \(token)"))
         } else if csrf, !method.isSafe {
             headers.append(("X-CSRF-Token", csrfToken()))
         }
-        return await send(method, target, headers: headers, body: Array((json ?? "").utf8), cookies: token == nil)
+        return await send(method, target, headers: headers, body: Array((json ?? xml ?? "").utf8), cookies: token == nil)
     }
 
     /// Follows a redirect with a GET, as a browser does after a form (which

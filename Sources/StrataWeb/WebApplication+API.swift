@@ -45,7 +45,7 @@ extension WebApplication {
         }
         let body: [UInt8]
         if [.post, .put, .patch].contains(request.method) {
-            switch bodyForm(request) {
+            switch bodyForm(request, readsXML: route.readsXML == true) {
             case "application/json":
                 guard let object = Self.jsonObject(request.body, adding: parameters) else {
                     return Self.apiError(.badRequest, code: "invalidArgument", "The body must be a JSON object.", as: form)
@@ -61,7 +61,8 @@ extension WebApplication {
                     return Self.apiError(.badRequest, code: "invalidArgument", "The XML body is refused: \(error.description).", as: form)
                 }
             default:
-                return Self.apiError(HTTPStatus(415), code: "invalidArgument", "Send the body as application/json or application/xml.", as: form)
+                let readable = route.readsXML == true ? "application/json or application/xml" : "application/json (this route reads no XML)"
+                return Self.apiError(HTTPStatus(415), code: "invalidArgument", "Send the body as \(readable).", as: form)
             }
         } else {
             // Strictly, unlike a page's query: a field the route would silently
@@ -95,14 +96,15 @@ extension WebApplication {
         }
     }
 
-    /// The body's media type as this route reads it: JSON, XML, or nil for
-    /// neither. No body reads as an empty JSON object.
-    private func bodyForm(_ request: HTTPRequest) -> String? {
+    /// The body's media type as this route reads it: JSON, XML (for a route
+    /// whose argument XML can carry), or nil for neither. No body reads as
+    /// an empty JSON object.
+    private func bodyForm(_ request: HTTPRequest, readsXML: Bool) -> String? {
         guard !request.body.isEmpty else { return "application/json" }
         let type = (request.headers["Content-Type"] ?? "").split(separator: ";").first.map { $0.trimmed().lowercased() } ?? ""
         switch type {
         case "application/json": return "application/json"
-        case "application/xml", "text/xml": return "application/xml"
+        case "application/xml", "text/xml": return readsXML ? "application/xml" : nil
         default: return nil
         }
     }

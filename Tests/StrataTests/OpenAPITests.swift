@@ -79,7 +79,18 @@ final class OpenAPITests: XCTestCase {
         XCTAssertEqual((get["security"] as? [[String: Any]])?.first?.isEmpty, true, "a public method needs nothing")
         XCTAssertNotNil((get["responses"] as? [String: Any])?["401"], "a bad API token is refused on public routes too")
         let post = try XCTUnwrap(item["post"] as? [String: Any])
-        XCTAssertNotNil(post["requestBody"])
+        let content = try XCTUnwrap((post["requestBody"] as? [String: Any])?["content"] as? [String: Any])
+        let json = try XCTUnwrap((content["application/json"] as? [String: Any])?["schema"] as? [String: Any])
+        XCTAssertEqual(((json["properties"] as? [String: Any])?["q"] as? [String: Any])?["type"] as? [String], ["string", "null"])
+        // As XML carries it: nil is an absent field, never null; text only in characters XML keeps as sent.
+        let xml = try XCTUnwrap((content["application/xml"] as? [String: Any])?["schema"] as? [String: Any])
+        XCTAssertEqual((xml["xml"] as? [String: Any])?["name"] as? String, "request")
+        XCTAssertEqual(
+            (xml["additionalProperties"] as? [String: Any])?["type"] as? [String], ["string", "number", "boolean"],
+            "a field the route does not take may be sent, as plain text, never nested")
+        let q = try XCTUnwrap((xml["properties"] as? [String: Any])?["q"] as? [String: Any])
+        XCTAssertEqual(q["type"] as? String, "string")
+        XCTAssertEqual((q["allOf"] as? [[String: Any]])?.compactMap { $0["pattern"] as? String }, [OpenAPIDocument.xmlText])
         XCTAssertEqual((post["parameters"] as? [[String: Any]])?.count, 1, "only the path parameter")
         XCTAssertNotNil((post["responses"] as? [String: Any])?["401"])
         XCTAssertEqual((post["security"] as? [[String: Any]])?.count, 2, "an API token, or the session with its CSRF header")
@@ -119,12 +130,14 @@ final class OpenAPITests: XCTestCase {
         XCTAssertNil(XMLMapping.document(fromJSON: Array(#"{"1a":"x"}"#.utf8), root: "response"), "nor names XML does not allow")
 
         XCTAssertEqual(try XMLMapping.fields(fromXML: Array("<r><a>1</a><b>x &amp; y</b><c/></r>".utf8)), ["a": "1", "b": "x & y", "c": ""])
+        XCTAssertEqual(try XMLMapping.fields(fromXML: Array("<r>\n  <a> 1 </a>\n</r>".utf8)), ["a": " 1 "], "layout between fields is not text")
         for (bad, reason) in [
             ("<r><a><b>1</b></a></r>", "nested"), ("<r><a>1</a><a>2</a></r>", "twice"), ("<r a=\"1\"/>", "attributes"),
             ("<r><a>1</r>", "well-formed"), ("<!DOCTYPE r><r/>", "DOCTYPE"), ("", "well-formed"),
             // Found by the xml fuzz target: XMLParser crashed on a processing instruction without data.
             ("<r><?x?></r>", "processing instructions"), ("<?xml-stylesheet?><r/>", "processing instructions"),
             ("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r/>", "UTF-8"),
+            ("<r>5</r>", "text outside a field"), ("<r><a>1</a> x </r>", "text outside a field"),
         ] {
             XCTAssertThrowsError(try XMLMapping.fields(fromXML: Array(bad.utf8)), bad) { error in
                 XCTAssertTrue("\(error)".contains(reason), "\(bad): \(error)")

@@ -24,6 +24,13 @@ struct FieldDecoder {
         guard state.errors.isEmpty else { throw FieldErrors(state.errors).rpcError }
         return value
     }
+
+    /// Whether a property of `type` can come from a field's text: the plain
+    /// types `FieldContainer` converts (string raw-value enums are asked of
+    /// apart). Anything else there is a programming error at the first call.
+    static func reads(_ type: Any.Type) -> Bool {
+        [String.self, Bool.self, Int.self, Int64.self, Int32.self, UInt.self, Double.self, Float.self].contains { $0 == type }
+    }
 }
 
 /// Problems with a request's fields, by field name; becomes `invalidArgument`

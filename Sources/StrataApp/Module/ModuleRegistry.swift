@@ -121,8 +121,11 @@ public struct ModuleRegistry: Sendable {
     /// need the `X-CSRF-Token` header). Errors are JSON:
     /// `{"error": {"code", "message", "fields"}}`.
     public mutating func api<Input, Output>(_ verb: APIVerb, _ path: String, _ method: ModuleMethod<Input, Output>) {
-        routes.append(RouteDescriptor(kind: .api, path: path, calls: method.name, verb: verb.rawValue))
-        operations.append(APIOperation(verb: verb.rawValue, path: path, method: method))
+        let operation = APIOperation(verb: verb.rawValue, path: path, method: method)
+        routes.append(
+            RouteDescriptor(
+                kind: .api, path: path, calls: method.name, verb: verb.rawValue, readsXML: operation.readsXMLBody))
+        operations.append(operation)
     }
 
     /// Declares a reverse-proxy route that the web tier serves without

@@ -9,6 +9,10 @@ struct APIOperation: Sendable {
     let input: @Sendable () throws(SchemaProblem) -> [String: Any]
     /// The result's schema.
     let output: @Sendable () throws(SchemaProblem) -> [String: Any]
+    /// The argument's properties that cannot come from text fields (see
+    /// `SchemaRecorder.fieldsNotReadAsText`): a query cannot carry them,
+    /// and with any, the route reads no XML body.
+    let fieldsNotReadAsText: [String]
 
     init<Input: Decodable & Sendable, Output: Encodable & Sendable>(
         verb: String, path: String, method: ModuleMethod<Input, Output>
@@ -16,6 +20,7 @@ struct APIOperation: Sendable {
         self.verb = verb
         self.path = path
         self.method = method.name
+        fieldsNotReadAsText = SchemaRecorder.fieldsNotReadAsText(Input.self)
         input = { () throws(SchemaProblem) in try Self.argumentSchema(Input.self) }
         output = { () throws(SchemaProblem) in
             // Results are only `Encodable`; one that is also `Decodable` can be described.
@@ -25,6 +30,9 @@ struct APIOperation: Sendable {
             return try Self.resultSchema(decodable)
         }
     }
+
+    /// Whether the route takes a body and reads it as XML too.
+    var readsXMLBody: Bool { ["POST", "PUT", "PATCH"].contains(verb) && fieldsNotReadAsText.isEmpty }
 
     private static func resultSchema<T: Decodable>(_ type: T.Type) throws(SchemaProblem) -> [String: Any] {
         try SchemaRecorder.describe(T.self).schema
@@ -56,12 +64,15 @@ struct APIOperation: Sendable {
         return withoutNUL(described)
     }
 
+    /// Text without a NUL character.
+    static let noNUL = "^[^\\u0000]*$"
+
     /// The argument's text fields as the application tier takes them: never
     /// with a NUL character (`InputSafety`), said as a pattern on each.
     private static func withoutNUL(_ schema: [String: Any]) -> [String: Any] {
         var schema = schema
         if SchemaNode.types(of: schema).contains("string"), schema["enum"] == nil {
-            let rule: [String: Any] = ["pattern": "^[^\\u0000]*$"]
+            let rule: [String: Any] = ["pattern": noNUL]
             schema["allOf"] = (schema["allOf"] as? [[String: Any]] ?? []) + [rule]
         }
         if let properties = schema["properties"] as? [String: [String: Any]] {

@@ -84,18 +84,18 @@ enum OpenAPIDocument {
             var body: [String: Any] = ["type": "object", "properties": properties.filter { !pathNames.contains($0.key) }]
             let bodyRequired = required.subtracting(pathNames).sorted()
             if !bodyRequired.isEmpty { body["required"] = bodyRequired }
+            var content: [String: Any] = ["application/json": ["schema": body]]
+            if operation.readsXMLBody { content["application/xml"] = ["schema": xmlBody(body)] }
             // With no field required (a PATCH changing what it names), no body at all is as good as {}.
-            // XML bodies are read too (an element per field, its text read as a form field's) but not
-            // described: XML text has no types, so a schema would promise what it cannot carry (null,
-            // numbers apart from strings), and schemathesis sending such bodies reported only that.
-            item["requestBody"] = ["required": !bodyRequired.isEmpty, "content": ["application/json": ["schema": body]]]
+            item["requestBody"] = ["required": !bodyRequired.isEmpty, "content": content]
         } else {
+            if let name = operation.fieldsNotReadAsText.first(where: others.contains) {
+                throw SchemaProblem(
+                    "the field \(name) would be a query parameter, which holds text: make it a POST route or a plain field (text, number, boolean, string enum)"
+                )
+            }
             for name in others {
                 guard let schema = properties[name] as? [String: Any] else { continue }
-                let types = SchemaNode.types(of: schema)
-                if types.contains("object") || types.contains("array") {
-                    throw SchemaProblem("the field \(name) would be a query parameter, which holds text: make it a POST route or a plain field")
-                }
                 // Query fields read like form fields: an empty value is the same as none.
                 var parameter: [String: Any] = ["name": name, "in": "query", "required": required.contains(name), "schema": schema]
                 if !required.contains(name) { parameter["allowEmptyValue"] = true }
@@ -122,6 +122,38 @@ enum OpenAPIDocument {
         item["security"] = isPublic ? [[String: [String]]()] : [["apiToken": [String]()], ["session": [String](), "csrfToken": [String]()]]
         return item
     }
+
+    /// The JSON body's schema as an XML body carries it (README, "Web
+    /// services"): the root element `request`, an element per field whose
+    /// text is read as a form field's. So no field is null (absent or empty
+    /// is how XML says nil) or nested, field names are XML names, and text
+    /// holds only characters XML 1.0 carries unchanged: no control
+    /// characters, and no raw CR, which every XML parser reads as LF (a
+    /// writer must send `&#13;`).
+    static func xmlBody(_ body: [String: Any]) -> [String: Any] {
+        var schema = body
+        schema["xml"] = ["name": "request"]
+        schema["propertyNames"] = ["pattern": "^[A-Za-z_][A-Za-z0-9_.-]*$"]
+        // A field the route does not take is ignored, as in JSON, if it is one XML can send: plain text.
+        schema["additionalProperties"] = ["type": ["string", "number", "boolean"], "pattern": xmlText]
+        let properties = body["properties"] as? [String: [String: Any]] ?? [:]
+        schema["properties"] = properties.mapValues { property in
+            var property = property
+            let types = SchemaNode.types(of: property).filter { $0 != "null" }
+            if types.count == 1 { property["type"] = types[0] } else if !types.isEmpty { property["type"] = types }
+            if let values = property["enum"] as? [Any] { property["enum"] = values.filter { !($0 is NSNull) } }
+            if types.contains("string"), property["enum"] == nil {
+                // In place of the NUL rule, which this one contains.
+                let rules = (property["allOf"] as? [[String: Any]] ?? []).filter { $0["pattern"] as? String != APIOperation.noNUL }
+                property["allOf"] = rules + [["pattern": xmlText]]
+            }
+            return property
+        }
+        return schema
+    }
+
+    /// Text whose every character an XML 1.0 document carries as written.
+    static let xmlText = "^[^\\u0000-\\u0008\\u000B-\\u001F\\uFFFE\\uFFFF]*$"
 
     /// What the web tier can answer besides the result, with the error shape.
     static let errorStatuses: [(String, String)] = [

@@ -22,6 +22,15 @@ enum SchemaRecorder {
             throw SchemaProblem("\(T.self) cannot be described: decoding placeholders failed (\(error))")
         }
     }
+
+    /// The properties of `type` that cannot come from a field's text (a
+    /// form, a query, an XML body): nested values, lists, dates and the
+    /// like, which `FieldDecoder` does not read. Empty when all can.
+    static func fieldsNotReadAsText<T: Decodable>(_ type: T.Type) -> [String] {
+        let root = SchemaNode()
+        guard (try? root.decode(T.self, codingPath: [])) != nil else { return ["(the whole argument)"] }
+        return root.properties.filter { !$0.node.readsAsText }.map(\.name)
+    }
 }
 
 /// A type whose JSON shape cannot be derived.
@@ -40,6 +49,8 @@ final class SchemaNode {
     }
 
     var shape = Shape.unknown
+    /// Whether the value can come from a field's text (`FieldDecoder.reads`, or a string enum).
+    var readsAsText = false
     /// Object properties in the order first asked for, and which were required.
     var properties: [(name: String, node: SchemaNode, required: Bool)] = []
 
@@ -86,10 +97,12 @@ final class SchemaNode {
     func decode<T: Decodable>(_ type: T.Type, codingPath: [any CodingKey]) throws -> T {
         if let known = Self.placeholder(T.self) {
             shape = .primitive(known.schema)
+            readsAsText = FieldDecoder.reads(T.self)
             return known.value as! T
         }
         if let cases = StringEnumCases.of(T.self) {
             shape = .primitive(["type": "string", "enum": cases.names])
+            readsAsText = true
             return cases.first as! T
         }
         if T.self is any DictionaryMarker.Type {

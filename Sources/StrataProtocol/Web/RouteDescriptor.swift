@@ -34,11 +34,15 @@ public struct RouteDescriptor: Codable, Sendable, Equatable {
     /// method is called without the browser's session and the template
     /// gets no viewer, session or flash. Nil: private to each browser.
     public var publicMaxAge: Int?
+    /// For API routes taking a body: true when the method's argument can be
+    /// read from an XML body (every field plain text, see the README's "Web
+    /// services"); the web tier answers 415 to XML sent to any other route.
+    public var readsXML: Bool?
 
     /// Creates a route.
     public init(
         kind: Kind, path: String, calls: String, template: String? = nil, shownOn: String? = nil, verb: String? = nil,
-        attemptLimited: Bool = false, publicMaxAge: Int? = nil
+        attemptLimited: Bool = false, publicMaxAge: Int? = nil, readsXML: Bool = false
     ) {
         self.kind = kind
         self.path = path
@@ -48,6 +52,7 @@ public struct RouteDescriptor: Codable, Sendable, Equatable {
         self.verb = verb
         self.attemptLimited = attemptLimited ? true : nil
         self.publicMaxAge = publicMaxAge
+        self.readsXML = readsXML ? true : nil
     }
 
     /// The HTTP method the route answers.

@@ -16,7 +16,7 @@ import StrataTemplates
 /// elements under the root, each a field whose text is converted like a
 /// form field's. A DOCTYPE (so any entity declaration: no external
 /// entities, no entity expansion bombs) and attributes are refused, as are
-/// nesting and repeated fields.
+/// nesting, repeated fields and text between the fields.
 enum XMLMapping {
     /// `json` as an XML document whose root element is `root`; nil when it
     /// holds text XML 1.0 cannot carry (control characters) or a field name
@@ -176,7 +176,13 @@ enum XMLMapping {
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {
-            if problem == nil, current != nil { text += string }
+            guard problem == nil else { return }
+            if current != nil {
+                text += string
+            } else if depth == 1, string.contains(where: { !$0.isWhitespace }) {
+                // `<request>5</request>` is not an empty request: text belongs in a field.
+                stop(parser, "text outside a field: put each value in an element named after its field")
+            }
         }
 
         func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
