@@ -205,6 +205,10 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     /// first may be on the way, so that one is answered, with the close, if
     /// it comes by then.
     @exclusivity(unchecked) private var firstRequestDeadline: ContinuousClock.Instant?
+    /// Set at shutdown on a connection with nothing in flight whose next
+    /// request may still come (its first) or is partly here (a body still
+    /// uploading): that request is answered, with the close, and no other.
+    @exclusivity(unchecked) private var answersOneMoreThenCloses = false
     @exclusivity(unchecked) private var sentContinue = false
     @exclusivity(unchecked) private var lastActivity = ContinuousClock.now
     /// When the first byte of the request head now being received arrived.
@@ -329,6 +333,13 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     func beginDrain() {
         if nextSequence == 0 && inFlight == 0 && stream == nil && parser.isIdle {
             firstRequestDeadline = connection.loop.now + .seconds(1)
+            answersOneMoreThenCloses = true
+            return
+        }
+        if inFlight == 0 && stream == nil && !parser.isIdle {
+            // Cutting it would lose what the client is sending (a form, an upload);
+            // the head and body timeouts and the shutdown's grace still bound it.
+            answersOneMoreThenCloses = true
             return
         }
         acceptingRequests = false
@@ -443,7 +454,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         nextSequence += 1
         inFlight += 1
         let keepAlive = request.wantsKeepAlive
-        if !keepAlive || firstRequestDeadline != nil { acceptingRequests = false }
+        if !keepAlive || answersOneMoreThenCloses { acceptingRequests = false }
         let omitBody = request.method == .head
         let minor = request.minorVersion
         switch handler.handle(request) {

@@ -108,6 +108,43 @@ final class HealthTests: XCTestCase {
         XCTAssertTrue(impatient.output.joined().contains("cannot connect to PostgreSQL"), impatient.output.joined(separator: "\n"))
     }
 
+    /// A signalled tier says "draining" on its health port while it finishes
+    /// what it holds, so an orchestrator sends it nothing new, and it exits
+    /// once that is answered.
+    func testASignalledWebTierIsNotReadyWhileItFinishesARequest() throws {
+        let web = try start(
+            "strata-web",
+            ["serve", "--port", "0", "--health", "127.0.0.1:0", "--app", "127.0.0.1:\(Loopback.freePort())", "--discovery-interval", "1"])
+        let health = try healthAddress(web)
+        let address = try web.waitForReady()
+        let port = try XCTUnwrap(address.split(separator: ":").last.flatMap { Int($0) })
+        let healthPort = try XCTUnwrap(health.split(separator: ":").last.flatMap { Int($0) })
+        func readiness() throws -> TestHTTPClient.Response { try TestHTTPClient(port: healthPort).request("GET", "/readyz") }
+        XCTAssertFalse(try readiness().text.contains("draining"), "not draining before the signal")
+
+        // A request still arriving: its body is half sent when the signal comes.
+        let client = try TestHTTPClient(port: port)
+        try client.send(
+            "POST /guestbook HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nname=")
+        Thread.sleep(forTimeInterval: 0.2)
+        web.send(SIGTERM)
+        var said = ""
+        for _ in 0..<50 {
+            let answer = try readiness()
+            said = "\(answer.status) \(answer.text)"
+            if answer.text.contains("draining") { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        XCTAssertTrue(said.hasPrefix("503") && said.contains("draining"), said)
+        XCTAssertNil(web.waitForExit(seconds: 0.1), "still running: a request is in flight")
+
+        try client.send("annxy")
+        let answer = try client.readResponse()
+        XCTAssertNotEqual(answer.status, 0)
+        XCTAssertEqual(answer.header("Connection"), "close", "the last answer of a draining server closes")
+        XCTAssertEqual(web.waitForExit(seconds: 15), 0, web.output.joined(separator: "\n"))
+    }
+
     func testProbeWithoutAnAddressIsAUsageMistake() throws {
         let result = try probe("strata-app", [])
         XCTAssertEqual(result.status, 64, result.output)

@@ -125,6 +125,24 @@ final class HTTPServerTests: XCTestCase {
         await shutdown.value
     }
 
+    func testARequestStillArrivingAtShutdownIsAnswered() async throws {
+        // A keep-alive connection that has had an answer and is now sending its
+        // next request, body half sent, as the restart begins.
+        let client = try TestHTTPClient(port: port)
+        XCTAssertEqual(try client.request("GET", "/first").text, "path=/first")
+        try client.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 8\r\n\r\nhalf")
+        try await Task.sleep(for: .milliseconds(50))
+        let server = try XCTUnwrap(self.server)
+        let shutdown = Task { await server.shutdown(grace: .seconds(5)) }
+        try await Task.sleep(for: .milliseconds(100))
+        try client.send("done")
+        let response = try client.readResponse()
+        XCTAssertEqual(response.text, "halfdone", "nothing the client sent is lost")
+        XCTAssertEqual(response.header("Connection"), "close")
+        XCTAssertTrue(client.isClosedByPeer())
+        await shutdown.value
+    }
+
     func testAConnectionStillInTheAcceptQueueAtShutdownIsAnswered() async throws {
         // Both loops held busy while a client connects: the kernel completes the
         // handshake and the connection waits, unaccepted, as shutdown begins.
