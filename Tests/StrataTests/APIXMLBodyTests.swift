@@ -1,7 +1,8 @@
 import Foundation
-import StrataApp
 import StrataTesting
 import XCTest
+
+@testable import StrataApp
 
 /// Which API routes read XML bodies: those whose argument XML can carry
 /// (every field plain text), said in the OpenAPI document and kept to by
@@ -49,6 +50,18 @@ final class APIXMLBodyTests: XCTestCase {
         }
         XCTAssertEqual(bodyTypes("/api/notes"), ["application/json", "application/xml"])
         XCTAssertEqual(bodyTypes("/api/plans"), ["application/json"])
+    }
+
+    func testWhatTextCanCarryIsDecidedByTheDeclaredType() {
+        enum Size: String, Codable, CaseIterable { case small, large }
+        struct Code: Codable {
+            let raw: String
+            init(from decoder: any Decoder) throws { raw = try decoder.singleValueContainer().decode(String.self) }
+        }
+        struct Order: Codable { let size: Size; let code: Code?; let note: String?; let count: Int64 }
+        let operation = APIOperation(verb: "POST", path: "/orders", method: ModuleMethod<Order, Order>(name: "orders.place"))
+        XCTAssertEqual(operation.fieldsNotReadAsText, ["code"], "a wrapper of a String is not a String to the field reader")
+        XCTAssertFalse(operation.readsXMLBody)
     }
 
     func testAQueryFieldTextCannotCarryIsAStartUpProblem() async throws {

@@ -26,10 +26,16 @@ struct FieldDecoder {
     }
 
     /// Whether a property of `type` can come from a field's text: the plain
-    /// types `FieldContainer` converts (string raw-value enums are asked of
-    /// apart). Anything else there is a programming error at the first call.
+    /// types `FieldContainer` converts, and string raw-value enums. Anything
+    /// else there (a wrapper struct too, whatever it holds) is a programming
+    /// error at the first call.
     static func reads(_ type: Any.Type) -> Bool {
-        [String.self, Bool.self, Int.self, Int64.self, Int32.self, UInt.self, Double.self, Float.self].contains { $0 == type }
+        if [String.self, Bool.self, Int.self, Int64.self, Int32.self, UInt.self, Double.self, Float.self].contains(where: { $0 == type }) {
+            return true
+        }
+        guard let raw = type as? any (RawRepresentable & Decodable).Type else { return false }
+        func rawValueType<R: RawRepresentable>(_: R.Type) -> Any.Type { R.RawValue.self }
+        return rawValueType(raw) == String.self
     }
 }
 

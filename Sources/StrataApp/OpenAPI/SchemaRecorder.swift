@@ -49,7 +49,7 @@ final class SchemaNode {
     }
 
     var shape = Shape.unknown
-    /// Whether the value can come from a field's text (`FieldDecoder.reads`, or a string enum).
+    /// Whether the value can come from a field's text (`FieldDecoder.reads` of its declared type).
     var readsAsText = false
     /// Object properties in the order first asked for, and which were required.
     var properties: [(name: String, node: SchemaNode, required: Bool)] = []
@@ -102,13 +102,16 @@ final class SchemaNode {
         }
         if let cases = StringEnumCases.of(T.self) {
             shape = .primitive(["type": "string", "enum": cases.names])
-            readsAsText = true
+            readsAsText = FieldDecoder.reads(T.self)
             return cases.first as! T
         }
         if T.self is any DictionaryMarker.Type {
             throw SchemaProblem("\(T.self) cannot be described: dictionaries have no fixed keys; use a struct")
         }
-        return try T(from: RecordingDecoder(node: self, codingPath: codingPath))
+        let value = try T(from: RecordingDecoder(node: self, codingPath: codingPath))
+        // As declared, not as its inside decodes: a wrapper of a String is not read from text.
+        readsAsText = FieldDecoder.reads(T.self)
+        return value
     }
 
     /// Types whose JSON form is a primitive that `Codable` gives no hint of,
