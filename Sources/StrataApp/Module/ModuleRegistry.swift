@@ -90,7 +90,18 @@ public struct ModuleRegistry: Sendable {
             maxAge = seconds
         }
         routes.append(RouteDescriptor(kind: .page, path: path, calls: method.name, template: template, publicMaxAge: maxAge))
+        requireTextFields(Input.self, route: "page '\(path)'", method: method.name)
         return PageRoute(path: path)
+    }
+
+    /// A page's query and path, and a form's fields, arrive as text: a method
+    /// whose argument needs more would fail every request (a 500), so the
+    /// application refuses to start instead.
+    private mutating func requireTextFields<Input: Decodable>(_ input: Input.Type, route: String, method: String) {
+        guard let unreadable = SchemaRecorder.fieldsNotReadAsText(Input.self), !unreadable.isEmpty else { return }
+        problems.append(
+            "\(route) calls \(method), whose argument has fields text cannot carry: \(unreadable.joined(separator: ", ")) (make them text, numbers, booleans or string enums)"
+        )
     }
 
     /// Declares a form: `POST path` calls `method` with the form fields and
@@ -106,6 +117,7 @@ public struct ModuleRegistry: Sendable {
         redirect: @escaping @Sendable (Output) -> Redirect
     ) {
         routes.append(RouteDescriptor(kind: .form, path: path, calls: method.name, shownOn: page?.path, attemptLimited: attemptLimited))
+        requireTextFields(Input.self, route: "form POST \(path)", method: method.name)
         if methods[method.name]?.forms[path] != nil { problems.append("form POST \(path) is declared twice") }
         methods[method.name]?.forms[path] = { output in
             guard let output = output as? Output else { throw RPCError(.internal, "form \(path) got a result of another type") }

@@ -10,9 +10,9 @@ struct APIOperation: Sendable {
     /// The result's schema.
     let output: @Sendable () throws(SchemaProblem) -> [String: Any]
     /// The argument's properties that cannot come from text fields (see
-    /// `SchemaRecorder.fieldsNotReadAsText`): a query cannot carry them,
-    /// and with any, the route reads no XML body.
-    let fieldsNotReadAsText: [String]
+    /// `SchemaRecorder.fieldsNotReadAsText`; nil: not describable): a query
+    /// cannot carry them, and with any, the route reads no XML body.
+    let fieldsNotReadAsText: [String]?
 
     init<Input: Decodable & Sendable, Output: Encodable & Sendable>(
         verb: String, path: String, method: ModuleMethod<Input, Output>
@@ -32,7 +32,7 @@ struct APIOperation: Sendable {
     }
 
     /// Whether the route takes a body and reads it as XML too.
-    var readsXMLBody: Bool { ["POST", "PUT", "PATCH"].contains(verb) && fieldsNotReadAsText.isEmpty }
+    var readsXMLBody: Bool { ["POST", "PUT", "PATCH"].contains(verb) && fieldsNotReadAsText == [] }
 
     private static func resultSchema<T: Decodable>(_ type: T.Type) throws(SchemaProblem) -> [String: Any] {
         try SchemaRecorder.describe(T.self).schema

@@ -89,7 +89,7 @@ enum OpenAPIDocument {
             // With no field required (a PATCH changing what it names), no body at all is as good as {}.
             item["requestBody"] = ["required": !bodyRequired.isEmpty, "content": content]
         } else {
-            if let name = operation.fieldsNotReadAsText.first(where: others.contains) {
+            if let name = (operation.fieldsNotReadAsText ?? []).first(where: others.contains) {
                 throw SchemaProblem(
                     "the field \(name) would be a query parameter, which holds text: make it a POST route or a plain field (text, number, boolean, string enum)"
                 )

@@ -25,10 +25,11 @@ enum SchemaRecorder {
 
     /// The properties of `type` that cannot come from a field's text (a
     /// form, a query, an XML body): nested values, lists, dates and the
-    /// like, which `FieldDecoder` does not read. Empty when all can.
-    static func fieldsNotReadAsText<T: Decodable>(_ type: T.Type) -> [String] {
+    /// like, which `FieldDecoder` does not read. Empty when all can; nil
+    /// when `type` cannot be described, so nobody can tell.
+    static func fieldsNotReadAsText<T: Decodable>(_ type: T.Type) -> [String]? {
         let root = SchemaNode()
-        guard (try? root.decode(T.self, codingPath: [])) != nil else { return ["(the whole argument)"] }
+        guard (try? root.decode(T.self, codingPath: [])) != nil else { return nil }
         return root.properties.filter { !$0.node.readsAsText }.map(\.name)
     }
 }

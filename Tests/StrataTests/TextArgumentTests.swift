@@ -4,10 +4,10 @@ import XCTest
 
 @testable import StrataApp
 
-/// Which API routes read XML bodies: those whose argument XML can carry
-/// (every field plain text), said in the OpenAPI document and kept to by
-/// the web tier.
-final class APIXMLBodyTests: XCTestCase {
+/// Arguments that arrive as text (an XML body, a query, a page's path, a
+/// form): which routes may take them is decided from the method's Swift
+/// types at start, said in the OpenAPI document and kept to by the web tier.
+final class TextArgumentTests: XCTestCase {
     struct Note: Codable, Sendable {
         let title: String
         let count: Int64?
@@ -62,6 +62,27 @@ final class APIXMLBodyTests: XCTestCase {
         let operation = APIOperation(verb: "POST", path: "/orders", method: ModuleMethod<Order, Order>(name: "orders.place"))
         XCTAssertEqual(operation.fieldsNotReadAsText, ["code"], "a wrapper of a String is not a String to the field reader")
         XCTAssertFalse(operation.readsXMLBody)
+    }
+
+    func testPagesAndFormsWhoseArgumentTextCannotCarryStopTheStart() async throws {
+        struct Since: Codable, Sendable { let since: Date }
+        struct Booking: Codable, Sendable { let nights: Int64; let guests: [String] }
+        struct Hotel: DomainModule {
+            func register(_ m: inout ModuleRegistry) {
+                let list = m.method("hotel.list", access: .public, idempotent: true) { (since: Since, _) in since }
+                let book = m.method("hotel.book", access: .public) { (booking: Booking, _) in booking }
+                m.page("/hotel", list, template: "hotel/list")
+                m.form("/hotel/book", book) { _ in "/hotel" }
+            }
+        }
+        do {
+            _ = try await TestApp(modules: [Hotel()])
+            XCTFail("the module was accepted")
+        } catch let error as AppConfigurationError {
+            let problems = error.problems
+            XCTAssertTrue(problems.contains { $0.contains("page '/hotel' calls hotel.list") && $0.contains(": since") }, "\(problems)")
+            XCTAssertTrue(problems.contains { $0.contains("form POST /hotel/book calls hotel.book") && $0.contains(": guests") }, "\(problems)")
+        }
     }
 
     func testAQueryFieldTextCannotCarryIsAStartUpProblem() async throws {
