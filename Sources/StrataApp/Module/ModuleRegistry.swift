@@ -95,8 +95,8 @@ public struct ModuleRegistry: Sendable {
     }
 
     /// A page's query and path, and a form's fields, arrive as text: a method
-    /// whose argument needs more would fail every request (a 500), so the
-    /// application refuses to start instead.
+    /// whose argument needs more would fail each request carrying such a
+    /// field (a 500), so the application refuses to start instead.
     private mutating func requireTextFields<Input: Decodable>(_ input: Input.Type, route: String, method: String) {
         guard let unreadable = SchemaRecorder.fieldsNotReadAsText(Input.self), !unreadable.isEmpty else { return }
         problems.append(
