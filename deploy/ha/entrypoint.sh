@@ -28,9 +28,12 @@ patroni)
     chown postgres:postgres /var/lib/postgresql/data /run/postgresql
     chmod 700 /var/lib/postgresql/data
     # Failover within about ttl seconds of the leader's last word; Patroni
-    # needs loop_wait + 2 × retry_timeout <= ttl. Synchronous replication: a
-    # commit is acknowledged once the standby has it, so a failover loses no
-    # acknowledged write.
+    # needs loop_wait + 2 × retry_timeout <= ttl. 10 s puts writes back well
+    # inside 15 s of a leader's death; on a network or an etcd that stalls
+    # for seconds, raise all three (Patroni's defaults are 30, 10, 10) to
+    # trade failover time for fewer needless failovers. Synchronous
+    # replication: a commit is acknowledged once the standby has it, so a
+    # failover loses no acknowledged write.
     cat >/run/postgresql/patroni.yml <<YAML
 scope: strata
 name: ${PATRONI_NAME}
@@ -41,9 +44,9 @@ etcd3:
   hosts: etcd:2379
 bootstrap:
   dcs:
-    ttl: 15
-    loop_wait: 3
-    retry_timeout: 5
+    ttl: 10
+    loop_wait: 2
+    retry_timeout: 4
     maximum_lag_on_failover: 1048576
     synchronous_mode: true
     postgresql:
