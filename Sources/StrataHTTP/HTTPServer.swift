@@ -96,7 +96,7 @@ public final class HTTPServer: Sendable {
         draining.store(true, ordering: .releasing)
         // What the kernel queued for this listener is still answered (a restart's
         // successor listens on the same port; these clients chose this process).
-        if let listener = listener.withLock({ $0 }) { await listener.closeAndWait(acceptingQueued: true) }
+        if let listener = listener.withLock({ $0 }) { await listener.closeAcceptingQueued() }
         for registry in registries {
             registry.loop.execute { registry.forEach { $0.beginDrain() } }
         }
@@ -331,15 +331,11 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
 
     /// Called at shutdown: finish what is in flight, take nothing new.
     func beginDrain() {
-        if nextSequence == 0 && inFlight == 0 && stream == nil && parser.isIdle {
-            firstRequestDeadline = connection.loop.now + .seconds(1)
+        if inFlight == 0 && stream == nil && (nextSequence == 0 || !parser.isIdle) {
+            // Cutting one partly here would lose what the client is sending (a form,
+            // an upload): the head and body timeouts and the shutdown's grace bound it.
             answersOneMoreThenCloses = true
-            return
-        }
-        if inFlight == 0 && stream == nil && !parser.isIdle {
-            // Cutting it would lose what the client is sending (a form, an upload);
-            // the head and body timeouts and the shutdown's grace still bound it.
-            answersOneMoreThenCloses = true
+            if parser.isIdle { firstRequestDeadline = connection.loop.now + .seconds(1) }
             return
         }
         acceptingRequests = false

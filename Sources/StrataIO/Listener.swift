@@ -56,26 +56,26 @@ public final class Listener: Sendable {
         }
     }
 
-    /// Stops accepting; open connections are not touched. With
-    /// `acceptingQueued`, connections the kernel has already completed are
-    /// accepted (and handed on) first: closing the socket would reset them,
-    /// and with `SO_REUSEPORT` the kernel keeps queueing on a listener until
-    /// it is closed, even while another process listens on the same port.
-    public func close(acceptingQueued: Bool = false) {
+    /// Stops accepting; open connections are not touched.
+    public func close() {
         for acceptor in acceptors {
-            acceptor.loop.execute { acceptor.stop(acceptingQueued: acceptingQueued) }
+            acceptor.loop.execute { acceptor.stop(acceptingQueued: false) }
         }
         if case .unix(let path) = address { unlink(path) }
     }
 
-    /// `close(acceptingQueued:)`, returning once every loop has closed its
-    /// socket (or after `limit`, should a loop be gone), so the connections
-    /// accepted last are known to the caller.
-    public func closeAndWait(acceptingQueued: Bool, limit: Duration = .seconds(2)) async {
+    /// Stops accepting after accepting (and handing on) the connections the
+    /// kernel has already completed: closing the socket would reset them,
+    /// and with `SO_REUSEPORT` the kernel keeps queueing on a listener until
+    /// it is closed, even while another process listens on the same port.
+    /// Returns once every loop has closed its socket (or after `limit`,
+    /// should a loop be gone), so the connections accepted last are known
+    /// to the caller.
+    public func closeAcceptingQueued(limit: Duration = .seconds(2)) async {
         let remaining = Countdown(acceptors.count)
         for acceptor in acceptors {
             acceptor.loop.execute {
-                acceptor.stop(acceptingQueued: acceptingQueued)
+                acceptor.stop(acceptingQueued: true)
                 remaining.count.subtract(1, ordering: .releasing)
             }
         }

@@ -96,23 +96,20 @@ final class SchemaNode {
 
     /// Decodes a placeholder `T` into this node.
     func decode<T: Decodable>(_ type: T.Type, codingPath: [any CodingKey]) throws -> T {
+        // As declared, set last: a wrapper whose inside decodes a String is not read from text.
+        defer { readsAsText = FieldDecoder.reads(T.self) }
         if let known = Self.placeholder(T.self) {
             shape = .primitive(known.schema)
-            readsAsText = FieldDecoder.reads(T.self)
             return known.value as! T
         }
         if let cases = StringEnumCases.of(T.self) {
             shape = .primitive(["type": "string", "enum": cases.names])
-            readsAsText = FieldDecoder.reads(T.self)
             return cases.first as! T
         }
         if T.self is any DictionaryMarker.Type {
             throw SchemaProblem("\(T.self) cannot be described: dictionaries have no fixed keys; use a struct")
         }
-        let value = try T(from: RecordingDecoder(node: self, codingPath: codingPath))
-        // As declared, not as its inside decodes: a wrapper of a String is not read from text.
-        readsAsText = FieldDecoder.reads(T.self)
-        return value
+        return try T(from: RecordingDecoder(node: self, codingPath: codingPath))
     }
 
     /// Types whose JSON form is a primitive that `Codable` gives no hint of,
