@@ -193,6 +193,9 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     let connection: Connection
     private let configuration: HTTPServerConfiguration
     private let handler: any HTTPHandler
+    /// `handler` when it is a middleware chain (it always is in the web
+    /// tier), which takes each request over without copying it.
+    private let chain: MiddlewareChain?
     private let onClose: @Sendable (HTTPConnectionHandler) -> Void
     private let date: DateLineCache
     @exclusivity(unchecked) private var parser: RequestParser
@@ -251,6 +254,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         self.date = date
         self.configuration = configuration
         self.handler = handler
+        self.chain = handler as? MiddlewareChain
         self.onClose = onClose
         self.parser = RequestParser(limits: configuration.limits)
         // A new connection must send its first head in time, like any other.
@@ -397,14 +401,16 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
                 continue
             }
             guard acceptingRequests && inFlight < configuration.maxPipelinedRequests else { break }
-            var request: HTTPRequest?
+            let parsed: HTTPRequest?
             do {
-                request = try parser.next(from: &connection.inbound, remoteAddress: connection.peer, receivedAt: connection.loop.now)
+                parsed = try parser.next(
+                    from: &connection.inbound, remoteAddress: connection.peer, isSecure: connection.isSecure, receivedAt: connection.loop.now)
             } catch {
                 refuse(error)
                 return
             }
-            guard var request else {
+            // Moved out, not copied: a copy of a request retains and releases each of its parts.
+            guard let request = consume parsed else {
                 if parser.expectsContinue && !sentContinue && parser.streamingBody == nil {
                     sentContinue = true
                     connection.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
@@ -412,9 +418,8 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
                 break
             }
             sentContinue = false
-            request.isSecure = connection.isSecure
             if let body = request.bodyStream { watch(body, of: nextSequence) }
-            dispatch(request)
+            dispatch(consume request)
             // Bytes left after a request begin the next head now.
             headStartedAt = connection.inbound.readableBytes > 0 ? connection.loop.now : nil
         }
@@ -445,7 +450,7 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         }
     }
 
-    private func dispatch(_ request: HTTPRequest) {
+    private func dispatch(_ request: consuming HTTPRequest) {
         let sequence = nextSequence
         nextSequence += 1
         inFlight += 1
@@ -453,7 +458,13 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
         if !keepAlive || answersOneMoreThenCloses { acceptingRequests = false }
         let omitBody = request.method == .head
         let minor = request.minorVersion
-        switch handler.handle(request) {
+        let outcome: HTTPOutcome
+        if let chain {
+            outcome = chain.handle(owned: request)
+        } else {
+            outcome = handler.handle(request)
+        }
+        switch outcome {
         case .response(let response):
             complete(sequence, Outcome(response: response, keepAlive: keepAlive, minorVersion: minor, omitBody: omitBody))
         case .later(let work):
@@ -505,27 +516,30 @@ final class HTTPConnectionHandler: ConnectionHandler, StreamSink, @unchecked Sen
     }
 
     private func write(_ outcome: Outcome, keepAlive: Bool) {
-        var response = outcome.response
+        // `outcome.response` is used in place throughout: a local copy of the
+        // response would retain (and later release) each of its parts.
         var file: Int32 = -1
-        if let region = response.file, region.open == nil, !outcome.omitBody {
+        if let region = outcome.response.file, region.open == nil, !outcome.omitBody {
             file = open(region.path, O_RDONLY | O_CLOEXEC)
             if file < 0 {
-                response = .text("500 Internal Server Error: the file could not be opened\n", status: .internalServerError)
+                var failed = outcome
+                failed.response = .text("500 Internal Server Error: the file could not be opened\n", status: .internalServerError)
+                return write(failed, keepAlive: keepAlive)
             }
         }
         connection.write(
             ResponseWriter.serialize(
-                response, keepAlive: keepAlive, minorVersion: outcome.minorVersion,
+                outcome.response, keepAlive: keepAlive, minorVersion: outcome.minorVersion,
                 omitBody: outcome.omitBody, serverName: configuration.serverName, dateLine: date.current()))
-        if ResponseWriter.bodyIsSeparate(response, omitBody: outcome.omitBody) { connection.write(response.body) }
-        if let region = response.file, !outcome.omitBody {
+        if ResponseWriter.bodyIsSeparate(outcome.response, omitBody: outcome.omitBody) { connection.write(outcome.response.body) }
+        if let region = outcome.response.file, !outcome.omitBody {
             if let open = region.open {
                 connection.writeFile(open, offset: region.offset, count: region.count)
             } else if file >= 0 {
                 connection.writeFile(file, offset: region.offset, count: region.count)
             }
         }
-        if let body = response.stream, !outcome.omitBody {
+        if let body = outcome.response.stream, !outcome.omitBody {
             startStream(body, chunked: outcome.minorVersion == 1, closesConnection: !keepAlive || outcome.minorVersion == 0)
         }
     }

@@ -85,16 +85,19 @@ public struct RequestParser: Sendable {
     }
 
     /// Parses the next complete request from `buffer`, or returns nil when more bytes are needed.
-    /// `receivedAt` becomes the request's `receivedAt` (the server passes its loop's current time).
+    /// `remoteAddress`, `isSecure` and `receivedAt` are what the connection
+    /// knows of the request (the server passes its loop's current time), set
+    /// here so the request needs no change, and no copy, after parsing.
     public mutating func next(
-        from buffer: inout ByteBuffer, remoteAddress: String = "", receivedAt: ContinuousClock.Instant = .now
+        from buffer: inout ByteBuffer, remoteAddress: String = "", isSecure: Bool = false, receivedAt: ContinuousClock.Instant = .now
     ) throws(HTTPParseError) -> HTTPRequest? {
         while true {
             switch state {
             case .head:
-                guard let (request, framing, consumed) = try parseHead(buffer, remoteAddress: remoteAddress, receivedAt: receivedAt) else {
-                    return nil
-                }
+                guard
+                    let (request, framing, consumed) = try parseHead(
+                        buffer, remoteAddress: remoteAddress, isSecure: isSecure, receivedAt: receivedAt)
+                else { return nil }
                 buffer.moveReaderIndex(by: consumed)
                 state = try bodyState(for: request, framing)
                 if case .head = state { return request }
@@ -279,7 +282,7 @@ public struct RequestParser: Sendable {
     }
 
     private func parseHead(
-        _ buffer: ByteBuffer, remoteAddress: String, receivedAt: ContinuousClock.Instant
+        _ buffer: ByteBuffer, remoteAddress: String, isSecure: Bool, receivedAt: ContinuousClock.Instant
     ) throws(HTTPParseError) -> (HTTPRequest, Framing, Int)? {
         // The error leaves the closure through a variable: a Result here costs a
         // copy of the whole request on the hottest path of the server.
@@ -288,7 +291,8 @@ public struct RequestParser: Sendable {
             do throws(HTTPParseError) {
                 guard let headEnd = try findHeadEnd(bytes) else { return nil }
                 let (request, framing) = try parseHeadBytes(
-                    UnsafeRawBufferPointer(rebasing: bytes[..<headEnd]), remoteAddress: remoteAddress, receivedAt: receivedAt)
+                    UnsafeRawBufferPointer(rebasing: bytes[..<headEnd]), remoteAddress: remoteAddress, isSecure: isSecure,
+                    receivedAt: receivedAt)
                 return (request, framing, headEnd + 4)
             } catch {
                 failure = error
@@ -337,7 +341,7 @@ public struct RequestParser: Sendable {
 
     /// Parses a complete head (without its final blank line) in one pass over the bytes.
     private func parseHeadBytes(
-        _ head: UnsafeRawBufferPointer, remoteAddress: String, receivedAt: ContinuousClock.Instant
+        _ head: UnsafeRawBufferPointer, remoteAddress: String, isSecure: Bool, receivedAt: ContinuousClock.Instant
     ) throws(HTTPParseError) -> (HTTPRequest, Framing) {
         var lines = HeadLines(head)
         var requestLine: UnsafeRawBufferPointer
@@ -363,6 +367,7 @@ public struct RequestParser: Sendable {
         }
         var request = HTTPRequest(
             method: method, target: target, minorVersion: minor, headers: headers, remoteAddress: remoteAddress, receivedAt: receivedAt)
+        request.isSecure = isSecure
         try normalizeTarget(&request)
         if framing.hostCount > 1 { throw HTTPParseError(.badRequest, "more than one Host header") }
         if minor == 1 && framing.hostCount == 0 { throw HTTPParseError(.badRequest, "missing Host header") }

@@ -84,8 +84,7 @@ enum ResponseWriter {
         mutating func append(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { append($0) } }
 
         mutating func append(_ text: String) {
-            var text = text
-            text.withUTF8 { append($0) }
+            ResponseWriter.withUTF8(of: text) { append($0) }
         }
 
         mutating func appendDecimal(_ value: Int) {
@@ -97,8 +96,7 @@ enum ResponseWriter {
         /// characters, spaces and tabs: a CR or LF injected into a value could
         /// otherwise start a header or a response of its own (response splitting).
         mutating func appendField(_ name: String, _ value: String) {
-            var name = name, value = value
-            name.withUTF8 { bytes in
+            ResponseWriter.withUTF8(of: name) { bytes in
                 // A name that cannot end the line or the name early is copied whole.
                 if bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 58 }) {
                     append(bytes)
@@ -108,7 +106,7 @@ enum ResponseWriter {
             }
             append(58)
             append(32)
-            value.withUTF8 { bytes in
+            ResponseWriter.withUTF8(of: value) { bytes in
                 if bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x7F || $0 == 9 }) {
                     append(bytes)
                 } else {
@@ -118,6 +116,14 @@ enum ResponseWriter {
             append(13)
             append(10)
         }
+    }
+
+    /// `text`'s UTF-8 bytes where they are: `String.withUTF8` needs a
+    /// mutable copy, which costs a retain and a release per header field.
+    fileprivate static func withUTF8<Result>(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        var copy = text
+        return copy.withUTF8(body)
     }
 
     private static let statusPrefix = Array("HTTP/1.1 ".utf8)

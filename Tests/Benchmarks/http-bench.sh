@@ -6,6 +6,7 @@
 #   LOGS=off Tests/Benchmarks/http-bench.sh        # both access logs off (a separate, labelled row set)
 #   TESTS="plaintext" CONNS="64" GZIP_ROWS=0 PAGE=0 Tests/Benchmarks/http-bench.sh
 #   TLS=on Tests/Benchmarks/http-bench.sh          # HTTPS: `strata up --https` against nginx with ssl on the same certificate
+#   STRATA_BENCH_BIN=/tmp/base-bin Tests/Benchmarks/http-bench.sh   # binaries built elsewhere (a base commit's)
 #
 # What is measured is what users run: `strata up --bench` with the web tier's
 # default middleware (request id, access log at info, security headers, rate
@@ -45,8 +46,13 @@ need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONT
 need wrk wrk
 need nginx nginx
 
-swift build -c release --product strata >/dev/null
-bin=$(swift build -c release --show-bin-path)
+# STRATA_BENCH_BIN: binaries already built (another commit's, to compare two in one sitting).
+if [ -n "${STRATA_BENCH_BIN:-}" ]; then
+    bin=$STRATA_BENCH_BIN
+else
+    swift build -c release --product strata >/dev/null
+    bin=$(swift build -c release --show-bin-path)
+fi
 source Tests/Benchmarks/bench-lib.sh
 
 bench_workspace strata-bench

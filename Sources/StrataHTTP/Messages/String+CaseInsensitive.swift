@@ -1,4 +1,7 @@
 extension String {
+    // Inlined: called out of line, the caller retains the string it reads
+    // out of a header array around every call.
+    @inline(__always)
     func caseInsensitiveEquals(_ other: String) -> Bool {
         let a = utf8, b = other.utf8
         guard a.count == b.count else { return false }

@@ -16,7 +16,7 @@ extension HTTPMiddleware {
 }
 
 /// A handler wrapped in middleware, outermost first.
-public struct MiddlewareChain: HTTPHandler {
+public final class MiddlewareChain: HTTPHandler {
     private let middleware: [any HTTPMiddleware]
     private let handler: any HTTPHandler
 
@@ -26,31 +26,38 @@ public struct MiddlewareChain: HTTPHandler {
         self.handler = handler
     }
 
-    public func handle(_ request: HTTPRequest) -> HTTPOutcome {
-        var request = request
-        for (index, layer) in middleware.enumerated() {
-            if var early = layer.intercept(&request) {
+    public func handle(_ request: HTTPRequest) -> HTTPOutcome { handle(owned: request) }
+
+    /// The same, for a caller that gives the request up (the server does):
+    /// the middleware change it in place. A copy of a request retains and
+    /// releases each of its parts, and this runs for every request.
+    func handle(owned request: consuming HTTPRequest) -> HTTPOutcome {
+        for index in middleware.indices {
+            if var early = middleware[index].intercept(&request) {
                 finish(request, &early, through: index)
                 return .response(early)
             }
         }
-        let outcome = handler.handle(request)
-        if case .response(var response) = outcome {
+        switch handler.handle(request) {
+        case .response(var response):
             // The common case, answered at once: no closure to allocate.
             finish(request, &response, through: middleware.count - 1)
             return .response(response)
-        }
-        let chain = self
-        let prepared = request
-        return outcome.map { response in
-            var response = response
-            chain.finish(prepared, &response, through: chain.middleware.count - 1)
-            return response
+        case let outcome:
+            let prepared = request
+            return outcome.map { [self] response in
+                var response = response
+                finish(prepared, &response, through: middleware.count - 1)
+                return response
+            }
         }
     }
 
     private func finish(_ request: HTTPRequest, _ response: inout HTTPResponse, through last: Int) {
-        guard last >= 0 else { return }
-        for layer in middleware[...last].reversed() { layer.finish(request, &response) }
+        var index = last
+        while index >= 0 {
+            middleware[index].finish(request, &response)
+            index -= 1
+        }
     }
 }
