@@ -140,6 +140,7 @@ public final class HTTPServer: Sendable {
                 return
             }
         }
+        connection.pollsAfterActivity = false
         let registry = registries[connection.loop.index]
         let handler = HTTPConnectionHandler(connection: connection, configuration: configuration, handler: handler, date: registry.date) {
             [self] handler in

@@ -9,7 +9,9 @@
 /// takes 77 µs, a polling one 13 µs), and every request crosses two tiers, so
 /// each hop would pay it twice. After an iteration that did work a loop
 /// therefore polls `epoll_wait` without blocking, yielding the core between
-/// polls, for this long before it blocks. An idle loop does not poll: it
+/// polls, for this long before it blocks (only after work on connections
+/// between tiers or to upstreams, not on browsers' connections: see
+/// `EventLoop.pollAfterIteration`). An idle loop does not poll: it
 /// costs at most this much CPU after each burst of work. The same trade is
 /// made by Go's scheduler (spinning threads) and by Linux guests' haltpoll.
 public enum BusyPoll {

@@ -53,6 +53,15 @@ public final class Connection: Selectable, @unchecked Sendable {
     @exclusivity(unchecked) public var handler: (any ConnectionHandler)?
     /// Pending output above which reading pauses.
     public var outboundHighWatermark = 1 << 20
+    /// Whether the loop keeps polling after this connection's events, for
+    /// more to come within microseconds (see `EventLoop.pollAfterIteration`).
+    /// True for the connections between tiers and to upstreams. A browser's
+    /// next request is not that close: the HTTP server turns it off, so a
+    /// loop that serves only browsers sleeps between events as nginx's do,
+    /// rather than spending a `sched_yield` and an `epoll_wait` per request
+    /// polling for it.
+    @exclusivity(unchecked) public var pollsAfterActivity = true
+    var pollsAfterEvents: Bool { pollsAfterActivity }
     /// Whether `close()` has run.
     @exclusivity(unchecked) public private(set) var isClosed = false
     /// Whether the peer has shut down its sending side.

@@ -8,10 +8,16 @@ import Synchronization
 /// Something registered in a loop's epoll set. Called only on that loop's thread.
 protocol Selectable: AnyObject {
     func handleEvents(_ events: UInt32)
+    /// Whether the loop keeps polling after handling this one's events (see `EventLoop.pollAfterIteration`).
+    var pollsAfterEvents: Bool { get }
     /// The loop is stopping: deregister, close the descriptor and mark it
     /// closed, so nothing closes the same number again later (by then it may
     /// belong to someone else).
     func loopStopped()
+}
+
+extension Selectable {
+    var pollsAfterEvents: Bool { true }
 }
 
 /// One thread that owns an epoll set, an eventfd for wake-ups and a timer heap.
@@ -61,6 +67,9 @@ public final class EventLoop: @unchecked Sendable {
     /// How long the loop keeps polling after a busy iteration before it
     /// blocks in the kernel (see `BusyPoll`).
     private let busyPoll: Duration
+    /// Whether this iteration did work after which more is expected within
+    /// microseconds (see `pollAfterIteration`).
+    @exclusivity(unchecked) private var pollRequested = false
     private var threadName = ""
 
     /// Creates a loop and starts its thread.
@@ -259,14 +268,15 @@ public final class EventLoop: @unchecked Sendable {
                     preconditionFailure("epoll_wait failed: \(String(cString: strerror(errno)))")
                 }
             }
-            busy = count > 0
             now = .now
             for i in 0..<Int(max(count, 0)) {
                 let fd = Int(fds[i])
                 if fd == wakeFD {
                     _ = strata_eventfd_drain(wakeFD)
                     wakePending.store(false, ordering: .releasing)
+                    pollRequested = true
                 } else if fd < registrations.count, let selectable = registrations[fd] {
+                    if selectable.pollsAfterEvents { pollRequested = true }
                     selectable.handleEvents(events[i])
                 }
             }
@@ -279,6 +289,8 @@ public final class EventLoop: @unchecked Sendable {
                 flushScheduledOutput()
             }
             runIterationEnd()
+            busy = pollRequested
+            pollRequested = false
         }
         for registration in registrations.compactMap({ $0 }) { registration.loopStopped() }
         registrations.removeAll()
@@ -294,6 +306,15 @@ public final class EventLoop: @unchecked Sendable {
         close(epollFD)
         close(wakeFD)
         finished.withLock { $0 = true }
+    }
+
+    /// Keep polling after this iteration instead of sleeping: more work is
+    /// expected within microseconds (the answer to a call just sent). Every
+    /// readiness event asks for it too, except on connections that opt out
+    /// (`Connection.pollsAfterActivity`). Call on the loop.
+    public func pollAfterIteration() {
+        assert(inEventLoop, "pollAfterIteration() called off the loop")
+        pollRequested = true
     }
 
     /// Polls without blocking until an event arrives or `duration` passes.

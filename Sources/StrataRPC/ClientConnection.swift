@@ -160,6 +160,8 @@ final class ClientConnection: ConnectionHandler, @unchecked Sendable {
         call.stream = stream
         pending[stream] = (continuation, call)
         connection.write(request.frame(streamID: stream))
+        // The answer is microseconds away: be awake for it.
+        connection.loop.pollAfterIteration()
     }
 
     /// Makes sure the deadline timer fires by `deadline`.

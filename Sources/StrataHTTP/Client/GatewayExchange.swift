@@ -95,6 +95,8 @@ final class GatewayExchange<Codec: ExchangeCodec>: UpstreamExchange, @unchecked 
         reusedConnection = connection.completed > 0
         lastRead = loop.now
         connection.connection.write(codec.request(to: upstream!))
+        // The upstream's answer may be microseconds away: be awake for it.
+        loop.pollAfterIteration()
         if let body = request.bodyStream {
             upload(body, on: connection)
         } else {
