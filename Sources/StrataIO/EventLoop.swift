@@ -289,7 +289,10 @@ public final class EventLoop: @unchecked Sendable {
                 flushScheduledOutput()
             }
             runIterationEnd()
-            busy = pollRequested
+            // As before there was any opt-out, an iteration that handled no
+            // events does not poll (jobs alone, timers): only events on
+            // browsers' connections, with no call sent, now leave it out.
+            busy = count > 0 && pollRequested
             pollRequested = false
         }
         for registration in registrations.compactMap({ $0 }) { registration.loopStopped() }
@@ -308,10 +311,11 @@ public final class EventLoop: @unchecked Sendable {
         finished.withLock { $0 = true }
     }
 
-    /// Keep polling after this iteration instead of sleeping: more work is
-    /// expected within microseconds (the answer to a call just sent). Every
-    /// readiness event asks for it too, except on connections that opt out
-    /// (`Connection.pollsAfterActivity`). Call on the loop.
+    /// Keep polling after this iteration, if it handled events, instead of
+    /// sleeping: more work is expected within microseconds (the answer to a
+    /// call just sent). Every readiness event asks for it too, except on
+    /// connections that opt out (`Connection.pollsAfterActivity`). Call on
+    /// the loop.
     public func pollAfterIteration() {
         assert(inEventLoop, "pollAfterIteration() called off the loop")
         pollRequested = true
