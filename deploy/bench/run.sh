@@ -12,7 +12,8 @@
 # errors; any is a failed run. Loopback only; everything started here is
 # stopped by PID on exit.
 #
-# Settings (environment): DURATION, WARMUP (seconds per run), PORT,
+# Settings (environment): DURATION, WARMUP (seconds per run), PORT (NGINX_PORT and
+# PG_PORT default to the two after it),
 # STRATA_BENCH_BIN (use already built binaries, e.g. .build/debug),
 # BENCH_LAYERS=0 (skip the layer benchmarks), BENCH_POSTGRES=0 (skip PostgreSQL),
 # BENCH_REPORT_DIR (where the Markdown report goes; default .strata/bench).
@@ -25,14 +26,16 @@ quick=0
 for argument in "$@"; do
     case "$argument" in
         --quick) quick=1 ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "deploy/bench/run.sh: unknown option '$argument' (use --quick or --help)" >&2; exit 64 ;;
     esac
 done
 if [ "$quick" = 1 ]; then DURATION=${DURATION:-2}; WARMUP=${WARMUP:-1}; else DURATION=${DURATION:-10}; WARMUP=${WARMUP:-3}; fi
 PORT=${PORT:-18710}
-NGINX_PORT=$((PORT + 1))
-PG_PORT=$((PORT + 2))
+# The ports next to PORT unless given: a test passes ports it found free, since the
+# kernel hands neighbours of a just-freed port to outgoing connections.
+NGINX_PORT=${NGINX_PORT:-$((PORT + 1))}
+PG_PORT=${PG_PORT:-$((PORT + 2))}
 
 install_missing() {
     local missing=()
@@ -226,6 +229,11 @@ nginx_pid=$!
 pids+=("$nginx_pid")
 # Up to 15 s: under load (CI running beside it) nginx can take a while to answer.
 for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$NGINX_PORT/1k.txt" >/dev/null 2>&1 && break; sleep 0.1; done
+if ! curl -sf "http://127.0.0.1:$NGINX_PORT/1k.txt" >/dev/null 2>&1; then
+    echo "deploy/bench/run.sh: nginx does not answer on port $NGINX_PORT (set NGINX_PORT to a free port):" >&2
+    cat "$work/nginx/logs/error.log" >&2 2>/dev/null || true
+    exit 1
+fi
 measured_pids=($(pgrep -P "$nginx_pid"))
 for connections in 64 256; do row "static 1 KiB" nginx "$connections" "http://127.0.0.1:$NGINX_PORT/1k.txt"; done
 
