@@ -146,6 +146,9 @@ container() { podman ps -a --filter "label=io.podman.compose.project=$project" -
 # The migrate service ran once, and exited 0.
 migrate=$(container migrate)
 [ "$(echo "$migrate" | wc -l)" -eq 1 ] || fail "expected one migrate container, found: $migrate"
+# The tiers may be ready a moment before podman has seen migrate's process end.
+migrate_exited() { [ "$(podman inspect "$migrate" --format '{{.State.Status}}')" = exited ]; }
+wait_for "the migrate service exiting" 30 migrate_exited
 state=$(podman inspect "$migrate" --format '{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}')
 [ "$state" = "exited 0 0" ] || fail "migrate: status, exit code, restarts = $state"
 has "applied" "$(podman logs "$migrate" 2>&1)" || fail "migrate applied nothing"
