@@ -61,7 +61,6 @@ public final class Connection: Selectable, @unchecked Sendable {
     /// rather than spending a `sched_yield` and an `epoll_wait` per request
     /// polling for it.
     @exclusivity(unchecked) public var pollsAfterActivity = true
-    var pollsAfterEvents: Bool { pollsAfterActivity }
     /// Whether `close()` has run.
     @exclusivity(unchecked) public private(set) var isClosed = false
     /// Whether the peer has shut down its sending side.

@@ -9,7 +9,7 @@ import Synchronization
 protocol Selectable: AnyObject {
     func handleEvents(_ events: UInt32)
     /// Whether the loop keeps polling after handling this one's events (see `EventLoop.pollAfterIteration`).
-    var pollsAfterEvents: Bool { get }
+    var pollsAfterActivity: Bool { get }
     /// The loop is stopping: deregister, close the descriptor and mark it
     /// closed, so nothing closes the same number again later (by then it may
     /// belong to someone else).
@@ -17,7 +17,7 @@ protocol Selectable: AnyObject {
 }
 
 extension Selectable {
-    var pollsAfterEvents: Bool { true }
+    var pollsAfterActivity: Bool { true }
 }
 
 /// One thread that owns an epoll set, an eventfd for wake-ups and a timer heap.
@@ -276,7 +276,7 @@ public final class EventLoop: @unchecked Sendable {
                     wakePending.store(false, ordering: .releasing)
                     pollRequested = true
                 } else if fd < registrations.count, let selectable = registrations[fd] {
-                    if selectable.pollsAfterEvents { pollRequested = true }
+                    if selectable.pollsAfterActivity { pollRequested = true }
                     selectable.handleEvents(events[i])
                 }
             }

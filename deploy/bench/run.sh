@@ -33,7 +33,7 @@ done
 if [ "$quick" = 1 ]; then DURATION=${DURATION:-2}; WARMUP=${WARMUP:-1}; else DURATION=${DURATION:-10}; WARMUP=${WARMUP:-3}; fi
 PORT=${PORT:-18710}
 # The ports next to PORT unless given: a test passes ports it found free, since the
-# kernel hands neighbours of a just-freed port to outgoing connections.
+# kernel may hand the neighbours of a just-freed port to outgoing connections.
 NGINX_PORT=${NGINX_PORT:-$((PORT + 1))}
 PG_PORT=${PG_PORT:-$((PORT + 2))}
 
@@ -228,8 +228,9 @@ nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' 2>/dev/null 
 nginx_pid=$!
 pids+=("$nginx_pid")
 # Up to 15 s: under load (CI running beside it) nginx can take a while to answer.
-for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$NGINX_PORT/1k.txt" >/dev/null 2>&1 && break; sleep 0.1; done
-if ! curl -sf "http://127.0.0.1:$NGINX_PORT/1k.txt" >/dev/null 2>&1; then
+nginx_answers=0
+for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$NGINX_PORT/1k.txt" >/dev/null 2>&1 && { nginx_answers=1; break; }; sleep 0.1; done
+if [ "$nginx_answers" = 0 ]; then
     echo "deploy/bench/run.sh: nginx does not answer on port $NGINX_PORT (set NGINX_PORT to a free port):" >&2
     cat "$work/nginx/logs/error.log" >&2 2>/dev/null || true
     exit 1

@@ -5,6 +5,7 @@ public struct HTTPHeaders: Sendable, Sequence {
     /// `nameBit`). Most lookups are for a field that is absent (does the
     /// response set its own `X-Frame-Options`? did the client send
     /// `traceparent`?), and this answers them without comparing a name.
+    /// A removed field's bit stays set: a set bit only means "compare".
     private var nameBits: UInt64 = 0
 
     /// Room reserved up front: a response gathers a dozen fields on its way
@@ -61,11 +62,6 @@ public struct HTTPHeaders: Sendable, Sequence {
         // Usually there is none to replace: then nothing is rewritten.
         if firstIndex(of: name) != nil { fields.removeAll { $0.name.caseInsensitiveEquals(name) } }
         add(name, value)
-    }
-
-    /// Whether any field is named like one of `names` (case-insensitively).
-    func containsAny(of names: [(String, String)]) -> Bool {
-        names.contains { firstIndex(of: $0.0) != nil }
     }
 
     /// Whether a `name` field lists `token` among its comma-separated
